@@ -1,0 +1,182 @@
+"""Settings for vendortrack, read from the environment once and checked at start-up."""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent
+
+
+class ConfigError(RuntimeError):
+    """A setting holds a value the app cannot run with; the message names it."""
+
+
+def _number(kind: Callable[[str], Any], low: float, high: float) -> Callable[[str, str], Any]:
+    def parse(name: str, raw: str) -> Any:
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _timezone(name: str, raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name} must be an IANA time zone such as Europe/Warsaw, got {raw!r}") from None
+    return raw
+
+
+def _flag(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _database_url(raw: str) -> str:
+    # psycopg 3 is the only PostgreSQL driver installed; accept the short forms people paste.
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+class Config:
+    """Production-safe defaults; subclasses relax what the embedded default may."""
+
+    ENV_NAME = "production"
+    TESTING = False
+    REQUIRE_SECRET_KEY = True
+
+    # Every environment setting: name -> (parser, default). A default of None means "unset".
+    SETTINGS: dict[str, tuple[Callable[[str, str], Any], str | None]] = {
+        "SECRET_KEY": (_text, None),
+        "DATABASE_URL": (_text, None),
+        "VENDORTRACK_TIMEZONE": (_timezone, "UTC"),
+        "VENDORTRACK_BASE_URL": (_text, "http://127.0.0.1:5000"),
+        "VENDORTRACK_GRACE_HOURS": (_number(float, 0, 24 * 365), "24"),
+        "VENDORTRACK_HALF_LIFE_DAYS": (_number(float, 0, 36500), "180"),
+        "VENDORTRACK_MEETING_TOLERANCE_MINUTES": (_number(float, 0, 24 * 60), "5"),
+        "VENDORTRACK_DEADLINE_TOLERANCE_MINUTES": (_number(float, 0, 24 * 60), "0"),
+        "VENDORTRACK_WEIGHT_RELIABILITY": (_number(float, 0, 1), "0.6"),
+        "VENDORTRACK_PAGE_SIZE": (_number(int, 1, 500), "50"),
+        "VENDORTRACK_DEMO_PASSWORD": (_text, None),
+        "VENDORTRACK_SECURE_COOKIES": (_flag, None),
+    }
+
+    def __init__(self, environ: Mapping[str, str] | None = None, instance_path: Path | None = None):
+        environ = os.environ if environ is None else environ
+        self.INSTANCE_PATH = Path(
+            instance_path or environ.get("VENDORTRACK_INSTANCE_PATH") or ROOT / "instance"
+        )
+        values = {}
+        for name, (parse, default) in self.SETTINGS.items():
+            raw = environ.get(name)
+            if raw is None or raw == "":
+                raw = default
+            values[name] = None if raw is None else parse(name, raw)
+        self._apply(values)
+
+    def _apply(self, v: dict[str, Any]) -> None:
+        self.SECRET_KEY = v["SECRET_KEY"] or self.fallback_secret_key()
+        self.SQLALCHEMY_DATABASE_URI = _database_url(v["DATABASE_URL"] or self.default_database_url())
+        self.SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+        self.VENDORTRACK_TIMEZONE = v["VENDORTRACK_TIMEZONE"]
+        self.VENDORTRACK_BASE_URL = v["VENDORTRACK_BASE_URL"].rstrip("/")
+        self.VENDORTRACK_GRACE = timedelta(hours=v["VENDORTRACK_GRACE_HOURS"])
+        self.VENDORTRACK_HALF_LIFE_DAYS = v["VENDORTRACK_HALF_LIFE_DAYS"]
+        self.VENDORTRACK_MEETING_TOLERANCE = timedelta(
+            minutes=v["VENDORTRACK_MEETING_TOLERANCE_MINUTES"]
+        )
+        self.VENDORTRACK_DEADLINE_TOLERANCE = timedelta(
+            minutes=v["VENDORTRACK_DEADLINE_TOLERANCE_MINUTES"]
+        )
+        self.VENDORTRACK_WEIGHT_RELIABILITY = v["VENDORTRACK_WEIGHT_RELIABILITY"]
+        self.VENDORTRACK_PAGE_SIZE = v["VENDORTRACK_PAGE_SIZE"]
+        self.VENDORTRACK_DEMO_PASSWORD = v["VENDORTRACK_DEMO_PASSWORD"]
+        secure = v["VENDORTRACK_SECURE_COOKIES"]
+        self.SESSION_COOKIE_SECURE = self.ENV_NAME == "production" if secure is None else secure
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+        self.WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch still submits
+        self.BABEL_DEFAULT_LOCALE = "en"
+        self.BABEL_DEFAULT_TIMEZONE = self.VENDORTRACK_TIMEZONE
+        self.BOOTSTRAP_SERVE_LOCAL = True  # never a CDN: the app must work offline
+        self.API_TITLE = "vendortrack"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api/v1"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+
+    def fallback_secret_key(self) -> str:
+        if self.REQUIRE_SECRET_KEY:
+            raise ConfigError("SECRET_KEY must be set in production (a long random string)")
+        # The embedded default keeps one generated key under instance/, so sessions survive restarts.
+        path = self.INSTANCE_PATH / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def default_database_url(self) -> str:
+        return f"sqlite:///{self.INSTANCE_PATH / 'vendortrack.sqlite'}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in dir(self) if k.isupper()}
+
+
+class DevelopmentConfig(Config):
+    """The embedded default behind `make run`: SQLite and a generated key under instance/."""
+
+    ENV_NAME = "development"
+    REQUIRE_SECRET_KEY = False
+
+
+class ProductionConfig(Config):
+    """gunicorn behind a proxy: a real SECRET_KEY is required and cookies are Secure."""
+
+
+class TestConfig(DevelopmentConfig):
+    """What the test suite runs with; the database comes from the fixture."""
+
+    ENV_NAME = "test"
+    TESTING = True
+
+    def _apply(self, v: dict[str, Any]) -> None:
+        super()._apply(v)
+        self.WTF_CSRF_ENABLED = True
+
+
+CONFIGS = {"development": DevelopmentConfig, "production": ProductionConfig, "test": TestConfig}
+
+
+def config_from_env(environ: Mapping[str, str] | None = None) -> Config:
+    environ = os.environ if environ is None else environ
+    name = environ.get("VENDORTRACK_CONFIG", "development")
+    if name not in CONFIGS:
+        raise ConfigError(f"VENDORTRACK_CONFIG must be one of {', '.join(CONFIGS)}, got {name!r}")
+    return CONFIGS[name](environ)

@@ -1,0 +1,173 @@
+"""Fixtures: an app on a migrated SQLite file, and on PostgreSQL when the suite is given one."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from config import TestConfig
+from vendortrack import create_app
+from vendortrack.accounts import create_user, issue_token
+from vendortrack.extensions import db
+from vendortrack.models import Role, User, Vendor
+from vendortrack.vendors import create_vendor
+
+PG_URL = os.environ.get("VENDORTRACK_TEST_DATABASE_URL")
+PASSWORD = "correct horse battery"
+NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
+
+DATABASES = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(not PG_URL, reason="VENDORTRACK_TEST_DATABASE_URL is not set"),
+    ),
+]
+
+
+def _pg_url(url: str) -> sa.URL:
+    parsed = sa.make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def make_app(database_url: str, instance: Path, **settings: str) -> Flask:
+    environ = {"SECRET_KEY": "test-secret-" + uuid.uuid4().hex, "DATABASE_URL": database_url}
+    environ.update(settings)
+    return create_app(TestConfig(environ, instance_path=instance))
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request, tmp_path_factory) -> Iterator[str]:
+    """A database migrated to head, one per test session, so parallel runs never collide."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+        admin_engine = None
+    else:
+        base = _pg_url(PG_URL)
+        name = f"vt_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        admin_engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin_engine.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        url = base.set(database=name).render_as_string(hide_password=False)
+    app = make_app(url, tmp_path_factory.mktemp("instance"))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    yield url
+    if admin_engine is not None:
+        with admin_engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin_engine.dispose()
+
+
+def _empty_all_tables() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        quoted = ", ".join(f'"{t}"' for t in tables)
+        db.session.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(sa.text(f'DELETE FROM "{table}"'))
+    db.session.commit()
+
+
+@pytest.fixture
+def app(database_url, tmp_path) -> Iterator[Flask]:
+    app = make_app(database_url, tmp_path / "instance")
+    with app.app_context():
+        _empty_all_tables()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    return db.session
+
+
+class WebClient(FlaskClient):
+    """A test client that signs in and sends the CSRF token the way a browser's form would."""
+
+    def csrf_token(self) -> str:
+        page = self.get("/auth/login").get_data(as_text=True)
+        if 'name="csrf_token"' not in page:  # signed in: the login page redirects
+            page = self.get("/auth/profile").get_data(as_text=True)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        assert match, "no CSRF token on the page"
+        return match.group(1)
+
+    def login(self, user: User, password: str = PASSWORD):
+        return self.submit("/auth/login", {"email": user.email, "password": password})
+
+    def submit(self, url: str, data: dict | None = None, **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token())
+        return self.post(url, data=data, **kwargs)
+
+
+@pytest.fixture
+def client(app) -> WebClient:
+    app.test_client_class = WebClient
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(session):
+    def make(role: Role = Role.editor, email: str | None = None, **kwargs) -> User:
+        email = email or f"{role}-{uuid.uuid4().hex[:6]}@example.test"
+        user = create_user(session, email=email, password=PASSWORD, role=role, now=NOW, **kwargs)
+        session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def editor(make_user) -> User:
+    return make_user(Role.editor, name="Edith Editor")
+
+
+@pytest.fixture
+def viewer(make_user) -> User:
+    return make_user(Role.viewer, name="Victor Viewer")
+
+
+@pytest.fixture
+def admin(make_user) -> User:
+    return make_user(Role.admin, name="Ada Admin")
+
+
+@pytest.fixture
+def make_vendor(session):
+    def make(name: str | None = None, **values) -> Vendor:
+        vendor = create_vendor(session, now=NOW, name=name or f"Vendor {uuid.uuid4().hex[:6]}",
+                               **values)  # fmt: skip
+        session.commit()
+        return vendor
+
+    return make
+
+
+@pytest.fixture
+def token_for(session):
+    """Headers carrying a fresh Bearer token for the user."""
+
+    def make(user: User) -> dict[str, str]:
+        secret = issue_token(session, user, now=NOW)
+        session.commit()
+        return {"Authorization": f"Bearer {secret}"}
+
+    return make

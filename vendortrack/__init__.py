@@ -1,0 +1,68 @@
+"""vendortrack: an honest ledger of what vendors promise and what they deliver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from config import Config, config_from_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or config_from_env()
+    app = Flask(
+        __name__,
+        instance_path=str(config.INSTANCE_PATH),
+        template_folder=str(ROOT / "templates"),
+    )
+    app.config.from_mapping(config.as_dict())
+    register_extensions(app)
+    register_blueprints(app)
+    register_web_hooks(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from vendortrack import i18n, permissions
+    from vendortrack.database import configure_sqlite
+    from vendortrack.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    permissions.configure_login(login_manager)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    bootstrap.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from vendortrack.views import admin, api, auth, commitments, vendors
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(vendors.bp)
+    app.register_blueprint(commitments.bp)
+    app.register_blueprint(admin.bp)
+    api.register(app)
+    app.add_url_rule("/", endpoint="index", view_func=vendors.home)
+
+
+def register_web_hooks(app: Flask) -> None:
+    from vendortrack import errors, security, templating
+
+    errors.register(app)
+    security.register(app)
+    templating.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from vendortrack import cli
+
+    cli.register(app)

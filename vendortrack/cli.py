@@ -1,0 +1,7 @@
+"""flask commands (stub)."""
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    pass

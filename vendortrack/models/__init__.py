@@ -1,0 +1,26 @@
+"""Typed models, one module per aggregate; import them from here."""
+
+from vendortrack.models.commitment import (
+    Commitment,
+    EventAction,
+    ExcuseCategory,
+    Kind,
+    LedgerEvent,
+    Status,
+)
+from vendortrack.models.user import ApiToken, Role, User
+from vendortrack.models.vendor import Contact, Vendor
+
+__all__ = [
+    "ApiToken",
+    "Commitment",
+    "Contact",
+    "EventAction",
+    "ExcuseCategory",
+    "Kind",
+    "LedgerEvent",
+    "Role",
+    "Status",
+    "User",
+    "Vendor",
+]

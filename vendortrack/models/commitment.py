@@ -1,0 +1,129 @@
+"""Commitments a vendor made, what became of them, and the ledger of every change."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vendortrack.extensions import db
+from vendortrack.models.user import User
+from vendortrack.models.vendor import Contact, Vendor
+
+
+class Kind(StrEnum):
+    meeting = "meeting"
+    promise = "promise"
+    deadline = "deadline"
+
+
+class Status(StrEnum):
+    open = "open"
+    kept = "kept"
+    broken = "broken"
+    rescheduled = "rescheduled"
+    cancelled = "cancelled"
+
+
+class ExcuseCategory(StrEnum):
+    force_majeure = "force_majeure"
+    personal = "personal"
+    oversight = "oversight"
+    third_party = "third_party"
+    plot_twist = "plot_twist"
+    none_given = "none_given"
+    other = "other"
+
+
+class Commitment(db.Model):
+    __table_args__ = (
+        sa.Index("ix_commitment_vendor_id_due_at", "vendor_id", "due_at"),
+        sa.Index("ix_commitment_status_due_at", "status", "due_at"),
+        sa.Index("ix_commitment_owner_id_status", "owner_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("vendor.id"))
+    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    kind: Mapped[Kind]
+    title: Mapped[str] = mapped_column(sa.String(200))
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    due_at: Mapped[datetime]
+    # The first date of a reschedule chain, so a promise moved three times still shows its origin.
+    original_due_at: Mapped[datetime]
+    status: Mapped[Status] = mapped_column(default=Status.open)
+    done_at: Mapped[datetime | None]
+    excuse_category: Mapped[ExcuseCategory | None]
+    excuse: Mapped[str] = mapped_column(sa.Text, default="")
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    rescheduled_from_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("commitment.id"), index=True
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    vendor: Mapped[Vendor] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
+    rescheduled_from: Mapped[Commitment | None] = relationship(
+        remote_side=[id], back_populates="successors"
+    )
+    # Usually one; a reopened-then-rescheduled-again commitment keeps its cancelled first follow-up.
+    successors: Mapped[list[Commitment]] = relationship(
+        back_populates="rescheduled_from", order_by="Commitment.id"
+    )
+    events: Mapped[list[LedgerEvent]] = relationship(
+        back_populates="commitment", order_by="LedgerEvent.id"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Commitment {self.id} {self.kind} {self.status} due {self.due_at:%Y-%m-%d %H:%M}>"
+
+    def is_overdue(self, now: datetime, grace: timedelta) -> bool:
+        """Open past its due time plus grace: it counts as broken until someone logs an outcome."""
+        return self.status == Status.open and self.due_at + grace <= now
+
+    @property
+    def rescheduled_to(self) -> Commitment | None:
+        live = [c for c in self.successors if c.status != Status.cancelled]
+        return live[-1] if live else (self.successors[-1] if self.successors else None)
+
+    def lateness(self) -> timedelta | None:
+        if self.status != Status.kept or self.done_at is None:
+            return None
+        return max(self.done_at - self.due_at, timedelta(0))
+
+
+class EventAction(StrEnum):
+    created = "created"
+    edited = "edited"
+    resolved = "resolved"
+    rescheduled = "rescheduled"
+    flagged_overdue = "flagged_overdue"
+    reopened = "reopened"
+
+
+class LedgerEvent(db.Model):
+    """One change to a commitment: who, when, what it was before and after. Append-only."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(sa.ForeignKey("commitment.id"), index=True)
+    # Denormalised so the admin's event log filters by vendor without a join.
+    vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("vendor.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    action: Mapped[EventAction]
+    before: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+    commitment: Mapped[Commitment] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()

@@ -1,0 +1,66 @@
+"""What templates can call: local times, status labels, the enums, the current moment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+
+from vendortrack.models import EventAction, ExcuseCategory, Kind, Role, Status
+from vendortrack.timeutil import utcnow
+
+KIND_LABELS = {Kind.meeting: _l("Meeting"), Kind.promise: _l("Promise"), Kind.deadline: _l("Deadline")}
+STATUS_LABELS = {
+    Status.open: _l("Open"), Status.kept: _l("Kept"), Status.broken: _l("Broken"),
+    Status.rescheduled: _l("Rescheduled"), Status.cancelled: _l("Cancelled"),
+}  # fmt: skip
+STATUS_BADGES = {
+    Status.open: "text-bg-primary", Status.kept: "text-bg-success", Status.broken: "text-bg-danger",
+    Status.rescheduled: "text-bg-warning", Status.cancelled: "text-bg-secondary",
+}  # fmt: skip
+EXCUSE_LABELS = {
+    ExcuseCategory.force_majeure: _l("Force majeure (flood, storm, outage)"),
+    ExcuseCategory.personal: _l("Personal (illness, accident, family)"),
+    ExcuseCategory.oversight: _l("Oversight (forgot, mixed up dates)"),
+    ExcuseCategory.third_party: _l("Third party (their supplier, “the system”)"),
+    ExcuseCategory.plot_twist: _l("Plot twist (sudden change of plans)"),
+    ExcuseCategory.none_given: _l("None given"),
+    ExcuseCategory.other: _l("Other"),
+}
+ACTION_LABELS = {
+    EventAction.created: _l("Logged"), EventAction.edited: _l("Edited"),
+    EventAction.resolved: _l("Resolved"), EventAction.rescheduled: _l("Rescheduled"),
+    EventAction.flagged_overdue: _l("Flagged overdue"), EventAction.reopened: _l("Reopened"),
+}  # fmt: skip
+ROLE_LABELS = {Role.viewer: _l("Viewer"), Role.editor: _l("Editor"), Role.admin: _l("Admin")}
+FIELD_LABELS = {
+    "kind": _l("Kind"), "title": _l("Title"), "notes": _l("Notes"), "due_at": _l("Due"),
+    "contact_id": _l("Contact"), "owner_id": _l("Owner"), "status": _l("Status"),
+    "done_at": _l("Done at"), "excuse_category": _l("Excuse category"), "excuse": _l("Excuse"),
+    "reason": _l("Reason"), "rescheduled_to": _l("Moved to"), "rescheduled_from": _l("Moved from"),
+}  # fmt: skip
+
+
+def local(moment: datetime | str | None, format: str = "medium") -> str:
+    """A stored UTC moment shown in the viewer's time zone and locale."""
+    if moment is None or moment == "":
+        return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return format_datetime(moment, format)
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(local, "local")
+
+    @app.context_processor
+    def domain_vocabulary() -> dict:
+        return {
+            "Kind": Kind, "Status": Status, "ExcuseCategory": ExcuseCategory, "Role": Role,
+            "KIND_LABELS": KIND_LABELS, "STATUS_LABELS": STATUS_LABELS,
+            "STATUS_BADGES": STATUS_BADGES, "EXCUSE_LABELS": EXCUSE_LABELS,
+            "ACTION_LABELS": ACTION_LABELS, "ROLE_LABELS": ROLE_LABELS,
+            "FIELD_LABELS": FIELD_LABELS, "now": utcnow(),
+        }  # fmt: skip

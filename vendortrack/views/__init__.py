@@ -1,0 +1,1 @@
+"""Blueprints, one module per area: auth, vendors, commitments, admin, api."""

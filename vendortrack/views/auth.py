@@ -1,0 +1,91 @@
+"""Sign in, sign out, and the user's own profile (time zone, password)."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from vendortrack.accounts import check_password_strength, find_user
+from vendortrack.extensions import db
+from vendortrack.ledger import LedgerError
+from vendortrack.security import is_local_path
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+TIMEZONES = sorted(available_timezones())
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Length(max=120)])
+    timezone = SelectField(_l("Time zone"), choices=[("", _l("The installation's default"))])
+    current_password = PasswordField(_l("Current password"), validators=[Length(max=1000)])
+    new_password = PasswordField(_l("New password"), validators=[Length(max=1000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = [("", _("The installation's default"))] + [
+            (tz, tz) for tz in TIMEZONES
+        ]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    next_page = request.args.get("next")
+    if current_user.is_authenticated:
+        return redirect(next_page if is_local_path(next_page) else url_for("index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = find_user(db.session, form.email.data)
+        # One answer for an unknown address and a wrong password: nothing to learn by trying.
+        if user is None or not user.check_password(form.password.data) or not user.is_active:
+            flash(_("Wrong email or password."), "danger")
+            return render_template("auth/login.html", form=form), 401
+        login_user(user)
+        return redirect(next_page if is_local_path(next_page) else url_for("index"))
+    return render_template("auth/login.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if request.method == "GET":
+        form.timezone.data = current_user.timezone or ""
+    if form.validate_on_submit():
+        try:
+            if form.new_password.data:
+                if not current_user.check_password(form.current_password.data or ""):
+                    raise LedgerError("current_password", _("Your current password is wrong."))
+                check_password_strength(form.new_password.data)
+        except LedgerError as error:
+            getattr(form, error.field, form.new_password).errors.append(str(error.message))
+            return render_template("auth/profile.html", form=form), 400
+        current_user.name = (form.name.data or "").strip()
+        current_user.timezone = form.timezone.data or None
+        if form.new_password.data:
+            current_user.set_password(form.new_password.data)  # also rotates the session token
+        db.session.commit()
+        login_user(current_user._get_current_object())  # keep this browser signed in under the new token
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form), (400 if form.errors else 200)
+

@@ -1,0 +1,3 @@
+from vendortrack import create_app
+
+app = create_app()
