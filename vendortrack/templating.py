@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import Flask
-from flask_babel import format_datetime
+from babel.dates import format_skeleton, format_time, get_datetime_format
+from flask_babel import get_locale, to_user_timezone
 from flask_babel import lazy_gettext as _l
 
-from vendortrack.models import EventAction, ExcuseCategory, Kind, Role, Status
-from vendortrack.timeutil import utcnow
+from vendortrack.extensions import db
+from vendortrack.models import Contact, EventAction, ExcuseCategory, Kind, Role, Status, User
 
 KIND_LABELS = {Kind.meeting: _l("Meeting"), Kind.promise: _l("Promise"), Kind.deadline: _l("Deadline")}
 STATUS_LABELS = {
@@ -43,24 +45,51 @@ FIELD_LABELS = {
 }  # fmt: skip
 
 
+# Babel skeletons: each locale orders the date's parts its own way ("Tue, Jun 2, 2026").
+DATE_SKELETONS = {"short": "yMd", "medium": "yMMMd", "long": "yMMMMEEEEd"}
+
+
 def local(moment: datetime | str | None, format: str = "medium") -> str:
-    """A stored UTC moment shown in the viewer's time zone and locale."""
+    """A stored UTC moment shown in the viewer's time zone and locale, to the minute."""
     if moment is None or moment == "":
         return ""
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
-    return format_datetime(moment, format)
+    moment, locale = to_user_timezone(moment), get_locale()
+    day = format_skeleton(DATE_SKELETONS[format], moment, locale=locale)
+    clock = format_time(moment, "short", locale=locale)
+    if format == "long":
+        clock = f"{clock} {moment.strftime('%Z')}"
+    return get_datetime_format("medium", locale=locale).replace("{1}", day).replace("{0}", clock)
+
+
+def describe(field: str, value: Any) -> str:
+    """A value from an event's before/after as a person reads it: labels and names, not ids."""
+    if value is None or value == "":
+        return "—"
+    if field.endswith("_at"):
+        return local(value)
+    labels = {"kind": KIND_LABELS, "status": STATUS_LABELS, "excuse_category": EXCUSE_LABELS}
+    if field in labels:
+        return str(labels[field].get(value, value))
+    if field == "owner_id":
+        user = db.session.get(User, value)
+        return user.display_name if user else f"#{value}"
+    if field == "contact_id":
+        contact = db.session.get(Contact, value)
+        return contact.name if contact else f"#{value}"
+    return str(value)
 
 
 def register(app: Flask) -> None:
     app.add_template_filter(local, "local")
+    app.add_template_global(describe, "describe")
 
-    @app.context_processor
-    def domain_vocabulary() -> dict:
-        return {
+    # Globals, not a context processor, so imported macros see them too.
+    app.jinja_env.globals.update({
             "Kind": Kind, "Status": Status, "ExcuseCategory": ExcuseCategory, "Role": Role,
             "KIND_LABELS": KIND_LABELS, "STATUS_LABELS": STATUS_LABELS,
             "STATUS_BADGES": STATUS_BADGES, "EXCUSE_LABELS": EXCUSE_LABELS,
             "ACTION_LABELS": ACTION_LABELS, "ROLE_LABELS": ROLE_LABELS,
-            "FIELD_LABELS": FIELD_LABELS, "now": utcnow(),
-        }  # fmt: skip
+            "FIELD_LABELS": FIELD_LABELS,
+    })  # fmt: skip

@@ -1,12 +1,168 @@
-"""Commitment pages (stub)."""
+"""Commitment pages: the lists across vendors, logging, a commitment's page, resolve, edit, reopen."""
 
-from flask import Blueprint
-from flask_login import login_required
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from vendortrack import agenda, ledger
+from vendortrack.extensions import db
+from vendortrack.forms import CommitmentForm, ResolveForm
+from vendortrack.i18n import user_timezone
+from vendortrack.ledger import LedgerError
+from vendortrack.models import Commitment, Contact, Kind, User
+from vendortrack.permissions import editor_required
+from vendortrack.timeutil import utcnow
+from vendortrack.views.vendors import get_vendor, show_refusal
 
 bp = Blueprint("commitments", __name__, url_prefix="/commitments")
+
+
+def get_commitment(commitment_id: int) -> Commitment:
+    return db.get_or_404(Commitment, commitment_id)
+
+
+def _owners() -> list[User]:
+    return db.session.scalars(
+        sa.select(User).where(User.disabled_at.is_(None)).order_by(User.name, User.email)
+    ).all()
+
+
+def _commitment_form(vendor, commitment: Commitment | None = None) -> CommitmentForm:
+    form = CommitmentForm(obj=commitment)
+    form.set_choices(vendor.contacts, _owners())
+    if request.method == "GET":
+        if commitment is None:
+            form.owner_id.data = current_user.id
+        else:
+            form.show_due(commitment.due_at, user_timezone())
+            form.contact_id.data = commitment.contact_id or 0
+    return form
+
+
+def _chosen(form: CommitmentForm) -> dict:
+    """The form's choices as the objects the ledger takes; ids come from the choice lists."""
+    return {
+        "kind": Kind(form.kind.data),
+        "title": form.title.data,
+        "due_at": form.due_at(user_timezone()),
+        "contact": db.session.get(Contact, form.contact_id.data) if form.contact_id.data else None,
+        "owner": db.session.get(User, form.owner_id.data),
+        "notes": form.notes.data or "",
+    }
 
 
 @bp.route("/")
 @login_required
 def index():
-    return "commitments"
+    try:
+        view = agenda.View(request.args.get("view", agenda.View.upcoming))
+    except ValueError:
+        view = agenda.View.upcoming
+    kind = request.args.get("kind") if request.args.get("kind") in set(Kind) else None
+    mine = request.args.get("mine") == "1"
+    query = agenda.commitments(view, now=utcnow(), grace=current_app.config["VENDORTRACK_GRACE"],
+                               owner_id=current_user.id if mine else None, kind=kind)  # fmt: skip
+    page = db.paginate(query, per_page=current_app.config["VENDORTRACK_PAGE_SIZE"], error_out=False)
+    return render_template("commitments/index.html", page=page, view=view, kind=kind, mine=mine)
+
+
+@bp.route("/new/<int:vendor_id>", methods=["GET", "POST"])
+@editor_required
+def create(vendor_id: int):
+    vendor = get_vendor(vendor_id)
+    form = _commitment_form(vendor)
+    if form.validate_on_submit():
+        try:
+            commitment = ledger.log_commitment(db.session, vendor=vendor, actor=current_user,
+                                               now=utcnow(), **_chosen(form))  # fmt: skip
+        except LedgerError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("Logged: %(title)s.", title=commitment.title), "success")
+            return redirect(url_for("vendors.detail", vendor_id=vendor.id))
+    return render_template("commitments/form.html", form=form, vendor=vendor, commitment=None), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/<int:commitment_id>")
+@login_required
+def detail(commitment_id: int):
+    commitment = get_commitment(commitment_id)
+    form = ResolveForm()
+    form.show_now(utcnow(), user_timezone())
+    return _detail_page(commitment, form)
+
+
+def _detail_page(commitment: Commitment, form: ResolveForm, status: int = 200):
+    now = utcnow()
+    return render_template(
+        "commitments/detail.html", commitment=commitment, form=form, chain=agenda.chain(commitment),
+        overdue=commitment.is_overdue(now, current_app.config["VENDORTRACK_GRACE"]),
+    ), status  # fmt: skip
+
+
+@bp.route("/<int:commitment_id>/resolve", methods=["POST"])
+@editor_required
+def resolve(commitment_id: int):
+    commitment = get_commitment(commitment_id)
+    form = ResolveForm()
+    if form.validate_on_submit():
+        tz = user_timezone()
+        try:
+            ledger.resolve(
+                db.session, commitment, form.status.data, actor=current_user, now=utcnow(),
+                done_at=form.done_at(tz), excuse_category=form.excuse_category.data,
+                excuse=form.excuse.data or "", new_due_at=form.new_due_at(tz),
+                reason=form.reason.data or "",
+            )  # fmt: skip
+        except LedgerError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("Outcome recorded."), "success")
+            return redirect(url_for("commitments.detail", commitment_id=commitment.id))
+    return _detail_page(commitment, form, status=400)
+
+
+@bp.route("/<int:commitment_id>/edit", methods=["GET", "POST"])
+@editor_required
+def edit(commitment_id: int):
+    commitment = get_commitment(commitment_id)
+    form = _commitment_form(commitment.vendor, commitment)
+    if form.validate_on_submit():
+        try:
+            ledger.edit_commitment(db.session, commitment, actor=current_user, now=utcnow(),
+                                   **_chosen(form))  # fmt: skip
+        except LedgerError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("commitments.detail", commitment_id=commitment.id))
+    return render_template("commitments/form.html", form=form, vendor=commitment.vendor,
+                           commitment=commitment), (400 if form.errors else 200)  # fmt: skip
+
+
+@bp.route("/<int:commitment_id>/reopen", methods=["POST"])
+@editor_required
+def reopen(commitment_id: int):
+    commitment = get_commitment(commitment_id)
+    try:
+        ledger.reopen(db.session, commitment, actor=current_user, now=utcnow())
+    except LedgerError as error:
+        db.session.rollback()
+        flash(str(error.message), "danger")
+    else:
+        db.session.commit()
+        flash(_("Reopened: log what really happened."), "info")
+    return redirect(url_for("commitments.detail", commitment_id=commitment.id))
+
+

@@ -1,9 +1,41 @@
-"""Vendor pages: list, search, create, edit, archive; contacts. (stub, filled in below)"""
+"""Vendor pages: the list with search and filters, a vendor's page, create, edit, archive, contacts."""
 
-from flask import Blueprint, redirect, url_for
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
+from vendortrack import agenda, vendors
+from vendortrack.extensions import db
+from vendortrack.forms import ContactForm, VendorForm
+from vendortrack.ledger import LedgerError
+from vendortrack.models import Contact, Vendor
+from vendortrack.permissions import editor_required
+from vendortrack.timeutil import utcnow
+
 bp = Blueprint("vendors", __name__, url_prefix="/vendors")
+
+
+def get_vendor(vendor_id: int) -> Vendor:
+    return db.get_or_404(Vendor, vendor_id)
+
+
+def get_contact(vendor: Vendor, contact_id: int) -> Contact:
+    contact = db.get_or_404(Contact, contact_id)
+    if contact.vendor_id != vendor.id:
+        abort(404)
+    return contact
+
+
+def show_refusal(form, error: LedgerError) -> None:
+    """Put a ledger refusal under the field it names, or at the top of the form."""
+    field = getattr(form, error.field, None)
+    if field is not None:
+        field.errors = [*field.errors, str(error.message)]
+    else:
+        form.form_errors.append(str(error.message))
 
 
 @login_required
@@ -14,4 +46,145 @@ def home():
 @bp.route("/")
 @login_required
 def index():
-    return "vendors"
+    q = request.args.get("q", "").strip()[:200]
+    category = request.args.get("category", "").strip()[:80]
+    show_archived = request.args.get("archived") == "1"
+    query = sa.select(Vendor).order_by(Vendor.name_key)
+    if q:
+        query = query.where(Vendor.name_key.contains(" ".join(q.split()).casefold(), autoescape=True))
+    if category:
+        query = query.where(Vendor.category == category)
+    if not show_archived:
+        query = query.where(Vendor.archived_at.is_(None))
+    page = db.paginate(query, per_page=current_app.config["VENDORTRACK_PAGE_SIZE"], error_out=False)
+    counts = {
+        row.vendor_id: row
+        for row in db.session.execute(
+            agenda.counts_by_vendor([v.id for v in page.items], now=utcnow(),
+                                    grace=current_app.config["VENDORTRACK_GRACE"])  # fmt: skip
+        )
+    }
+    categories = db.session.scalars(
+        sa.select(Vendor.category).where(Vendor.category != "").distinct().order_by(Vendor.category)
+    ).all()
+    return render_template("vendors/index.html", page=page, counts=counts, q=q, category=category,
+                           categories=categories, show_archived=show_archived)  # fmt: skip
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@editor_required
+def create():
+    form = VendorForm()
+    if form.validate_on_submit():
+        try:
+            vendor = vendors.create_vendor(db.session, now=utcnow(), **_vendor_values(form))
+        except LedgerError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("Vendor %(name)s added.", name=vendor.name), "success")
+            return redirect(url_for("vendors.detail", vendor_id=vendor.id))
+    return render_template("vendors/form.html", form=form, vendor=None), (400 if form.errors else 200)
+
+
+def _vendor_values(form: VendorForm) -> dict[str, str]:
+    return {name: getattr(form, name).data or "" for name in vendors.VENDOR_FIELDS}
+
+
+@bp.route("/<int:vendor_id>")
+@login_required
+def detail(vendor_id: int):
+    vendor = get_vendor(vendor_id)
+    now, grace = utcnow(), current_app.config["VENDORTRACK_GRACE"]
+    lists = {
+        view: db.session.scalars(
+            agenda.commitments(view, now=now, grace=grace, vendor_id=vendor.id).limit(100)
+        ).all()
+        for view in agenda.View
+    }
+    return render_template("vendors/detail.html", vendor=vendor, lists=lists, now=now,
+                           contact_form=ContactForm())  # fmt: skip
+
+
+@bp.route("/<int:vendor_id>/edit", methods=["GET", "POST"])
+@editor_required
+def edit(vendor_id: int):
+    vendor = get_vendor(vendor_id)
+    form = VendorForm(obj=vendor)
+    if form.validate_on_submit():
+        try:
+            vendors.update_vendor(db.session, vendor, **_vendor_values(form))
+        except LedgerError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("Vendor saved."), "success")
+            return redirect(url_for("vendors.detail", vendor_id=vendor.id))
+    return render_template("vendors/form.html", form=form, vendor=vendor), (400 if form.errors else 200)
+
+
+@bp.route("/<int:vendor_id>/archive", methods=["POST"])
+@editor_required
+def archive(vendor_id: int):
+    vendor = vendors.archive_vendor(get_vendor(vendor_id), now=utcnow())
+    db.session.commit()
+    flash(_("%(name)s is archived. Its history stays; unarchive it to log more.", name=vendor.name),
+          "info")  # fmt: skip
+    return redirect(url_for("vendors.detail", vendor_id=vendor.id))
+
+
+@bp.route("/<int:vendor_id>/unarchive", methods=["POST"])
+@editor_required
+def unarchive(vendor_id: int):
+    vendor = vendors.unarchive_vendor(get_vendor(vendor_id))
+    db.session.commit()
+    flash(_("%(name)s is active again.", name=vendor.name), "success")
+    return redirect(url_for("vendors.detail", vendor_id=vendor.id))
+
+
+@bp.route("/<int:vendor_id>/contacts/new", methods=["GET", "POST"])
+@editor_required
+def add_contact(vendor_id: int):
+    vendor = get_vendor(vendor_id)
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            contact = vendors.add_contact(db.session, vendor, now=utcnow(), **_contact_values(form))
+        except LedgerError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("Contact %(name)s added.", name=contact.name), "success")
+            return redirect(url_for("vendors.detail", vendor_id=vendor.id))
+    return render_template("vendors/contact_form.html", form=form, vendor=vendor, contact=None), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/<int:vendor_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@editor_required
+def edit_contact(vendor_id: int, contact_id: int):
+    vendor = get_vendor(vendor_id)
+    contact = get_contact(vendor, contact_id)
+    form = ContactForm(obj=contact)
+    if form.validate_on_submit():
+        try:
+            vendors.update_contact(db.session, contact, **_contact_values(form))
+        except LedgerError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("Contact saved."), "success")
+            return redirect(url_for("vendors.detail", vendor_id=vendor.id))
+    return render_template("vendors/contact_form.html", form=form, vendor=vendor, contact=contact), (
+        400 if form.errors else 200
+    )
+
+
+def _contact_values(form: ContactForm) -> dict[str, str]:
+    return {name: getattr(form, name).data or "" for name in vendors.CONTACT_FIELDS}
+

@@ -1,0 +1,73 @@
+"""What the commitment lists show: upcoming, overdue and resolved, per vendor or across all."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+from vendortrack.models import Commitment, Status, Vendor
+
+
+class View(StrEnum):
+    upcoming = "upcoming"
+    overdue = "overdue"
+    resolved = "resolved"
+
+
+def commitments(
+    view: View, *, now: datetime, grace: timedelta, vendor_id: int | None = None,
+    owner_id: int | None = None, kind: str | None = None,
+) -> sa.Select:  # fmt: skip
+    """A select of commitments for one list, ordered the way a person works through it.
+
+    Upcoming: open and not yet overdue, soonest first (an open one within its grace period is
+    still upcoming: there is time to log what happened). Overdue: open past due plus grace,
+    oldest first. Resolved: newest outcome first.
+    """
+    query = sa.select(Commitment).join(Commitment.vendor)
+    if view == View.upcoming:
+        query = query.where(Commitment.status == Status.open, Commitment.due_at > now - grace)
+        query = query.order_by(Commitment.due_at, Commitment.id)
+    elif view == View.overdue:
+        query = query.where(Commitment.status == Status.open, Commitment.due_at <= now - grace)
+        query = query.order_by(Commitment.due_at, Commitment.id)
+    else:
+        query = query.where(Commitment.status != Status.open)
+        query = query.order_by(Commitment.resolved_at.desc(), Commitment.id.desc())
+    if vendor_id is not None:
+        query = query.where(Commitment.vendor_id == vendor_id)
+    else:
+        query = query.where(Vendor.archived_at.is_(None))
+    if owner_id is not None:
+        query = query.where(Commitment.owner_id == owner_id)
+    if kind:
+        query = query.where(Commitment.kind == kind)
+    return query
+
+
+def counts_by_vendor(vendor_ids: list[int], *, now: datetime, grace: timedelta) -> sa.Select:
+    """Open and overdue counts for a page of vendors, in one query."""
+    overdue = sa.and_(Commitment.status == Status.open, Commitment.due_at <= now - grace)
+    return (
+        sa.select(
+            Commitment.vendor_id,
+            sa.func.count().filter(Commitment.status == Status.open).label("open"),
+            sa.func.count().filter(overdue).label("overdue"),
+            sa.func.max(Commitment.updated_at).label("last_activity"),
+        )
+        .where(Commitment.vendor_id.in_(vendor_ids))
+        .group_by(Commitment.vendor_id)
+    )
+
+
+def chain(commitment: Commitment) -> list[Commitment]:
+    """The whole reschedule chain a commitment belongs to, first date first."""
+    first = commitment
+    while first.rescheduled_from is not None:
+        first = first.rescheduled_from
+    links = [first]
+    while links[-1].rescheduled_to is not None:
+        links.append(links[-1].rescheduled_to)
+    return links

@@ -1,0 +1,103 @@
+"""The forms behind vendor and commitment pages; dates are entered in the user's time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField, TimeField
+from wtforms.validators import URL, DataRequired, Email, Length, Optional, ValidationError
+
+from vendortrack.ledger import TITLE_MAX
+from vendortrack.models import ExcuseCategory, Status
+from vendortrack.templating import EXCUSE_LABELS, KIND_LABELS
+from vendortrack.timeutil import in_zone, local_moment
+
+
+class VendorForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    category = StringField(_l("Category"), validators=[Length(max=80)],
+                           description=_l("For example: IT, accounting, printing, construction"))  # fmt: skip
+    website = StringField(
+        _l("Website"),
+        validators=[Optional(), Length(max=300), URL(message=_l("Enter a full address, https://…"))],
+    )
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254), Email()])
+    phone = StringField(_l("Phone"), validators=[Length(max=50)])
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=10000)])
+
+
+class ContactForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    role = StringField(_l("Role"), validators=[Length(max=120)])
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254), Email()])
+    phone = StringField(_l("Phone"), validators=[Length(max=50)])
+
+
+def _moment(day_field: DateField, time_field: TimeField, tz: str) -> datetime | None:
+    if day_field.data is None:
+        return None
+    return local_moment(day_field.data, time_field.data, tz)
+
+
+class CommitmentForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=[(k.value, label) for k, label in KIND_LABELS.items()],
+                       validators=[DataRequired()])  # fmt: skip
+    title = StringField(_l("What was promised"), validators=[DataRequired(), Length(max=TITLE_MAX)])
+    contact_id = SelectField(_l("Who promised it"), coerce=int, validators=[Optional()])
+    due_date = DateField(_l("Due date"), validators=[DataRequired()])
+    due_time = TimeField(_l("Time"), validators=[Optional()],
+                         description=_l("Leave empty for the end of the day."))  # fmt: skip
+    owner_id = SelectField(_l("Owner (follows up)"), coerce=int)
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=10000)])
+
+    def set_choices(self, contacts, owners) -> None:
+        self.contact_id.choices = [(0, "—")] + [(c.id, c.name) for c in contacts]
+        self.owner_id.choices = [(u.id, u.display_name) for u in owners]
+
+    def due_at(self, tz: str) -> datetime | None:
+        return _moment(self.due_date, self.due_time, tz)
+
+    def show_due(self, moment: datetime, tz: str) -> None:
+        local = in_zone(moment, tz)
+        self.due_date.data, self.due_time.data = local.date(), local.time().replace(microsecond=0)
+
+
+OUTCOMES = (Status.kept, Status.broken, Status.rescheduled, Status.cancelled)
+
+
+class ResolveForm(FlaskForm):
+    """One form for the four outcomes; which fields count depends on the chosen status."""
+
+    status = SelectField(_l("Outcome"), choices=[(s.value, s.value) for s in OUTCOMES])
+    done_date = DateField(_l("Done on"), validators=[Optional()])
+    done_time = TimeField(_l("at"), validators=[Optional()])
+    excuse_category = SelectField(
+        _l("Excuse"), choices=[(c.value, label) for c, label in EXCUSE_LABELS.items()],
+        default=ExcuseCategory.none_given.value,
+    )  # fmt: skip
+    excuse = TextAreaField(_l("What they said"), validators=[Length(max=2000)])
+    new_due_date = DateField(_l("New due date"), validators=[Optional()])
+    new_due_time = TimeField(_l("Time"), validators=[Optional()])
+    reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])
+
+    def validate_done_date(self, field) -> None:
+        if self.status.data == Status.kept and field.data is None:
+            raise ValidationError(_l("When was it done?"))
+
+    def validate_new_due_date(self, field) -> None:
+        if self.status.data == Status.rescheduled and field.data is None:
+            raise ValidationError(_l("Give the new due date."))
+
+    def done_at(self, tz: str) -> datetime | None:
+        return _moment(self.done_date, self.done_time, tz)
+
+    def new_due_at(self, tz: str) -> datetime | None:
+        return _moment(self.new_due_date, self.new_due_time, tz)
+
+    def show_now(self, now: datetime, tz: str) -> None:
+        local = in_zone(now, tz)
+        self.done_date.data = self.done_date.data or local.date()
+        self.done_time.data = self.done_time.data or local.time().replace(second=0, microsecond=0)
+
