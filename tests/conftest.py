@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -100,6 +100,16 @@ def session(app):
 
 class WebClient(FlaskClient):
     """A test client that signs in and sends the CSRF token the way a browser's form would."""
+
+    def open(self, *args, **kwargs):
+        # A request would reuse the test's app context, and with it `g` (the signed-in user) and
+        # the test's database session. Run each in a fresh context, as in production: end the
+        # test's transaction first (on SQLite it may hold the write lock), so the test then reads
+        # what the request wrote.
+        if has_app_context():
+            db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
     def csrf_token(self) -> str:
         page = self.get("/auth/login").get_data(as_text=True)

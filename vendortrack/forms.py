@@ -7,7 +7,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField, TimeField
-from wtforms.validators import URL, DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional
 
 from vendortrack.ledger import TITLE_MAX
 from vendortrack.models import ExcuseCategory, Status
@@ -46,7 +46,8 @@ class CommitmentForm(FlaskForm):
                        validators=[DataRequired()])  # fmt: skip
     title = StringField(_l("What was promised"), validators=[DataRequired(), Length(max=TITLE_MAX)])
     contact_id = SelectField(_l("Who promised it"), coerce=int, validators=[Optional()])
-    due_date = DateField(_l("Due date"), validators=[DataRequired()])
+    # InputRequired, not DataRequired: "not a date" must say so, not "required".
+    due_date = DateField(_l("Due date"), validators=[InputRequired()])
     due_time = TimeField(_l("Time"), validators=[Optional()],
                          description=_l("Leave empty for the end of the day."))  # fmt: skip
     owner_id = SelectField(_l("Owner (follows up)"), coerce=int)
@@ -82,13 +83,19 @@ class ResolveForm(FlaskForm):
     new_due_time = TimeField(_l("Time"), validators=[Optional()])
     reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])
 
-    def validate_done_date(self, field) -> None:
-        if self.status.data == Status.kept and field.data is None:
-            raise ValidationError(_l("When was it done?"))
+    # Which date each outcome needs; Optional() on the fields would stop inline validators.
+    REQUIRED_DATES = {Status.kept: ("done_date", _l("When was it done?")),
+                      Status.rescheduled: ("new_due_date", _l("Give the new due date."))}  # fmt: skip
 
-    def validate_new_due_date(self, field) -> None:
-        if self.status.data == Status.rescheduled and field.data is None:
-            raise ValidationError(_l("Give the new due date."))
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        required = self.REQUIRED_DATES.get(self.status.data)
+        if required:
+            field = getattr(self, required[0])
+            if field.data is None and not field.errors:
+                field.errors = [*field.errors, required[1]]
+                valid = False
+        return valid
 
     def done_at(self, tz: str) -> datetime | None:
         return _moment(self.done_date, self.done_time, tz)

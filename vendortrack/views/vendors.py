@@ -29,10 +29,14 @@ def get_contact(vendor: Vendor, contact_id: int) -> Contact:
     return contact
 
 
+# The ledger names its fields; some are entered on the forms as a date and a time.
+FORM_FIELDS = {"due_at": "due_date", "done_at": "done_date", "new_due_at": "new_due_date"}
+
+
 def show_refusal(form, error: LedgerError) -> None:
     """Put a ledger refusal under the field it names, or at the top of the form."""
-    field = getattr(form, error.field, None)
-    if field is not None:
+    field = form._fields.get(FORM_FIELDS.get(error.field, error.field))
+    if field is not None and field.type not in ("HiddenField", "CSRFTokenField"):
         field.errors = [*field.errors, str(error.message)]
     else:
         form.form_errors.append(str(error.message))

@@ -1,0 +1,232 @@
+"""The ledger's rules, called directly as plain functions of (session, now)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import NOW
+from vendortrack import ledger
+from vendortrack.extensions import db
+from vendortrack.ledger import LedgerError
+from vendortrack.models import Commitment, EventAction, ExcuseCategory, Kind, LedgerEvent, Status, User
+from vendortrack.vendors import add_contact, archive_vendor
+
+DUE = NOW - timedelta(days=2)
+
+
+@pytest.fixture
+def vendor(make_vendor):
+    return make_vendor("Mistrz Sp. z o.o.")
+
+
+@pytest.fixture
+def meeting(session, vendor, editor):
+    commitment = ledger.log_commitment(
+        session, vendor=vendor, kind=Kind.meeting, title="Kick-off", due_at=DUE, actor=editor, now=NOW
+    )
+    session.commit()
+    return commitment
+
+
+def actions(commitment: Commitment) -> list[str]:
+    return [event.action for event in commitment.events]
+
+
+def test_logging_a_commitment_writes_a_created_event_with_every_field(meeting, editor):
+    assert meeting.status == Status.open
+    assert meeting.owner == editor, "the owner defaults to whoever logs it"
+    assert meeting.original_due_at == DUE
+    (event,) = meeting.events
+    assert event.action == EventAction.created
+    assert event.actor == editor
+    assert event.after["title"] == "Kick-off"
+    assert event.after["due_at"] == DUE.isoformat()
+    assert event.before == {}
+
+
+def test_a_commitment_needs_a_title(session, vendor, editor):
+    with pytest.raises(LedgerError) as refused:
+        ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="  ", due_at=DUE,
+                              actor=editor, now=NOW)  # fmt: skip
+    assert refused.value.field == "title"
+
+
+def test_a_naive_due_time_is_refused(session, vendor, editor):
+    with pytest.raises(LedgerError) as refused:
+        ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Quote",
+                              due_at=datetime(2026, 6, 1, 12, 0), actor=editor, now=NOW)  # fmt: skip
+    assert refused.value.field == "due_at"
+
+
+def test_a_contact_from_another_vendor_is_refused(session, vendor, make_vendor, editor):
+    stranger = add_contact(session, make_vendor("Other"), now=NOW, name="Stranger")
+    with pytest.raises(LedgerError) as refused:
+        ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=DUE,
+                              actor=editor, now=NOW, contact=stranger)  # fmt: skip
+    assert refused.value.field == "contact_id"
+
+
+def test_an_archived_vendor_takes_no_new_commitments(session, vendor, editor):
+    archive_vendor(vendor, now=NOW)
+    with pytest.raises(LedgerError) as refused:
+        ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=DUE,
+                              actor=editor, now=NOW)  # fmt: skip
+    assert refused.value.field == "vendor_id"
+
+
+def test_kept_records_when_and_how_late(session, meeting, editor):
+    ledger.resolve_kept(session, meeting, actor=editor, now=NOW, done_at=DUE + timedelta(minutes=20))
+    session.commit()
+    assert meeting.status == Status.kept
+    assert meeting.lateness() == timedelta(minutes=20)
+    resolved = meeting.events[-1]
+    assert resolved.action == EventAction.resolved
+    assert resolved.before == {"status": "open", "done_at": None}
+    assert resolved.after == {"status": "kept", "done_at": (DUE + timedelta(minutes=20)).isoformat()}
+
+
+def test_kept_in_the_future_is_refused(session, meeting, editor):
+    with pytest.raises(LedgerError) as refused:
+        ledger.resolve_kept(session, meeting, actor=editor, now=NOW, done_at=NOW + timedelta(hours=1))
+    assert refused.value.field == "done_at"
+    assert meeting.status == Status.open
+
+
+def test_broken_keeps_the_excuse_and_its_category(session, meeting, editor):
+    ledger.resolve_broken(session, meeting, actor=editor, now=NOW,
+                          excuse_category=ExcuseCategory.force_majeure, excuse="A flood in the office")
+    assert (meeting.status, meeting.excuse_category, meeting.excuse) == (
+        Status.broken, ExcuseCategory.force_majeure, "A flood in the office")  # fmt: skip
+
+
+def test_an_unknown_excuse_category_is_refused_and_changes_nothing(session, meeting, editor):
+    with pytest.raises(LedgerError) as refused:
+        ledger.resolve_broken(session, meeting, actor=editor, now=NOW, excuse_category="the dog ate it")
+    assert refused.value.field == "excuse_category"
+    session.rollback()
+    assert session.get(Commitment, meeting.id).status == Status.open
+    assert actions(meeting) == ["created"]
+
+
+def test_rescheduling_closes_the_old_and_opens_a_successor_that_keeps_the_first_date(
+    session, meeting, editor
+):
+    moved_to = DUE + timedelta(days=7)
+    successor = ledger.reschedule(session, meeting, actor=editor, now=NOW, new_due_at=moved_to,
+                                  excuse_category="personal", excuse="Sick child")  # fmt: skip
+    again = ledger.reschedule(session, successor, actor=editor, now=NOW,
+                              new_due_at=moved_to + timedelta(days=7), excuse_category="plot_twist")  # fmt: skip
+    session.commit()
+    assert meeting.status == Status.rescheduled
+    assert meeting.rescheduled_to == successor and successor.rescheduled_from == meeting
+    assert successor.status == Status.rescheduled and again.status == Status.open
+    assert again.original_due_at == DUE, "the chain keeps the original date"
+    assert again.due_at == moved_to + timedelta(days=7)
+    assert actions(meeting) == ["created", "rescheduled"]
+    assert meeting.events[-1].after["rescheduled_to"] == successor.id
+    assert successor.events[0].after["rescheduled_from"] == meeting.id
+
+
+def test_a_resolved_commitment_cannot_be_resolved_again(session, meeting, editor):
+    ledger.cancel(session, meeting, actor=editor, now=NOW, reason="We found another firm")
+    with pytest.raises(LedgerError) as refused:
+        ledger.resolve_kept(session, meeting, actor=editor, now=NOW)
+    assert refused.value.field == "status"
+    assert meeting.status == Status.cancelled
+
+
+def test_reopening_clears_the_outcome_and_is_recorded(session, meeting, editor):
+    ledger.resolve_broken(session, meeting, actor=editor, now=NOW, excuse_category="oversight")
+    ledger.reopen(session, meeting, actor=editor, now=NOW + timedelta(minutes=1))
+    assert meeting.status == Status.open
+    assert meeting.excuse_category is None and meeting.resolved_at is None
+    assert actions(meeting) == ["created", "resolved", "reopened"]
+    assert meeting.events[-1].before["status"] == "broken"
+
+
+def test_reopening_a_rescheduled_commitment_cancels_its_open_follow_up(session, meeting, editor):
+    successor = ledger.reschedule(session, meeting, actor=editor, now=NOW, new_due_at=NOW + timedelta(days=3))
+    ledger.reopen(session, meeting, actor=editor, now=NOW)
+    assert meeting.status == Status.open
+    assert successor.status == Status.cancelled
+    # ... and it can be rescheduled again, keeping both follow-ups in the record.
+    second = ledger.reschedule(session, meeting, actor=editor, now=NOW, new_due_at=NOW + timedelta(days=5))
+    session.commit()
+    assert meeting.successors == [successor, second]
+    assert meeting.rescheduled_to == second
+
+
+def test_reopening_is_refused_while_the_follow_up_has_an_outcome(session, meeting, editor):
+    successor = ledger.reschedule(session, meeting, actor=editor, now=NOW, new_due_at=NOW - timedelta(hours=1))
+    ledger.resolve_kept(session, successor, actor=editor, now=NOW)
+    with pytest.raises(LedgerError, match="follow-up"):
+        ledger.reopen(session, meeting, actor=editor, now=NOW)
+
+
+def test_editing_records_only_what_changed(session, meeting, editor):
+    ledger.edit_commitment(session, meeting, actor=editor, now=NOW, title="Kick-off meeting",
+                           notes="Bring the contract")  # fmt: skip
+    edited = meeting.events[-1]
+    assert edited.action == EventAction.edited
+    assert edited.before == {"title": "Kick-off", "notes": ""}
+    assert edited.after == {"title": "Kick-off meeting", "notes": "Bring the contract"}
+
+
+def test_an_edit_that_changes_nothing_writes_no_event(session, meeting, editor):
+    ledger.edit_commitment(session, meeting, actor=editor, now=NOW, title="Kick-off")
+    assert actions(meeting) == ["created"]
+
+
+def test_two_editors_resolving_at_once_cannot_both_win(app, session, meeting, make_user):
+    """Two threads, two connections: the conditional UPDATE lets exactly one outcome through."""
+    editor_ids = [make_user().id, make_user().id]
+    meeting_id = meeting.id
+    session.commit()  # release the test's own transaction before the race
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def resolve(editor_id: int, status: str) -> None:
+        barrier.wait()
+        with app.app_context():
+            s = db.session
+            try:
+                commitment = s.get(Commitment, meeting_id)
+                user = s.get(User, editor_id)
+                ledger.resolve(s, commitment, status, actor=user, now=NOW, excuse_category="other")
+                s.commit()
+                outcomes.append(status)
+            except LedgerError:
+                s.rollback()
+            finally:
+                s.remove()
+
+    threads = [threading.Thread(target=resolve, args=(e, st))
+               for e, st in zip(editor_ids, ["kept", "broken"], strict=True)]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    session.expire_all()
+    stored = session.get(Commitment, meeting_id)
+    assert len(outcomes) == 1
+    assert stored.status == outcomes[0]
+    resolutions = session.scalars(
+        sa.select(LedgerEvent).where(LedgerEvent.commitment_id == meeting_id,
+                                     LedgerEvent.action == EventAction.resolved)  # fmt: skip
+    ).all()
+    assert len(resolutions) == 1
+
+
+def test_times_come_back_aware_and_in_utc(session, vendor, editor):
+    warsaw_morning = datetime.fromisoformat("2026-03-29T10:00:00+02:00")  # the day DST begins
+    c = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Audit",
+                              due_at=warsaw_morning, actor=editor, now=NOW)  # fmt: skip
+    session.commit()
+    session.expire_all()
+    stored = session.get(Commitment, c.id)
+    assert stored.due_at == datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
+    assert stored.due_at.utcoffset() == timedelta(0)
