@@ -1,8 +1,8 @@
 from datetime import timedelta
 
+from tests.conftest import NOW
 from vendortrack import ledger
 from vendortrack.models import Kind
-from tests.conftest import NOW
 
 
 def test_pages_render(client, editor, make_vendor, session):

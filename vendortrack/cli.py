@@ -1,7 +1,240 @@
-"""flask commands (stub)."""
+"""flask commands: users, demo data, and `serve`, the embedded default's web server."""
 
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import click
+import sqlalchemy as sa
 from flask import Flask
+from flask.cli import AppGroup, with_appcontext
+from flask_babel import gettext as _
+from flask_migrate import upgrade
+
+from vendortrack import ROOT
+from vendortrack.accounts import check_password_strength, create_user, find_user, issue_token
+from vendortrack.demo import DEMO_ADMIN, DemoResult, load_demo
+from vendortrack.extensions import db
+from vendortrack.ledger import LedgerError
+from vendortrack.models import Role, User, Vendor
+from vendortrack.timeutil import utcnow
+
+users_cli = AppGroup("users", help="Create and list users, set passwords, issue API tokens.")
+demo_cli = AppGroup("demo", help="Demo data for a first look.")
 
 
 def register(app: Flask) -> None:
-    pass
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(serve)
+
+
+def refused(error: LedgerError) -> click.ClickException:
+    """A ledger refusal as a command-line error: nothing was written, the message names the field."""
+    db.session.rollback()
+    return click.ClickException(_("%(field)s: %(message)s", field=error.field, message=str(error.message)))
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        # One line, as `echo "$PW" | flask users create ...` sends it; the newline is not part of it.
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt(_("Password"), hide_input=True, confirmation_prompt=_("Repeat the password"))
+
+
+def get_user(email: str) -> User:
+    user = find_user(db.session, email)
+    if user is None:
+        raise click.ClickException(_("No user has the email %(email)s.", email=email))
+    return user
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]), help="What they may do.")
+@click.option("--name", default="", help="Their name as shown in the app.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(email: str, role: str, name: str, password_stdin: bool) -> None:
+    """Create a user; asks for the password twice unless --password-stdin."""
+    password = read_password(password_stdin)
+    try:
+        user = create_user(db.session, email=email, password=password, role=role, name=name, now=utcnow())
+    except LedgerError as error:
+        raise refused(error) from None
+    db.session.commit()
+    click.echo(_("Created %(email)s (%(role)s).", email=user.email, role=user.role.value))
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_set_password(email: str, password_stdin: bool) -> None:
+    """Give a user a new password; signs them out everywhere."""
+    user = get_user(email)
+    try:
+        user.set_password(check_password_strength(read_password(password_stdin)))
+    except LedgerError as error:
+        raise refused(error) from None
+    db.session.commit()
+    click.echo(_("New password set for %(email)s.", email=user.email))
+
+
+@users_cli.command("token")
+@click.argument("email")
+def users_token(email: str) -> None:
+    """Print a new API token for the user; it is shown this once."""
+    user = get_user(email)
+    if not user.is_active:
+        raise click.ClickException(_("%(email)s is disabled; enable the account first.", email=user.email))
+    secret = issue_token(db.session, user, now=utcnow())
+    db.session.commit()
+    click.echo(_("API token for %(email)s, shown once; send it as \"Authorization: Bearer <token>\":",
+                 email=user.email))  # fmt: skip
+    click.echo(secret)
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """List every user with role and state."""
+    users = db.session.scalars(sa.select(User).order_by(User.email)).all()
+    if not users:
+        click.echo(_("No users yet. Create one with: flask --app wsgi users create EMAIL --role admin"))
+        return
+    width = max(len(u.email) for u in users)
+    for user in users:
+        state = _("disabled") if user.disabled_at else _("active")
+        click.echo(f"{user.email:<{width}}  {user.role.value:<6}  {state:<8}  {user.name}".rstrip())
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Load demo users and a year of vendor history into an empty database."""
+    try:
+        result = load_demo(db.session, utcnow())
+    except LedgerError as error:
+        raise refused(error) from None
+    if not result.loaded:
+        click.echo(_("The database already has vendors; demo data was not loaded."))
+        return
+    db.session.commit()
+    click.echo(_("Loaded demo data: %(users)d users, %(vendors)d vendors, %(commitments)d commitments.",
+                 users=len(result.users), vendors=result.vendors,
+                 commitments=result.commitments))  # fmt: skip
+    click.echo(login_hint(result))
+
+
+def login_hint(result: DemoResult | None) -> str:
+    """How to sign in: the demo login, with its password only the one time it was generated."""
+    if result is not None and result.loaded:
+        others = ", ".join(f"{u.email} ({u.role.value})" for u in result.users[1:])
+        if result.password:
+            return _("Sign in as %(email)s with the password %(password)s (shown only now; the same "
+                     "password opens %(others)s).",
+                     email=result.admin_email, password=result.password, others=others)  # fmt: skip
+        return _("Sign in as %(email)s with the password in VENDORTRACK_DEMO_PASSWORD (also for %(others)s).",
+                 email=result.admin_email, others=others)  # fmt: skip
+    if find_user(db.session, DEMO_ADMIN) is not None:
+        return _("Sign in as %(email)s with the password printed at the first start (or "
+                 "VENDORTRACK_DEMO_PASSWORD; reset it with: flask --app wsgi users set-password %(email)s).",
+                 email=DEMO_ADMIN)  # fmt: skip
+    return _("Sign in with your account; create one with: flask --app wsgi users create EMAIL --role admin")
+
+
+# -- serve: the embedded default ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Process:
+    """One long-running process of the installation, started and stopped together with the others."""
+
+    name: str
+    argv: list[str]
+
+
+def web_process(host: str, port: int, workers: int = 2, threads: int = 4) -> Process:
+    from gunicorn.config import Config as GunicornConfig
+
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    # Newer gunicorns open a control socket at one path per user; two checkouts would fight over it.
+    quiet = ["--no-control-socket"] if "control_socket_disable" in GunicornConfig().settings else []
+    return Process("web", [
+        sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
+        "--bind", bind, "--chdir", str(ROOT), "--access-logfile", "-", *quiet, "wsgi:app",
+    ])  # fmt: skip
+
+
+def embedded_processes(host: str, port: int) -> list[Process]:
+    """What `serve` runs side by side; the scheduler process joins this list."""
+    return [web_process(host, port)]
+
+
+class _Stop(Exception):
+    """SIGTERM arrived: stop the children like Ctrl-C would."""
+
+
+def run_processes(processes: Sequence[Process], poll_seconds: float = 0.5) -> int:
+    """Run the processes until one ends or we are told to stop, then stop the rest; its exit code."""
+
+    def on_term(signum, frame):
+        raise _Stop
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    children: list[subprocess.Popen] = []
+    code = 0
+    try:
+        children = [subprocess.Popen(p.argv) for p in processes]  # noqa: S603 - our own argv
+        while all(child.poll() is None for child in children):
+            time.sleep(poll_seconds)
+        ended = next(i for i, child in enumerate(children) if child.returncode is not None)
+        code = children[ended].returncode
+        if code:
+            click.echo(_("%(name)s stopped with exit code %(code)d; stopping the rest.",
+                         name=processes[ended].name, code=code), err=True)  # fmt: skip
+    except (KeyboardInterrupt, _Stop):
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        signal.signal(signal.SIGTERM, previous)
+    return code
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, envvar="PORT", show_default=True,
+              help="Port to listen on (or the PORT environment variable).")  # fmt: skip
+@with_appcontext
+def serve(host: str, port: int) -> None:
+    """Migrate, load demo data on first start, and run the web server (gunicorn) in the foreground."""
+    upgrade()
+    result = None
+    # "First start" means nothing of anyone's yet: no vendors and no users.
+    if db.session.scalar(sa.select(Vendor.id).limit(1)) is None and db.session.scalar(
+        sa.select(User.id).limit(1)
+    ) is None:
+        try:
+            result = load_demo(db.session, utcnow())
+        except LedgerError as error:
+            raise refused(error) from None
+        db.session.commit()
+        click.echo(_("Loaded demo data: %(vendors)d vendors, %(commitments)d commitments.",
+                     vendors=result.vendors, commitments=result.commitments))  # fmt: skip
+    hint = login_hint(result)
+    db.session.remove()
+    db.engine.dispose()  # the workers open their own connections
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(_("vendortrack is at http://%(host)s:%(port)d/", host=shown_host, port=port))
+    click.echo(hint)
+    sys.exit(run_processes(embedded_processes(host, port)))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask
 from babel.dates import format_skeleton, format_time, get_datetime_format
+from flask import Flask
 from flask_babel import get_locale, to_user_timezone
 from flask_babel import lazy_gettext as _l
 

@@ -1,0 +1,29 @@
+"""The JSON API under /api/v1: Bearer tokens, flask-smorest blueprints, an OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+from vendortrack.extensions import api, csrf
+from vendortrack.views.api import commitments, me, schemas, vendors
+
+BLUEPRINTS = (me.bp, vendors.bp, commitments.bp)
+
+
+class RowIdConverter(IntegerConverter):
+    """`<id:name>`: a positive id PostgreSQL's integer can hold; a larger one is a 404, not a 500."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=1, max=schemas.ROW_ID_MAX)
+
+
+def register(app: Flask) -> None:
+    app.url_map.converters["id"] = RowIdConverter
+    # Documented errors take the shape vendortrack.errors gives them; set before the spec is built.
+    api.ERROR_SCHEMA = schemas.ErrorSchema
+    api.init_app(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)  # token-authenticated: no cookie for a forged request to ride on

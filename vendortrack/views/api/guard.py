@@ -1,0 +1,83 @@
+"""What every API request passes before its view: a Bearer token, a role that may write, a JSON body."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from http import HTTPStatus
+
+from flask import g, request
+from flask_babel import gettext as _
+from flask_smorest import Blueprint, abort
+from webargs.flaskparser import FlaskParser
+
+from vendortrack.accounts import user_for_token
+from vendortrack.extensions import db
+from vendortrack.models import User
+from vendortrack.security import SAFE_METHODS
+from vendortrack.timeutil import utcnow
+
+SECURITY = [{"bearerAuth": []}]
+
+
+def authenticate() -> None:
+    """The blueprints' before_request: who is calling, may they write, and the request's one clock read."""
+    scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
+    secret = secret.strip()
+    user = user_for_token(db.session, secret) if scheme.lower() == "bearer" and secret else None
+    if user is None:
+        abort(401, message=_("Send a valid API token as 'Authorization: Bearer <token>'."))
+    g.api_user = user
+    g.api_now = utcnow()
+    if request.method in SAFE_METHODS:
+        return
+    if not user.can_write:
+        abort(403, message=_("Your role may read but not change anything."))
+    # webargs would read a form post as an empty body; say what is wrong instead.
+    if request.content_length and not request.is_json:
+        abort(415, message=_("Send the body as JSON with 'Content-Type: application/json'."))
+
+
+class BodyParser(FlaskParser):
+    """webargs' parser, with a broken JSON body answered in words a client can act on."""
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        abort(400, message=_("The body is not valid JSON."), fields={"_request": [str(error)]})
+
+
+class ApiBlueprint(Blueprint):
+    """A flask-smorest blueprint whose every request passes `authenticate` first."""
+
+    ARGUMENTS_PARSER = BodyParser()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.before_request(authenticate)
+
+
+def current_api_user() -> User:
+    return g.api_user
+
+
+def request_now() -> datetime:
+    return g.api_now
+
+
+def _error(status: int) -> str:
+    return HTTPStatus(status).name  # the lazily registered response component for the status
+
+
+def documented(blp: Blueprint, *, write: bool = False, finds: bool = True) -> Callable:
+    """Declare in the OpenAPI document what `authenticate` enforces, and the errors a caller may see."""
+
+    def decorate(view: Callable) -> Callable:
+        view = blp.alt_response(401, response=_error(401))(view)
+        if write:
+            view = blp.alt_response(403, response=_error(403))(view)
+            view = blp.alt_response(415, response=_error(415))(view)
+            view = blp.alt_response(422, response=_error(422))(view)
+        if finds:
+            view = blp.alt_response(404, response=_error(404))(view)
+        return blp.doc(security=SECURITY)(view)
+
+    return decorate

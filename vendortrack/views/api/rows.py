@@ -1,0 +1,61 @@
+"""Rows by id for the API views (404 when absent) and the commit-or-refuse around every write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_smorest import abort
+
+from vendortrack.extensions import db
+from vendortrack.ledger import LedgerError
+from vendortrack.models import Commitment, Contact, User, Vendor
+
+Model = TypeVar("Model")
+
+
+def _missing(model: type, row_id: int) -> str:
+    messages = {
+        Vendor: _("There is no vendor #%(id)d.", id=row_id),
+        Contact: _("There is no contact #%(id)d.", id=row_id),
+        Commitment: _("There is no commitment #%(id)d.", id=row_id),
+        User: _("There is no user #%(id)d.", id=row_id),
+    }
+    return messages[model]
+
+
+def get_or_404(model: type[Model], row_id: int) -> Model:
+    row = db.session.get(model, row_id)
+    if row is None:
+        abort(404, message=_missing(model, row_id))
+    return row
+
+
+def get_or_422(model: type[Model], row_id: int | None, field: str) -> Model | None:
+    """An id inside a request body: absent is a mistake in that field, not a missing page."""
+    if row_id is None:
+        return None
+    row = db.session.get(model, row_id)
+    if row is None:
+        message = _missing(model, row_id)
+        abort(422, message=message, fields={field: [message]})
+    return row
+
+
+@contextmanager
+def ledger_write() -> Iterator[None]:
+    """Commit what the block wrote; a LedgerError rolls it all back and answers 422 naming the field."""
+    try:
+        yield
+    except LedgerError as error:
+        db.session.rollback()
+        abort(422, message=str(error), fields={error.field: [str(error)]})
+    db.session.commit()
+
+
+def paginate(statement: sa.Select, args: dict[str, Any]) -> dict[str, Any]:
+    page = db.paginate(statement, page=args["page"], per_page=args["per_page"], error_out=False)
+    return {"items": page.items, "page": page.page, "per_page": page.per_page, "total": page.total}

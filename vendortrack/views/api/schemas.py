@@ -1,0 +1,268 @@
+"""The API's shapes: what a client may send (checked field by field) and what it gets back."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from vendortrack.ledger import TITLE_MAX
+from vendortrack.models import EventAction, ExcuseCategory, Kind, Status
+from vendortrack.views.api.guard import request_now
+
+ROW_ID_MAX = 2**31 - 1  # PostgreSQL's integer; a larger id cannot exist and must not reach the driver
+PAGE_MAX = 100_000
+PER_PAGE_MAX = 200
+TEXT_MAX = 10_000
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """ISO 8601 with an offset in (a naive time is refused, naming the field), UTC out."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(value and value.astimezone(UTC), attr, obj, **kwargs)
+
+
+def row_id(**kwargs: Any) -> fields.Integer:
+    return fields.Integer(validate=validate.Range(min=1, max=ROW_ID_MAX), **kwargs)
+
+
+def no_nul(value: str) -> None:
+    # PostgreSQL refuses NUL in text with an error the client would see as a 500.
+    if "\x00" in value:
+        raise ValidationError(_("This text contains a NUL character."))
+
+
+def text(max_length: int, **kwargs: Any) -> fields.String:
+    return fields.String(validate=[validate.Length(max=max_length), no_nul], **kwargs)
+
+
+def name(max_length: int, **kwargs: Any) -> fields.String:
+    return fields.String(validate=[validate.Length(min=1, max=max_length), no_nul], **kwargs)
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(metadata={"example": "validation_error"})
+    message = fields.String()
+    field_errors = fields.Dict(
+        data_key="fields", keys=fields.String(), values=fields.List(fields.String()),
+        metadata={"description": "What was wrong with each field of the request, by field name."},
+    )  # fmt: skip
+
+
+class ErrorSchema(Schema):
+    """Every error the API answers with: {"error": {"code", "message", "fields"}}."""
+
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+# --- paging -------------------------------------------------------------------------------------
+
+
+def _default_per_page() -> int:
+    return min(current_app.config["VENDORTRACK_PAGE_SIZE"], PER_PAGE_MAX)
+
+
+class PageArgsSchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=PAGE_MAX))
+    per_page = fields.Integer(
+        load_default=_default_per_page, validate=validate.Range(min=1, max=PER_PAGE_MAX),
+        metadata={"description": "Items per page; the installation's page size when left out."},
+    )  # fmt: skip
+
+
+class PageSchema(Schema):
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+# --- people -------------------------------------------------------------------------------------
+
+
+class UserRefSchema(Schema):
+    id = fields.Integer()
+    email = fields.String()
+
+
+class MeSchema(UserRefSchema):
+    name = fields.String()
+    role = fields.String()
+    timezone = fields.String(allow_none=True)
+
+
+# --- vendors and contacts -----------------------------------------------------------------------
+
+
+class VendorSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    category = fields.String()
+    website = fields.String()
+    email = fields.String()
+    phone = fields.String()
+    notes = fields.String()
+    created_at = UTCDateTime()
+    archived_at = UTCDateTime(allow_none=True)
+    is_archived = fields.Boolean()
+
+
+class VendorPageSchema(PageSchema):
+    items = fields.List(fields.Nested(VendorSchema), required=True)
+
+
+class VendorQuerySchema(PageArgsSchema):
+    q = text(200, metadata={"description": "Part of the name, in any case."})
+    category = text(80)
+    archived = fields.String(load_default="false", validate=validate.OneOf(["false", "true", "all"]))
+
+
+class VendorPatchSchema(Schema):
+    name = name(200)
+    category = text(80)
+    website = text(300)
+    email = text(254)
+    phone = text(50)
+    notes = text(TEXT_MAX)
+
+
+class VendorCreateSchema(VendorPatchSchema):
+    name = name(200, required=True)
+
+
+class ContactSchema(Schema):
+    id = fields.Integer()
+    vendor_id = fields.Integer()
+    name = fields.String()
+    role = fields.String()
+    email = fields.String()
+    phone = fields.String()
+    created_at = UTCDateTime()
+
+
+class ContactPageSchema(PageSchema):
+    items = fields.List(fields.Nested(ContactSchema), required=True)
+
+
+class ContactCreateSchema(Schema):
+    name = name(200, required=True)
+    role = text(120)
+    email = text(254)
+    phone = text(50)
+
+
+# --- commitments --------------------------------------------------------------------------------
+
+
+def _is_overdue(commitment) -> bool:
+    return commitment.is_overdue(request_now(), current_app.config["VENDORTRACK_GRACE"])
+
+
+def _rescheduled_to(commitment) -> int | None:
+    successor = commitment.rescheduled_to
+    return successor.id if successor is not None else None
+
+
+class CommitmentSchema(Schema):
+    id = fields.Integer()
+    vendor_id = fields.Integer()
+    contact_id = fields.Integer(allow_none=True)
+    owner_id = fields.Integer()
+    kind = fields.Enum(Kind)
+    title = fields.String()
+    notes = fields.String()
+    due_at = UTCDateTime()
+    original_due_at = UTCDateTime(
+        metadata={"description": "The first due date of a reschedule chain."}
+    )
+    status = fields.Enum(Status)
+    is_overdue = fields.Function(
+        _is_overdue, metadata={"type": "boolean", "description": "Open past its due time plus grace."}
+    )
+    done_at = UTCDateTime(allow_none=True)
+    excuse_category = fields.Enum(ExcuseCategory, allow_none=True)
+    excuse = fields.String()
+    reason = fields.String()
+    resolved_at = UTCDateTime(allow_none=True)
+    rescheduled_from = fields.Integer(attribute="rescheduled_from_id", allow_none=True)
+    rescheduled_to = fields.Function(
+        _rescheduled_to, metadata={"type": "integer", "nullable": True}
+    )
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+
+
+class CommitmentPageSchema(PageSchema):
+    items = fields.List(fields.Nested(CommitmentSchema), required=True)
+
+
+class CommitmentQuerySchema(PageArgsSchema):
+    vendor_id = row_id()
+    status = fields.Enum(Status)
+    kind = fields.Enum(Kind)
+    due_from = UTCDateTime(metadata={"description": "Due at or after this moment."})
+    due_to = UTCDateTime(metadata={"description": "Due at or before this moment."})
+    owner_id = row_id()
+
+
+class CommitmentPatchSchema(Schema):
+    kind = fields.Enum(Kind)
+    title = name(TITLE_MAX)
+    notes = text(TEXT_MAX)
+    due_at = UTCDateTime()
+    contact_id = row_id(allow_none=True)
+    owner_id = row_id()
+
+
+class CommitmentCreateSchema(CommitmentPatchSchema):
+    kind = fields.Enum(Kind, required=True)
+    title = name(TITLE_MAX, required=True)
+    due_at = UTCDateTime(required=True)
+    owner_id = row_id(metadata={"description": "Who follows it up; the caller when left out."})
+
+
+# Which optional fields each outcome takes; any other is a client's mistake worth naming.
+OUTCOME_FIELDS = {
+    Status.kept: {"done_at"},
+    Status.broken: {"excuse_category", "excuse"},
+    Status.rescheduled: {"new_due_at", "excuse_category", "excuse"},
+    Status.cancelled: {"reason"},
+}
+
+
+class ResolveSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf([str(s) for s in OUTCOME_FIELDS]))
+    done_at = UTCDateTime(metadata={"description": "When it was kept; now when left out."})
+    excuse_category = fields.Enum(ExcuseCategory, allow_none=True)
+    excuse = text(TEXT_MAX)
+    new_due_at = UTCDateTime(metadata={"description": "Required when rescheduled."})
+    reason = text(TEXT_MAX)
+
+    @validates_schema
+    def only_fields_of_the_outcome(self, data: dict[str, Any], **kwargs: Any) -> None:
+        status = data.get("status")
+        if status is None:
+            return
+        extra = set(data) - {"status"} - OUTCOME_FIELDS[Status(status)]
+        if extra:
+            message = _("Not used when the status is %(status)s.", status=status)
+            raise ValidationError({field: [message] for field in sorted(extra)})
+
+
+class EventSchema(Schema):
+    id = fields.Integer()
+    at = UTCDateTime()
+    action = fields.Enum(EventAction)
+    actor = fields.Nested(UserRefSchema, allow_none=True)
+    before = fields.Dict()
+    after = fields.Dict()
+
+
+class EventListSchema(Schema):
+    items = fields.List(fields.Nested(EventSchema), required=True)
