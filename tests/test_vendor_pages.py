@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from tests.conftest import NOW
@@ -142,3 +143,15 @@ def test_markup_in_a_vendor_name_is_shown_as_text(client, editor, session):
 def test_an_empty_vendor_list_says_what_to_do_next(client, editor, viewer):
     client.login(editor)
     assert "Add the first vendor" in text(client.get("/vendors/"))
+
+
+@pytest.mark.parametrize("query", [
+    "page=99999999999999999999", "page=-5", "page=abc", "q=%00", "q=" + "x" * 5000,
+    "category=%00%27", "archived=yes", "view=nonsense&kind=nonsense&mine=2",
+])  # fmt: skip
+def test_odd_query_arguments_never_break_a_list(client, viewer, make_vendor, query):
+    make_vendor("Anyone")
+    client.login(viewer)
+    for path in ("/vendors/", "/commitments/"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code in (200, 404), (path, query, response.status_code)

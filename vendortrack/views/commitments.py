@@ -15,6 +15,7 @@ from vendortrack.ledger import LedgerError
 from vendortrack.models import Commitment, Contact, Kind, User
 from vendortrack.permissions import editor_required
 from vendortrack.timeutil import utcnow
+from vendortrack.views.paging import paginate
 from vendortrack.views.vendors import get_vendor, show_refusal
 
 bp = Blueprint("commitments", __name__, url_prefix="/commitments")
@@ -65,7 +66,7 @@ def index():
     mine = request.args.get("mine") == "1"
     query = agenda.commitments(view, now=utcnow(), grace=current_app.config["VENDORTRACK_GRACE"],
                                owner_id=current_user.id if mine else None, kind=kind)  # fmt: skip
-    page = db.paginate(query, per_page=current_app.config["VENDORTRACK_PAGE_SIZE"], error_out=False)
+    page = paginate(query)
     return render_template("commitments/index.html", page=page, view=view, kind=kind, mine=mine)
 
 

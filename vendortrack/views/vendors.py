@@ -14,6 +14,7 @@ from vendortrack.ledger import LedgerError
 from vendortrack.models import Contact, Vendor
 from vendortrack.permissions import editor_required
 from vendortrack.timeutil import utcnow
+from vendortrack.views.paging import paginate, text_arg
 
 bp = Blueprint("vendors", __name__, url_prefix="/vendors")
 
@@ -50,8 +51,7 @@ def home():
 @bp.route("/")
 @login_required
 def index():
-    q = request.args.get("q", "").strip()[:200]
-    category = request.args.get("category", "").strip()[:80]
+    q, category = text_arg("q", 200), text_arg("category", 80)
     show_archived = request.args.get("archived") == "1"
     query = sa.select(Vendor).order_by(Vendor.name_key)
     if q:
@@ -60,7 +60,7 @@ def index():
         query = query.where(Vendor.category == category)
     if not show_archived:
         query = query.where(Vendor.archived_at.is_(None))
-    page = db.paginate(query, per_page=current_app.config["VENDORTRACK_PAGE_SIZE"], error_out=False)
+    page = paginate(query)
     counts = {
         row.vendor_id: row
         for row in db.session.execute(
