@@ -1,0 +1,67 @@
+"""Settings are read once at start-up; a value the app cannot run with stops it, naming the setting."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from config import ConfigError, DevelopmentConfig, ProductionConfig, config_from_env
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("VENDORTRACK_GRACE_HOURS", "soon"),
+    ("VENDORTRACK_GRACE_HOURS", "-1"),
+    ("VENDORTRACK_HALF_LIFE_DAYS", "nan"),
+    ("VENDORTRACK_WEIGHT_RELIABILITY", "1.5"),
+    ("VENDORTRACK_MEETING_TOLERANCE_MINUTES", "five"),
+    ("VENDORTRACK_PAGE_SIZE", "0"),
+    ("VENDORTRACK_TIMEZONE", "Mars/Olympus_Mons"),
+    ("VENDORTRACK_SECURE_COOKIES", "perhaps"),
+])  # fmt: skip
+def test_a_bad_value_stops_the_start_with_a_message_naming_the_setting(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=name):
+        DevelopmentConfig({name: value}, instance_path=tmp_path)
+
+
+def test_defaults_follow_scoring_md(tmp_path):
+    config = DevelopmentConfig({}, instance_path=tmp_path)
+    assert config.VENDORTRACK_GRACE == timedelta(hours=24)
+    assert config.VENDORTRACK_HALF_LIFE_DAYS == 180
+    assert config.VENDORTRACK_MEETING_TOLERANCE == timedelta(minutes=5)
+    assert config.VENDORTRACK_DEADLINE_TOLERANCE == timedelta(0)
+    assert config.VENDORTRACK_WEIGHT_RELIABILITY == 0.6
+    assert config.VENDORTRACK_TIMEZONE == "UTC"
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        ProductionConfig({}, instance_path=tmp_path)
+
+
+def test_production_cookies_are_secure_and_http_only(tmp_path):
+    config = ProductionConfig({"SECRET_KEY": "x" * 40}, instance_path=tmp_path)
+    assert config.SESSION_COOKIE_SECURE and config.SESSION_COOKIE_HTTPONLY
+    assert config.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_the_embedded_default_generates_a_secret_key_once_and_keeps_it(tmp_path):
+    first = DevelopmentConfig({}, instance_path=tmp_path).SECRET_KEY
+    second = DevelopmentConfig({}, instance_path=tmp_path).SECRET_KEY
+    assert first == second and len(first) >= 40
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0, "readable by its owner only"
+
+
+def test_the_embedded_default_keeps_its_database_under_instance(tmp_path):
+    config = DevelopmentConfig({}, instance_path=tmp_path)
+    assert config.SQLALCHEMY_DATABASE_URI == f"sqlite:///{tmp_path / 'vendortrack.sqlite'}"
+
+
+def test_a_postgres_url_uses_psycopg_3(tmp_path):
+    config = DevelopmentConfig({"DATABASE_URL": "postgres://u@h/db"}, instance_path=tmp_path)
+    assert config.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@h/db"
+
+
+def test_an_unknown_config_name_is_refused():
+    with pytest.raises(ConfigError, match="VENDORTRACK_CONFIG"):
+        config_from_env({"VENDORTRACK_CONFIG": "staging"})
