@@ -93,3 +93,41 @@ def user_for_token(session: Session, secret: str) -> User | None:
     if token is None or not token.user.is_active:
         return None
     return token.user
+
+
+def _active_admin_ids(session: Session) -> list[int]:
+    # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers) so two admins
+    # demoting each other at the same moment cannot both pass the check and leave no admin at all.
+    return list(session.scalars(
+        sa.select(User.id)
+        .where(User.role == Role.admin, User.disabled_at.is_(None))
+        .order_by(User.id)
+        .with_for_update()
+    ))  # fmt: skip
+
+
+def _keep_an_admin(session: Session, user: User, field: str) -> None:
+    if user.role == Role.admin and user.is_active and _active_admin_ids(session) == [user.id]:
+        raise LedgerError(field, _l("%(email)s is the last active admin; make someone else an admin first.",
+                                    email=user.email))  # fmt: skip
+
+
+def change_role(session: Session, user: User, role: Role | str) -> User:
+    """set_role, refusing to demote the last active admin: someone must be able to manage users."""
+    try:
+        role = Role(role)
+    except ValueError:
+        raise LedgerError("role", _l("Choose viewer, editor or admin.")) from None
+    if role != Role.admin:
+        _keep_an_admin(session, user, "role")
+    return set_role(user, role)
+
+
+def disable_account(session: Session, user: User, *, actor: User, now: datetime) -> User:
+    """disable_user, refusing to lock out the actor themselves or the last active admin."""
+    if user.id == actor.id:
+        raise LedgerError("user", _l("You cannot disable your own account."))
+    if not user.is_active:
+        return user  # already disabled: keep the moment it first happened
+    _keep_an_admin(session, user, "user")
+    return disable_user(user, now=now)
