@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from vendortrack import tally
 from vendortrack.models import (
     Commitment,
     Contact,
@@ -83,6 +84,9 @@ def _record(
         after={k: after[k] for k in changed} | (extra or {}),
     )
     session.add(event)
+    # Keep the scorecard's monthly sums true in the same transaction, for the old and new month.
+    dues = [commitment.due_at] + ([datetime.fromisoformat(before["due_at"])] if before.get("due_at") else [])
+    tally.refresh(session, commitment.vendor_id, dues)
     return event
 
 
@@ -178,6 +182,8 @@ def edit_commitment(
         setattr(commitment, name, value)
     if "due_at" in changes and commitment.rescheduled_from is None:
         commitment.original_due_at = commitment.due_at
+    if commitment.done_at is not None:
+        commitment.lateness_us = _lateness_us(commitment.done_at, commitment.due_at)
     session.flush()
     if snapshot(commitment) == before:
         return commitment  # nothing changed: no event, no noise in the history
@@ -205,6 +211,10 @@ def _close(session: Session, commitment: Commitment, values: dict[str, Any]) -> 
     session.refresh(commitment)
 
 
+def _lateness_us(done_at: datetime, due_at: datetime) -> int:
+    return (done_at - due_at) // timedelta(microseconds=1)
+
+
 def _excuse(category: ExcuseCategory | str | None, text: str) -> dict[str, Any]:
     try:
         category = ExcuseCategory(category) if category else ExcuseCategory.none_given
@@ -222,7 +232,7 @@ def resolve_kept(
         raise LedgerError("done_at", _l("It cannot have been kept in the future."))
     before = snapshot(commitment)
     _close(session, commitment, {
-        "status": Status.kept, "done_at": done_at,
+        "status": Status.kept, "done_at": done_at, "lateness_us": _lateness_us(done_at, commitment.due_at),
         "resolved_at": now, "resolved_by_id": actor.id, "updated_at": now,
     })  # fmt: skip
     _record(session, commitment, EventAction.resolved, actor, now, before)
@@ -309,8 +319,8 @@ def reopen(session: Session, commitment: Commitment, *, actor: User, now: dateti
     result = session.execute(
         sa.update(Commitment)
         .where(Commitment.id == commitment.id, Commitment.status == commitment.status)
-        .values(status=Status.open, done_at=None, excuse_category=None, excuse="", reason="",
-                resolved_at=None, resolved_by_id=None, updated_at=now)  # fmt: skip
+        .values(status=Status.open, done_at=None, lateness_us=None, excuse_category=None, excuse="",
+                reason="", resolved_at=None, resolved_by_id=None, updated_at=now)  # fmt: skip
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:

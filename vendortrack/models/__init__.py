@@ -8,6 +8,7 @@ from vendortrack.models.commitment import (
     LedgerEvent,
     Status,
 )
+from vendortrack.models.score import ScoreBucket, ScoreTallyState
 from vendortrack.models.user import ApiToken, Role, User
 from vendortrack.models.vendor import Contact, Vendor
 
@@ -20,6 +21,8 @@ __all__ = [
     "Kind",
     "LedgerEvent",
     "Role",
+    "ScoreBucket",
+    "ScoreTallyState",
     "Status",
     "User",
     "Vendor",

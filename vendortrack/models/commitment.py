@@ -58,6 +58,8 @@ class Commitment(db.Model):
     original_due_at: Mapped[datetime]
     status: Mapped[Status] = mapped_column(default=Status.open)
     done_at: Mapped[datetime | None]
+    # done_at - due_at in microseconds when kept: lets SQL judge "on time" exactly on both databases.
+    lateness_us: Mapped[int | None] = mapped_column(sa.BigInteger)
     excuse_category: Mapped[ExcuseCategory | None]
     excuse: Mapped[str] = mapped_column(sa.Text, default="")
     reason: Mapped[str] = mapped_column(sa.Text, default="")

@@ -6,9 +6,9 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from vendortrack.extensions import api, csrf
-from vendortrack.views.api import commitments, me, schemas, vendors
+from vendortrack.views.api import commitments, me, schemas, scores, vendors
 
-BLUEPRINTS = (me.bp, vendors.bp, commitments.bp)
+BLUEPRINTS = (me.bp, vendors.bp, commitments.bp, scores.bp)
 
 
 class RowIdConverter(IntegerConverter):

@@ -1,0 +1,145 @@
+"""The scorecard from monthly buckets agrees with each vendor's own score, on both databases."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import current_app
+
+from tests.conftest import make_app
+from vendortrack import ledger, scorecard, tally
+from vendortrack.extensions import db
+from vendortrack.models import ExcuseCategory, Kind, ScoreBucket, Vendor
+from vendortrack.scoring import Rules
+
+NOW = datetime(2026, 11, 15, 9, 30, tzinfo=UTC)
+
+
+def build_history(session, vendors, actor, seed: int = 7, per_vendor: int = 40) -> None:
+    """A mixed ledger through the ledger's own functions: every outcome, across many months."""
+    rnd = random.Random(seed)
+    for vendor in vendors:
+        for _ in range(per_vendor):
+            due = NOW - timedelta(days=rnd.uniform(-40, 500), minutes=rnd.randrange(1440))
+            kind = rnd.choice(list(Kind))
+            logged_at = min(due, NOW) - timedelta(days=3)
+            c = ledger.log_commitment(session, vendor=vendor, kind=kind, title="t", due_at=due,
+                                      actor=actor, now=logged_at)  # fmt: skip
+            if due > NOW and rnd.random() < 0.7:
+                continue  # upcoming
+            choice = rnd.random()
+            resolved_at = min(due + timedelta(days=1), NOW)
+            if choice < 0.45:
+                late = timedelta(minutes=rnd.choice([0, 3, 5, 20, 600]))
+                ledger.resolve_kept(session, c, actor=actor, now=max(resolved_at, due + late) if due + late <= NOW
+                                    else NOW, done_at=min(due + late, NOW))  # fmt: skip
+            elif choice < 0.6:
+                ledger.resolve_broken(session, c, actor=actor, now=resolved_at,
+                                      excuse_category=rnd.choice(list(ExcuseCategory)))  # fmt: skip
+            elif choice < 0.75:
+                ledger.reschedule(session, c, actor=actor, now=resolved_at,
+                                  new_due_at=due + timedelta(days=rnd.randrange(1, 60)))  # fmt: skip
+            elif choice < 0.8:
+                ledger.cancel(session, c, actor=actor, now=resolved_at)
+            # else: left open; overdue or pending as the moment decides
+    session.commit()
+
+
+@pytest.fixture
+def ledger_of_five(session, make_vendor, editor):
+    vendors = [make_vendor(f"Vendor {i}") for i in range(5)]
+    build_history(session, vendors, editor)
+    return vendors
+
+
+MOMENTS = [NOW, NOW - timedelta(days=45), NOW - timedelta(days=200, hours=5), NOW + timedelta(days=20)]
+
+
+def assert_ranked_matches_each_vendor(session, rules: Rules, vendors) -> None:
+    scorecard.ensure_tally(session, rules, NOW)
+    for as_of in MOMENTS:
+        lines = {line.vendor_id: line for line in scorecard.ranked(session, rules, as_of)}
+        for vendor in vendors:
+            own = scorecard.vendor_score(session, vendor, rules, as_of)
+            line = lines[vendor.id]
+            assert line.figures.counted == own.figures.counted, (vendor.name, as_of)
+            assert line.figures.weight_total == pytest.approx(own.figures.weight_total, abs=1e-9)
+            for name in ("reliability", "punctuality", "score", "ranking_key"):
+                assert getattr(line.figures, name) == pytest.approx(getattr(own.figures, name), abs=1e-9)
+            assert line.counts == own.counts, (vendor.name, as_of)
+
+
+def test_the_ranked_scorecard_agrees_with_each_vendors_own_score(session, ledger_of_five):
+    assert_ranked_matches_each_vendor(session, Rules.from_config(current_app.config), ledger_of_five)
+
+
+def test_buckets_follow_edits_reopenings_and_moves_across_months(session, ledger_of_five, editor):
+    rules = Rules.from_config(current_app.config)
+    scorecard.ensure_tally(session, rules, NOW)
+    vendor = ledger_of_five[0]
+    from vendortrack.models import Commitment, Status
+
+    kept = session.scalars(sa.select(Commitment).where(Commitment.vendor_id == vendor.id,
+                                                        Commitment.status == Status.kept)).first()  # fmt: skip
+    ledger.edit_commitment(session, kept, actor=editor, now=NOW, due_at=kept.due_at - timedelta(days=70))
+    ledger.reopen(session, kept, actor=editor, now=NOW)
+    ledger.resolve_broken(session, kept, actor=editor, now=NOW)
+    session.commit()
+    assert_ranked_matches_each_vendor(session, rules, ledger_of_five)
+
+
+def test_changed_settings_rebuild_the_buckets(database_url, tmp_path, session, ledger_of_five):
+    other = make_app(database_url, tmp_path / "other", VENDORTRACK_HALF_LIFE_DAYS="30",
+                     VENDORTRACK_MEETING_TOLERANCE_MINUTES="0")  # fmt: skip
+    with other.app_context():
+        rules = Rules.from_config(other.config)
+        assert not tally.is_current(db.session, rules)
+        vendors = db.session.scalars(sa.select(Vendor)).all()
+        assert_ranked_matches_each_vendor(db.session, rules, vendors)
+        assert tally.is_current(db.session, rules)
+        db.session.remove()
+
+
+def test_decay_off_scores_plain_counts(database_url, tmp_path, session, ledger_of_five):
+    flat = make_app(database_url, tmp_path / "flat", VENDORTRACK_HALF_LIFE_DAYS="0")
+    with flat.app_context():
+        rules = Rules.from_config(flat.config)
+        vendors = db.session.scalars(sa.select(Vendor)).all()
+        assert_ranked_matches_each_vendor(db.session, rules, vendors)
+        line = scorecard.ranked(db.session, rules, NOW)[0]
+        assert line.figures.weight_total == line.figures.counted
+        db.session.remove()
+
+
+def test_best_first_and_worst_first_put_insufficient_data_last(session, make_vendor, editor):
+    steady, flaky = make_vendor("Steady"), make_vendor("Flaky")
+    make_vendor("Newcomer")  # no history at all
+    for i in range(6):
+        due = NOW - timedelta(days=10 + i)
+        for vendor, keep in ((steady, True), (flaky, False)):
+            c = ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="x", due_at=due,
+                                      actor=editor, now=due - timedelta(days=1))  # fmt: skip
+            if keep:
+                ledger.resolve_kept(session, c, actor=editor, now=due, done_at=due)
+            else:
+                ledger.resolve_broken(session, c, actor=editor, now=due)
+    session.commit()
+    rules = Rules.from_config(current_app.config)
+    scorecard.ensure_tally(session, rules, NOW)
+    best = [line.name for line in scorecard.ranked(session, rules, NOW)]
+    worst = [line.name for line in scorecard.ranked(session, rules, NOW, worst_first=True)]
+    assert best == ["Steady", "Flaky", "Newcomer"]
+    assert worst == ["Flaky", "Steady", "Newcomer"]
+
+
+def test_every_month_with_commitments_has_one_bucket(session, ledger_of_five):
+    rules = Rules.from_config(current_app.config)
+    scorecard.ensure_tally(session, rules, NOW)
+    buckets = session.scalar(sa.select(sa.func.count()).select_from(ScoreBucket))
+    from vendortrack.models import Commitment
+
+    months = {(v, tally.month_start(d)) for v, d in session.execute(sa.select(Commitment.vendor_id, Commitment.due_at))}
+    assert buckets == len(months)

@@ -1,0 +1,43 @@
+"""Monthly score sums per vendor: what the ranked scorecard reads instead of every commitment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vendortrack.extensions import db
+
+
+class ScoreBucket(db.Model):
+    """One vendor's commitments due in one UTC calendar month, summed as SCORING.md §4 needs.
+
+    Weights are stored relative to the month's start, g = 2 ** ((due_at - month_start) / H), so
+    as of any later moment T the month contributes g * 2 ** (-(T - month_start) / H). Kept in
+    step with the ledger by `vendortrack.tally`; rebuilt whole when the scoring settings change.
+    """
+
+    vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("vendor.id"), primary_key=True)
+    month_start: Mapped[datetime] = mapped_column(primary_key=True)
+    # Days since 1970-01-01 UTC, so SQL on either database can compute the decay factor.
+    start_day: Mapped[float]
+    end_day: Mapped[float] = mapped_column(index=True)
+    counted: Mapped[int]  # non-cancelled commitments: all count once the month is settled
+    weight: Mapped[float]
+    fulfilment: Mapped[float]
+    on_time: Mapped[float]
+    kept_on_time: Mapped[int]
+    kept_late: Mapped[int]
+    broken: Mapped[int]
+    rescheduled: Mapped[int]
+    overdue: Mapped[int]  # still open: overdue once the month is past grace
+    cancelled: Mapped[int]
+
+
+class ScoreTallyState(db.Model):
+    """One row: the scoring settings the buckets were built with, to know when to rebuild them."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rules_key: Mapped[str] = mapped_column(sa.String(200))
+    built_at: Mapped[datetime]

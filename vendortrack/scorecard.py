@@ -1,0 +1,217 @@
+"""The scores as the app shows them: one vendor from its commitments, every vendor from the buckets.
+
+`vendor_score` reads one vendor's commitments and hands them to `scoring`. `ranked` scores every
+active vendor in a constant number of statements: settled months come from ScoreBucket, the
+months still in motion (the one holding T - grace, and later) from the commitments themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
+
+from vendortrack import tally
+from vendortrack.database import write_intent
+from vendortrack.models import Commitment, Kind, ScoreBucket, Status, Vendor
+from vendortrack.scoring import (
+    COUNT_KEYS,
+    Headline,
+    Rules,
+    Standing,
+    Totals,
+    VendorScore,
+    headline,
+    score_vendor,
+)
+
+
+class epoch_seconds(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
+    """Seconds since 1970-01-01 UTC of a stored moment, exact to the microsecond, on either database.
+
+    Not SQLite's julianday(): as a double of about 2.5 million days it is only good to ~40 µs,
+    enough to move a score in its ninth decimal.
+    """
+
+    type = sa.Float()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_seconds_sqlite(element, compiler, **kw):
+    column = compiler.process(element.clauses, **kw)
+    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds from strftime, the fraction from the text.
+    return f"(CAST(strftime('%s', {column}) AS INTEGER) + CAST(substr({column}, 20) AS REAL))"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_seconds_postgresql(element, compiler, **kw):
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+_MICROSECOND = timedelta(microseconds=1)
+_SUMS = 4 + len(COUNT_KEYS)  # n, N, S_f, S_p and the counts
+
+
+def vendor_score(
+    session: Session, vendor: Vendor, rules: Rules, as_of: datetime, *, contact_id: int | None = None
+) -> VendorScore:
+    """Every figure of SCORING.md for one vendor, or for one of its contacts."""
+    query = tally.facts_query().where(Commitment.vendor_id == vendor.id)
+    if contact_id is not None:
+        query = query.where(Commitment.contact_id == contact_id)
+    facts = [tally.to_fact(row) for row in session.execute(query)]
+    names = None if contact_id is not None else {c.id: c.name for c in vendor.contacts}
+    return score_vendor(facts, rules, as_of, contact_names=names)
+
+
+@dataclass
+class Ranked:
+    """One line of the scorecard."""
+
+    vendor_id: int
+    name: str
+    category: str
+    figures: Headline
+    counts: dict[str, int]
+
+
+def ensure_tally(session: Session, rules: Rules, now: datetime) -> None:
+    """Rebuild the buckets if the scoring settings changed since they were built (or never were).
+
+    A page view (a read-only transaction) may be what notices: then the rebuild runs in a session
+    of its own that takes the write lock, and the caller's transaction is ended so it reads the
+    new buckets. A caller already writing (a command, a job) rebuilds in its own transaction.
+    """
+    if tally.is_current(session, rules):
+        return
+    if write_intent.get():
+        tally.rebuild(session, rules, now)
+        return
+    token = write_intent.set(True)
+    try:
+        with Session(session.get_bind()) as writer, writer.begin():
+            if not tally.is_current(writer, rules):
+                tally.rebuild(writer, rules, now)
+    finally:
+        write_intent.reset(token)
+    session.rollback()
+
+
+def _decay(rules: Rules) -> float:
+    """k in w = exp((due_day - T_day) * k): ln 2 / H, or 0 with decay off."""
+    return math.log(2) / rules.half_life_days if rules.half_life_days else 0.0
+
+
+def _settled_totals(session: Session, rules: Rules, as_of: datetime, vendor_ids) -> dict[int, list]:
+    """Sums and counts from the months that ended before as_of - grace: nothing in them can move."""
+    factor = sa.func.exp((ScoreBucket.start_day - tally.epoch_days(as_of)) * _decay(rules))
+    query = (
+        sa.select(
+            ScoreBucket.vendor_id,
+            sa.func.sum(ScoreBucket.counted),
+            sa.func.sum(ScoreBucket.weight * factor),
+            sa.func.sum(ScoreBucket.fulfilment * factor),
+            sa.func.sum(ScoreBucket.on_time * factor),
+            *(sa.func.sum(getattr(ScoreBucket, key)) for key in COUNT_KEYS if key != "upcoming"),
+        )
+        .where(ScoreBucket.end_day <= tally.epoch_days(as_of - rules.grace))
+        .group_by(ScoreBucket.vendor_id)
+    )
+    if vendor_ids is not None:
+        query = query.where(ScoreBucket.vendor_id.in_(vendor_ids))
+    return {row[0]: list(row[1:]) + [0] for row in session.execute(query)}
+
+
+def _moving_totals(session: Session, rules: Rules, as_of: datetime, vendor_ids) -> dict[int, list]:
+    """The same sums straight from the commitments of the months not yet settled."""
+    c = Commitment
+    settled_before = tally.month_start(as_of - rules.grace)
+    resolved = c.status.in_([Status.kept, Status.broken, Status.rescheduled]) & (c.due_at <= as_of)
+    overdue = (c.status == Status.open) & (c.due_at <= as_of - rules.grace)
+    counted = resolved | overdue
+    seconds = epoch_seconds(c.due_at) - (as_of - tally.EPOCH).total_seconds()
+    w = sa.func.exp(seconds * (_decay(rules) / 86400))
+    tolerance_us = sa.case(
+        (c.kind == Kind.meeting, rules.meeting_tolerance // _MICROSECOND),
+        else_=rules.deadline_tolerance // _MICROSECOND,
+    )
+    kept = resolved & (c.status == Status.kept)
+    on_time = kept & (c.lateness_us <= tolerance_us)
+    f = sa.case((c.status == Status.kept, 1.0), (c.status == Status.rescheduled, 0.5), else_=0.0)
+
+    def count(condition) -> sa.ColumnElement:
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+
+    query = (
+        sa.select(
+            c.vendor_id,
+            count(counted),
+            sa.func.sum(sa.case((counted, w), else_=0.0)),
+            sa.func.sum(sa.case((resolved, w * f), else_=0.0)),
+            sa.func.sum(sa.case((on_time, w), else_=0.0)),
+            count(on_time),
+            count(kept & sa.not_(on_time)),
+            count(resolved & (c.status == Status.broken)),
+            count(resolved & (c.status == Status.rescheduled)),
+            count(overdue),
+            count((c.status == Status.cancelled) & (c.due_at <= as_of)),
+            count((c.status == Status.open) & (c.due_at > as_of)),
+        )
+        .where(c.due_at >= settled_before)
+        .group_by(c.vendor_id)
+    )
+    if vendor_ids is not None:
+        query = query.where(c.vendor_id.in_(vendor_ids))
+    return {row[0]: list(row[1:]) for row in session.execute(query)}
+
+
+def totals_by_vendor(
+    session: Session, rules: Rules, as_of: datetime, vendor_ids: list[int] | None = None
+) -> dict[int, tuple[Totals, dict[str, int]]]:
+    """Totals and counts as of a moment for many vendors at once, in two statements."""
+    settled = _settled_totals(session, rules, as_of, vendor_ids)
+    moving = _moving_totals(session, rules, as_of, vendor_ids)
+    result = {}
+    for vendor_id in settled.keys() | moving.keys():
+        a = settled.get(vendor_id, [0] * _SUMS)
+        b = moving.get(vendor_id, [0] * _SUMS)
+        n, big_n, s_f, s_p, *counts = (x + y for x, y in zip(a, b, strict=True))
+        totals = Totals(int(n), float(big_n), float(s_f), float(s_p))
+        result[vendor_id] = (totals, dict(zip(COUNT_KEYS, map(int, counts), strict=True)))
+    return result
+
+
+EMPTY_COUNTS = dict.fromkeys(COUNT_KEYS, 0)
+
+
+def ranked(
+    session: Session, rules: Rules, as_of: datetime, *, category: str | None = None,
+    standing: str | None = None, worst_first: bool = False,
+) -> list[Ranked]:  # fmt: skip
+    """Every active vendor with its headline figures, ordered by the ranking key of SCORING.md §5."""
+    vendors = sa.select(Vendor.id, Vendor.name, Vendor.category).where(Vendor.archived_at.is_(None))
+    if category:
+        vendors = vendors.where(Vendor.category == category)
+    rows = session.execute(vendors).all()
+    ids = None if len(rows) > 500 else [row.id for row in rows]  # a long IN list costs more than it saves
+    totals = totals_by_vendor(session, rules, as_of, ids)
+    lines = []
+    for row in rows:
+        sums, counts = totals.get(row.id, (Totals(), EMPTY_COUNTS))
+        figures = headline(sums, rules)
+        if standing and figures.standing != standing:
+            continue
+        lines.append(Ranked(row.id, row.name, row.category, figures, counts))
+
+    def order(line: Ranked):
+        insufficient = line.figures.standing == Standing.insufficient_data
+        key = line.figures.worst_key if worst_first else -line.figures.ranking_key
+        return (insufficient, key, line.name.casefold(), line.vendor_id)
+
+    return sorted(lines, key=order)

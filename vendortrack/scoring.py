@@ -1,0 +1,373 @@
+"""SCORING.md as code: every number shown about a vendor, computed as of a moment, with no Flask.
+
+The functions take plain facts (`Fact`) and settings (`Rules`) and return plain data, so the
+scorecard, the API, the digest and the tests all compute the same figures the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from itertools import accumulate
+from statistics import median
+from typing import Any
+
+Z90 = 1.6448536269514722  # the Wilson interval at 90 %
+DAY = timedelta(days=1)
+TREND_POINTS = 12
+TREND_STEP = timedelta(days=30)
+MIN_COUNTED = 3  # fewer counted commitments than this: insufficient_data
+
+
+class Outcome(StrEnum):
+    """What a commitment amounts to as of a moment; the first five are the counted ones."""
+
+    kept_on_time = "kept_on_time"
+    kept_late = "kept_late"
+    broken = "broken"
+    rescheduled = "rescheduled"
+    overdue = "overdue"
+    pending = "pending"  # open, due, still within its grace period
+    upcoming = "upcoming"  # open, not due yet
+    early = "early"  # resolved, but its date has not come yet
+    cancelled = "cancelled"
+
+
+# (fulfilment f, on time p) for each counted outcome: SCORING.md §3.
+CREDITS: dict[Outcome, tuple[float, float]] = {
+    Outcome.kept_on_time: (1.0, 1.0),
+    Outcome.kept_late: (1.0, 0.0),
+    Outcome.rescheduled: (0.5, 0.0),
+    Outcome.broken: (0.0, 0.0),
+    Outcome.overdue: (0.0, 0.0),
+}
+COUNTED = frozenset(CREDITS)
+
+
+class Standing(StrEnum):
+    excellent = "excellent"
+    good = "good"
+    fair = "fair"
+    poor = "poor"
+    unreliable = "unreliable"
+    insufficient_data = "insufficient_data"
+
+
+STANDING_FLOORS = ((90, Standing.excellent), (75, Standing.good), (60, Standing.fair), (40, Standing.poor))
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The settings of SCORING.md §8, with its defaults."""
+
+    grace: timedelta = timedelta(hours=24)
+    half_life_days: float = 180.0
+    meeting_tolerance: timedelta = timedelta(minutes=5)
+    deadline_tolerance: timedelta = timedelta(0)
+    weight_reliability: float = 0.6
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Rules:
+        return cls(
+            grace=config["VENDORTRACK_GRACE"],
+            half_life_days=config["VENDORTRACK_HALF_LIFE_DAYS"],
+            meeting_tolerance=config["VENDORTRACK_MEETING_TOLERANCE"],
+            deadline_tolerance=config["VENDORTRACK_DEADLINE_TOLERANCE"],
+            weight_reliability=config["VENDORTRACK_WEIGHT_RELIABILITY"],
+        )
+
+    def tolerance(self, kind: str) -> timedelta:
+        return self.meeting_tolerance if kind == "meeting" else self.deadline_tolerance
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What the ledger knows about one commitment, as far as scoring cares."""
+
+    id: int
+    kind: str
+    due_at: datetime
+    status: str
+    done_at: datetime | None = None
+    excuse_category: str | None = None
+    contact_id: int | None = None
+    rescheduled_from_id: int | None = None
+    title: str = ""
+
+
+def outcome(fact: Fact, rules: Rules, as_of: datetime) -> Outcome:
+    """SCORING.md §2 and §3: how one commitment stands as of `as_of`."""
+    if fact.status == "cancelled":
+        return Outcome.cancelled
+    if fact.status == "open":
+        if fact.due_at > as_of:
+            return Outcome.upcoming
+        return Outcome.overdue if fact.due_at + rules.grace <= as_of else Outcome.pending
+    if fact.due_at > as_of:
+        return Outcome.early
+    if fact.status == "kept":
+        on_time = fact.done_at is not None and fact.done_at <= fact.due_at + rules.tolerance(fact.kind)
+        return Outcome.kept_on_time if on_time else Outcome.kept_late
+    return Outcome.broken if fact.status == "broken" else Outcome.rescheduled
+
+
+def weight(due_at: datetime, as_of: datetime, half_life_days: float) -> float:
+    """SCORING.md §4: w = 2 ** (-(T - due_at) / H), in days; H = 0 turns decay off."""
+    if half_life_days == 0:
+        return 1.0
+    return 2.0 ** (-((as_of - due_at) / DAY) / half_life_days)
+
+
+def wilson(successes: float, trials: float, z: float = Z90) -> tuple[float, float]:
+    """SCORING.md §5: the Wilson score interval on S / N; [0, 1] with no trials."""
+    if trials <= 0:
+        return (0.0, 1.0)
+    phat = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (phat + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(phat * (1 - phat) / trials + z * z / (4 * trials * trials)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The sums of §4: n counted commitments (unweighted), N = sum(w), S_f, S_p."""
+
+    n: int = 0
+    weight: float = 0.0
+    fulfilment: float = 0.0
+    on_time: float = 0.0
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(self.n + other.n, self.weight + other.weight,
+                      self.fulfilment + other.fulfilment, self.on_time + other.on_time)  # fmt: skip
+
+
+def standing_for(score: float, counted: int) -> Standing:
+    if counted < MIN_COUNTED:
+        return Standing.insufficient_data
+    return next((s for floor, s in STANDING_FLOORS if score >= floor), Standing.unreliable)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The figures of §5 for one set of counted commitments."""
+
+    reliability: float
+    punctuality: float
+    reliability_band: tuple[float, float]
+    punctuality_band: tuple[float, float]
+    score: float
+    ranking_key: float
+    worst_key: float
+    standing: Standing
+    counted: int
+    weight_total: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "reliability": self.reliability, "punctuality": self.punctuality,
+            "reliability_band": list(self.reliability_band),
+            "punctuality_band": list(self.punctuality_band),
+            "score": self.score, "standing": self.standing.value, "ranking_key": self.ranking_key,
+            "counted": self.counted, "weight_total": self.weight_total,
+        }  # fmt: skip
+
+
+def headline(totals: Totals, rules: Rules) -> Headline:
+    n_, s_f, s_p = totals.weight, totals.fulfilment, totals.on_time
+    mix_r, mix_p = rules.weight_reliability, 1 - rules.weight_reliability
+    reliability, punctuality = (s_f + 1) / (n_ + 2), (s_p + 1) / (n_ + 2)
+    r_band, p_band = wilson(s_f, n_), wilson(s_p, n_)
+    score = 100 * (mix_r * reliability + mix_p * punctuality)
+    return Headline(
+        reliability=reliability,
+        punctuality=punctuality,
+        reliability_band=r_band,
+        punctuality_band=p_band,
+        score=score,
+        ranking_key=100 * (mix_r * r_band[0] + mix_p * p_band[0]),
+        worst_key=100 * (mix_r * r_band[1] + mix_p * p_band[1]),
+        standing=standing_for(score, totals.n),
+        counted=totals.n,
+        weight_total=n_,
+    )
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One counted commitment in the explanation: how much it weighs and what it earned."""
+
+    fact: Fact
+    outcome: Outcome
+    weight: float
+    f: float
+    p: float
+
+
+def credits(facts: Iterable[Fact], rules: Rules, as_of: datetime) -> list[Credit]:
+    """Every counted commitment with its weight, f and p: the "why this score" list."""
+    counted = []
+    for fact in facts:
+        result = outcome(fact, rules, as_of)
+        if result in COUNTED:
+            f, p = CREDITS[result]
+            counted.append(Credit(fact, result, weight(fact.due_at, as_of, rules.half_life_days), f, p))
+    return counted
+
+
+def totals_of(counted: Iterable[Credit]) -> Totals:
+    n, big_n, s_f, s_p = 0, 0.0, 0.0, 0.0
+    for credit in counted:
+        n += 1
+        big_n += credit.weight
+        s_f += credit.weight * credit.f
+        s_p += credit.weight * credit.p
+    return Totals(n, big_n, s_f, s_p)
+
+
+def score_as_of(facts: Iterable[Fact], rules: Rules, as_of: datetime) -> Headline:
+    return headline(totals_of(credits(facts, rules, as_of)), rules)
+
+
+class TrendSums:
+    """Totals as of many moments at once, for the trend: sorted prefix sums instead of a pass each.
+
+    Weights are anchored at the latest moment asked for, so as of an earlier moment t each
+    prefix sum is scaled by 2 ** ((anchor - t) / H): the same numbers as `credits`, in O(log n).
+    """
+
+    def __init__(self, facts: Iterable[Fact], rules: Rules, anchor: datetime):
+        self.rules, self.anchor = rules, anchor
+        resolved: list[tuple[datetime, float, float, float]] = []
+        overdue_dues: list[tuple[datetime, float]] = []
+        for fact in facts:
+            if fact.status == "cancelled" or fact.due_at > anchor:
+                continue
+            w = weight(fact.due_at, anchor, rules.half_life_days)
+            if fact.status == "open":
+                overdue_dues.append((fact.due_at, w))
+            else:
+                f, p = CREDITS[outcome(fact, rules, anchor)]
+                resolved.append((fact.due_at, w, w * f, w * p))
+        resolved.sort(key=lambda row: row[0])
+        overdue_dues.sort(key=lambda row: row[0])
+        self.resolved_due = [row[0] for row in resolved]
+        self.resolved_w = list(accumulate((row[1] for row in resolved), initial=0.0))
+        self.resolved_f = list(accumulate((row[2] for row in resolved), initial=0.0))
+        self.resolved_p = list(accumulate((row[3] for row in resolved), initial=0.0))
+        self.open_due = [row[0] for row in overdue_dues]
+        self.open_w = list(accumulate((row[1] for row in overdue_dues), initial=0.0))
+
+    def totals(self, as_of: datetime) -> Totals:
+        resolved = bisect_right(self.resolved_due, as_of)
+        overdue = bisect_right(self.open_due, as_of - self.rules.grace)
+        scale = 1.0 / weight(as_of, self.anchor, self.rules.half_life_days)  # 2 ** ((anchor - t) / H)
+        return Totals(
+            n=resolved + overdue,
+            weight=(self.resolved_w[resolved] + self.open_w[overdue]) * scale,
+            fulfilment=self.resolved_f[resolved] * scale,
+            on_time=self.resolved_p[resolved] * scale,
+        )
+
+
+def trend_moments(as_of: datetime) -> list[datetime]:
+    """T - 30*k days for k = 11 down to 0, oldest first (SCORING.md §6)."""
+    return [as_of - TREND_STEP * k for k in range(TREND_POINTS - 1, -1, -1)]
+
+
+def trend(facts: Sequence[Fact], rules: Rules, as_of: datetime) -> list[dict[str, Any]]:
+    sums = TrendSums(facts, rules, as_of)
+    points = []
+    for moment in trend_moments(as_of):
+        figures = headline(sums.totals(moment), rules)
+        points.append({"as_of": moment, "score": figures.score, "standing": figures.standing.value})
+    return points
+
+
+def _median_or_none(values: list[float]) -> float | None:
+    return median(values) if values else None
+
+
+def longest_chain(facts: Sequence[Fact], as_of: datetime) -> int:
+    """The most times one commitment was moved: rescheduled links in a row, due by `as_of`."""
+    moved = {f.id: f for f in facts if f.status == "rescheduled" and f.due_at <= as_of}
+    lengths: dict[int, int] = {}
+
+    def length(fact: Fact) -> int:
+        if fact.id not in lengths:
+            before = moved.get(fact.rescheduled_from_id) if fact.rescheduled_from_id else None
+            # Iterative over the chain would be deeper code; chains are short, recursion is fine.
+            lengths[fact.id] = 1 + (length(before) if before is not None else 0)
+        return lengths[fact.id]
+
+    return max((length(f) for f in moved.values()), default=0)
+
+
+@dataclass
+class VendorScore:
+    """Everything SCORING.md §5 and §6 reports about one vendor (or one contact) as of a moment."""
+
+    as_of: datetime
+    figures: Headline
+    counts: dict[str, int]
+    median_late_minutes_meetings: float | None
+    median_late_hours_other: float | None
+    excuses: dict[str, int]
+    longest_reschedule_chain: int
+    explain: list[Credit]
+    trend: list[dict[str, Any]] = field(default_factory=list)
+    contacts: list[dict[str, Any]] = field(default_factory=list)
+
+
+COUNT_KEYS = ("kept_on_time", "kept_late", "broken", "rescheduled", "overdue", "cancelled", "upcoming")
+
+
+def counts_of(facts: Iterable[Fact], rules: Rules, as_of: datetime) -> dict[str, int]:
+    # Cancelled ones count once their date has come, like everything else.
+    tally = Counter(outcome(f, rules, as_of) for f in facts
+                    if not (f.status == "cancelled" and f.due_at > as_of))  # fmt: skip
+    return {key: tally[Outcome(key)] for key in COUNT_KEYS}
+
+
+def score_vendor(
+    facts: Sequence[Fact], rules: Rules, as_of: datetime, *,
+    contact_names: Mapping[int, str] | None = None, with_trend: bool = True,
+) -> VendorScore:  # fmt: skip
+    counted = credits(facts, rules, as_of)
+    late_meetings, late_other = [], []
+    for credit in counted:
+        if credit.outcome == Outcome.kept_late and credit.fact.done_at is not None:
+            late = (credit.fact.done_at - credit.fact.due_at).total_seconds()
+            if late > 0:
+                (late_meetings if credit.fact.kind == "meeting" else late_other).append(late)
+    excuses = Counter(
+        f.excuse_category or "none_given"
+        for f in facts
+        if f.status in ("broken", "rescheduled") and f.due_at <= as_of
+    )
+    result = VendorScore(
+        as_of=as_of,
+        figures=headline(totals_of(counted), rules),
+        counts=counts_of(facts, rules, as_of),
+        median_late_minutes_meetings=_median_or_none([s / 60 for s in late_meetings]),
+        median_late_hours_other=_median_or_none([s / 3600 for s in late_other]),
+        excuses=dict(sorted(excuses.items())),
+        longest_reschedule_chain=longest_chain(facts, as_of),
+        explain=counted,
+        trend=trend(facts, rules, as_of) if with_trend else [],
+    )
+    if contact_names is not None:
+        by_contact: dict[int, list[Fact]] = defaultdict(list)
+        for fact in facts:
+            if fact.contact_id is not None:
+                by_contact[fact.contact_id].append(fact)
+        for contact_id, name in contact_names.items():
+            figures = score_as_of(by_contact.get(contact_id, []), rules, as_of)
+            result.contacts.append({"contact_id": contact_id, "name": name} | figures.as_dict())
+    return result

@@ -1,0 +1,138 @@
+"""Keeps the monthly score sums (ScoreBucket) in step with the ledger, and rebuilds them when needed.
+
+Every ledger write calls `refresh` for the months it touched, in the same transaction, so the
+ranked scorecard can read a few thousand bucket rows instead of a million commitments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from vendortrack.models import Commitment, ScoreBucket, ScoreTallyState
+from vendortrack.scoring import CREDITS, DAY, Fact, Outcome, Rules, outcome, weight
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# As of a moment this late, every open commitment is overdue and every resolved one has come due.
+SETTLED = datetime(9000, 1, 1, tzinfo=UTC)
+STATE_ID = 1
+
+FACT_COLUMNS = (
+    Commitment.id, Commitment.kind, Commitment.due_at, Commitment.status, Commitment.done_at,
+    Commitment.excuse_category, Commitment.contact_id, Commitment.rescheduled_from_id, Commitment.title,
+)  # fmt: skip
+
+
+def facts_query() -> sa.Select:
+    """The columns scoring reads, as a select to narrow with where()."""
+    return sa.select(Commitment.vendor_id, *FACT_COLUMNS)
+
+
+def to_fact(row) -> Fact:
+    return Fact(row.id, row.kind, row.due_at, row.status, row.done_at, row.excuse_category,
+                row.contact_id, row.rescheduled_from_id, row.title)  # fmt: skip
+
+
+def current_rules() -> Rules:
+    return Rules.from_config(current_app.config)
+
+
+def rules_key(rules: Rules) -> str:
+    """What the stored sums depend on: the half-life (weights) and the tolerances (on time)."""
+    return (f"H={rules.half_life_days!r};meeting={rules.meeting_tolerance.total_seconds()!r};"
+            f"other={rules.deadline_tolerance.total_seconds()!r}")  # fmt: skip
+
+
+def month_start(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return datetime(moment.year, moment.month, 1, tzinfo=UTC)
+
+
+def next_month(start: datetime) -> datetime:
+    return (start + timedelta(days=32)).replace(day=1)
+
+
+def epoch_days(moment: datetime) -> float:
+    return (moment - EPOCH) / DAY
+
+
+def bucket_for(vendor_id: int, start: datetime, facts: Iterable[Fact], rules: Rules) -> dict | None:
+    """The sums of one vendor's month, as the columns of a ScoreBucket; None when it is empty."""
+    values = {"counted": 0, "weight": 0.0, "fulfilment": 0.0, "on_time": 0.0, "kept_on_time": 0,
+              "kept_late": 0, "broken": 0, "rescheduled": 0, "overdue": 0, "cancelled": 0}  # fmt: skip
+    seen = False
+    for fact in facts:
+        seen = True
+        result = outcome(fact, rules, SETTLED)
+        values[result.value] += 1
+        if result == Outcome.cancelled:
+            continue
+        g = weight(fact.due_at, start, rules.half_life_days)  # 2 ** ((due - start) / H)
+        f, p = CREDITS[result]
+        values["counted"] += 1
+        values["weight"] += g
+        values["fulfilment"] += g * f
+        values["on_time"] += g * p
+    if not seen:
+        return None
+    end = next_month(start)
+    return values | {"vendor_id": vendor_id, "month_start": start, "start_day": epoch_days(start),
+                     "end_day": epoch_days(end)}  # fmt: skip
+
+
+def refresh(session: Session, vendor_id: int, dues: Iterable[datetime], rules: Rules | None = None) -> None:
+    """Recompute the vendor's buckets for the months of these due dates (before and after a change)."""
+    rules = rules or current_rules()
+    for start in {month_start(due) for due in dues}:
+        rows = session.execute(
+            facts_query().where(Commitment.vendor_id == vendor_id, Commitment.due_at >= start,
+                                Commitment.due_at < next_month(start))  # fmt: skip
+        )
+        values = bucket_for(vendor_id, start, (to_fact(r) for r in rows), rules)
+        session.execute(sa.delete(ScoreBucket).where(ScoreBucket.vendor_id == vendor_id,
+                                                     ScoreBucket.month_start == start))  # fmt: skip
+        if values is not None:
+            session.execute(sa.insert(ScoreBucket), [values])
+
+
+def _all_buckets(session: Session, rules: Rules) -> Iterator[dict]:
+    rows = session.execute(
+        facts_query().order_by(Commitment.vendor_id, Commitment.due_at).execution_options(yield_per=5000)
+    )
+    for (vendor_id, start), group in groupby(rows, key=lambda r: (r.vendor_id, month_start(r.due_at))):
+        values = bucket_for(vendor_id, start, (to_fact(r) for r in group), rules)
+        if values is not None:
+            yield values
+
+
+def rebuild(session: Session, rules: Rules, now: datetime) -> int:
+    """Recompute every bucket from the ledger; returns how many there are. The caller commits."""
+    session.execute(sa.delete(ScoreBucket))
+    batch: list[dict] = []
+    total = 0
+    for values in _all_buckets(session, rules):
+        batch.append(values)
+        if len(batch) == 2000:
+            session.execute(sa.insert(ScoreBucket), batch)
+            total += len(batch)
+            batch = []
+    if batch:
+        session.execute(sa.insert(ScoreBucket), batch)
+        total += len(batch)
+    state = session.get(ScoreTallyState, STATE_ID)
+    if state is None:
+        session.add(ScoreTallyState(id=STATE_ID, rules_key=rules_key(rules), built_at=now))
+    else:
+        state.rules_key, state.built_at = rules_key(rules), now
+    session.flush()
+    return total
+
+
+def is_current(session: Session, rules: Rules) -> bool:
+    key = session.scalar(sa.select(ScoreTallyState.rules_key).where(ScoreTallyState.id == STATE_ID))
+    return key == rules_key(rules)
