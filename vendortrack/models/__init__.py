@@ -8,6 +8,7 @@ from vendortrack.models.commitment import (
     LedgerEvent,
     Status,
 )
+from vendortrack.models.outbox import JobRun, MailKind, MailState, OutboxMessage
 from vendortrack.models.score import ScoreBucket, ScoreTallyState
 from vendortrack.models.user import ApiToken, Role, User
 from vendortrack.models.vendor import Contact, Vendor
@@ -18,8 +19,12 @@ __all__ = [
     "Contact",
     "EventAction",
     "ExcuseCategory",
+    "JobRun",
     "Kind",
     "LedgerEvent",
+    "MailKind",
+    "MailState",
+    "OutboxMessage",
     "Role",
     "ScoreBucket",
     "ScoreTallyState",

@@ -70,6 +70,9 @@ class Commitment(db.Model):
     )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Set once by the scheduled jobs, by a conditional UPDATE: a second scheduler finds them taken.
+    flagged_overdue_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
 
     vendor: Mapped[Vendor] = relationship()
     contact: Mapped[Contact | None] = relationship()

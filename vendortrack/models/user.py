@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -15,7 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendortrack.extensions import db
 
-_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+_hasher = PasswordHasher()
+DIGEST_WEEKDAY = 0  # Monday
+DIGEST_TIME = time(8, 0)  # argon2id with the library's recommended parameters
 
 
 class Role(StrEnum):
@@ -40,6 +43,10 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_session_token)
     created_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]
+    digest_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # When the next weekly digest is due (UTC); None until the digest job first sees the user,
+    # and again after they change time zone, so it is worked out afresh.
+    digest_next_at: Mapped[datetime | None] = mapped_column(index=True)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
@@ -63,6 +70,18 @@ class User(UserMixin, db.Model):
             return _hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    def next_digest_at(self, after: datetime, default_tz: str) -> datetime:
+        """The first Monday 08:00 on the user's own clock strictly after `after`, in UTC.
+
+        Worked out on the wall clock, so it stays 08:00 across daylight-saving changes.
+        """
+        zone = ZoneInfo(self.timezone or default_tz)
+        local_day = after.astimezone(zone).date()
+        day = local_day + timedelta(days=(DIGEST_WEEKDAY - local_day.weekday()) % 7)
+        while (moment := datetime.combine(day, DIGEST_TIME, tzinfo=zone).astimezone(UTC)) <= after:
+            day += timedelta(days=7)
+        return moment
 
     def get_id(self) -> str:
         return self.session_token
