@@ -81,6 +81,18 @@ class Config:
         "VENDORTRACK_PAGE_SIZE": (_number(int, 1, 500), "50"),
         "VENDORTRACK_DEMO_PASSWORD": (_text, None),
         "VENDORTRACK_SECURE_COOKIES": (_flag, None),
+        "VENDORTRACK_SMTP_HOST": (_text, None),
+        "VENDORTRACK_SMTP_PORT": (_number(int, 1, 65535), "587"),
+        "VENDORTRACK_SMTP_USER": (_text, None),
+        "VENDORTRACK_SMTP_PASSWORD": (_text, None),
+        "VENDORTRACK_SMTP_STARTTLS": (_flag, "true"),
+        "VENDORTRACK_SMTP_TIMEOUT_SECONDS": (_number(float, 0.1, 600), "10"),
+        "VENDORTRACK_MAIL_FROM": (_text, "vendortrack <vendortrack@localhost>"),
+        "VENDORTRACK_MAIL_DIR": (_text, None),
+        "VENDORTRACK_MAIL_RETRY_SECONDS": (_number(float, 0, 86400), "60"),
+        "VENDORTRACK_MAIL_MAX_ATTEMPTS": (_number(int, 1, 100), "8"),
+        "VENDORTRACK_SCHEDULER_TICK_SECONDS": (_number(int, 1, 3600), "60"),
+        "VENDORTRACK_REMINDER_HOURS": (_number(float, 0, 24 * 30), "24"),
     }
 
     def __init__(self, environ: Mapping[str, str] | None = None, instance_path: Path | None = None):
@@ -113,6 +125,19 @@ class Config:
         self.VENDORTRACK_WEIGHT_RELIABILITY = v["VENDORTRACK_WEIGHT_RELIABILITY"]
         self.VENDORTRACK_PAGE_SIZE = v["VENDORTRACK_PAGE_SIZE"]
         self.VENDORTRACK_DEMO_PASSWORD = v["VENDORTRACK_DEMO_PASSWORD"]
+        # Mail: SMTP when a host is set, else .eml files in a folder (the embedded default).
+        self.VENDORTRACK_SMTP_HOST = v["VENDORTRACK_SMTP_HOST"]
+        self.VENDORTRACK_SMTP_PORT = v["VENDORTRACK_SMTP_PORT"]
+        self.VENDORTRACK_SMTP_USER = v["VENDORTRACK_SMTP_USER"]
+        self.VENDORTRACK_SMTP_PASSWORD = v["VENDORTRACK_SMTP_PASSWORD"]
+        self.VENDORTRACK_SMTP_STARTTLS = v["VENDORTRACK_SMTP_STARTTLS"]
+        self.VENDORTRACK_SMTP_TIMEOUT = v["VENDORTRACK_SMTP_TIMEOUT_SECONDS"]
+        self.VENDORTRACK_MAIL_FROM = v["VENDORTRACK_MAIL_FROM"]
+        self.VENDORTRACK_MAIL_DIR = Path(v["VENDORTRACK_MAIL_DIR"] or self.INSTANCE_PATH / "outbox")
+        self.VENDORTRACK_MAIL_RETRY = timedelta(seconds=v["VENDORTRACK_MAIL_RETRY_SECONDS"])
+        self.VENDORTRACK_MAIL_MAX_ATTEMPTS = v["VENDORTRACK_MAIL_MAX_ATTEMPTS"]
+        self.VENDORTRACK_SCHEDULER_TICK = v["VENDORTRACK_SCHEDULER_TICK_SECONDS"]
+        self.VENDORTRACK_REMINDER_LEAD = timedelta(hours=v["VENDORTRACK_REMINDER_HOURS"])
         secure = v["VENDORTRACK_SECURE_COOKIES"]
         self.SESSION_COOKIE_SECURE = self.ENV_NAME == "production" if secure is None else secure
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE

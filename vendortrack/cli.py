@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import click
 import sqlalchemy as sa
@@ -25,6 +26,8 @@ from vendortrack.models import Role, User, Vendor
 from vendortrack.timeutil import utcnow
 
 users_cli = AppGroup("users", help="Create and list users, set passwords, issue API tokens.")
+scheduler_cli = AppGroup("scheduler", help="The scheduler process: overdue flags, reminders, digests, mail.")
+jobs_cli = AppGroup("jobs", help="Run one scheduled job once, for cron users and tests.")
 demo_cli = AppGroup("demo", help="Demo data for a first look.")
 
 
@@ -32,6 +35,44 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(serve)
+    app.cli.add_command(scheduler_cli)
+    app.cli.add_command(jobs_cli)
+
+
+@scheduler_cli.command("run")
+def scheduler_run() -> None:
+    """Run the scheduler in the foreground until SIGTERM; only one per installation."""
+    from flask import current_app
+
+    from vendortrack import scheduler
+
+    scheduler.serve(current_app._get_current_object())
+
+
+class IsoMoment(click.ParamType):
+    name = "ISO 8601 moment"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(_("%(value)s is not an ISO 8601 moment such as 2026-06-01T08:00:00+02:00", value=value))
+        if moment.tzinfo is None:
+            self.fail(_("%(value)s has no time zone offset; add one, such as +00:00", value=value))
+        return moment
+
+
+@jobs_cli.command("run")
+@click.argument("name", type=click.Choice(["overdue", "reminders", "digests", "outbox"]))
+@click.option("--now", type=IsoMoment(), default=None, help="Run as if it were this moment (default: now).")
+def jobs_run(name: str, now: datetime | None) -> None:
+    """Run one job once, as of --now, and print what it did."""
+    from vendortrack import jobs
+
+    result = jobs.run(name, db.session, now)
+    click.echo(f"{name}: " + ", ".join(f"{key}={value}" for key, value in result.items()))
 
 
 def refused(error: LedgerError) -> click.ClickException:
@@ -168,9 +209,13 @@ def web_process(host: str, port: int, workers: int = 2, threads: int = 4) -> Pro
     ])  # fmt: skip
 
 
+def scheduler_process() -> Process:
+    return Process("scheduler", [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run"])
+
+
 def embedded_processes(host: str, port: int) -> list[Process]:
-    """What `serve` runs side by side; the scheduler process joins this list."""
-    return [web_process(host, port)]
+    """What `serve` runs side by side: the web server and the one scheduler."""
+    return [web_process(host, port), scheduler_process()]
 
 
 class _Stop(Exception):

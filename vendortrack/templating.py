@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, format_time, get_datetime_format
 from flask import Flask
@@ -12,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from vendortrack.extensions import db
 from vendortrack.models import Contact, EventAction, ExcuseCategory, Kind, Role, Status, User
+from vendortrack.scoring import Outcome, Standing
 
 KIND_LABELS = {Kind.meeting: _l("Meeting"), Kind.promise: _l("Promise"), Kind.deadline: _l("Deadline")}
 STATUS_LABELS = {
@@ -36,6 +38,16 @@ ACTION_LABELS = {
     EventAction.resolved: _l("Resolved"), EventAction.rescheduled: _l("Rescheduled"),
     EventAction.flagged_overdue: _l("Flagged overdue"), EventAction.reopened: _l("Reopened"),
 }  # fmt: skip
+STANDING_LABELS = {
+    Standing.excellent: _l("Excellent"), Standing.good: _l("Good"), Standing.fair: _l("Fair"),
+    Standing.poor: _l("Poor"), Standing.unreliable: _l("Unreliable"),
+    Standing.insufficient_data: _l("Too little history"),
+}  # fmt: skip
+OUTCOME_LABELS = {
+    Outcome.kept_on_time: _l("Kept on time"), Outcome.kept_late: _l("Kept late"),
+    Outcome.broken: _l("Broken"), Outcome.rescheduled: _l("Rescheduled"),
+    Outcome.overdue: _l("Overdue (counts as broken)"),
+}  # fmt: skip
 ROLE_LABELS = {Role.viewer: _l("Viewer"), Role.editor: _l("Editor"), Role.admin: _l("Admin")}
 FIELD_LABELS = {
     "kind": _l("Kind"), "title": _l("Title"), "notes": _l("Notes"), "due_at": _l("Due"),
@@ -49,13 +61,14 @@ FIELD_LABELS = {
 DATE_SKELETONS = {"short": "yMd", "medium": "yMMMd", "long": "yMMMMEEEEd"}
 
 
-def local(moment: datetime | str | None, format: str = "medium") -> str:
-    """A stored UTC moment shown in the viewer's time zone and locale, to the minute."""
+def local(moment: datetime | str | None, format: str = "medium", tz: str | None = None) -> str:
+    """A stored UTC moment shown in the viewer's time zone (or `tz`, for mail) and locale, to the minute."""
     if moment is None or moment == "":
         return ""
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
-    moment, locale = to_user_timezone(moment), get_locale()
+    moment = moment.astimezone(ZoneInfo(tz)) if tz else to_user_timezone(moment)
+    locale = get_locale()
     day = format_skeleton(DATE_SKELETONS[format], moment, locale=locale)
     clock = format_time(moment, "short", locale=locale)
     if format == "long":
@@ -91,5 +104,6 @@ def register(app: Flask) -> None:
             "KIND_LABELS": KIND_LABELS, "STATUS_LABELS": STATUS_LABELS,
             "STATUS_BADGES": STATUS_BADGES, "EXCUSE_LABELS": EXCUSE_LABELS,
             "ACTION_LABELS": ACTION_LABELS, "ROLE_LABELS": ROLE_LABELS,
-            "FIELD_LABELS": FIELD_LABELS,
+            "FIELD_LABELS": FIELD_LABELS, "Standing": Standing,
+            "STANDING_LABELS": STANDING_LABELS, "OUTCOME_LABELS": OUTCOME_LABELS,
     })  # fmt: skip

@@ -29,7 +29,9 @@ class OutboxMessage(db.Model):
     """One email. Unique per recipient, kind and period, so a rerun cannot queue it again."""
 
     __table_args__ = (
-        sa.UniqueConstraint("recipient", "kind", "period_key", name="uq_outbox_message_recipient_kind_period"),
+        sa.UniqueConstraint(
+            "recipient", "kind", "period_key", name="uq_outbox_message_recipient_kind_period"
+        ),
         sa.Index("ix_outbox_message_state_next_attempt_at", "state", "next_attempt_at"),
     )
 

@@ -1,0 +1,175 @@
+"""The scheduled jobs: overdue sweep, due-soon reminders, weekly digests, the outbox sender.
+
+Each is a function of (session, now, config) that claims its work with a conditional UPDATE,
+commits, and returns what it did, so two scheduler processes, or a restart halfway, never flag,
+remind or mail anything twice. The scheduler process and `flask jobs run` both call these.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import ngettext
+from sqlalchemy.orm import Session, joinedload
+
+from vendortrack import digest, mail
+from vendortrack.models import (
+    Commitment,
+    EventAction,
+    JobRun,
+    LedgerEvent,
+    MailKind,
+    Status,
+    User,
+)
+from vendortrack.timeutil import utcnow
+
+Config = Mapping[str, Any]
+
+
+def _by_owner(session: Session, ids: list[int]) -> dict[User, list[Commitment]]:
+    groups: dict[User, list[Commitment]] = defaultdict(list)
+    for start in range(0, len(ids), 5000):  # keep IN lists within every database's limits
+        rows = session.scalars(
+            sa.select(Commitment).where(Commitment.id.in_(ids[start:start + 5000]))
+            .options(joinedload(Commitment.vendor), joinedload(Commitment.owner))
+            .order_by(Commitment.due_at, Commitment.id)
+        )  # fmt: skip
+        for commitment in rows:
+            groups[commitment.owner].append(commitment)
+    return groups
+
+
+def _tell_owners(session: Session, ids: list[int], kind: MailKind, now: datetime, subject: Callable,
+                 template: str) -> int:  # fmt: skip
+    """One email per owner listing their commitments of this run; disabled owners get none."""
+    queued = 0
+    period = f"{now:%Y-%m-%dT%H:%M}#{min(ids)}" if ids else ""
+    for owner, commitments in _by_owner(session, ids).items():
+        if not owner.is_active:
+            continue
+        rendered = mail.render(template, subject(len(commitments)), owner=owner, commitments=commitments,
+                               tz=owner.timezone or current_app.config["VENDORTRACK_TIMEZONE"])  # fmt: skip
+        queued += mail.queue(session, recipient=owner.email, user_id=owner.id, kind=kind, period_key=period,
+                             rendered=rendered, now=now)  # fmt: skip
+    return queued
+
+
+def flag_overdue(session: Session, now: datetime, config: Config) -> dict[str, int]:
+    """Flag each open commitment past due plus grace, once, and ask its owner what happened."""
+    flagged = session.execute(
+        sa.update(Commitment)
+        .where(Commitment.status == Status.open, Commitment.flagged_overdue_at.is_(None),
+               Commitment.due_at <= now - config["VENDORTRACK_GRACE"])  # fmt: skip
+        .values(flagged_overdue_at=now)
+        .returning(Commitment.id, Commitment.vendor_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if flagged:
+        session.execute(sa.insert(LedgerEvent), [
+            {"commitment_id": row.id, "vendor_id": row.vendor_id, "actor_id": None, "at": now,
+             "action": EventAction.flagged_overdue, "before": {},
+             "after": {"flagged_overdue_at": now.isoformat()}}
+            for row in flagged
+        ])  # fmt: skip
+    ids = sorted(row.id for row in flagged)
+    emails = _tell_owners(
+        session, ids, MailKind.overdue, now,
+        lambda n: ngettext("%(num)d commitment is overdue: what happened?",
+                           "%(num)d commitments are overdue: what happened?", n),
+        "overdue",
+    )  # fmt: skip
+    session.commit()
+    return {"flagged": len(ids), "emails": emails}
+
+
+def remind_due_soon(session: Session, now: datetime, config: Config) -> dict[str, int]:
+    """A set time before a commitment is due, remind its owner once, to nudge the vendor in time."""
+    reminded = session.scalars(
+        sa.update(Commitment)
+        .where(Commitment.status == Status.open, Commitment.reminded_at.is_(None), Commitment.due_at > now,
+               Commitment.due_at <= now + config["VENDORTRACK_REMINDER_LEAD"])  # fmt: skip
+        .values(reminded_at=now)
+        .returning(Commitment.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    ids = sorted(reminded)
+    emails = _tell_owners(
+        session, ids, MailKind.reminder, now,
+        lambda n: ngettext("Due soon: %(num)d commitment", "Due soon: %(num)d commitments", n),
+        "reminder",
+    )  # fmt: skip
+    session.commit()
+    return {"reminded": len(ids), "emails": emails}
+
+
+def send_digests(session: Session, now: datetime, config: Config) -> dict[str, int]:
+    """The weekly digest, Monday 08:00 on each subscriber's clock, once per week however late we run."""
+    default_tz = config["VENDORTRACK_TIMEZONE"]
+    subscribers = sa.and_(User.digest_enabled.is_(True), User.disabled_at.is_(None))
+    # New subscribers (and those who changed time zone) get their first digest the next Monday.
+    for user in session.scalars(sa.select(User).where(subscribers, User.digest_next_at.is_(None))):
+        session.execute(
+            sa.update(User).where(User.id == user.id, User.digest_next_at.is_(None))
+            .values(digest_next_at=user.next_digest_at(now, default_tz))
+        )  # fmt: skip
+    session.commit()
+    due = session.execute(
+        sa.select(User.id, User.digest_next_at).where(subscribers, User.digest_next_at <= now)
+        .order_by(User.digest_next_at, User.id)
+    ).all()  # fmt: skip
+    sent = 0
+    week = digest.WeekCache()
+    for user_id, scheduled in due:
+        user = session.get(User, user_id)
+        claimed = session.execute(
+            sa.update(User).where(User.id == user_id, User.digest_next_at == scheduled)
+            .values(digest_next_at=user.next_digest_at(now, default_tz))
+            .execution_options(synchronize_session=False)
+        ).rowcount  # fmt: skip
+        if claimed != 1:
+            session.rollback()
+            continue  # another scheduler took this one
+        sent += digest.queue_digest(session, user, scheduled, now, week)
+        session.commit()
+    return {"due": len(due), "queued": sent}
+
+
+def send_outbox(session: Session, now: datetime, config: Config) -> dict[str, int]:
+    return mail.send_due(session, now, config)
+
+
+JOBS: dict[str, Callable[[Session, datetime, Config], dict[str, int]]] = {
+    "overdue": flag_overdue,
+    "reminders": remind_due_soon,
+    "digests": send_digests,
+    "outbox": send_outbox,
+}
+
+
+def run(name: str, session: Session, now: datetime | None = None) -> dict[str, Any]:
+    """Run one job as of `now`, recorded as a JobRun (started, finished, result or error)."""
+    app = current_app._get_current_object()
+    now = now or utcnow()
+    record = JobRun(job=name, started_at=utcnow(), result={})
+    session.add(record)
+    session.commit()
+    try:
+        with mail.mail_context(app):
+            result = JOBS[name](session, now, app.config)
+    except Exception as error:
+        session.rollback()
+        record.error = f"{type(error).__name__}: {error}"[:2000]
+        record.finished_at = utcnow()
+        session.commit()
+        raise
+    record.result, record.finished_at = result, utcnow()
+    session.commit()
+    return result
+
+

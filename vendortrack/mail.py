@@ -1,0 +1,204 @@
+"""Email: render a message from its templates, queue it in the outbox, deliver what is due.
+
+Delivery goes through SMTP when VENDORTRACK_SMTP_HOST is set, else into a folder of .eml files
+(the embedded default). Every message is a row first: a failure is retried with backoff or
+marked failed with its error, never dropped.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, render_template
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from vendortrack.models import MailKind, MailState, OutboxMessage
+
+# A sender that claimed a message and then died leaves it "sending"; after this, another retries it.
+STALE_CLAIM = timedelta(minutes=10)
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def render(name: str, subject: str, **context: Any) -> Rendered:
+    """templates/email/<name>.txt and .html (the .html ending turns autoescaping on)."""
+    return Rendered(
+        subject=subject,
+        text=render_template(f"email/{name}.txt", **context),
+        html=render_template(f"email/{name}.html", **context),
+    )
+
+
+@contextmanager
+def mail_context(app: Flask) -> Iterator[None]:
+    """A request context on the public base URL, so url_for(..., _external=True) links work in mail."""
+    with app.test_request_context("/", base_url=app.config["VENDORTRACK_BASE_URL"]):
+        yield
+
+
+def queue(
+    session: Session, *, recipient: str, kind: MailKind, period_key: str, rendered: Rendered,
+    now: datetime, user_id: int | None = None, headers: Mapping[str, str] | None = None,
+) -> bool:  # fmt: skip
+    """Put a message in the outbox unless one for this recipient, kind and period is there already.
+
+    INSERT ... ON CONFLICT DO NOTHING: two processes queueing the same digest both succeed, and
+    only one row exists. Returns whether this call queued it.
+    """
+    domain = parseaddr(current_app.config["VENDORTRACK_MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
+    values = {
+        "recipient": recipient, "user_id": user_id, "kind": kind, "period_key": period_key,
+        "subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
+        "headers": dict(headers or {}), "message_id": make_msgid(uuid.uuid4().hex[:12], domain=domain),
+        "state": MailState.queued, "attempts": 0, "next_attempt_at": now, "last_error": "",
+        "created_at": now,
+    }  # fmt: skip
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(
+        index_elements=["recipient", "kind", "period_key"]
+    )
+    return session.execute(statement).rowcount == 1
+
+
+class DeliveryError(Exception):
+    """Delivery failed; `temporary` ones (timeouts, disconnects, 4xx) are worth another try."""
+
+    def __init__(self, message: str, *, temporary: bool):
+        super().__init__(message)
+        self.temporary = temporary
+
+
+def as_email(row: OutboxMessage, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = row.recipient
+    message["Subject"] = row.subject
+    message["Date"] = format_datetime(row.created_at)
+    message["Message-ID"] = row.message_id
+    for name, value in (row.headers or {}).items():
+        message[name] = value
+    message.set_content(row.body_text)
+    if row.body_html:
+        message.add_alternative(row.body_html, subtype="html")
+    return message
+
+
+def _smtp_error(error: smtplib.SMTPResponseException) -> DeliveryError:
+    text = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else str(error)
+    return DeliveryError(f"{error.smtp_code} {text}", temporary=400 <= error.smtp_code < 500)
+
+
+def deliver_smtp(message: EmailMessage, config: Mapping[str, Any]) -> None:
+    try:
+        with smtplib.SMTP(config["VENDORTRACK_SMTP_HOST"], config["VENDORTRACK_SMTP_PORT"],
+                          timeout=config["VENDORTRACK_SMTP_TIMEOUT"]) as smtp:  # fmt: skip
+            if config["VENDORTRACK_SMTP_STARTTLS"]:
+                smtp.starttls()
+            if config["VENDORTRACK_SMTP_USER"]:
+                smtp.login(config["VENDORTRACK_SMTP_USER"], config["VENDORTRACK_SMTP_PASSWORD"] or "")
+            refused = smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as error:
+        code, text = next(iter(error.recipients.values()))
+        raise DeliveryError(f"{code} {text!r}", temporary=400 <= code < 500) from error
+    except smtplib.SMTPResponseException as error:
+        raise _smtp_error(error) from error
+    except (TimeoutError, smtplib.SMTPException, OSError) as error:
+        # Timeouts, refused connections, disconnects: the server may be back later.
+        raise DeliveryError(f"{type(error).__name__}: {error}", temporary=True) from error
+    if refused:
+        code, text = next(iter(refused.values()))
+        raise DeliveryError(f"{code} {text!r}", temporary=400 <= code < 500)
+
+
+def deliver_to_folder(message: EmailMessage, folder: Path) -> None:
+    """Write the message as an .eml file; the rename makes it appear whole or not at all."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = message["Message-ID"].strip("<>").replace("/", "_")
+    partial = folder / f".{name}.tmp"
+    partial.write_bytes(bytes(message))
+    partial.replace(folder / f"{name}.eml")
+
+
+def deliver(message: EmailMessage, config: Mapping[str, Any]) -> None:
+    if config["VENDORTRACK_SMTP_HOST"]:
+        deliver_smtp(message, config)
+    else:
+        try:
+            deliver_to_folder(message, config["VENDORTRACK_MAIL_DIR"])
+        except OSError as error:
+            raise DeliveryError(f"{type(error).__name__}: {error}", temporary=True) from error
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        sa.and_(OutboxMessage.state == MailState.queued, OutboxMessage.next_attempt_at <= now),
+        sa.and_(OutboxMessage.state == MailState.sending, OutboxMessage.claimed_at <= now - STALE_CLAIM),
+    )
+
+
+def backoff(attempts: int, base: timedelta) -> timedelta:
+    """1, 2, 4, 8, ... times the base after the 1st, 2nd, 3rd, ... failed attempt."""
+    return base * (2 ** (attempts - 1))
+
+
+def send_due(session: Session, now: datetime, config: Mapping[str, Any]) -> dict[str, int]:
+    """Deliver every message whose time has come; each is claimed first by a conditional UPDATE,
+    committed, so a second sender skips it. Returns how many were sent, retried and failed."""
+    done = {"sent": 0, "retried": 0, "failed": 0}
+    ids = session.scalars(
+        sa.select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.next_attempt_at).limit(BATCH)
+    ).all()
+    session.commit()
+    for message_id in ids:
+        claimed = session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, _due(now))
+            .values(state=MailState.sending, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.commit()
+        if claimed != 1:
+            continue  # another sender has it
+        row = session.get(OutboxMessage, message_id, populate_existing=True)
+        try:
+            deliver(as_email(row, config["VENDORTRACK_MAIL_FROM"]), config)
+        except DeliveryError as error:
+            row.last_error = str(error)[:2000]
+            if error.temporary and row.attempts < config["VENDORTRACK_MAIL_MAX_ATTEMPTS"]:
+                row.state = MailState.queued
+                row.next_attempt_at = now + backoff(row.attempts, config["VENDORTRACK_MAIL_RETRY"])
+                done["retried"] += 1
+            else:
+                row.state = MailState.failed
+                done["failed"] += 1
+        else:
+            row.state, row.sent_at, row.last_error = MailState.sent, now, ""
+            done["sent"] += 1
+        session.commit()
+    return done
+
+
+def retry_now(row: OutboxMessage, now: datetime) -> OutboxMessage:
+    """An admin's "retry now": a failed or waiting message goes out on the next outbox run."""
+    if row.state in (MailState.failed, MailState.queued):
+        row.state, row.next_attempt_at = MailState.queued, now
+        if row.attempts >= current_app.config["VENDORTRACK_MAIL_MAX_ATTEMPTS"]:
+            row.attempts = 0  # a person decided to try again: give it a full set of attempts
+    return row
