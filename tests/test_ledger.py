@@ -230,3 +230,12 @@ def test_times_come_back_aware_and_in_utc(session, vendor, editor):
     stored = session.get(Commitment, c.id)
     assert stored.due_at == datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
     assert stored.due_at.utcoffset() == timedelta(0)
+
+
+def test_correcting_the_due_date_lets_the_reminder_and_overdue_flag_happen_again(session, meeting, editor):
+    meeting.reminded_at = meeting.flagged_overdue_at = NOW
+    ledger.edit_commitment(session, meeting, actor=editor, now=NOW, due_at=DUE + timedelta(days=5))
+    assert meeting.reminded_at is None and meeting.flagged_overdue_at is None
+    meeting.reminded_at = NOW
+    ledger.edit_commitment(session, meeting, actor=editor, now=NOW, title="Renamed only")
+    assert meeting.reminded_at == NOW, "a change that leaves the date alone keeps the claim"

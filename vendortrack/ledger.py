@@ -182,6 +182,9 @@ def edit_commitment(
         setattr(commitment, name, value)
     if "due_at" in changes and commitment.rescheduled_from is None:
         commitment.original_due_at = commitment.due_at
+    if "due_at" in changes and snapshot(commitment)["due_at"] != before["due_at"]:
+        # A corrected date deserves its own reminder and, if it passes unresolved, its own flag.
+        commitment.reminded_at = commitment.flagged_overdue_at = None
     if commitment.done_at is not None:
         commitment.lateness_us = _lateness_us(commitment.done_at, commitment.due_at)
     session.flush()
