@@ -31,6 +31,14 @@ def _number(kind: Callable[[str], Any], low: float, high: float) -> Callable[[st
     return parse
 
 
+def _half_life(name: str, raw: str) -> float:
+    # Under a day, old weights underflow to zero and the figures stop meaning anything.
+    value = _number(float, 0, 36500)(name, raw)
+    if 0 < value < 1:
+        raise ConfigError(f"{name} must be 0 (no decay) or at least 1 day, got {raw!r}")
+    return value
+
+
 def _timezone(name: str, raw: str) -> str:
     try:
         ZoneInfo(raw)
@@ -74,7 +82,7 @@ class Config:
         "VENDORTRACK_TIMEZONE": (_timezone, "UTC"),
         "VENDORTRACK_BASE_URL": (_text, "http://127.0.0.1:5000"),
         "VENDORTRACK_GRACE_HOURS": (_number(float, 0, 24 * 365), "24"),
-        "VENDORTRACK_HALF_LIFE_DAYS": (_number(float, 0, 36500), "180"),
+        "VENDORTRACK_HALF_LIFE_DAYS": (_half_life, "180"),
         "VENDORTRACK_MEETING_TOLERANCE_MINUTES": (_number(float, 0, 24 * 60), "5"),
         "VENDORTRACK_DEADLINE_TOLERANCE_MINUTES": (_number(float, 0, 24 * 60), "0"),
         "VENDORTRACK_WEIGHT_RELIABILITY": (_number(float, 0, 1), "0.6"),

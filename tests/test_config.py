@@ -13,6 +13,7 @@ from config import ConfigError, DevelopmentConfig, ProductionConfig, config_from
     ("VENDORTRACK_GRACE_HOURS", "soon"),
     ("VENDORTRACK_GRACE_HOURS", "-1"),
     ("VENDORTRACK_HALF_LIFE_DAYS", "nan"),
+    ("VENDORTRACK_HALF_LIFE_DAYS", "0.25"),
     ("VENDORTRACK_WEIGHT_RELIABILITY", "1.5"),
     ("VENDORTRACK_MEETING_TOLERANCE_MINUTES", "five"),
     ("VENDORTRACK_PAGE_SIZE", "0"),

@@ -127,10 +127,12 @@ def wilson(successes: float, trials: float, z: float = Z90) -> tuple[float, floa
     """SCORING.md §5: the Wilson score interval on S / N; [0, 1] with no trials."""
     if trials <= 0:
         return (0.0, 1.0)
-    phat = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (phat + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(phat * (1 - phat) / trials + z * z / (4 * trials * trials)) / denominator
+    # §5's formula multiplied through by N: the same interval, but a tiny N (old commitments under
+    # a short half-life weigh 1e-163) no longer squares to 0.0 and divides by it.
+    denominator = trials + z * z
+    centre = (successes + z * z / 2) / denominator
+    spread = successes * max(0.0, trials - successes) / trials  # N * phat * (1 - phat)
+    half = z * math.sqrt(spread + z * z / 4) / denominator
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
