@@ -73,8 +73,8 @@ def queue(
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(
         index_elements=["recipient", "kind", "period_key"]
-    )
-    return session.execute(statement).rowcount == 1
+    ).returning(OutboxMessage.id)  # rowcount is -1 here with psycopg 3: count the returned row instead
+    return session.execute(statement).first() is not None
 
 
 class DeliveryError(Exception):
@@ -177,8 +177,10 @@ def send_due(session: Session, now: datetime, config: Mapping[str, Any]) -> dict
         if claimed != 1:
             continue  # another sender has it
         row = session.get(OutboxMessage, message_id, populate_existing=True)
+        message = as_email(row, config["VENDORTRACK_MAIL_FROM"])
+        session.commit()  # hold no transaction (on SQLite: the write lock) while the server talks
         try:
-            deliver(as_email(row, config["VENDORTRACK_MAIL_FROM"]), config)
+            deliver(message, config)
         except DeliveryError as error:
             row.last_error = str(error)[:2000]
             if error.temporary and row.attempts < config["VENDORTRACK_MAIL_MAX_ATTEMPTS"]:
