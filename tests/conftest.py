@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 from config import TestConfig
 from vendortrack import create_app
 from vendortrack.accounts import create_user, issue_token
+from vendortrack.database import write_intent
 from vendortrack.extensions import db
 from vendortrack.models import Role, User, Vendor
 from vendortrack.vendors import create_vendor
@@ -83,6 +84,18 @@ def _empty_all_tables() -> None:
     db.session.commit()
 
 
+@pytest.fixture(autouse=True)
+def test_code_writes():
+    """Test code runs like a command: its transactions take SQLite's write lock up front.
+
+    A fixture that serves pages from this thread (the live server) may lower it for one test;
+    it must not leak into the next.
+    """
+    token = write_intent.set(True)
+    yield
+    write_intent.reset(token)
+
+
 @pytest.fixture
 def app(database_url, tmp_path) -> Iterator[Flask]:
     app = make_app(database_url, tmp_path / "instance")
@@ -108,8 +121,14 @@ class WebClient(FlaskClient):
         # what the request wrote.
         if has_app_context():
             db.session.commit()
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
+        # The request hook sets this thread's write intent from the method; put it back after, or a
+        # GET would leave the test (and the next one) reading like a page view, not a job.
+        intent = write_intent.set(write_intent.get())
+        try:
+            with self.application.app_context():
+                return super().open(*args, **kwargs)
+        finally:
+            write_intent.reset(intent)
 
     def csrf_token(self) -> str:
         page = self.get("/auth/login").get_data(as_text=True)

@@ -24,11 +24,15 @@ from vendortrack.models import Kind, Role, User, Vendor
 from vendortrack.vendors import add_contact
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# The only routes open to anyone: the sign-in page, the API's description, static files.
-PUBLIC_ENDPOINTS = frozenset({"auth.login"})
+# The only routes open to anyone: the sign-in page, the digest's signed unsubscribe link (it works
+# from a mail client, signed out), the API's description, static files.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "digest.unsubscribe"})
 PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
 # Writes a viewer may make: signing in and out, and their own name, time zone and password.
 SELF_SERVICE = frozenset({"auth.login", "auth.logout", "auth.profile"})
+# Writes exempt from CSRF because a signed token in the URL authenticates them: RFC 8058's one-click
+# unsubscribe is a POST from the mail client, which has no form to carry a CSRF token.
+TOKEN_AUTHENTICATED = frozenset({"digest.unsubscribe"})
 # Bookkeeping that even a refused request may touch; it is not a change to the ledger.
 IGNORED_COLUMNS = frozenset({("api_token", "last_used_at")})
 MISSING_ID = 999_999
@@ -199,6 +203,8 @@ def refused_without_csrf(world: World, user: User) -> Report:
     """(c) A page write without the CSRF token is a 400; the API takes no cookie for a write at all."""
     report, browser = Report(), world.client(user)
     for rule in routes(world.app):  # the sign-in form too
+        if rule.endpoint in TOKEN_AUTHENTICATED:
+            continue
         for method in [m for m in methods(rule) if m in WRITES]:
             url, before = url_for_rule(world, rule), ledger_state(db.session)
             if is_api(rule):

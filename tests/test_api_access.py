@@ -161,6 +161,8 @@ EVERY_PATH = {
     "/api/v1/commitments/{commitment_id}/resolve": {"post"},
     "/api/v1/commitments/{commitment_id}/reopen": {"post"},
     "/api/v1/commitments/{commitment_id}/history": {"get"},
+    "/api/v1/vendors/{vendor_id}/score": {"get"},
+    "/api/v1/scorecard": {"get"},
 }
 
 

@@ -264,8 +264,7 @@ class StartingGate:
             )).scalar()  # fmt: skip
         # SQLite cannot say who waits for its lock; a process that has the file open has reached it.
         path = os.path.realpath(self.url.database)
-        return sum(any(os.path.realpath(fd) == path for fd in Path(f"/proc/{p.pid}/fd").glob("*"))
-                   for p in processes if p.poll() is None)  # fmt: skip
+        return sum(_has_open(p.pid, path) for p in processes if p.poll() is None)
 
     def open_when_waiting(self, processes: list[subprocess.Popen]) -> None:
         deadline = time.monotonic() + 60
@@ -286,6 +285,21 @@ class StartingGate:
             self.lock.close()
             self.engine.dispose()
         self.lock = None
+
+
+def _has_open(pid: int, path: str) -> bool:
+    """Whether the process has the file open; a descriptor may close while we look, which is no."""
+    try:
+        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False  # the process has just ended
+    for fd in descriptors:
+        try:
+            if os.path.realpath(fd, strict=True) == path:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def run_twice_at_once(database_url: str, tmp_path: Path, smtp: MailServer, job: str, now: datetime) -> list[str]:

@@ -44,12 +44,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from vendortrack.views import admin, api, auth, commitments, digest, vendors
+    from vendortrack.views import admin, api, auth, commitments, digest, scorecards, vendors
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(vendors.bp)
     app.register_blueprint(commitments.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(scorecards.bp)
     app.register_blueprint(digest.bp)
     api.register(app)
     app.add_url_rule("/", endpoint="index", view_func=vendors.home)

@@ -2,44 +2,400 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import current_app, url_for
+import sqlalchemy as sa
+from babel.dates import format_date, format_timedelta
+from flask import current_app, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy.orm import Session
+from markupsafe import Markup
+from sqlalchemy.orm import Session, aliased
 
-from vendortrack import mail
-from vendortrack.models import MailKind, User
+from vendortrack import mail, scorecard
+from vendortrack.ledger import LedgerError
+from vendortrack.models import Commitment, ExcuseCategory, MailKind, Status, User, Vendor
+from vendortrack.models.user import DIGEST_TIME, DIGEST_WEEKDAY
+from vendortrack.scoring import Fact, Outcome, Rules, Standing, Totals, headline, outcome
+from vendortrack.timeutil import utcnow
 
 WEEK = timedelta(days=7)
+LIST_LIMIT = 50  # a longer list belongs on the site, not in an email
+OVERDUE_LIMIT = 20
+MOVERS = 3  # each way
+MIN_MOVE = 0.1  # score points; smaller moves are the recency weights drifting, not news
+STANDOUTS = 5  # best and worst
+BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
+WEEK_PATTERN = re.compile(r"(\d{4})-W(\d{1,2})", re.IGNORECASE)
+FIRST_YEAR, LAST_YEAR = 1970, 9998  # far enough either way, and clear of datetime's limits
+
+# What became of a commitment that came due this week, in the order the digest counts them.
+DUE_OUTCOMES = {
+    Outcome.kept_on_time: _l("Kept on time"),
+    Outcome.kept_late: _l("Kept late"),
+    Outcome.rescheduled: _l("Rescheduled"),
+    Outcome.broken: _l("Broken"),
+    Outcome.overdue: _l("Overdue, no outcome logged"),
+    Outcome.pending: _l("Open, still within its grace period"),
+    Outcome.cancelled: _l("Cancelled"),
+}
+# Colours as HTML attributes (bgcolor), which mail clients and the site's CSP both allow.
+OUTCOME_COLOURS = {
+    Outcome.kept_on_time: "#198754", Outcome.kept_late: "#20c997", Outcome.rescheduled: "#ffc107",
+    Outcome.broken: "#dc3545", Outcome.overdue: "#6f42c1", Outcome.pending: "#adb5bd",
+    Outcome.cancelled: "#6c757d",
+}  # fmt: skip
+STANDING_COLOURS = {
+    Standing.excellent: "#198754", Standing.good: "#20c997", Standing.fair: "#ffc107",
+    Standing.poor: "#fd7e14", Standing.unreliable: "#dc3545", Standing.insufficient_data: "#adb5bd",
+}  # fmt: skip
+OLD_SCORE_COLOUR = "#adb5bd"
+TRACK_COLOUR = "#e9ecef"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One commitment as the digest lists it."""
+
+    id: int
+    title: str
+    kind: str
+    vendor_id: int
+    vendor_name: str
+    owner_name: str
+    due_at: datetime
+    status: str
+    outcome: Outcome
+    late_by: timedelta | None
+    excuse_category: str | None
+    excuse: str
+    resolved_at: datetime | None
+    moved_to: datetime | None
+
+
+@dataclass(frozen=True)
+class Capped:
+    """The first lines of a list, and how many more there are."""
+
+    lines: list[Line]
+    more: int = 0
+
+
+@dataclass(frozen=True)
+class Move:
+    """A vendor whose score moved over the week: as of its start, and as of its end."""
+
+    vendor_id: int
+    name: str
+    old: float
+    new: float
+    standing: Standing
+
+    @property
+    def delta(self) -> float:
+        return self.new - self.old
+
+
+@dataclass(frozen=True)
+class Standout:
+    """One of the best or worst vendors as of the week's end."""
+
+    vendor_id: int
+    name: str
+    score: float
+    standing: Standing
+
+
+@dataclass(frozen=True)
+class ExcuseOfTheWeek:
+    category: ExcuseCategory
+    count: int
+    out_of: int  # broken and rescheduled commitments due this week
+    example: Line | None  # one with a text, if any gave one
+
+
+@dataclass(frozen=True)
+class Week:
+    """Everything the digest says about one week, the same for every subscriber of that week."""
+
+    start: datetime
+    end: datetime
+    following: datetime  # the end of next week
+    came_due: Capped
+    outcome_counts: dict[Outcome, int]
+    movers_up: list[Move]
+    movers_down: list[Move]
+    broken: Capped
+    overdue: Capped
+    next_week: Capped
+    best: list[Standout]
+    worst: list[Standout]
+    excuse: ExcuseOfTheWeek | None
+
+    @property
+    def came_due_total(self) -> int:
+        return sum(self.outcome_counts.values())
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A digest as its subscriber reads it: the subject, and its body as HTML and as text."""
+
+    subject: str
+    html: Markup
+    text: str
+    week: Week
+    tz: str
 
 
 class WeekCache:
     """What every subscriber's digest for the same week shares, worked out once per job run."""
 
     def __init__(self) -> None:
-        self._weeks: dict[tuple[datetime, datetime], dict[str, Any]] = {}
+        self._weeks: dict[tuple[datetime, datetime, datetime], Week] = {}
+        self._bodies: dict[tuple[datetime, datetime, str, str], tuple[Markup, str]] = {}
 
-    def get(self, session: Session, start: datetime, end: datetime) -> dict[str, Any]:
-        key = (start, end)
+    def get(self, session: Session, start: datetime, end: datetime,
+            following: datetime | None = None) -> Week:  # fmt: skip
+        key = (start, end, following or end + WEEK)
         if key not in self._weeks:
-            self._weeks[key] = week_summary(session, start, end)
+            self._weeks[key] = week_summary(session, *key)
         return self._weeks[key]
 
+    def bodies(self, week: Week, tz: str) -> tuple[Markup, str]:
+        """The week rendered on one clock: subscribers in the same time zone share the rendering."""
+        key = (week.start, week.end, tz, str(get_locale()))
+        if key not in self._bodies:
+            context = _template_context(week, tz)
+            # Jinja's blocks leave uneven blank lines in plain text: one between paragraphs is enough.
+            text = BLANK_LINES.sub("\n\n", render_template("digest/_body.txt", **context)).strip()
+            # Safe to mark: rendered from an .html template, so every value in it was escaped.
+            html = Markup(render_template("digest/_body.html", **context))  # noqa: S704
+            self._bodies[key] = (html, text)
+        return self._bodies[key]
 
-def week_summary(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
-    return {"start": start, "end": end}
+
+# --- which week ---------------------------------------------------------------------------------
+
+
+def user_tz(user: User) -> str:
+    return user.timezone or current_app.config["VENDORTRACK_TIMEZONE"]
+
+
+def _wall_shift(moment: datetime, tz: str, days: int) -> datetime:
+    """The same time of day `days` later on the wall clock there: a DST week is 167 or 169 hours."""
+    zone = ZoneInfo(tz)
+    local = moment.astimezone(zone).replace(tzinfo=None) + timedelta(days=days)
+    return local.replace(tzinfo=zone).astimezone(UTC)
+
+
+def last_digest_at(user: User, now: datetime) -> datetime:
+    """The most recent Monday 08:00 on the user's clock at or before `now`: where their last week ended."""
+    zone = ZoneInfo(user_tz(user))
+    local_day = now.astimezone(zone).date()
+    day = local_day - timedelta(days=(local_day.weekday() - DIGEST_WEEKDAY) % 7)
+    moment = datetime.combine(day, DIGEST_TIME, tzinfo=zone).astimezone(UTC)
+    return moment if moment <= now else _wall_shift(moment, user_tz(user), -7)
+
+
+def parse_week(text: str) -> date:
+    """'2026-W26' to the Monday of that ISO week; a LedgerError naming `week` for anything else."""
+    match = WEEK_PATTERN.fullmatch(text.strip())
+    if not match:
+        raise LedgerError("week", _l("Week: write it as year, W and week number, e.g. 2026-W26."))
+    year, number = int(match.group(1)), int(match.group(2))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise LedgerError("week", _l("Week: choose a year from %(first)d to %(last)d.",
+                                     first=FIRST_YEAR, last=LAST_YEAR))  # fmt: skip
+    try:
+        return date.fromisocalendar(year, number, 1)
+    except ValueError:
+        raise LedgerError("week", _l("Week: %(year)d has no week %(number)d.", year=year,
+                                     number=number)) from None  # fmt: skip
+
+
+def week_name(start: datetime, tz: str) -> str:
+    """The ISO week a digest covers, as ?week= takes it: the week of its first Monday."""
+    year, number, _day = start.astimezone(ZoneInfo(tz)).isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+def digest_end(user: User, week: str | None, now: datetime) -> datetime:
+    """Where the digest of ?week= ends (the next Monday 08:00 on the user's clock); the last one without."""
+    if not week:
+        return last_digest_at(user, now)
+    monday = parse_week(week)
+    start = datetime.combine(monday, DIGEST_TIME, tzinfo=ZoneInfo(user_tz(user))).astimezone(UTC)
+    return _wall_shift(start, user_tz(user), 7)
 
 
 def period_key(user: User, scheduled: datetime) -> str:
     """The ISO week the digest belongs to, on the subscriber's clock: one digest per week."""
-    from zoneinfo import ZoneInfo
-
-    local = scheduled.astimezone(ZoneInfo(user.timezone or current_app.config["VENDORTRACK_TIMEZONE"]))
+    local = scheduled.astimezone(ZoneInfo(user_tz(user)))
     year, week, _day = local.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+# --- what the week holds ------------------------------------------------------------------------
+
+
+def _lines_query(*conditions: Any) -> sa.Select:
+    successor = aliased(Commitment)
+    moved_to = (
+        sa.select(sa.func.max(successor.due_at))
+        .where(successor.rescheduled_from_id == Commitment.id, successor.status != Status.cancelled)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(
+            Commitment.id, Commitment.title, Commitment.kind, Commitment.vendor_id,
+            Vendor.name.label("vendor_name"), User.name.label("owner_name"),
+            User.email.label("owner_email"), Commitment.due_at, Commitment.status, Commitment.done_at,
+            Commitment.excuse_category, Commitment.excuse, Commitment.resolved_at,
+            moved_to.label("moved_to"),
+        )  # fmt: skip
+        .join(Vendor, Vendor.id == Commitment.vendor_id)
+        .join(User, User.id == Commitment.owner_id)
+        .where(Vendor.archived_at.is_(None), *conditions)
+    )
+
+
+def _count(session: Session, *conditions: Any) -> int:
+    query = sa.select(sa.func.count()).select_from(Commitment).join(Vendor, Vendor.id == Commitment.vendor_id)
+    return session.scalar(query.where(Vendor.archived_at.is_(None), *conditions)) or 0
+
+
+def _line(row: Any, rules: Rules, as_of: datetime) -> Line:
+    fact = Fact(row.id, row.kind, row.due_at, row.status, row.done_at, row.excuse_category)
+    result = outcome(fact, rules, as_of)
+    late = row.done_at - row.due_at if result == Outcome.kept_late and row.done_at else None
+    return Line(
+        id=row.id, title=row.title, kind=row.kind, vendor_id=row.vendor_id, vendor_name=row.vendor_name,
+        owner_name=row.owner_name or row.owner_email, due_at=row.due_at, status=row.status,
+        outcome=result, late_by=late, excuse_category=row.excuse_category, excuse=row.excuse or "",
+        resolved_at=row.resolved_at, moved_to=row.moved_to,
+    )  # fmt: skip
+
+
+def _capped(session: Session, rules: Rules, as_of: datetime, conditions: list, order: list,
+            limit: int) -> Capped:  # fmt: skip
+    rows = session.execute(_lines_query(*conditions).order_by(*order).limit(limit)).all()
+    more = _count(session, *conditions) - len(rows) if len(rows) == limit else 0
+    return Capped([_line(row, rules, as_of) for row in rows], more)
+
+
+def _movers(session: Session, rules: Rules, start: datetime,
+            at_end: list[scorecard.Ranked]) -> tuple[list[Move], list[Move]]:  # fmt: skip
+    """Each active vendor's score as of the start against the ranked scorecard's as of the end."""
+    before = scorecard.totals_by_vendor(session, rules, start)
+    moves = []
+    for line in at_end:
+        old = headline(before.get(line.vendor_id, (Totals(), None))[0], rules)
+        moves.append(Move(line.vendor_id, line.name, old.score, line.figures.score, line.figures.standing))
+    up = sorted((m for m in moves if m.delta >= MIN_MOVE), key=lambda m: (-m.delta, m.name.casefold()))
+    down = sorted((m for m in moves if m.delta <= -MIN_MOVE), key=lambda m: (m.delta, m.name.casefold()))
+    return up[:MOVERS], down[:MOVERS]
+
+
+def _standouts(lines: list[scorecard.Ranked]) -> list[Standout]:
+    return [Standout(line.vendor_id, line.name, line.figures.score, line.figures.standing)
+            for line in lines if line.figures.standing != Standing.insufficient_data][:STANDOUTS]  # fmt: skip
+
+
+def _excuse_of_the_week(lines: list[Line]) -> ExcuseOfTheWeek | None:
+    excused = [line for line in lines if line.status in (Status.broken, Status.rescheduled)]
+    if not excused:
+        return None
+    order = list(ExcuseCategory)
+    tally = Counter(ExcuseCategory(line.excuse_category or ExcuseCategory.none_given) for line in excused)
+    category, count = min(tally.items(), key=lambda item: (-item[1], order.index(item[0])))
+    example = next((line for line in excused if line.excuse.strip()
+                    and (line.excuse_category or ExcuseCategory.none_given) == category), None)  # fmt: skip
+    return ExcuseOfTheWeek(category, count, len(excused), example)
+
+
+def week_summary(session: Session, start: datetime, end: datetime, following: datetime | None = None) -> Week:
+    """The digest's sections for the week [start, end): one pass of queries over the whole ledger."""
+    following = following or end + WEEK
+    rules = Rules.from_config(current_app.config)
+    scorecard.ensure_tally(session, rules, utcnow())
+    # Every status named, so the (status, due_at) index serves a range on due_at alone.
+    any_status = Commitment.status.in_(list(Status))
+    came_due_rows = session.execute(
+        _lines_query(any_status, Commitment.due_at >= start, Commitment.due_at < end)
+        .order_by(Commitment.due_at, Commitment.id)
+    ).all()  # fmt: skip
+    came_due = [_line(row, rules, end) for row in came_due_rows]
+    counts = Counter(line.outcome for line in came_due)
+    best_first = scorecard.ranked(session, rules, end)
+    movers_up, movers_down = _movers(session, rules, start, best_first)
+    return Week(
+        start=start, end=end, following=following,
+        came_due=Capped(came_due[:LIST_LIMIT], max(len(came_due) - LIST_LIMIT, 0)),
+        outcome_counts={key: counts[key] for key in DUE_OUTCOMES if counts[key]},
+        movers_up=movers_up, movers_down=movers_down,
+        broken=_capped(session, rules, end,
+                       [Commitment.status == Status.broken, Commitment.resolved_at >= start,
+                        Commitment.resolved_at < end],
+                       [Commitment.resolved_at, Commitment.id], LIST_LIMIT),
+        overdue=_capped(session, rules, end,
+                        [Commitment.status == Status.open, Commitment.due_at <= end - rules.grace],
+                        [Commitment.due_at, Commitment.id], OVERDUE_LIMIT),
+        next_week=_capped(session, rules, end,
+                          [Commitment.status.in_([Status.open, Status.kept, Status.broken]),
+                           Commitment.due_at >= end, Commitment.due_at < following],
+                          [Commitment.due_at, Commitment.id], LIST_LIMIT),
+        best=_standouts(best_first),
+        worst=_standouts(scorecard.ranked(session, rules, end, worst_first=True)),
+        excuse=_excuse_of_the_week(came_due),
+    )  # fmt: skip
+
+
+# --- how it reads -------------------------------------------------------------------------------
+
+
+def duration(delta: timedelta) -> str:
+    """'35 minutes', '3 hours', '2 days': how late, in the reader's language."""
+    return format_timedelta(delta, threshold=1.5, locale=get_locale())
+
+
+def bar_width(score: float) -> int:
+    """A score as a share of a bar, in whole percent; never 0, so the cell still shows."""
+    return min(max(round(score), 1), 99)
+
+
+def _template_context(week: Week, tz: str) -> dict[str, Any]:
+    return {
+        "week": week, "tz": tz, "duration": duration, "bar_width": bar_width,
+        "DUE_OUTCOMES": DUE_OUTCOMES, "OUTCOME_COLOURS": OUTCOME_COLOURS,
+        "STANDING_COLOURS": STANDING_COLOURS, "OLD_SCORE_COLOUR": OLD_SCORE_COLOUR,
+        "TRACK_COLOUR": TRACK_COLOUR, "week_date": week_date(week.start, tz),
+    }  # fmt: skip
+
+
+def week_date(start: datetime, tz: str) -> str:
+    """The week's first day, as the reader's locale writes a date ('June 22, 2026')."""
+    return format_date(start.astimezone(ZoneInfo(tz)).date(), format="long", locale=get_locale())
+
+
+def preview(session: Session, user: User, end: datetime, cache: WeekCache | None = None) -> Preview:
+    """The digest of the week ending at `end`, on the user's clock, for the mail and the browser alike."""
+    cache = cache or WeekCache()
+    tz = user_tz(user)
+    week = cache.get(session, _wall_shift(end, tz, -7), end, _wall_shift(end, tz, 7))
+    html, text = cache.bodies(week, tz)
+    subject = _("Vendor digest for the week of %(date)s", date=week_date(week.start, tz))
+    return Preview(subject, html, text, week, tz)
+
+
+# --- the email ----------------------------------------------------------------------------------
 
 
 def _serializer() -> URLSafeSerializer:
@@ -55,15 +411,16 @@ def user_id_for_unsubscribe(token: str) -> int | None:
         data = _serializer().loads(token)
     except BadSignature:
         return None
-    return data.get("user") if isinstance(data, dict) else None
+    user_id = data.get("user") if isinstance(data, dict) else None
+    return user_id if isinstance(user_id, int) else None
 
 
 def compose(session: Session, user: User, end: datetime, cache: WeekCache) -> mail.Rendered:
-    summary = cache.get(session, end - WEEK, end)
-    tz = user.timezone or current_app.config["VENDORTRACK_TIMEZONE"]
+    digest = preview(session, user, end, cache)
     unsubscribe = url_for("digest.unsubscribe", token=unsubscribe_token(user), _external=True)
-    return mail.render("digest", _("Your weekly vendor reliability digest"), user=user, week=summary,
-                       tz=tz, unsubscribe_url=unsubscribe)  # fmt: skip
+    online = url_for("digest.show", week=week_name(digest.week.start, digest.tz), _external=True)
+    return mail.render("digest", digest.subject, user=user, digest=digest, unsubscribe_url=unsubscribe,
+                       online_url=online)  # fmt: skip
 
 
 def queue_digest(session: Session, user: User, scheduled: datetime, now: datetime, cache: WeekCache) -> int:

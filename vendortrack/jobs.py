@@ -18,6 +18,7 @@ from flask_babel import ngettext
 from sqlalchemy.orm import Session, joinedload
 
 from vendortrack import digest, mail
+from vendortrack.database import write_intent
 from vendortrack.models import (
     Commitment,
     EventAction,
@@ -159,6 +160,9 @@ def run(name: str, session: Session, now: datetime | None = None) -> dict[str, A
     record = JobRun(job=name, started_at=utcnow(), result={})
     session.add(record)
     session.commit()
+    # Jobs write: on SQLite they take the write lock when a transaction begins, even in a
+    # context (mail rendering's test request) that would otherwise read only.
+    intent = write_intent.set(True)
     try:
         with mail.mail_context(app):
             result = JOBS[name](session, now, app.config)
@@ -168,6 +172,8 @@ def run(name: str, session: Session, now: datetime | None = None) -> dict[str, A
         record.finished_at = utcnow()
         session.commit()
         raise
+    finally:
+        write_intent.reset(intent)
     record.result, record.finished_at = result, utcnow()
     session.commit()
     return result

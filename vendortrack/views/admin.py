@@ -1,23 +1,31 @@
-"""Admin pages: the list of users, inviting one, changing a role, disabling and enabling."""
+"""Admin pages: users (invite, role, disable, enable), the scheduled jobs, the outbox, digest previews."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import defer
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from vendortrack import accounts
+from vendortrack import accounts, digest, jobs, mail
 from vendortrack.extensions import db
 from vendortrack.ledger import LedgerError
-from vendortrack.models import Role, User
+from vendortrack.models import JobRun, MailKind, MailState, OutboxMessage, Role, User
 from vendortrack.permissions import admin_required
+from vendortrack.security import is_local_path
 from vendortrack.templating import ROLE_LABELS
 from vendortrack.timeutil import utcnow
+from vendortrack.views.paging import paginate, text_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -120,3 +128,170 @@ def enable(user_id: int):
     db.session.commit()
     flash(_("%(email)s can sign in again.", email=user.email), "success")
     return redirect(url_for("admin.users"))
+
+
+# -- scheduled jobs -------------------------------------------------------------------------------
+
+RUNS_SHOWN = 20
+STALE_TICKS = 5  # no run for this many ticks: the scheduler is most likely not running
+JOB_LABELS = {
+    "overdue": _l("Overdue check"), "reminders": _l("Due-soon reminders"),
+    "digests": _l("Weekly digests"), "outbox": _l("Outbox sender"),
+}  # fmt: skip
+# What each job's result counts, in words; a key not listed here is shown as it is.
+RESULT_LABELS = {
+    "flagged": _l("flagged overdue"), "reminded": _l("reminded"), "emails": _l("emails queued"),
+    "due": _l("digests due"), "queued": _l("digests queued"), "sent": _l("sent"),
+    "retried": _l("to retry"), "failed": _l("failed"),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """One job as the jobs page shows it: its recent runs, newest first, and when it runs next."""
+
+    name: str
+    runs: list[JobRun]
+    next_run_at: datetime | None  # None: never ran, so it runs when the scheduler next ticks
+    stale: bool
+
+    @property
+    def label(self) -> str:
+        return str(JOB_LABELS.get(self.name, self.name))
+
+    @property
+    def last(self) -> JobRun | None:
+        return self.runs[0] if self.runs else None
+
+
+def job_statuses(now: datetime, tick: timedelta) -> list[JobStatus]:
+    statuses = []
+    for name in jobs.JOBS:
+        runs = db.session.scalars(
+            sa.select(JobRun).where(JobRun.job == name)
+            .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(RUNS_SHOWN)
+        ).all()  # fmt: skip
+        last = runs[0].started_at if runs else None
+        statuses.append(JobStatus(
+            name=name, runs=list(runs), next_run_at=last + tick if last else None,
+            stale=last is None or now - last > STALE_TICKS * tick,
+        ))  # fmt: skip
+    return statuses
+
+
+def run_duration(run: JobRun) -> str:
+    if run.finished_at is None:
+        return _("still running") if not run.error else "—"
+    seconds = max((run.finished_at - run.started_at).total_seconds(), 0.0)
+    if seconds < 60:
+        return _("%(seconds)s s", seconds=format_decimal(round(seconds, 2)))
+    minutes, rest = divmod(round(seconds), 60)
+    return _("%(minutes)d min %(seconds)d s", minutes=minutes, seconds=rest)
+
+
+def run_result(result: dict[str, Any] | None) -> str:
+    """{"flagged": 3, "emails": 2} as "flagged overdue: 3, emails queued: 2"."""
+    if not result:
+        return "—"
+    return ", ".join(f"{RESULT_LABELS.get(key, key)}: {value}" for key, value in result.items())
+
+
+@bp.get("/jobs")
+@admin_required
+def jobs_page():
+    now = utcnow()
+    tick = timedelta(seconds=current_app.config["VENDORTRACK_SCHEDULER_TICK"])
+    statuses = job_statuses(now, tick)
+    return render_template(
+        "admin/jobs.html", statuses=statuses, run_duration=run_duration, run_result=run_result,
+        scheduler_down=all(status.stale for status in statuses), stale_after=STALE_TICKS * tick,
+        tick_seconds=int(tick.total_seconds()),
+    )  # fmt: skip
+
+
+# -- outbox ---------------------------------------------------------------------------------------
+
+MAIL_STATE_LABELS = {
+    MailState.queued: _l("Queued"), MailState.sending: _l("Sending"),
+    MailState.sent: _l("Sent"), MailState.failed: _l("Failed"),
+}  # fmt: skip
+MAIL_STATE_BADGES = {
+    MailState.queued: "text-bg-primary", MailState.sending: "text-bg-info",
+    MailState.sent: "text-bg-success", MailState.failed: "text-bg-danger",
+}  # fmt: skip
+MAIL_KIND_LABELS = {
+    MailKind.overdue: _l("Overdue"), MailKind.reminder: _l("Reminder"), MailKind.digest: _l("Digest"),
+}  # fmt: skip
+RETRYABLE = (MailState.failed, MailState.queued)
+
+
+def _choice(name: str, choices: type[MailState] | type[MailKind]):
+    """A filter argument, or None for anything that is not one of the choices (as the other lists do)."""
+    value = request.args.get(name, "")
+    return choices(value) if value in set(choices) else None
+
+
+@bp.get("/outbox")
+@admin_required
+def outbox():
+    state, kind = _choice("state", MailState), _choice("kind", MailKind)
+    query = (
+        sa.select(OutboxMessage)
+        .options(defer(OutboxMessage.body_text), defer(OutboxMessage.body_html))
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    )
+    if state is not None:
+        query = query.where(OutboxMessage.state == state)
+    if kind is not None:
+        query = query.where(OutboxMessage.kind == kind)
+    counts = dict(db.session.execute(
+        sa.select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state)
+    ).all())  # fmt: skip
+    return render_template(
+        "admin/outbox.html", page=paginate(query), state=state, kind=kind,
+        counts={s: counts.get(s, 0) for s in MailState}, retryable=RETRYABLE,
+        STATE_LABELS=MAIL_STATE_LABELS, STATE_BADGES=MAIL_STATE_BADGES, MAIL_KIND_LABELS=MAIL_KIND_LABELS,
+    )  # fmt: skip
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+@admin_required
+def retry_message(message_id: int):
+    # Locked on PostgreSQL (SQLite's write transaction holds the lock already), so a sender
+    # cannot claim and deliver it between our read and our write, and then send it again.
+    message = db.session.get(OutboxMessage, message_id, with_for_update=True)
+    if message is None:
+        abort(404)
+    if message.state in RETRYABLE:
+        mail.retry_now(message, utcnow())
+        db.session.commit()
+        flash(_("The message to %(recipient)s goes out on the next outbox run.", recipient=message.recipient),
+              "success")  # fmt: skip
+    else:
+        state = MAIL_STATE_LABELS[message.state]
+        db.session.rollback()
+        flash(_("Only a failed or queued message can be retried; this one is: %(state)s.", state=state),
+              "warning")  # fmt: skip
+    back = request.form.get("next", "")
+    return redirect(back if is_local_path(back) and back.startswith(url_for("admin.outbox"))
+                    else url_for("admin.outbox"))  # fmt: skip
+
+
+@bp.get("/digest")
+@admin_required
+def digest_preview():
+    """Any user's digest for any week, as they would get it: subject, HTML and text."""
+    users = db.session.scalars(sa.select(User).order_by(User.email)).all()
+    raw_id, week = text_arg("user_id", 20), text_arg("week", 40)
+    user, preview, error, status = None, None, None, 200
+    if raw_id:
+        user = db.session.get(User, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 10 else None
+        if user is None:
+            error, status = _("User: there is no user #%(id)s.", id=raw_id), 404
+        else:
+            try:
+                preview = digest.preview(db.session, user, digest.digest_end(user, week, utcnow()))
+            except LedgerError as refused:
+                error, status = str(refused), 400
+    return render_template("admin/digest.html", users=users, user=user, week=week, preview=preview,
+                           error=error), status  # fmt: skip

@@ -1,4 +1,4 @@
-"""Sign in, sign out, and the user's own profile (time zone, password)."""
+"""Sign in, sign out, and the user's own profile (time zone, weekly digest, password)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from vendortrack.accounts import check_password_strength, find_user
@@ -30,6 +30,7 @@ class LoginForm(FlaskForm):
 class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Length(max=120)])
     timezone = SelectField(_l("Time zone"), choices=[("", _l("The installation's default"))])
+    digest_enabled = BooleanField(_l("Send me the weekly digest"), default=True)
     current_password = PasswordField(_l("Current password"), validators=[Length(max=1000)])
     new_password = PasswordField(_l("New password"), validators=[Length(max=1000)])
 
@@ -80,7 +81,10 @@ def profile():
             getattr(form, error.field, form.new_password).errors.append(str(error.message))
             return render_template("auth/profile.html", form=form), 400
         current_user.name = (form.name.data or "").strip()
-        current_user.timezone = form.timezone.data or None
+        timezone, digest_on = form.timezone.data or None, bool(form.digest_enabled.data)
+        if timezone != current_user.timezone or digest_on != current_user.digest_enabled:
+            current_user.digest_next_at = None  # the digest job works out the next Monday afresh
+        current_user.timezone, current_user.digest_enabled = timezone, digest_on
         if form.new_password.data:
             current_user.set_password(form.new_password.data)  # also rotates the session token
         db.session.commit()

@@ -14,9 +14,12 @@ from vendortrack.i18n import user_timezone
 from vendortrack.ledger import LedgerError
 from vendortrack.models import Commitment, Contact, Kind, User
 from vendortrack.permissions import editor_required
+from vendortrack.templating import STANDING_LABELS
 from vendortrack.timeutil import utcnow
+from vendortrack.views import scorecards
 from vendortrack.views.paging import paginate
-from vendortrack.views.vendors import get_vendor, show_refusal
+from vendortrack.views.saving import save, status_for
+from vendortrack.views.vendors import get_vendor
 
 bp = Blueprint("commitments", __name__, url_prefix="/commitments")
 
@@ -75,20 +78,19 @@ def index():
 def create(vendor_id: int):
     vendor = get_vendor(vendor_id)
     form = _commitment_form(vendor)
-    if form.validate_on_submit():
-        try:
-            commitment = ledger.log_commitment(db.session, vendor=vendor, actor=current_user,
-                                               now=utcnow(), **_chosen(form))  # fmt: skip
-        except LedgerError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
-            flash(_("Logged: %(title)s.", title=commitment.title), "success")
-            return redirect(url_for("vendors.detail", vendor_id=vendor.id))
-    return render_template("commitments/form.html", form=form, vendor=vendor, commitment=None), (
-        400 if form.errors else 200
-    )
+    warning = scorecards.standing_warning(vendor, utcnow())
+    if form.validate_on_submit() and (commitment := save(form, lambda: ledger.log_commitment(
+        db.session, vendor=vendor, actor=current_user, now=utcnow(), **_chosen(form)
+    ))):  # fmt: skip
+        flash(_("Logged: %(title)s.", title=commitment.title), "success")
+        if warning is not None:
+            figures = warning.report.figures
+            flash(_("Keep an eye on it: %(name)s stands at %(standing)s, score %(score)s.",
+                    name=vendor.name, standing=STANDING_LABELS[figures.standing],
+                    score=f"{figures.score:.1f}"), "warning")  # fmt: skip
+        return redirect(url_for("vendors.detail", vendor_id=vendor.id))
+    return render_template("commitments/form.html", form=form, vendor=vendor, commitment=None,
+                           warning=warning), status_for(form)  # fmt: skip
 
 
 @bp.route("/<int:commitment_id>")
@@ -113,22 +115,14 @@ def _detail_page(commitment: Commitment, form: ResolveForm, status: int = 200):
 def resolve(commitment_id: int):
     commitment = get_commitment(commitment_id)
     form = ResolveForm()
-    if form.validate_on_submit():
-        tz = user_timezone()
-        try:
-            ledger.resolve(
-                db.session, commitment, form.status.data, actor=current_user, now=utcnow(),
-                done_at=form.done_at(tz), excuse_category=form.excuse_category.data,
-                excuse=form.excuse.data or "", new_due_at=form.new_due_at(tz),
-                reason=form.reason.data or "",
-            )  # fmt: skip
-        except LedgerError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
-            flash(_("Outcome recorded."), "success")
-            return redirect(url_for("commitments.detail", commitment_id=commitment.id))
+    tz = user_timezone()
+    if form.validate_on_submit() and save(form, lambda: ledger.resolve(
+        db.session, commitment, form.status.data, actor=current_user, now=utcnow(),
+        done_at=form.done_at(tz), excuse_category=form.excuse_category.data,
+        excuse=form.excuse.data or "", new_due_at=form.new_due_at(tz), reason=form.reason.data or "",
+    )):  # fmt: skip
+        flash(_("Outcome recorded."), "success")
+        return redirect(url_for("commitments.detail", commitment_id=commitment.id))
     return _detail_page(commitment, form, status=400)
 
 
@@ -137,19 +131,13 @@ def resolve(commitment_id: int):
 def edit(commitment_id: int):
     commitment = get_commitment(commitment_id)
     form = _commitment_form(commitment.vendor, commitment)
-    if form.validate_on_submit():
-        try:
-            ledger.edit_commitment(db.session, commitment, actor=current_user, now=utcnow(),
-                                   **_chosen(form))  # fmt: skip
-        except LedgerError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for("commitments.detail", commitment_id=commitment.id))
+    if form.validate_on_submit() and save(form, lambda: ledger.edit_commitment(
+        db.session, commitment, actor=current_user, now=utcnow(), **_chosen(form)
+    )):  # fmt: skip
+        flash(_("Saved."), "success")
+        return redirect(url_for("commitments.detail", commitment_id=commitment.id))
     return render_template("commitments/form.html", form=form, vendor=commitment.vendor,
-                           commitment=commitment), (400 if form.errors else 200)  # fmt: skip
+                           commitment=commitment), status_for(form)  # fmt: skip
 
 
 @bp.route("/<int:commitment_id>/reopen", methods=["POST"])

@@ -5,18 +5,51 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
 
-from vendortrack.digest import user_id_for_unsubscribe
+from vendortrack import digest
 from vendortrack.extensions import csrf, db
+from vendortrack.ledger import LedgerError
 from vendortrack.models import User
+from vendortrack.timeutil import utcnow
+from vendortrack.views.paging import text_arg
 
 bp = Blueprint("digest", __name__)
+
+
+def week_or_error(user: User) -> tuple[digest.Preview | None, str | None]:
+    """The user's digest for ?week= (their latest one without it), or the message saying why not."""
+    week = text_arg("week", 40)
+    try:
+        end = digest.digest_end(user, week, utcnow())
+    except LedgerError as error:
+        return None, str(error)
+    return digest.preview(db.session, user, end), None
+
+
+def week_links(preview: digest.Preview) -> dict[str, str]:
+    """?week= values of the week before and the week after the one shown."""
+    start, tz = preview.week.start, preview.tz
+    return {"previous": digest.week_name(start - digest.WEEK, tz),
+            "this": digest.week_name(start, tz),
+            "next": digest.week_name(preview.week.end, tz)}  # fmt: skip
+
+
+@bp.get("/digest")
+@login_required
+def show():
+    preview, error = week_or_error(current_user)
+    return render_template(
+        "digest/show.html", preview=preview, error=error,
+        weeks=week_links(preview) if preview else None,
+        week_value=text_arg("week", 40),
+    ), (400 if error else 200)  # fmt: skip
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # the signed token is the proof; mail clients send RFC 8058 one-click POSTs without a form
 def unsubscribe(token: str):
-    user_id = user_id_for_unsubscribe(token)
+    user_id = digest.user_id_for_unsubscribe(token)
     user = db.session.get(User, user_id) if user_id is not None else None
     if user is None:
         abort(404)

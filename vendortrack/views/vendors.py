@@ -10,11 +10,12 @@ from flask_login import login_required
 from vendortrack import agenda, vendors
 from vendortrack.extensions import db
 from vendortrack.forms import ContactForm, VendorForm
-from vendortrack.ledger import LedgerError
 from vendortrack.models import Contact, Vendor
 from vendortrack.permissions import editor_required
 from vendortrack.timeutil import utcnow
+from vendortrack.views import scorecards
 from vendortrack.views.paging import paginate, text_arg
+from vendortrack.views.saving import save, status_for
 
 bp = Blueprint("vendors", __name__, url_prefix="/vendors")
 
@@ -28,19 +29,6 @@ def get_contact(vendor: Vendor, contact_id: int) -> Contact:
     if contact.vendor_id != vendor.id:
         abort(404)
     return contact
-
-
-# The ledger names its fields; some are entered on the forms as a date and a time.
-FORM_FIELDS = {"due_at": "due_date", "done_at": "done_date", "new_due_at": "new_due_date"}
-
-
-def show_refusal(form, error: LedgerError) -> None:
-    """Put a ledger refusal under the field it names, or at the top of the form."""
-    field = form._fields.get(FORM_FIELDS.get(error.field, error.field))
-    if field is not None and field.type not in ("HiddenField", "CSRFTokenField"):
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        form.form_errors.append(str(error.message))
 
 
 @login_required
@@ -79,17 +67,12 @@ def index():
 @editor_required
 def create():
     form = VendorForm()
-    if form.validate_on_submit():
-        try:
-            vendor = vendors.create_vendor(db.session, now=utcnow(), **_vendor_values(form))
-        except LedgerError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
-            flash(_("Vendor %(name)s added.", name=vendor.name), "success")
-            return redirect(url_for("vendors.detail", vendor_id=vendor.id))
-    return render_template("vendors/form.html", form=form, vendor=None), (400 if form.errors else 200)
+    if form.validate_on_submit() and (
+        vendor := save(form, lambda: vendors.create_vendor(db.session, now=utcnow(), **_vendor_values(form)))
+    ):
+        flash(_("Vendor %(name)s added.", name=vendor.name), "success")
+        return redirect(url_for("vendors.detail", vendor_id=vendor.id))
+    return render_template("vendors/form.html", form=form, vendor=None), status_for(form)
 
 
 def _vendor_values(form: VendorForm) -> dict[str, str]:
@@ -108,6 +91,7 @@ def detail(vendor_id: int):
         for view in agenda.View
     }
     return render_template("vendors/detail.html", vendor=vendor, lists=lists, now=now,
+                           section=scorecards.vendor_section(vendor, now),
                            contact_form=ContactForm())  # fmt: skip
 
 
@@ -116,17 +100,12 @@ def detail(vendor_id: int):
 def edit(vendor_id: int):
     vendor = get_vendor(vendor_id)
     form = VendorForm(obj=vendor)
-    if form.validate_on_submit():
-        try:
-            vendors.update_vendor(db.session, vendor, **_vendor_values(form))
-        except LedgerError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
-            flash(_("Vendor saved."), "success")
-            return redirect(url_for("vendors.detail", vendor_id=vendor.id))
-    return render_template("vendors/form.html", form=form, vendor=vendor), (400 if form.errors else 200)
+    if form.validate_on_submit() and save(
+        form, lambda: vendors.update_vendor(db.session, vendor, **_vendor_values(form))
+    ):
+        flash(_("Vendor saved."), "success")
+        return redirect(url_for("vendors.detail", vendor_id=vendor.id))
+    return render_template("vendors/form.html", form=form, vendor=vendor), status_for(form)
 
 
 @bp.route("/<int:vendor_id>/archive", methods=["POST"])
@@ -153,19 +132,13 @@ def unarchive(vendor_id: int):
 def add_contact(vendor_id: int):
     vendor = get_vendor(vendor_id)
     form = ContactForm()
-    if form.validate_on_submit():
-        try:
-            contact = vendors.add_contact(db.session, vendor, now=utcnow(), **_contact_values(form))
-        except LedgerError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
-            flash(_("Contact %(name)s added.", name=contact.name), "success")
-            return redirect(url_for("vendors.detail", vendor_id=vendor.id))
-    return render_template("vendors/contact_form.html", form=form, vendor=vendor, contact=None), (
-        400 if form.errors else 200
-    )
+    if form.validate_on_submit() and (contact := save(
+        form, lambda: vendors.add_contact(db.session, vendor, now=utcnow(), **_contact_values(form))
+    )):  # fmt: skip
+        flash(_("Contact %(name)s added.", name=contact.name), "success")
+        return redirect(url_for("vendors.detail", vendor_id=vendor.id))
+    page = render_template("vendors/contact_form.html", form=form, vendor=vendor, contact=None)
+    return page, status_for(form)
 
 
 @bp.route("/<int:vendor_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
@@ -174,19 +147,13 @@ def edit_contact(vendor_id: int, contact_id: int):
     vendor = get_vendor(vendor_id)
     contact = get_contact(vendor, contact_id)
     form = ContactForm(obj=contact)
-    if form.validate_on_submit():
-        try:
-            vendors.update_contact(db.session, contact, **_contact_values(form))
-        except LedgerError as error:
-            db.session.rollback()
-            show_refusal(form, error)
-        else:
-            db.session.commit()
-            flash(_("Contact saved."), "success")
-            return redirect(url_for("vendors.detail", vendor_id=vendor.id))
-    return render_template("vendors/contact_form.html", form=form, vendor=vendor, contact=contact), (
-        400 if form.errors else 200
-    )
+    if form.validate_on_submit() and save(
+        form, lambda: vendors.update_contact(db.session, contact, **_contact_values(form))
+    ):
+        flash(_("Contact saved."), "success")
+        return redirect(url_for("vendors.detail", vendor_id=vendor.id))
+    page = render_template("vendors/contact_form.html", form=form, vendor=vendor, contact=contact)
+    return page, status_for(form)
 
 
 def _contact_values(form: ContactForm) -> dict[str, str]:

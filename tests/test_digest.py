@@ -1,0 +1,564 @@
+"""The weekly digest as a subscriber reads it: its sections, its two parts, its pages, its schedule."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from html import unescape
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from flask import current_app
+
+from tests.conftest import NOW
+from vendortrack import digest, jobs, ledger, mail, scorecard
+from vendortrack.models import ExcuseCategory, Kind, MailKind, OutboxMessage, Role, User
+from vendortrack.scoring import Rules
+
+WARSAW = "Europe/Warsaw"
+# The digest of the week of Monday 22 June 2026 goes out on Monday 29 June, 08:00 in Warsaw (06:00 UTC).
+WEEK_START = datetime(2026, 6, 22, 6, 0, tzinfo=UTC)
+WEEK_END = datetime(2026, 6, 29, 6, 0, tzinfo=UTC)
+WEEK = "2026-W26"
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 6) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+
+def log(session, vendor, editor, title, due, kind=Kind.promise):
+    return ledger.log_commitment(session, vendor=vendor, kind=kind, title=title, due_at=due, actor=editor,
+                                 now=due - timedelta(days=5))  # fmt: skip
+
+
+class Ledger:
+    """A week of commitments for three vendors with a little history, and a newcomer with none."""
+
+    def __init__(self, session, make_vendor, editor):
+        self.acme = make_vendor("Acme Plumbing")
+        self.bodge = make_vendor("Bodge & Sons <script>alert(1)</script>")
+        self.slow = make_vendor("Slowpoke IT")
+        self.newcomer = make_vendor("Newcomer Ltd")  # no history at all: too little to rank
+        for day in (4, 11, 18):  # May: Acme on time, Slowpoke late, Bodge broken
+            for vendor in (self.acme, self.slow, self.bodge):
+                c = log(session, vendor, editor, f"May job {day}", at(day, 9, month=5))
+                if vendor is self.bodge:
+                    ledger.resolve_broken(session, c, actor=editor, now=at(day, 12, month=5))
+                else:
+                    late = timedelta(0) if vendor is self.acme else timedelta(hours=5)
+                    ledger.resolve_kept(session, c, actor=editor, now=at(day, 20, month=5),
+                                        done_at=at(day, 9, month=5) + late)  # fmt: skip
+        # The week itself.
+        visit = log(session, self.acme, editor, "Site visit", at(23, 8), Kind.meeting)  # 10:00 in Warsaw
+        ledger.resolve_kept(session, visit, actor=editor, now=at(23, 9), done_at=at(23, 8, 2))
+        quote = log(session, self.slow, editor, "Send the quote", at(24, 10))
+        ledger.resolve_kept(session, quote, actor=editor, now=at(24, 13), done_at=at(24, 13))
+        boiler = log(session, self.bodge, editor, "Deliver the boiler", at(25, 15), Kind.deadline)
+        ledger.resolve_broken(session, boiler, actor=editor, now=at(26, 9),
+                              excuse_category=ExcuseCategory.third_party,
+                              excuse="<b>The supplier</b> never shipped")  # fmt: skip
+        call = log(session, self.slow, editor, "Call back", at(22, 12))
+        self.call_again = ledger.reschedule(session, call, actor=editor, now=at(23, 10), new_due_at=at(1, 10, month=7),
+                                            excuse_category=ExcuseCategory.third_party,
+                                            excuse="Our system was down")  # fmt: skip
+        self.invoice = log(session, self.slow, editor, "Send the invoice", at(26, 12))  # overdue by the end
+        log(session, self.acme, editor, "Confirm the date", at(28, 20))  # within its grace at the end
+        # Before the week: an old promise still open, and one broken this week though due earlier.
+        log(session, self.acme, editor, "Old report", at(1, 9))
+        old = log(session, self.bodge, editor, "Fix the gate", at(10, 9))
+        ledger.resolve_broken(session, old, actor=editor, now=at(23, 14), excuse_category=ExcuseCategory.personal,
+                              excuse="The foreman was ill")  # fmt: skip
+        # After it: due next week, and the week after.
+        log(session, self.acme, editor, "Install the meter", at(2, 7, month=7))
+        log(session, self.acme, editor, "Annual review", at(20, 9, month=7))
+        session.commit()
+        scorecard.ensure_tally(session, Rules.from_config(current_app.config), NOW)
+        session.commit()
+
+
+@pytest.fixture
+def week(session, make_vendor, editor) -> Ledger:
+    return Ledger(session, make_vendor, editor)
+
+
+@pytest.fixture
+def subscriber(make_user) -> User:
+    return make_user(Role.viewer, name="Sue Scriber", timezone=WARSAW)
+
+
+def composed(app, session, user: User, end: datetime = WEEK_END) -> mail.Rendered:
+    with mail.mail_context(app):
+        return digest.compose(session, user, end, digest.WeekCache())
+
+
+def text_section(text: str, title: str) -> str:
+    """What the text part says under '== title ==', up to the next heading."""
+    after = text.split(f"== {title} ==", 1)[1]
+    return after.split("\n== ", 1)[0]
+
+
+def html_section(html: str, anchor: str) -> str:
+    after = html.split(f'id="{anchor}"', 1)[1]
+    return after.split("<h2", 1)[0]
+
+
+def line_with(text: str, needle: str) -> str:
+    return next(line for line in text.splitlines() if needle in line)
+
+
+def score(session, vendor, as_of: datetime) -> float:
+    rules = Rules.from_config(current_app.config)
+    return scorecard.vendor_score(session, vendor, rules, as_of).figures.score
+
+
+# --- what the digest holds ----------------------------------------------------------------------
+
+
+def test_the_subject_names_the_week_by_its_monday(app, session, week, subscriber):
+    rendered = composed(app, session, subscriber)
+
+    assert rendered.subject == "Vendor digest for the week of June 22, 2026"
+
+
+def test_what_came_due_says_what_became_of_each_commitment(app, session, week, subscriber):
+    text = text_section(composed(app, session, subscriber).text, "What came due this week")
+
+    assert "6 commitments came due." in text
+    assert "Kept on time" in text.split("Site visit", 1)[1].splitlines()[1]
+    assert "Kept late, late by 3 hours" in text.split("Send the quote", 1)[1].splitlines()[1]
+    assert "Broken" in text.split("Deliver the boiler", 1)[1].splitlines()[1]
+    assert "Rescheduled, moved to 7/1/2026" in text.split("Call back", 1)[1].splitlines()[1]
+    assert "Overdue, no outcome logged" in text.split("Send the invoice", 1)[1].splitlines()[1]
+    assert "Open, still within its grace period" in text.split("Confirm the date", 1)[1].splitlines()[1]
+    assert "Old report" not in text and "Install the meter" not in text
+
+
+def test_times_are_shown_on_the_subscribers_clock(app, session, week, subscriber, make_user):
+    new_yorker = make_user(Role.viewer, timezone="America/New_York")
+
+    warsaw = text_section(composed(app, session, subscriber).text, "What came due this week")
+    # The New Yorker's week ends at their own Monday 08:00; the visit on Tuesday is in it too.
+    new_york = text_section(composed(app, session, new_yorker, datetime(2026, 6, 29, 12, tzinfo=UTC)).text,
+                            "What came due this week")  # fmt: skip
+
+    assert "10:00" in line_with(warsaw, "Site visit")  # 08:00 UTC, in summer time
+    assert "4:00" in line_with(new_york, "Site visit")
+    assert "Times are in Europe/Warsaw." in composed(app, session, subscriber).text
+
+
+def test_the_movers_show_the_old_and_the_new_score(app, session, week, subscriber):
+    rendered = composed(app, session, subscriber)
+    text = text_section(rendered.text, "Scores that moved")
+    up, down = text.split("Down:", 1)
+    acme_old, acme_new = score(session, week.acme, WEEK_START), score(session, week.acme, WEEK_END)
+    bodge_old, bodge_new = score(session, week.bodge, WEEK_START), score(session, week.bodge, WEEK_END)
+
+    assert f"Acme Plumbing: {acme_old:.1f} → {acme_new:.1f} ({acme_new - acme_old:+.1f})" in up
+    assert f"{bodge_old:.1f} → {bodge_new:.1f} ({bodge_new - bodge_old:+.1f})" in line_with(down, "Bodge")
+    assert "Slowpoke IT" in down
+    assert "Newcomer Ltd" not in text  # no history: its score never moved from 50
+    html = html_section(rendered.html, "movers")
+    assert f"{acme_old:.1f} → <b>{acme_new:.1f}</b>" in html
+
+
+def test_new_broken_promises_come_with_their_excuses(app, session, week, subscriber):
+    text = text_section(composed(app, session, subscriber).text, "New broken promises")
+
+    assert "Deliver the boiler" in text and "Fix the gate" in text  # broken this week, whenever due
+    assert "Third party (their supplier, “the system”): “<b>The supplier</b> never shipped”" in text
+    assert "Personal (illness, accident, family): “The foreman was ill”" in text
+    assert "Call back" not in text  # rescheduled, not broken
+
+
+def test_overdue_lists_open_commitments_past_their_grace_oldest_first(app, session, week, subscriber):
+    text = text_section(composed(app, session, subscriber).text, "Overdue, still without an outcome")
+
+    assert text.index("Old report") < text.index("Send the invoice")
+    assert "Confirm the date" not in text  # still within its grace period at the week's end
+    assert "ask Edith Editor" in line_with(text, "Old report")
+
+
+def test_overdue_shows_twenty_and_counts_the_rest(app, session, subscriber, make_vendor, editor):
+    vendor = make_vendor("Busy Builders")
+    for day in range(1, 24):
+        log(session, vendor, editor, f"Overdue job {day:02d}", at(day, 9, month=5))
+    session.commit()
+
+    text = text_section(composed(app, session, subscriber).text, "Overdue, still without an outcome")
+
+    assert "Overdue job 01" in text and "Overdue job 20" in text and "Overdue job 21" not in text
+    assert "… and 3 more." in text
+
+
+def test_due_next_week_lists_the_coming_week_only(app, session, week, subscriber):
+    text = text_section(composed(app, session, subscriber).text, "Due next week")
+
+    assert "Install the meter" in text and "Call back" in text  # the rescheduled promise's new date
+    assert "Annual review" not in text
+
+
+def test_the_best_and_worst_vendors_leave_out_those_with_too_little_history(app, session, week, subscriber):
+    text = text_section(composed(app, session, subscriber).text, "Best and worst vendors")
+    best, worst = text.split("Worst:", 1)
+
+    assert line_with(best, "1.").startswith("  1. Acme Plumbing:")
+    assert f"{score(session, week.acme, WEEK_END):.1f} (Fair)" in line_with(best, "Acme")
+    assert line_with(worst, "1.").startswith("  1. Bodge & Sons")
+    assert "(Unreliable)" in line_with(worst, "Bodge")
+    assert "Newcomer Ltd" not in text
+
+
+def test_the_excuse_of_the_week_is_the_most_common_with_an_example(app, session, week, subscriber):
+    rendered = composed(app, session, subscriber)
+    text = text_section(rendered.text, "Excuse of the week")
+
+    assert "Third party (their supplier, “the system”): 2 of 2 broken or rescheduled commitments" in text
+    assert "“Our system was down” (Slowpoke IT, Call back)" in text
+    assert "“Our system was down”" in html_section(rendered.html, "excuse")
+
+
+def test_every_section_appears_in_both_parts(app, session, week, subscriber):
+    rendered = composed(app, session, subscriber)
+
+    for title, anchor in [("What came due this week", "came-due"), ("Scores that moved", "movers"),
+                          ("New broken promises", "broken"), ("Overdue, still without an outcome", "overdue"),
+                          ("Due next week", "next-week"), ("Best and worst vendors", "ranking"),
+                          ("Excuse of the week", "excuse")]:  # fmt: skip
+        assert f"== {title} ==" in rendered.text
+        assert re.search(f'<h2 id="{anchor}"[^>]*>{title}</h2>', rendered.html)
+    for title in ("Site visit", "Deliver the boiler", "Send the invoice", "Install the meter"):
+        assert title in rendered.html
+
+
+def test_a_quiet_week_says_so_in_every_section(app, session, week, subscriber):
+    quiet_end = datetime(2025, 1, 6, 7, 0, tzinfo=UTC)  # before anything was ever due
+
+    rendered = composed(app, session, subscriber, quiet_end)
+
+    for sentence in ("Nothing came due this week.", "No vendor's score moved by 0.1 points or more this week.",
+                     "No promise was marked broken this week.", "Nothing is overdue.",
+                     "Nothing is due next week.", "No vendor has enough history to rank yet.",
+                     "No excuses this week: nothing due was broken or rescheduled."):  # fmt: skip
+        assert sentence in rendered.text
+        assert sentence in unescape(rendered.html)
+
+
+def test_links_lead_to_each_vendor_and_commitment(app, session, week, subscriber):
+    rendered = composed(app, session, subscriber)
+    base = app.config["VENDORTRACK_BASE_URL"]
+
+    assert f'href="{base}/vendors/{week.acme.id}"' in rendered.html
+    assert f'href="{base}/commitments/{week.invoice.id}"' in rendered.html
+    assert f"{base}/commitments/{week.invoice.id}" in rendered.text
+    assert f"{base}/digest?week={WEEK}" in rendered.text
+
+
+def test_markup_in_a_vendor_name_or_an_excuse_is_escaped_in_the_html_part(app, session, week, subscriber):
+    rendered = composed(app, session, subscriber)
+
+    assert "<script>alert(1)</script>" not in rendered.html
+    assert "Bodge &amp; Sons &lt;script&gt;alert(1)&lt;/script&gt;" in rendered.html
+    assert "<b>The supplier</b>" not in rendered.html
+    assert "&lt;b&gt;The supplier&lt;/b&gt; never shipped" in rendered.html
+    assert "Bodge & Sons <script>alert(1)</script>" in rendered.text  # the text part is not HTML
+
+
+def test_the_html_charts_need_no_script_no_images_and_no_css(app, session, week, subscriber):
+    html = composed(app, session, subscriber).html
+
+    assert "<script" not in html and "<img" not in html and "style=" not in html and "<svg" not in html
+    # The score bars are table cells sized and coloured by attributes: Acme's bar is yellow (fair).
+    acme_score = round(score(session, week.acme, WEEK_END))
+    assert f'<td width="{acme_score}%" bgcolor="#ffc107"' in html_section(html, "ranking")
+
+
+# --- unsubscribing -------------------------------------------------------------------------------
+
+
+def queued_digest(app, session, user: User) -> OutboxMessage:
+    user.digest_next_at = WEEK_END
+    session.commit()
+    with mail.mail_context(app):
+        jobs.send_digests(session, WEEK_END, app.config)
+    return session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient == user.email)).one()
+
+
+def test_the_queued_digest_carries_a_one_click_list_unsubscribe_header(app, session, week, subscriber, client):
+    message = queued_digest(app, session, subscriber)
+    link = re.fullmatch(r"<(.+)>", message.headers["List-Unsubscribe"]).group(1)
+
+    assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert link in message.body_text and f'href="{link}"' in message.body_html
+    # What a mail client does with it: a POST, with no session and no CSRF token.
+    assert client.post(urlsplit(link).path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    session.refresh(subscriber)
+    assert subscriber.digest_enabled is False
+
+
+def test_the_unsubscribe_link_asks_first_then_turns_the_digest_off(session, subscriber, client):
+    with current_app.test_request_context():
+        url = f"/unsubscribe/{digest.unsubscribe_token(subscriber)}"
+
+    page = client.get(url)
+
+    assert page.status_code == 200
+    assert "Stop the weekly digest?" in page.get_data(as_text=True)
+    session.refresh(subscriber)
+    assert subscriber.digest_enabled is True  # a link scanner opening it changes nothing
+    done = client.post(url)
+    assert done.status_code == 200
+    assert f"{subscriber.email} will no longer receive the weekly digest." in done.get_data(as_text=True)
+    session.refresh(subscriber)
+    assert subscriber.digest_enabled is False
+
+
+@pytest.mark.parametrize("token", ["not-a-token", "eyJ1c2VyIjoxfQ.forged", "eyJ1c2VyIjo5OTk5OTl9"])
+def test_a_bad_unsubscribe_token_is_not_found(session, subscriber, client, token):
+    assert client.get(f"/unsubscribe/{token}").status_code == 404
+    assert client.post(f"/unsubscribe/{token}").status_code == 404
+    session.refresh(subscriber)
+    assert subscriber.digest_enabled is True
+
+
+def test_a_token_for_a_user_who_does_not_exist_is_not_found(session, subscriber, client):
+    with current_app.test_request_context():
+        token = digest._serializer().dumps({"user": 999_999})
+
+    assert client.post(f"/unsubscribe/{token}").status_code == 404
+
+
+# --- the profile ---------------------------------------------------------------------------------
+
+
+def profile_data(user: User, **changes) -> dict:
+    data = {"name": user.name, "timezone": user.timezone or ""}
+    if user.digest_enabled:
+        data["digest_enabled"] = "y"
+    return data | changes
+
+
+def digest_box(client) -> str:
+    page = client.get("/auth/profile").get_data(as_text=True)
+    box = re.search(r'<input[^>]*name="digest_enabled"[^>]*>', page).group(0)
+    assert 'type="checkbox"' in box and "Send me the weekly digest" in page
+    return "ticked" if re.search(r"\bchecked\b", box) else "unticked"
+
+
+def test_the_profile_checkbox_turns_the_digest_off_and_on(session, subscriber, client):
+    client.login(subscriber)
+    assert digest_box(client) == "ticked"  # on by default
+    subscriber.digest_next_at = WEEK_END
+    session.commit()
+
+    data = profile_data(subscriber)
+    del data["digest_enabled"]  # an unticked box is not sent at all
+    assert client.submit("/auth/profile", data).status_code == 302
+    session.refresh(subscriber)
+    assert subscriber.digest_enabled is False
+    assert digest_box(client) == "unticked"
+
+    assert client.submit("/auth/profile", profile_data(subscriber, digest_enabled="y")).status_code == 302
+    session.refresh(subscriber)
+    assert subscriber.digest_enabled is True
+    assert subscriber.digest_next_at is None  # the job schedules the next Monday afresh
+
+
+def test_changing_time_zone_resets_the_next_digest(session, subscriber, client):
+    client.login(subscriber)
+    subscriber.digest_next_at = WEEK_END
+    session.commit()
+
+    client.submit("/auth/profile", profile_data(subscriber, name="Sue"))
+    session.refresh(subscriber)
+    assert subscriber.digest_next_at == WEEK_END  # nothing about the schedule changed
+
+    client.submit("/auth/profile", profile_data(subscriber, timezone="America/New_York"))
+    session.refresh(subscriber)
+    assert subscriber.timezone == "America/New_York"
+    assert subscriber.digest_next_at is None
+
+
+# --- the pages -----------------------------------------------------------------------------------
+
+
+def test_the_digest_page_shows_a_signed_in_users_digest_in_the_site(session, week, subscriber, client):
+    client.login(subscriber)
+
+    page = client.get(f"/digest?week={WEEK}")
+
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Vendor digest for the week of June 22, 2026" in body
+    assert "Deliver the boiler" in body and "Excuse of the week" in body
+    assert "Content-Security-Policy" in page.headers
+    digest_part = body.split('<div class="digest">', 1)[1]
+    assert "style=" not in digest_part and "<script>alert" not in digest_part
+    assert 'href="/digest?week=2026-W25"' in body and 'href="/digest?week=2026-W27"' in body
+
+
+def test_the_digest_page_defaults_to_the_latest_week(session, subscriber, client):
+    client.login(subscriber)
+
+    page = client.get("/digest")
+
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Vendor digest for the week of" in body
+    assert 'href="/digest">Digest</a>' in body  # the nav leads here
+
+
+@pytest.mark.parametrize(("week_value", "message"), [
+    ("banana", "Week: write it as year, W and week number, e.g. 2026-W26."),
+    ("2026-W60", "Week: 2026 has no week 60."),
+    ("2025-W53", "Week: 2025 has no week 53."),
+    ("0001-W01", "Week: choose a year from 1970 to 9998."),
+])  # fmt: skip
+def test_a_bad_week_gets_a_clear_message(subscriber, client, week_value, message):
+    client.login(subscriber)
+
+    page = client.get(f"/digest?week={week_value}")
+
+    assert page.status_code == 400
+    assert message in page.get_data(as_text=True)
+
+
+def test_the_digest_page_needs_a_sign_in(client):
+    page = client.get("/digest")
+
+    assert page.status_code == 302 and page.headers["Location"].startswith("/auth/login")
+
+
+def test_an_admin_previews_anyones_digest_for_any_week(session, week, subscriber, admin, client):
+    client.login(admin)
+
+    page = client.get(f"/admin/digest?user_id={subscriber.id}&week={WEEK}")
+
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Vendor digest for the week of June 22, 2026" in body
+    assert "Europe/Warsaw" in body
+    assert "== What came due this week ==" in body  # the text part, too
+    assert "Deliver the boiler" in body
+    assert client.get("/admin/digest").status_code == 200  # the form alone
+
+
+def test_the_admin_preview_refuses_a_missing_user_and_a_bad_week(subscriber, admin, client):
+    client.login(admin)
+
+    missing = client.get("/admin/digest?user_id=999999")
+    bad_week = client.get(f"/admin/digest?user_id={subscriber.id}&week=2026-W99")
+
+    assert missing.status_code == 404 and "there is no user #999999" in missing.get_data(as_text=True)
+    assert bad_week.status_code == 400 and "2026 has no week 99" in bad_week.get_data(as_text=True)
+
+
+def test_a_viewer_may_not_preview_other_peoples_digests(subscriber, viewer, client):
+    client.login(viewer)
+
+    assert client.get(f"/admin/digest?user_id={subscriber.id}").status_code == 403
+
+
+# --- the schedule --------------------------------------------------------------------------------
+
+
+def run_digests(app, session, now: datetime) -> dict[str, int]:
+    with mail.mail_context(app):
+        return jobs.send_digests(session, now, app.config)
+
+
+def digests_for(session, user: User) -> list[OutboxMessage]:
+    return session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient == user.email,
+                                                          OutboxMessage.kind == MailKind.digest)).all()  # fmt: skip
+
+
+def test_the_digest_job_queues_one_per_subscriber_and_none_on_a_rerun(app, session, week, make_user):
+    subscribers = [make_user(Role.viewer, timezone=WARSAW) for _ in range(3)]
+    quiet = make_user(Role.viewer, timezone=WARSAW)
+    quiet.digest_enabled = False
+    session.commit()
+    run_digests(app, session, at(24, 12))  # a Wednesday: each is given their first Monday
+
+    first = run_digests(app, session, WEEK_END)
+    again = run_digests(app, session, WEEK_END + timedelta(minutes=5))
+
+    assert first == {"due": 3, "queued": 3} and again == {"due": 0, "queued": 0}
+    for user in subscribers:
+        [message] = digests_for(session, user)
+        assert message.subject == "Vendor digest for the week of June 22, 2026"
+        assert "Deliver the boiler" in message.body_text and "Deliver the boiler" in message.body_html
+    assert digests_for(session, quiet) == []
+
+
+def test_a_new_users_first_digest_goes_out_the_next_monday_at_eight_on_their_clock(app, session, make_user):
+    user = make_user(Role.viewer, timezone="America/New_York")
+
+    run_digests(app, session, at(24, 12))  # Wednesday 24 June
+    session.refresh(user)
+
+    assert user.digest_next_at == datetime(2026, 6, 29, 8, 0, tzinfo=ZoneInfo("America/New_York"))
+    assert run_digests(app, session, user.digest_next_at - timedelta(minutes=1))["queued"] == 0
+    assert run_digests(app, session, user.digest_next_at)["queued"] == 1
+
+
+MONDAYS_ACROSS_DST = [
+    # zone, a moment in the week of the change, the Monday after it
+    (WARSAW, datetime(2026, 3, 27, 12, tzinfo=UTC), datetime(2026, 3, 30, 6, tzinfo=UTC)),  # to CEST
+    (WARSAW, datetime(2026, 10, 23, 12, tzinfo=UTC), datetime(2026, 10, 26, 7, tzinfo=UTC)),  # to CET
+    ("America/New_York", datetime(2026, 3, 6, 12, tzinfo=UTC), datetime(2026, 3, 9, 12, tzinfo=UTC)),
+    ("America/New_York", datetime(2026, 10, 30, 12, tzinfo=UTC), datetime(2026, 11, 2, 13, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize(("zone", "after", "monday"), MONDAYS_ACROSS_DST)
+def test_the_next_digest_is_monday_eight_local_across_a_dst_change(zone, after, monday):
+    user = User(timezone=zone)
+
+    following = user.next_digest_at(after, "UTC")
+
+    assert following == monday
+    local = following.astimezone(ZoneInfo(zone))
+    assert (local.weekday(), local.hour, local.minute) == (0, 8, 0)
+    # And the Monday after that, a week on the wall clock: 167 or 169 hours in UTC.
+    assert user.next_digest_at(following, "UTC").astimezone(ZoneInfo(zone)).replace(tzinfo=None) == (
+        local.replace(tzinfo=None) + timedelta(days=7))  # fmt: skip
+
+
+@pytest.mark.parametrize(("zone", "sunday"), [
+    (WARSAW, datetime(2026, 3, 29, tzinfo=UTC)), (WARSAW, datetime(2026, 10, 25, tzinfo=UTC)),
+    ("America/New_York", datetime(2026, 3, 8, tzinfo=UTC)),
+    ("America/New_York", datetime(2026, 11, 1, tzinfo=UTC)),
+])  # fmt: skip
+def test_an_hourly_job_across_a_dst_week_sends_each_digest_once_at_eight_local(app, session, make_user, zone,
+                                                                               sunday):  # fmt: skip
+    user = make_user(Role.viewer, timezone=zone)
+    start = sunday - timedelta(days=8)  # the Saturday the week before: two Mondays ahead
+
+    for hour in range(0, 10 * 24):
+        run_digests(app, session, start + timedelta(hours=hour))
+
+    sent = sorted(message.created_at.astimezone(ZoneInfo(zone)) for message in digests_for(session, user))
+    assert [(m.date().isoformat(), m.weekday(), m.hour, m.minute) for m in sent] == [
+        ((sunday - timedelta(days=6)).date().isoformat(), 0, 8, 0),  # the Monday before the change
+        ((sunday + timedelta(days=1)).date().isoformat(), 0, 8, 0),  # the Monday after it
+    ]
+
+
+def test_each_digest_covers_the_week_since_the_last_one_on_the_wall_clock(app, session, subscriber):
+    # Warsaw leaves summer time on 25 October: that week is 169 hours long, and the digest covers all of them.
+    end = datetime(2026, 10, 26, 7, tzinfo=UTC)
+
+    week = digest.preview(session, subscriber, end).week
+
+    assert week.start == datetime(2026, 10, 19, 6, tzinfo=UTC)  # Monday 08:00 in summer time
+    assert week.following == datetime(2026, 11, 2, 7, tzinfo=UTC)
+
+
+def test_the_latest_week_ends_at_the_last_monday_eight_on_the_users_clock(subscriber):
+    monday_eight = datetime(2026, 6, 29, 6, 0, tzinfo=UTC)
+
+    assert digest.last_digest_at(subscriber, monday_eight) == monday_eight
+    assert digest.last_digest_at(subscriber, monday_eight - timedelta(minutes=1)) == WEEK_START
+    assert digest.last_digest_at(subscriber, monday_eight + timedelta(days=6)) == monday_eight
+

@@ -1,0 +1,42 @@
+"""The one way page views write: run a ledger function, commit, or show its refusal on the form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask_wtf import FlaskForm
+
+from vendortrack.extensions import db
+from vendortrack.ledger import LedgerError
+
+T = TypeVar("T")
+
+# The ledger names its fields; some are entered on the forms as a date and a time.
+FORM_FIELDS = {"due_at": "due_date", "done_at": "done_date", "new_due_at": "new_due_date"}
+
+
+def show_refusal(form: FlaskForm, error: LedgerError) -> None:
+    """Put a ledger refusal under the field it names, or at the top of the form."""
+    field = form._fields.get(FORM_FIELDS.get(error.field, error.field))
+    if field is not None and field.type not in ("HiddenField", "CSRFTokenField"):
+        field.errors = [*field.errors, str(error.message)]
+    else:
+        form.form_errors.append(str(error.message))
+
+
+def save(form: FlaskForm, write: Callable[[], T]) -> T | None:
+    """Commit what `write` does and return its result; on a refusal roll back and return None."""
+    try:
+        result = write()
+    except LedgerError as error:
+        db.session.rollback()
+        show_refusal(form, error)
+        return None
+    db.session.commit()
+    return result
+
+
+def status_for(form: FlaskForm) -> int:
+    """A page that shows a refused form answers 400, so scripts and tests can tell."""
+    return 400 if form.errors or form.form_errors else 200
