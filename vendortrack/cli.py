@@ -12,7 +12,7 @@ from datetime import datetime
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_babel import gettext as _
 from flask_migrate import upgrade
@@ -21,19 +21,23 @@ from vendortrack import ROOT
 from vendortrack.accounts import check_password_strength, create_user, find_user, issue_token
 from vendortrack.demo import DEMO_ADMIN, DemoResult, load_demo
 from vendortrack.extensions import db
+from vendortrack.generate import generate
 from vendortrack.ledger import LedgerError
 from vendortrack.models import Role, User, Vendor
-from vendortrack.timeutil import utcnow
+from vendortrack.scoring import Rules
+from vendortrack.timeutil import is_aware, utcnow
 
 users_cli = AppGroup("users", help="Create and list users, set passwords, issue API tokens.")
 scheduler_cli = AppGroup("scheduler", help="The scheduler process: overdue flags, reminders, digests, mail.")
 jobs_cli = AppGroup("jobs", help="Run one scheduled job once, for cron users and tests.")
 demo_cli = AppGroup("demo", help="Demo data for a first look.")
+dev_cli = AppGroup("dev", help="Tools for developers: a large generated ledger for benchmarks.")
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(dev_cli)
     app.cli.add_command(serve)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(jobs_cli)
@@ -184,6 +188,65 @@ def login_hint(result: DemoResult | None) -> str:
                  "VENDORTRACK_DEMO_PASSWORD; reset it with: flask --app wsgi users set-password %(email)s).",
                  email=DEMO_ADMIN)  # fmt: skip
     return _("Sign in with your account; create one with: flask --app wsgi users create EMAIL --role admin")
+
+
+class AwareMoment(click.ParamType):
+    """An ISO 8601 moment with its time zone offset, such as 2026-06-30T12:00:00Z."""
+
+    name = "moment"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(_("%(value)s is not an ISO 8601 moment such as 2026-06-30T12:00:00Z.", value=value),
+                      param, ctx)  # fmt: skip
+        if not is_aware(moment):
+            self.fail(_("Give the moment a time zone offset, such as 2026-06-30T12:00:00Z."), param, ctx)
+        return moment
+
+
+@dev_cli.command("generate")
+@click.option("--vendors", type=click.IntRange(1, 100_000), required=True, help="How many vendors.")
+@click.option("--commitments", type=click.IntRange(0, 100_000_000), required=True,
+              help="How many commitments in all, successors of moved ones included.")  # fmt: skip
+@click.option("--seed", type=int, default=1, show_default=True, help="The same seed gives the same ledger.")
+@click.option("--now", "now", type=AwareMoment(), default=None,
+              help="The moment the history leads up to (ISO 8601 with an offset); default: now.")  # fmt: skip
+@click.option("--append", is_flag=True, help="Add to a database that already holds vendors.")
+def dev_generate(vendors: int, commitments: int, seed: int, now: datetime | None, append: bool) -> None:
+    """Migrate, then fill the database with a realistic generated ledger, fast (bulk inserts)."""
+    upgrade()
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % 100_000 == 0:
+            click.echo(_("%(done)d of %(total)d commitments written (%(seconds).0f s)",
+                         done=done, total=total, seconds=time.perf_counter() - started))  # fmt: skip
+
+    try:
+        result = generate(
+            db.session, vendors=vendors, commitments=commitments, seed=seed, now=now or utcnow(),
+            rules=Rules.from_config(current_app.config), timezone=current_app.config["VENDORTRACK_TIMEZONE"],
+            append=append, password=current_app.config.get("VENDORTRACK_DEMO_PASSWORD"), progress=progress,
+        )  # fmt: skip
+    except LedgerError as error:
+        raise refused(error) from None
+    click.echo(_("Generated %(vendors)d vendors with %(contacts)d contacts, %(commitments)d commitments and "
+                 "%(events)d ledger events, and %(buckets)d score buckets, in %(seconds).1f s.",
+                 vendors=result.vendors, contacts=result.contacts, commitments=result.commitments,
+                 events=result.events, buckets=result.buckets,
+                 seconds=time.perf_counter() - started))  # fmt: skip
+    click.echo(_("Statuses: %(statuses)s.", statuses=", ".join(
+        f"{status.value} {count}" for status, count in sorted(result.statuses.items()))))  # fmt: skip
+    if result.busiest_vendor_id is not None:
+        click.echo(_("The busiest vendor, #%(id)d, has %(count)d commitments.",
+                     id=result.busiest_vendor_id, count=result.busiest_count))  # fmt: skip
+    if result.password:
+        click.echo(_("Created the owners %(emails)s with the password %(password)s (shown only now).",
+                     emails=", ".join(u.email for u in result.users), password=result.password))  # fmt: skip
 
 
 # -- serve: the embedded default ------------------------------------------------------------------

@@ -21,6 +21,7 @@ from vendortrack.database import write_intent
 from vendortrack.models import Commitment, Kind, ScoreBucket, Status, Vendor
 from vendortrack.scoring import (
     COUNT_KEYS,
+    Fact,
     Headline,
     Rules,
     Standing,
@@ -62,10 +63,11 @@ def vendor_score(
     session: Session, vendor: Vendor, rules: Rules, as_of: datetime, *, contact_id: int | None = None
 ) -> VendorScore:
     """Every figure of SCORING.md for one vendor, or for one of its contacts."""
-    query = tally.facts_query().where(Commitment.vendor_id == vendor.id)
+    query = sa.select(*tally.FACT_COLUMNS).where(Commitment.vendor_id == vendor.id)
     if contact_id is not None:
         query = query.where(Commitment.contact_id == contact_id)
-    facts = [tally.to_fact(row) for row in session.execute(query)]
+    # FACT_COLUMNS are Fact's fields in order; by position is a third faster than by name per row.
+    facts = [Fact(*row) for row in session.execute(query)]
     names = None if contact_id is not None else {c.id: c.name for c in vendor.contacts}
     return score_vendor(facts, rules, as_of, contact_names=names)
 
@@ -108,10 +110,17 @@ def _decay(rules: Rules) -> float:
     return math.log(2) / rules.half_life_days if rules.half_life_days else 0.0
 
 
-def _settled_totals(session: Session, rules: Rules, as_of: datetime, vendor_ids) -> dict[int, list]:
-    """Sums and counts from the months that ended before as_of - grace: nothing in them can move."""
+def _bucket_totals(session: Session, rules: Rules, as_of: datetime, vendor_ids) -> dict[int, list]:
+    """Sums and counts from the buckets of the months that ended before as_of - grace (nothing in them
+    can move), and the open commitments of the months from as_of's own on: those are upcoming.
+
+    One statement of two halves (UNION ALL), so neither wraps every sum in a CASE; a vendor may
+    have a row in each, added up here.
+    """
     factor = sa.func.exp((ScoreBucket.start_day - tally.epoch_days(as_of)) * _decay(rules))
-    query = (
+    zero_sums = [sa.literal_column("0"), *[sa.literal_column("0.0")] * 3]
+    zero_counts = [sa.literal_column("0")] * (len(COUNT_KEYS) - 1)
+    settled = (
         sa.select(
             ScoreBucket.vendor_id,
             sa.func.sum(ScoreBucket.counted),
@@ -119,55 +128,78 @@ def _settled_totals(session: Session, rules: Rules, as_of: datetime, vendor_ids)
             sa.func.sum(ScoreBucket.fulfilment * factor),
             sa.func.sum(ScoreBucket.on_time * factor),
             *(sa.func.sum(getattr(ScoreBucket, key)) for key in COUNT_KEYS if key != "upcoming"),
+            sa.literal_column("0"),
         )
         .where(ScoreBucket.end_day <= tally.epoch_days(as_of - rules.grace))
         .group_by(ScoreBucket.vendor_id)
     )
+    # A month ending after as_of began at or after as_of's month; a bucket's "overdue" is still open.
+    upcoming = (
+        sa.select(ScoreBucket.vendor_id, *zero_sums, *zero_counts, sa.func.sum(ScoreBucket.overdue))
+        .where(ScoreBucket.end_day > tally.epoch_days(as_of))
+        .group_by(ScoreBucket.vendor_id)
+    )
     if vendor_ids is not None:
-        query = query.where(ScoreBucket.vendor_id.in_(vendor_ids))
-    return {row[0]: list(row[1:]) + [0] for row in session.execute(query)}
+        settled = settled.where(ScoreBucket.vendor_id.in_(vendor_ids))
+        upcoming = upcoming.where(ScoreBucket.vendor_id.in_(vendor_ids))
+    totals: dict[int, list] = {}
+    for vendor_id, *values in session.execute(sa.union_all(settled, upcoming)):
+        if vendor_id in totals:
+            values = [a + b for a, b in zip(totals[vendor_id], values, strict=True)]
+        totals[vendor_id] = values
+    return totals
 
 
 def _moving_totals(session: Session, rules: Rules, as_of: datetime, vendor_ids) -> dict[int, list]:
-    """The same sums straight from the commitments of the months not yet settled."""
+    """The same sums straight from the commitments due from the first unsettled month up to as_of.
+
+    Commitments due later only count as upcoming when open, which the buckets know; the open ones
+    of as_of's month that are already due come off that count here (the last column, negative).
+    SQL computes a shared expression once per use, so the inner query sorts the commitments into
+    groups that score alike and computes each one's weight once; the outer one adds the groups up.
+    """
     c = Commitment
-    settled_before = tally.month_start(as_of - rules.grace)
-    resolved = c.status.in_([Status.kept, Status.broken, Status.rescheduled]) & (c.due_at <= as_of)
-    overdue = (c.status == Status.open) & (c.due_at <= as_of - rules.grace)
-    counted = resolved | overdue
     seconds = epoch_seconds(c.due_at) - (as_of - tally.EPOCH).total_seconds()
-    w = sa.func.exp(seconds * (_decay(rules) / 86400))
     tolerance_us = sa.case(
         (c.kind == Kind.meeting, rules.meeting_tolerance // _MICROSECOND),
         else_=rules.deadline_tolerance // _MICROSECOND,
     )
-    kept = resolved & (c.status == Status.kept)
-    on_time = kept & (c.lateness_us <= tolerance_us)
-    f = sa.case((c.status == Status.kept, 1.0), (c.status == Status.rescheduled, 0.5), else_=0.0)
-
-    def count(condition) -> sa.ColumnElement:
-        return sa.func.sum(sa.case((condition, 1), else_=0))
-
-    query = (
-        sa.select(
-            c.vendor_id,
-            count(counted),
-            sa.func.sum(sa.case((counted, w), else_=0.0)),
-            sa.func.sum(sa.case((resolved, w * f), else_=0.0)),
-            sa.func.sum(sa.case((on_time, w), else_=0.0)),
-            count(on_time),
-            count(kept & sa.not_(on_time)),
-            count(resolved & (c.status == Status.broken)),
-            count(resolved & (c.status == Status.rescheduled)),
-            count(overdue),
-            count((c.status == Status.cancelled) & (c.due_at <= as_of)),
-            count((c.status == Status.open) & (c.due_at > as_of)),
-        )
-        .where(c.due_at >= settled_before)
-        .group_by(c.vendor_id)
+    flags = (
+        sa.case(((c.status == Status.kept) & (c.lateness_us <= tolerance_us), 1), else_=0).label("on_time"),
+        sa.case(((c.status == Status.open) & (c.due_at <= as_of - rules.grace), 1), else_=0).label("overdue"),
+        sa.case((c.due_at >= tally.month_start(as_of), 1), else_=0).label("this_month"),
+    )
+    groups = (
+        sa.select(c.vendor_id, c.status, *flags, sa.func.count().label("n"),
+                  sa.func.sum(sa.func.exp(seconds * (_decay(rules) / 86400))).label("w"))  # fmt: skip
+        # Every status named, so SQLite can range-scan ix_commitment_status_due_at once per status.
+        .where(c.status.in_(list(Status)), c.due_at >= tally.month_start(as_of - rules.grace),
+               c.due_at <= as_of)  # fmt: skip
+        .group_by(c.vendor_id, c.status, *flags)
     )
     if vendor_ids is not None:
-        query = query.where(c.vendor_id.in_(vendor_ids))
+        groups = groups.where(c.vendor_id.in_(vendor_ids))
+    g = groups.subquery()
+    kept, on_time = g.c.status == Status.kept, g.c.on_time == 1
+    counted = g.c.status.in_([Status.kept, Status.broken, Status.rescheduled]) | (g.c.overdue == 1)
+
+    def total(condition, value) -> sa.ColumnElement:
+        return sa.func.sum(sa.case((condition, value), else_=0))
+
+    query = sa.select(
+        g.c.vendor_id,
+        total(counted, g.c.n),
+        total(counted, g.c.w),
+        sa.func.sum(sa.case((kept, g.c.w), (g.c.status == Status.rescheduled, 0.5 * g.c.w), else_=0.0)),
+        total(on_time, g.c.w),
+        total(on_time, g.c.n),
+        total(kept & ~on_time, g.c.n),
+        total(g.c.status == Status.broken, g.c.n),
+        total(g.c.status == Status.rescheduled, g.c.n),
+        total(g.c.overdue == 1, g.c.n),
+        total(g.c.status == Status.cancelled, g.c.n),
+        total((g.c.status == Status.open) & (g.c.this_month == 1), -g.c.n),
+    ).group_by(g.c.vendor_id)
     return {row[0]: list(row[1:]) for row in session.execute(query)}
 
 
@@ -175,7 +207,7 @@ def totals_by_vendor(
     session: Session, rules: Rules, as_of: datetime, vendor_ids: list[int] | None = None
 ) -> dict[int, tuple[Totals, dict[str, int]]]:
     """Totals and counts as of a moment for many vendors at once, in two statements."""
-    settled = _settled_totals(session, rules, as_of, vendor_ids)
+    settled = _bucket_totals(session, rules, as_of, vendor_ids)
     moving = _moving_totals(session, rules, as_of, vendor_ids)
     result = {}
     for vendor_id in settled.keys() | moving.keys():

@@ -1,0 +1,207 @@
+"""Benchmark of the scores API on SQLite at a procurement department's scale (issue 3, "Fast").
+
+    .venv/bin/python bench/scorecard.py [--vendors 2000 --commitments 1000000 --seed 1 --db PATH]
+                                        [--rounds 15]
+
+Generates (once) a SQLite ledger with `flask dev generate`'s generator under bench/.data/, then
+measures in one run, each --rounds times after one warm-up: GET /api/v1/scorecard through the app
+in-process, the bare `SELECT vendor_id, COUNT(*) FROM commitment GROUP BY vendor_id` through the
+same engine (interleaved with it, so both see the same machine), GET /api/v1/vendors/<id>/score
+for the vendor with the most commitments, and the SQL statements one scorecard request runs.
+A database is reused when its sidecar .json names the same vendors, commitments and seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import io
+import json
+import secrets
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: config.py lives at the root
+
+from config import DevelopmentConfig  # noqa: E402
+from vendortrack import create_app  # noqa: E402
+from vendortrack import generate as generate_module  # noqa: E402
+from vendortrack.accounts import find_user, issue_token  # noqa: E402
+from vendortrack.database import write_intent  # noqa: E402
+from vendortrack.extensions import db  # noqa: E402
+from vendortrack.generate import generate  # noqa: E402
+from vendortrack.scoring import Rules  # noqa: E402
+
+DATA = ROOT / "bench" / ".data"
+BARE_SQL = "SELECT vendor_id, COUNT(*) FROM commitment GROUP BY vendor_id"
+READER = "pat@vendortrack.test"  # the demo's viewer, one of the generator's users
+TARGETS = {"scorecard_ms": 300.0, "ratio": 2.0, "vendor_ms": 100.0}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--vendors", type=int, default=2000)
+    parser.add_argument("--commitments", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--db", type=Path, default=None, help="SQLite file (default: under bench/.data/)")
+    parser.add_argument("--rounds", type=int, default=15)
+    return parser.parse_args()
+
+
+def bench_app(path: Path) -> Flask:
+    environ = {"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": secrets.token_urlsafe(32)}
+    return create_app(DevelopmentConfig(environ, instance_path=path.parent))
+
+
+def prepare(args: argparse.Namespace) -> tuple[Path, dict]:
+    """The database for these parameters, generated unless a matching one is already there."""
+    name = f"scorecard-v{args.vendors}-c{args.commitments}-s{args.seed}.sqlite"
+    path = args.db.resolve() if args.db else DATA / name
+    sidecar = path.with_name(path.name + ".json")
+    # The generator's own text too: a changed generator makes a different ledger from the same seed.
+    generator = hashlib.sha256(Path(generate_module.__file__).read_bytes()).hexdigest()[:16]
+    wanted = {"vendors": args.vendors, "commitments": args.commitments, "seed": args.seed,
+              "generator": generator}
+    if path.exists() and sidecar.exists():
+        meta = json.loads(sidecar.read_text())
+        if {k: meta.get(k) for k in wanted} == wanted:
+            return path, meta | {"reused": True}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"), sidecar):
+        stale.unlink(missing_ok=True)
+    now = datetime.now(UTC).replace(microsecond=0)
+    app = bench_app(path)
+    with app.app_context():
+        with contextlib.redirect_stderr(io.StringIO()):  # alembic's INFO lines
+            upgrade()
+        started = time.perf_counter()
+        result = generate(db.session, vendors=args.vendors, commitments=args.commitments, seed=args.seed,
+                          now=now, rules=Rules.from_config(app.config), password=secrets.token_urlsafe(16))
+        seconds = time.perf_counter() - started
+        db.session.remove()
+        db.engine.dispose()
+    meta = wanted | {"now": now.isoformat(), "busiest_vendor_id": result.busiest_vendor_id,
+                     "busiest_count": result.busiest_count, "events": result.events,
+                     "generate_seconds": round(seconds, 1)}  # fmt: skip
+    sidecar.write_text(json.dumps(meta, indent=2))
+    return path, meta | {"reused": False}
+
+
+def timed(action) -> float:
+    started = time.perf_counter()
+    action()
+    return (time.perf_counter() - started) * 1000
+
+
+def summary(samples: list[float]) -> tuple[float, float]:
+    """Median and 90th percentile, in the samples' unit."""
+    return statistics.median(samples), statistics.quantiles(samples, n=10, method="inclusive")[8]
+
+
+def count_statements(engine: sa.Engine, action) -> int:
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        action()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def measure(path: Path, meta: dict, rounds: int) -> dict:
+    app = bench_app(path)
+    with app.app_context():
+        token = issue_token(db.session, find_user(db.session, READER), now=datetime.now(UTC))
+        db.session.commit()
+        engine = db.engine
+        db.session.remove()
+    headers = {"Authorization": f"Bearer {token}"}
+    as_of = meta["now"].replace("+00:00", "Z")  # the moment the ledger was generated up to
+    client = app.test_client()
+    vendor_id = meta["busiest_vendor_id"]
+
+    def scorecard():
+        response = client.get(f"/api/v1/scorecard?as_of={as_of}", headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response
+
+    def vendor_score():
+        response = client.get(f"/api/v1/vendors/{vendor_id}/score?as_of={as_of}", headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response
+
+    def bare_sql():
+        token = write_intent.set(False)  # a read, begun with a plain BEGIN as a GET request's is
+        try:
+            with engine.connect() as conn:
+                return conn.exec_driver_sql(BARE_SQL).all()
+        finally:
+            write_intent.reset(token)
+
+    lines = len(scorecard().get_json()["items"])  # warm-up: caches, and the buckets if not current
+    groups = len(bare_sql())
+    counted = vendor_score().get_json()["counted"]
+    board, bare, ratios, one = [], [], [], []
+    for _ in range(rounds):
+        board.append(timed(scorecard))
+        bare.append(timed(bare_sql))
+        ratios.append(board[-1] / bare[-1])
+        one.append(timed(vendor_score))
+    statements = count_statements(engine, scorecard)
+    return {"board": board, "bare": bare, "ratios": ratios, "one": one, "statements": statements,
+            "lines": lines, "groups": groups, "counted": counted}  # fmt: skip
+
+
+def report(path: Path, meta: dict, rounds: int, m: dict) -> None:
+    board_median, board_p90 = summary(m["board"])
+    bare_median, bare_p90 = summary(m["bare"])
+    one_median, one_p90 = summary(m["one"])
+    ratio = board_median / bare_median
+    made = "reused" if meta["reused"] else f"generated in {meta['generate_seconds']} s"
+    print(f"database   {path} ({made}; {meta['vendors']} vendors, {meta['commitments']} commitments, "
+          f"seed {meta['seed']}, as of {meta['now']})")
+    print(f"rounds     {rounds} after one warm-up; times in ms")
+    print()
+    print(f"{'measure':<52} {'median':>9} {'p90':>9}  target")
+    rows = [
+        (f"a) GET /api/v1/scorecard ({m['lines']} vendors)", board_median, board_p90,
+         f"<= {TARGETS['scorecard_ms']:.0f}", board_median <= TARGETS["scorecard_ms"]),
+        (f"b) bare GROUP BY vendor_id ({m['groups']} groups)", bare_median, bare_p90, "", None),
+        ("   a/b (median of a / median of b)", ratio, None, f"<= {TARGETS['ratio']:.0f}",
+         ratio <= TARGETS["ratio"]),
+        (f"c) GET /api/v1/vendors/{meta['busiest_vendor_id']}/score ({meta['busiest_count']} commitments, "
+         f"{m['counted']} counted)", one_median, one_p90, f"<= {TARGETS['vendor_ms']:.0f}",
+         one_median <= TARGETS["vendor_ms"]),
+        ("d) SQL statements per scorecard request", m["statements"], None, "", None),
+    ]  # fmt: skip
+    for name, median, p90, target, met in rows:
+        p90_text = f"{p90:9.1f}" if p90 is not None else " " * 9
+        median_text = f"{median:9.2f}" if isinstance(median, float) else f"{median:9d}"
+        verdict = "" if met is None else ("met" if met else "MISSED")
+        print(f"{name:<52} {median_text} {p90_text}  {target} {verdict}".rstrip())
+    per_round = statistics.median(m["ratios"])
+    print()
+    print(f"a/b per round: median {per_round:.2f}, min {min(m['ratios']):.2f}, max {max(m['ratios']):.2f}")
+
+
+def main() -> None:
+    args = parse_args()
+    path, meta = prepare(args)
+    report(path, meta, args.rounds, measure(path, meta, args.rounds))
+
+
+if __name__ == "__main__":
+    main()
