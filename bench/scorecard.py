@@ -8,7 +8,8 @@ measures in one run, each --rounds times after one warm-up: GET /api/v1/scorecar
 in-process, the bare `SELECT vendor_id, COUNT(*) FROM commitment GROUP BY vendor_id` through the
 same engine (interleaved with it, so both see the same machine), GET /api/v1/vendors/<id>/score
 for the vendor with the most commitments, and the SQL statements one scorecard request runs.
-A database is reused when its sidecar .json names the same vendors, commitments and seed.
+A database is reused when its sidecar .json names the same vendors, commitments and seed, and
+migrated to the latest schema first (the scorecard's sums are then rebuilt on first use).
 """
 
 from __future__ import annotations
@@ -62,6 +63,14 @@ def bench_app(path: Path) -> Flask:
     return create_app(DevelopmentConfig(environ, instance_path=path.parent))
 
 
+def migrate(path: Path) -> None:
+    app = bench_app(path)
+    with app.app_context():
+        with contextlib.redirect_stderr(io.StringIO()):  # alembic's INFO lines
+            upgrade()
+        db.engine.dispose()
+
+
 def prepare(args: argparse.Namespace) -> tuple[Path, dict]:
     """The database for these parameters, generated unless a matching one is already there."""
     name = f"scorecard-v{args.vendors}-c{args.commitments}-s{args.seed}.sqlite"
@@ -74,6 +83,7 @@ def prepare(args: argparse.Namespace) -> tuple[Path, dict]:
     if path.exists() and sidecar.exists():
         meta = json.loads(sidecar.read_text())
         if {k: meta.get(k) for k in wanted} == wanted:
+            migrate(path)  # a file made before the latest migration: bring its schema up to date
             return path, meta | {"reused": True}
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"), sidecar):

@@ -25,6 +25,7 @@ from vendortrack.models import (
     Status,
     Vendor,
 )
+from vendortrack.models.score import ScoreRollup
 from vendortrack.scoring import Rules
 
 VENDORS, COMMITMENTS = 20, 2000
@@ -153,7 +154,7 @@ def ledger_rows(session) -> list[tuple]:
 
 def forget_the_ledger(session) -> None:
     """Empty the ledger, keep the users: the generator reuses them, so their ids stay."""
-    for model in (ScoreBucket, LedgerEvent, Commitment, Contact, Vendor):
+    for model in (ScoreRollup, ScoreBucket, LedgerEvent, Commitment, Contact, Vendor):
         session.execute(sa.delete(model.__table__))
     session.commit()
 

@@ -12,7 +12,7 @@ from flask import current_app
 from tests.conftest import make_app
 from vendortrack import ledger, scorecard, tally
 from vendortrack.extensions import db
-from vendortrack.models import ExcuseCategory, Kind, ScoreBucket, Vendor
+from vendortrack.models import Commitment, ExcuseCategory, Kind, ScoreBucket, ScoreTallyState, Status, Vendor
 from vendortrack.scoring import Rules
 
 NOW = datetime(2026, 11, 15, 9, 30, tzinfo=UTC)
@@ -101,6 +101,7 @@ def test_changed_settings_rebuild_the_buckets(database_url, tmp_path, session, l
         assert_ranked_matches_each_vendor(db.session, rules, vendors)
         assert tally.is_current(db.session, rules)
         db.session.remove()
+        db.engine.dispose()  # the second app's own pool: left open, PostgreSQL warns of a leaked socket
 
 
 def test_decay_off_scores_plain_counts(database_url, tmp_path, session, ledger_of_five):
@@ -112,6 +113,7 @@ def test_decay_off_scores_plain_counts(database_url, tmp_path, session, ledger_o
         line = scorecard.ranked(db.session, rules, NOW)[0]
         assert line.figures.weight_total == line.figures.counted
         db.session.remove()
+        db.engine.dispose()
 
 
 def test_best_first_and_worst_first_put_insufficient_data_last(session, make_vendor, editor):
@@ -143,3 +145,54 @@ def test_every_month_with_commitments_has_one_bucket(session, ledger_of_five):
 
     months = {(v, tally.month_start(d)) for v, d in session.execute(sa.select(Commitment.vendor_id, Commitment.due_at))}
     assert buckets == len(months)
+
+
+def totals_from_buckets_alone(session, rules: Rules, as_of: datetime) -> dict:
+    """The scorecard's totals with the rollups set aside, as a moment they do not cover would have them."""
+    through = tally.rollup_through(session)
+    session.execute(sa.update(ScoreTallyState).values(rollup_through=None))
+    try:
+        return scorecard.totals_by_vendor(session, rules, as_of)
+    finally:
+        session.execute(sa.update(ScoreTallyState).values(rollup_through=through))
+
+
+def assert_rollups_agree_with_buckets(session, rules: Rules, now: datetime, as_of: datetime, vendors) -> None:
+    scorecard.ensure_tally(session, rules, now)
+    assert tally.rollup_through(session) == tally.settled_through(rules, as_of)  # the rollups are read
+    rolled = scorecard.totals_by_vendor(session, rules, as_of)
+    plain = totals_from_buckets_alone(session, rules, as_of)
+    assert rolled.keys() == plain.keys()
+    for vendor in vendors:
+        (totals, counts), (expected, expected_counts) = rolled[vendor.id], plain[vendor.id]
+        assert counts == expected_counts, (vendor.name, as_of)
+        assert totals.n == expected.n
+        for name in ("weight", "fulfilment", "on_time"):
+            assert getattr(totals, name) == pytest.approx(getattr(expected, name), rel=1e-12, abs=1e-12)
+        own = scorecard.vendor_score(session, vendor, rules, as_of)
+        assert counts == own.counts
+        assert totals.weight == pytest.approx(own.figures.weight_total, abs=1e-9)
+
+
+def test_the_rolled_up_months_give_the_buckets_figures_as_the_months_go_by(session, ledger_of_five, editor):
+    rules = Rules.from_config(current_app.config)
+    vendors = ledger_of_five
+    # Mid-month (the commitments due so far are read) and late in the month (the month's buckets
+    # less those due after as_of - grace are read), both on the rollups up to 1 November.
+    assert_rollups_agree_with_buckets(session, rules, NOW, NOW, vendors)
+    assert_rollups_agree_with_buckets(session, rules, NOW, NOW + timedelta(days=13), vendors)
+    # An old commitment changed: the vendor's rollup follows in the same transaction.
+    old = session.scalars(sa.select(Commitment).where(Commitment.vendor_id == vendors[1].id,
+                                                      Commitment.status == Status.kept,
+                                                      Commitment.due_at < NOW - timedelta(days=120))).first()  # fmt: skip
+    ledger.reopen(session, old, actor=editor, now=NOW)
+    ledger.resolve_broken(session, old, actor=editor, now=NOW)
+    session.commit()
+    assert tally.rollup_through(session) == tally.settled_through(rules, NOW)
+    assert_rollups_agree_with_buckets(session, rules, NOW, NOW, vendors)
+    # December: November is settled once its grace has passed, and the rollups move on to it.
+    december = datetime(2026, 12, 2, 12, tzinfo=UTC)
+    assert_rollups_agree_with_buckets(session, rules, december, december, vendors)
+    assert tally.rollup_through(session) == datetime(2026, 12, 1, tzinfo=UTC)
+    # A moment in a past month is not what the rollups sum up to: the buckets answer, and agree.
+    assert_ranked_matches_each_vendor(session, rules, vendors)

@@ -1,8 +1,9 @@
 """The scores as the app shows them: one vendor from its commitments, every vendor from the buckets.
 
 `vendor_score` reads one vendor's commitments and hands them to `scoring`. `ranked` scores every
-active vendor in a constant number of statements: settled months come from ScoreBucket, the
-months still in motion (the one holding T - grace, and later) from the commitments themselves.
+active vendor in a constant number of statements: settled months come from ScoreRollup (or
+ScoreBucket for a moment the rollups do not cover), the months still in motion (the one holding
+T - grace, and later) from their buckets and the commitments whose standing is still moving.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from vendortrack import tally
 from vendortrack.database import write_intent
 from vendortrack.models import Commitment, Kind, ScoreBucket, Status, Vendor
+from vendortrack.models.score import ScoreRollup
 from vendortrack.scoring import (
     COUNT_KEYS,
     Fact,
@@ -56,7 +58,6 @@ def _epoch_seconds_postgresql(element, compiler, **kw):
 
 
 _MICROSECOND = timedelta(microseconds=1)
-_SUMS = 4 + len(COUNT_KEYS)  # n, N, S_f, S_p and the counts
 
 
 def vendor_score(
@@ -84,142 +85,207 @@ class Ranked:
 
 
 def ensure_tally(session: Session, rules: Rules, now: datetime) -> None:
-    """Rebuild the buckets if the scoring settings changed since they were built (or never were).
+    """Rebuild the buckets if the scoring settings changed since they were built (or never were),
+    and roll the rollups on to the months settled as of now if the calendar moved on.
 
-    A page view (a read-only transaction) may be what notices: then the rebuild runs in a session
+    A page view (a read-only transaction) may be what notices: then the work runs in a session
     of its own that takes the write lock, and the caller's transaction is ended so it reads the
-    new buckets. A caller already writing (a command, a job) rebuilds in its own transaction.
+    new sums. A caller already writing (a command, a job) does it in its own transaction.
     """
-    if tally.is_current(session, rules):
+    if tally.needs(session, rules, now) is None:
         return
     if write_intent.get():
-        tally.rebuild(session, rules, now)
+        _bring_up_to_date(session, rules, now)
         return
     token = write_intent.set(True)
     try:
         with Session(session.get_bind()) as writer, writer.begin():
-            if not tally.is_current(writer, rules):
-                tally.rebuild(writer, rules, now)
+            _bring_up_to_date(writer, rules, now)
     finally:
         write_intent.reset(token)
     session.rollback()
 
 
-def _decay(rules: Rules) -> float:
-    """k in w = exp((due_day - T_day) * k): ln 2 / H, or 0 with decay off."""
-    return math.log(2) / rules.half_life_days if rules.half_life_days else 0.0
+def _bring_up_to_date(session: Session, rules: Rules, now: datetime) -> None:
+    need = tally.needs(session, rules, now)  # again: another process may have done it meanwhile
+    if need == "rebuild":
+        tally.rebuild(session, rules, now)
+    elif need == "roll_up":
+        tally.move_rollups(session, rules, now)
 
 
-def _bucket_totals(session: Session, rules: Rules, as_of: datetime, vendor_ids) -> dict[int, list]:
-    """Sums and counts from the buckets of the months that ended before as_of - grace (nothing in them
-    can move), and the open commitments of the months from as_of's own on: those are upcoming.
+# The columns every part of the scorecard's statement yields: n, N, S_f, S_p, then the counts.
+_COLUMNS = ("n", "big_n", "s_f", "s_p", *COUNT_KEYS)
+_ZERO_INT, _ZERO_FLOAT = sa.literal_column("0"), sa.literal_column("0.0")
 
-    One statement of two halves (UNION ALL), so neither wraps every sum in a CASE; a vendor may
-    have a row in each, added up here.
+
+def _row(vendor_id, *values) -> sa.Select:
+    labelled = (value.label(name) for name, value in zip(_COLUMNS, values, strict=True))
+    return sa.select(vendor_id.label("vendor_id"), *labelled)
+
+
+def _scaled(table, factor) -> list:
+    """A rollup's or a bucket's sums as a row of the statement, its weights times a factor."""
+    return [table.vendor_id, table.counted, table.weight * factor, table.fulfilment * factor,
+            table.on_time * factor, table.kept_on_time, table.kept_late, table.broken, table.rescheduled,
+            table.overdue, table.cancelled, _ZERO_INT]  # fmt: skip
+
+
+def _rollup_rows(rules: Rules, as_of: datetime, through: datetime) -> sa.Select:
+    """The settled months from the rollups: one row a vendor, its weights moved to as_of by one factor."""
+    factor = math.exp((tally.epoch_days(through) - tally.epoch_days(as_of)) * tally.decay(rules))
+    return _row(*_scaled(ScoreRollup, factor))
+
+
+def _bucket_rows(rules: Rules, as_of: datetime, since: datetime | None, until: datetime) -> sa.Select:
+    """The whole buckets of the months from `since` up to `until`, weights moved to as_of.
+
+    Months are picked by their end_day, which is indexed: ending after `since` is beginning at or after it.
     """
-    factor = sa.func.exp((ScoreBucket.start_day - tally.epoch_days(as_of)) * _decay(rules))
-    zero_sums = [sa.literal_column("0"), *[sa.literal_column("0.0")] * 3]
-    zero_counts = [sa.literal_column("0")] * (len(COUNT_KEYS) - 1)
-    settled = (
-        sa.select(
-            ScoreBucket.vendor_id,
-            sa.func.sum(ScoreBucket.counted),
-            sa.func.sum(ScoreBucket.weight * factor),
-            sa.func.sum(ScoreBucket.fulfilment * factor),
-            sa.func.sum(ScoreBucket.on_time * factor),
-            *(sa.func.sum(getattr(ScoreBucket, key)) for key in COUNT_KEYS if key != "upcoming"),
-            sa.literal_column("0"),
-        )
-        .where(ScoreBucket.end_day <= tally.epoch_days(as_of - rules.grace))
-        .group_by(ScoreBucket.vendor_id)
-    )
-    # A month ending after as_of began at or after as_of's month; a bucket's "overdue" is still open.
-    upcoming = (
-        sa.select(ScoreBucket.vendor_id, *zero_sums, *zero_counts, sa.func.sum(ScoreBucket.overdue))
-        .where(ScoreBucket.end_day > tally.epoch_days(as_of))
-        .group_by(ScoreBucket.vendor_id)
-    )
-    if vendor_ids is not None:
-        settled = settled.where(ScoreBucket.vendor_id.in_(vendor_ids))
-        upcoming = upcoming.where(ScoreBucket.vendor_id.in_(vendor_ids))
-    totals: dict[int, list] = {}
-    for vendor_id, *values in session.execute(sa.union_all(settled, upcoming)):
-        if vendor_id in totals:
-            values = [a + b for a, b in zip(totals[vendor_id], values, strict=True)]
-        totals[vendor_id] = values
-    return totals
+    b = ScoreBucket
+    factor = sa.func.exp((b.start_day - tally.epoch_days(as_of)) * tally.decay(rules))
+    rows = _row(*_scaled(b, factor)).where(b.end_day <= tally.epoch_days(until))
+    return rows if since is None else rows.where(b.end_day > tally.epoch_days(since))
 
 
-def _moving_totals(session: Session, rules: Rules, as_of: datetime, vendor_ids) -> dict[int, list]:
-    """The same sums straight from the commitments due from the first unsettled month up to as_of.
+def _upcoming_rows(ending_after: datetime) -> sa.Select:
+    """The open commitments of the months ending after a moment: a bucket's "overdue" is its open ones."""
+    b = ScoreBucket
+    rows = _row(b.vendor_id, _ZERO_INT, _ZERO_FLOAT, _ZERO_FLOAT, _ZERO_FLOAT,
+                *[_ZERO_INT] * (len(COUNT_KEYS) - 1), b.overdue)  # fmt: skip
+    return rows.where(b.end_day > tally.epoch_days(ending_after))
 
-    Commitments due later only count as upcoming when open, which the buckets know; the open ones
-    of as_of's month that are already due come off that count here (the last column, negative).
-    SQL computes a shared expression once per use, so the inner query sorts the commitments into
-    groups that score alike and computes each one's weight once; the outer one adds the groups up.
-    """
-    c = Commitment
-    seconds = epoch_seconds(c.due_at) - (as_of - tally.EPOCH).total_seconds()
-    tolerance_us = sa.case(
-        (c.kind == Kind.meeting, rules.meeting_tolerance // _MICROSECOND),
+
+def _tolerance_us(rules: Rules) -> sa.ColumnElement:
+    return sa.case(
+        (Commitment.kind == Kind.meeting, rules.meeting_tolerance // _MICROSECOND),
         else_=rules.deadline_tolerance // _MICROSECOND,
     )
-    flags = (
-        sa.case(((c.status == Status.kept) & (c.lateness_us <= tolerance_us), 1), else_=0).label("on_time"),
-        sa.case(((c.status == Status.open) & (c.due_at <= as_of - rules.grace), 1), else_=0).label("overdue"),
-        sa.case((c.due_at >= tally.month_start(as_of), 1), else_=0).label("this_month"),
-    )
-    groups = (
+
+
+def _groups(rules: Rules, as_of: datetime, flags, *where) -> sa.Subquery:
+    """Commitments sorted into groups that score alike, each group's weight computed once.
+
+    SQL computes a shared expression once per use, so summing weights per group first and
+    sorting out what each group counts for afterwards computes strftime and exp once a row.
+    """
+    c = Commitment
+    on_time = (c.status == Status.kept) & (c.lateness_us <= _tolerance_us(rules))
+    seconds = epoch_seconds(c.due_at) - (as_of - tally.EPOCH).total_seconds()
+    flags = (sa.case((on_time, 1), else_=0).label("on_time"), *flags)
+    return (
         sa.select(c.vendor_id, c.status, *flags, sa.func.count().label("n"),
-                  sa.func.sum(sa.func.exp(seconds * (_decay(rules) / 86400))).label("w"))  # fmt: skip
+                  sa.func.sum(sa.func.exp(seconds * (tally.decay(rules) / 86400))).label("w"))  # fmt: skip
         # Every status named, so SQLite can range-scan ix_commitment_status_due_at once per status.
-        .where(c.status.in_(list(Status)), c.due_at >= tally.month_start(as_of - rules.grace),
-               c.due_at <= as_of)  # fmt: skip
+        .where(c.status.in_(list(Status)), *where)
         .group_by(c.vendor_id, c.status, *flags)
+        .subquery()
     )
-    if vendor_ids is not None:
-        groups = groups.where(c.vendor_id.in_(vendor_ids))
-    g = groups.subquery()
+
+
+def _when(condition, value, zero=_ZERO_INT) -> sa.ColumnElement:
+    return sa.case((condition, value), else_=zero)
+
+
+def _moving_rows(rules: Rules, as_of: datetime) -> sa.Select:
+    """The months in motion straight from their commitments due from the first of them up to as_of.
+
+    Commitments due later only count as upcoming when open, which the buckets of the months
+    ending after as_of know; the open ones of as_of's month already due come off that count here.
+    """
+    c = Commitment
+    overdue = (c.status == Status.open) & (c.due_at <= as_of - rules.grace)
+    flags = (sa.case((overdue, 1), else_=0).label("overdue"),
+             sa.case((c.due_at >= tally.month_start(as_of), 1), else_=0).label("this_month"))  # fmt: skip
+    g = _groups(rules, as_of, flags, c.due_at >= tally.settled_through(rules, as_of), c.due_at <= as_of)
     kept, on_time = g.c.status == Status.kept, g.c.on_time == 1
     counted = g.c.status.in_([Status.kept, Status.broken, Status.rescheduled]) | (g.c.overdue == 1)
-
-    def total(condition, value) -> sa.ColumnElement:
-        return sa.func.sum(sa.case((condition, value), else_=0))
-
-    query = sa.select(
+    return _row(
         g.c.vendor_id,
-        total(counted, g.c.n),
-        total(counted, g.c.w),
-        sa.func.sum(sa.case((kept, g.c.w), (g.c.status == Status.rescheduled, 0.5 * g.c.w), else_=0.0)),
-        total(on_time, g.c.w),
-        total(on_time, g.c.n),
-        total(kept & ~on_time, g.c.n),
-        total(g.c.status == Status.broken, g.c.n),
-        total(g.c.status == Status.rescheduled, g.c.n),
-        total(g.c.overdue == 1, g.c.n),
-        total(g.c.status == Status.cancelled, g.c.n),
-        total((g.c.status == Status.open) & (g.c.this_month == 1), -g.c.n),
-    ).group_by(g.c.vendor_id)
-    return {row[0]: list(row[1:]) for row in session.execute(query)}
+        _when(counted, g.c.n),
+        _when(counted, g.c.w, _ZERO_FLOAT),
+        sa.case((kept, g.c.w), (g.c.status == Status.rescheduled, 0.5 * g.c.w), else_=_ZERO_FLOAT),
+        _when(on_time, g.c.w, _ZERO_FLOAT),
+        _when(on_time, g.c.n),
+        _when(kept & ~on_time, g.c.n),
+        _when(g.c.status == Status.broken, g.c.n),
+        _when(g.c.status == Status.rescheduled, g.c.n),
+        _when(g.c.overdue == 1, g.c.n),
+        _when(g.c.status == Status.cancelled, g.c.n),
+        _when((g.c.status == Status.open) & (g.c.this_month == 1), -g.c.n),
+    )
+
+
+def _unsettling_rows(rules: Rules, as_of: datetime) -> sa.Select:
+    """What to take off the whole buckets of the months in motion to have them as of as_of (negative).
+
+    The buckets count every open commitment as overdue and every other one as come due. As of
+    as_of that is wrong only for those due after as_of - grace: the open ones are pending or
+    upcoming, and those due after as_of do not count yet. Late in a month these are far fewer
+    than the commitments due since the month began.
+    """
+    c = Commitment
+    flags = (sa.case((c.due_at > as_of, 1), else_=0).label("later"),)
+    month_end = tally.next_month(tally.month_start(as_of))
+    g = _groups(rules, as_of, flags, c.due_at > as_of - rules.grace, c.due_at < month_end)
+    later, on_time, is_open = g.c.later == 1, g.c.on_time == 1, g.c.status == Status.open
+    kept = (g.c.status == Status.kept) & later
+    dropped = is_open | (g.c.status.in_([Status.kept, Status.broken, Status.rescheduled]) & later)
+    return _row(
+        g.c.vendor_id,
+        _when(dropped, -g.c.n),
+        _when(dropped, -g.c.w, _ZERO_FLOAT),
+        sa.case((kept, -g.c.w), ((g.c.status == Status.rescheduled) & later, -0.5 * g.c.w),
+                else_=_ZERO_FLOAT),  # fmt: skip
+        _when(kept & on_time, -g.c.w, _ZERO_FLOAT),
+        _when(kept & on_time, -g.c.n),
+        _when(kept & ~on_time, -g.c.n),
+        _when((g.c.status == Status.broken) & later, -g.c.n),
+        _when((g.c.status == Status.rescheduled) & later, -g.c.n),
+        _when(is_open, -g.c.n),
+        _when((g.c.status == Status.cancelled) & later, -g.c.n),
+        _when(is_open & later, g.c.n),
+    )
 
 
 def totals_by_vendor(
     session: Session, rules: Rules, as_of: datetime, vendor_ids: list[int] | None = None
 ) -> dict[int, tuple[Totals, dict[str, int]]]:
-    """Totals and counts as of a moment for many vendors at once, in two statements."""
-    settled = _bucket_totals(session, rules, as_of, vendor_ids)
-    moving = _moving_totals(session, rules, as_of, vendor_ids)
+    """Totals and counts as of a moment for many vendors at once, in two statements.
+
+    The settled months come from the rollups when they are rolled up to as_of's settled month
+    (the scorecard as of now), else from the buckets. The months in motion come either from their
+    commitments due so far, or from their whole buckets less the commitments due after
+    as_of - grace: whichever reads fewer commitments at this point of the month. The parts are
+    rows of one UNION ALL, added up per vendor by the database.
+    """
+    settled_until = tally.settled_through(rules, as_of)
+    month_end = tally.next_month(tally.month_start(as_of))
+    use_rollup = tally.rollup_through(session) == settled_until
+    parts = [_rollup_rows(rules, as_of, settled_until)] if use_rollup else []
+    if as_of - settled_until <= month_end - (as_of - rules.grace):
+        if not use_rollup:
+            parts.append(_bucket_rows(rules, as_of, None, settled_until))
+        # as_of's own month among the upcoming: _moving_rows takes off its open ones already due.
+        parts += [_upcoming_rows(as_of), _moving_rows(rules, as_of)]
+    else:
+        parts += [_bucket_rows(rules, as_of, settled_until if use_rollup else None, month_end),
+                  _upcoming_rows(month_end), _unsettling_rows(rules, as_of)]  # fmt: skip
+    if vendor_ids is not None:
+        parts = [part.where(part.selected_columns.vendor_id.in_(vendor_ids)) for part in parts]
+    every = sa.union_all(*parts).subquery()
+    query = sa.select(every.c.vendor_id, *(sa.func.sum(every.c[name]) for name in _COLUMNS)).group_by(
+        every.c.vendor_id
+    )
     result = {}
-    for vendor_id in settled.keys() | moving.keys():
-        a = settled.get(vendor_id, [0] * _SUMS)
-        b = moving.get(vendor_id, [0] * _SUMS)
-        n, big_n, s_f, s_p, *counts = (x + y for x, y in zip(a, b, strict=True))
+    for vendor_id, n, big_n, s_f, s_p, *counts in session.execute(query):
         totals = Totals(int(n), float(big_n), float(s_f), float(s_p))
         result[vendor_id] = (totals, dict(zip(COUNT_KEYS, map(int, counts), strict=True)))
     return result
 
 
 EMPTY_COUNTS = dict.fromkeys(COUNT_KEYS, 0)
+_NO_HISTORY = (Totals(), EMPTY_COUNTS)
 
 
 def ranked(
@@ -235,7 +301,7 @@ def ranked(
     totals = totals_by_vendor(session, rules, as_of, ids)
     lines = []
     for row in rows:
-        sums, counts = totals.get(row.id, (Totals(), EMPTY_COUNTS))
+        sums, counts = totals.get(row.id, _NO_HISTORY)
         figures = headline(sums, rules)
         if standing and figures.standing != standing:
             continue

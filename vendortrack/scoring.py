@@ -153,7 +153,10 @@ class Totals:
 def standing_for(score: float, counted: int) -> Standing:
     if counted < MIN_COUNTED:
         return Standing.insufficient_data
-    return next((s for floor, s in STANDING_FLOORS if score >= floor), Standing.unreliable)
+    for floor, standing in STANDING_FLOORS:
+        if score >= floor:
+            return standing
+    return Standing.unreliable
 
 
 @dataclass(frozen=True)
@@ -244,18 +247,20 @@ class TrendSums:
     prefix sum is scaled by 2 ** ((anchor - t) / H): the same numbers as `credits`, in O(log n).
     """
 
-    def __init__(self, facts: Iterable[Fact], rules: Rules, anchor: datetime):
+    def __init__(self, facts: Iterable[Fact], rules: Rules, anchor: datetime,
+                 outcomes: Sequence[Outcome] | None = None):  # fmt: skip
+        """`outcomes`, when given, are the facts' outcomes as of `anchor`, already worked out."""
         self.rules, self.anchor = rules, anchor
         resolved: list[tuple[datetime, float, float, float]] = []
         overdue_dues: list[tuple[datetime, float]] = []
-        for fact in facts:
+        for i, fact in enumerate(facts):
             if fact.status == "cancelled" or fact.due_at > anchor:
                 continue
             w = weight(fact.due_at, anchor, rules.half_life_days)
             if fact.status == "open":
                 overdue_dues.append((fact.due_at, w))
             else:
-                f, p = CREDITS[outcome(fact, rules, anchor)]
+                f, p = CREDITS[outcomes[i] if outcomes is not None else outcome(fact, rules, anchor)]
                 resolved.append((fact.due_at, w, w * f, w * p))
         resolved.sort(key=lambda row: row[0])
         overdue_dues.sort(key=lambda row: row[0])
@@ -283,8 +288,9 @@ def trend_moments(as_of: datetime) -> list[datetime]:
     return [as_of - TREND_STEP * k for k in range(TREND_POINTS - 1, -1, -1)]
 
 
-def trend(facts: Sequence[Fact], rules: Rules, as_of: datetime) -> list[dict[str, Any]]:
-    sums = TrendSums(facts, rules, as_of)
+def trend(facts: Sequence[Fact], rules: Rules, as_of: datetime,
+          outcomes: Sequence[Outcome] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    sums = TrendSums(facts, rules, as_of, outcomes)
     points = []
     for moment in trend_moments(as_of):
         figures = headline(sums.totals(moment), rules)
@@ -341,35 +347,46 @@ def score_vendor(
     facts: Sequence[Fact], rules: Rules, as_of: datetime, *,
     contact_names: Mapping[int, str] | None = None, with_trend: bool = True,
 ) -> VendorScore:  # fmt: skip
-    counted = credits(facts, rules, as_of)
+    # One outcome per fact, shared by the explanation, counts, excuses, trend and contacts.
+    outcomes = [outcome(fact, rules, as_of) for fact in facts]
+    counted = [
+        Credit(fact, result, weight(fact.due_at, as_of, rules.half_life_days), *CREDITS[result])
+        for fact, result in zip(facts, outcomes, strict=True)
+        if result in COUNTED
+    ]  # the same list as credits(), in the same order
     late_meetings, late_other = [], []
     for credit in counted:
         if credit.outcome == Outcome.kept_late and credit.fact.done_at is not None:
             late = (credit.fact.done_at - credit.fact.due_at).total_seconds()
             if late > 0:
                 (late_meetings if credit.fact.kind == "meeting" else late_other).append(late)
+    # Broken or rescheduled and due by as_of: exactly the outcomes broken and rescheduled.
     excuses = Counter(
         f.excuse_category or "none_given"
-        for f in facts
-        if f.status in ("broken", "rescheduled") and f.due_at <= as_of
+        for f, result in zip(facts, outcomes, strict=True)
+        if result in (Outcome.broken, Outcome.rescheduled)
     )
+    # Cancelled ones count once their date has come, like everything else.
+    tally = Counter(result for f, result in zip(facts, outcomes, strict=True)
+                    if not (result == Outcome.cancelled and f.due_at > as_of))  # fmt: skip
     result = VendorScore(
         as_of=as_of,
         figures=headline(totals_of(counted), rules),
-        counts=counts_of(facts, rules, as_of),
+        counts={key: tally[Outcome(key)] for key in COUNT_KEYS},
         median_late_minutes_meetings=_median_or_none([s / 60 for s in late_meetings]),
         median_late_hours_other=_median_or_none([s / 3600 for s in late_other]),
         excuses=dict(sorted(excuses.items())),
         longest_reschedule_chain=longest_chain(facts, as_of),
         explain=counted,
-        trend=trend(facts, rules, as_of) if with_trend else [],
+        trend=trend(facts, rules, as_of, outcomes) if with_trend else [],
     )
     if contact_names is not None:
-        by_contact: dict[int, list[Fact]] = defaultdict(list)
-        for fact in facts:
-            if fact.contact_id is not None:
-                by_contact[fact.contact_id].append(fact)
+        # A contact's credits are the vendor's of its commitments, in the same order: score_as_of's sums.
+        by_contact: dict[int, list[Credit]] = defaultdict(list)
+        for credit in counted:
+            if credit.fact.contact_id is not None:
+                by_contact[credit.fact.contact_id].append(credit)
         for contact_id, name in contact_names.items():
-            figures = score_as_of(by_contact.get(contact_id, []), rules, as_of)
+            figures = headline(totals_of(by_contact.get(contact_id, [])), rules)
             result.contacts.append({"contact_id": contact_id, "name": name} | figures.as_dict())
     return result

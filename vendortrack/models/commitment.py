@@ -41,7 +41,8 @@ class ExcuseCategory(StrEnum):
 class Commitment(db.Model):
     __table_args__ = (
         sa.Index("ix_commitment_vendor_id_due_at", "vendor_id", "due_at"),
-        sa.Index("ix_commitment_status_due_at", "status", "due_at"),
+        # Covering for the scorecard's moving months: it reads the index alone, never the table.
+        sa.Index("ix_commitment_status_due_at", "status", "due_at", "vendor_id", "kind", "lateness_us"),
         sa.Index("ix_commitment_owner_id_status", "owner_id", "status"),
     )
 

@@ -18,11 +18,16 @@ class ScoreBucket(db.Model):
     step with the ledger by `vendortrack.tally`; rebuilt whole when the scoring settings change.
     """
 
+    __table_args__ = (
+        # Covering for the scorecard's upcoming months (vendor and open count by month), no table lookups.
+        sa.Index("ix_score_bucket_end_day", "end_day", "vendor_id", "overdue"),
+    )
+
     vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("vendor.id"), primary_key=True)
     month_start: Mapped[datetime] = mapped_column(primary_key=True)
     # Days since 1970-01-01 UTC, so SQL on either database can compute the decay factor.
     start_day: Mapped[float]
-    end_day: Mapped[float] = mapped_column(index=True)
+    end_day: Mapped[float]
     counted: Mapped[int]  # non-cancelled commitments: all count once the month is settled
     weight: Mapped[float]
     fulfilment: Mapped[float]
@@ -35,9 +40,33 @@ class ScoreBucket(db.Model):
     cancelled: Mapped[int]
 
 
+class ScoreRollup(db.Model):
+    """One vendor's buckets of every month before `through_month_start`, summed: the settled past.
+
+    Weights are anchored at `through_month_start` (a bucket of month m adds its weight times
+    2 ** ((m - through) / H)), so as of T the whole row scales by one factor 2 ** (-(T - through) / H).
+    Valid while ScoreTallyState.rollup_through names the same month; `vendortrack.tally` keeps it so.
+    """
+
+    vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("vendor.id"), primary_key=True)
+    through_month_start: Mapped[datetime]
+    counted: Mapped[int]
+    weight: Mapped[float]
+    fulfilment: Mapped[float]
+    on_time: Mapped[float]
+    kept_on_time: Mapped[int]
+    kept_late: Mapped[int]
+    broken: Mapped[int]
+    rescheduled: Mapped[int]
+    overdue: Mapped[int]
+    cancelled: Mapped[int]
+
+
 class ScoreTallyState(db.Model):
     """One row: the scoring settings the buckets were built with, to know when to rebuild them."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rules_key: Mapped[str] = mapped_column(sa.String(200))
     built_at: Mapped[datetime]
+    # The month the rollups sum up to (exclusive); None until they are first built.
+    rollup_through: Mapped[datetime | None]
