@@ -25,11 +25,14 @@ from vendortrack.vendors import add_contact
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The only routes open to anyone: the sign-in page, the digest's signed unsubscribe link (it works
-# from a mail client, signed out), the API's description, static files.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "digest.unsubscribe"})
+# from a mail client, signed out), the calendar feed (its secret URL is the credential, and calendar
+# apps sign in to nothing), the API's description, static files.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "digest.unsubscribe", "calendar.feed"})
 PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
-# Writes a viewer may make: signing in and out, and their own name, time zone and password.
-SELF_SERVICE = frozenset({"auth.login", "auth.logout", "auth.profile"})
+# Writes a viewer may make: signing in and out, their own name, time zone and password, and their
+# own calendar feed (what it shows, a new secret address).
+SELF_SERVICE = frozenset({"auth.login", "auth.logout", "auth.profile",
+                          "calendar.choose_scope", "calendar.new_secret"})  # fmt: skip
 # Writes exempt from CSRF because a signed token in the URL authenticates them: RFC 8058's one-click
 # unsubscribe is a POST from the mail client, which has no form to carry a CSRF token.
 TOKEN_AUTHENTICATED = frozenset({"digest.unsubscribe"})

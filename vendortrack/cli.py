@@ -41,6 +41,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(serve)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @scheduler_cli.command("run")
@@ -232,6 +234,52 @@ def dev_generate(vendors: int, commitments: int, seed: int, now: datetime | None
     if result.password:
         click.echo(_("Created the owners %(emails)s with the password %(password)s (shown only now).",
                      emails=", ".join(u.email for u in result.users), password=result.password))  # fmt: skip
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_command(path: str) -> None:
+    """Write the whole ledger to FILE as one JSON document (restore it with `restore`)."""
+    import os
+
+    from vendortrack import backup
+
+    partial = f"{path}.partial"
+    try:
+        # Written aside and renamed, so FILE is never half a backup.
+        with open(partial, "w", encoding="utf-8") as out:
+            counts = backup.write_backup(db.session, out, utcnow())
+        os.replace(partial, path)
+    except backup.BackupError as error:
+        raise click.ClickException(error.message) from None
+    except OSError as error:
+        message = _("Cannot write %(path)s: %(error)s", path=path, error=error.strerror)
+        raise click.ClickException(message) from None
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    click.echo(_("Backed up %(rows)d rows of %(tables)d tables to %(path)s.",
+                 rows=sum(counts.values()), tables=len(counts), path=path))  # fmt: skip
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore_command(path: str) -> None:
+    """Load a backup FILE into this database, which must be migrated to head and hold no rows."""
+    from vendortrack import backup
+
+    try:
+        with open(path, encoding="utf-8") as stream:
+            document = backup.read_backup(stream)
+        counts = backup.restore(db.session, document, Rules.from_config(current_app.config), utcnow())
+    except backup.BackupError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(_("Restored %(rows)d rows of %(tables)d tables from %(path)s.",
+                 rows=sum(counts.values()), tables=len(counts), path=path))  # fmt: skip
 
 
 # -- serve: the embedded default ------------------------------------------------------------------

@@ -143,7 +143,7 @@ def _bucket_rows(rules: Rules, as_of: datetime, since: datetime | None, until: d
     Months are picked by their end_day, which is indexed: ending after `since` is beginning at or after it.
     """
     b = ScoreBucket
-    factor = sa.func.exp((b.start_day - tally.epoch_days(as_of)) * tally.decay(rules))
+    factor = tally.decayed((b.start_day - tally.epoch_days(as_of)) * tally.decay(rules))
     rows = _row(*_scaled(b, factor)).where(b.end_day <= tally.epoch_days(until))
     return rows if since is None else rows.where(b.end_day > tally.epoch_days(since))
 
@@ -175,7 +175,7 @@ def _groups(rules: Rules, as_of: datetime, flags, *where) -> sa.Subquery:
     flags = (sa.case((on_time, 1), else_=0).label("on_time"), *flags)
     return (
         sa.select(c.vendor_id, c.status, *flags, sa.func.count().label("n"),
-                  sa.func.sum(sa.func.exp(seconds * (tally.decay(rules) / 86400))).label("w"))  # fmt: skip
+                  sa.func.sum(tally.decayed(seconds * (tally.decay(rules) / 86400))).label("w"))  # fmt: skip
         # Every status named, so SQLite can range-scan ix_commitment_status_due_at once per status.
         .where(c.status.in_(list(Status)), *where)
         .group_by(c.vendor_id, c.status, *flags)

@@ -107,6 +107,15 @@ def decay(rules: Rules) -> float:
     return math.log(2) / rules.half_life_days if rules.half_life_days else 0.0
 
 
+# e^-600 is no weight at all, yet far enough from a double's underflow that a product with it is not 0.
+EXPONENT_FLOOR = -600.0
+
+
+def decayed(exponent: sa.ColumnElement) -> sa.ColumnElement:
+    """exp() of a decay exponent in SQL, floored: PostgreSQL raises on underflow where SQLite gives 0."""
+    return sa.func.exp(sa.case((exponent < EXPONENT_FLOOR, EXPONENT_FLOOR), else_=exponent))
+
+
 _ROLLUP_SUMS = ("counted", "weight", "fulfilment", "on_time", "kept_on_time", "kept_late", "broken",
                 "rescheduled", "overdue", "cancelled")  # fmt: skip
 
@@ -117,7 +126,7 @@ def roll_up(session: Session, rules: Rules, through: datetime, vendor_id: int | 
     Weights are moved from each month's start to `through`; the exponents stay small (a few years
     over H), so nothing overflows. One INSERT ... SELECT: the sums never pass through Python.
     """
-    factor = sa.func.exp((ScoreBucket.start_day - epoch_days(through)) * decay(rules))
+    factor = decayed((ScoreBucket.start_day - epoch_days(through)) * decay(rules))
     weighted = {"weight", "fulfilment", "on_time"}
     columns = [getattr(ScoreBucket, name) for name in _ROLLUP_SUMS]
     sums = [sa.func.sum(column * factor if column.key in weighted else column) for column in columns]

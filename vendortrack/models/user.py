@@ -27,7 +27,18 @@ class Role(StrEnum):
     admin = "admin"
 
 
+class CalendarScope(StrEnum):
+    """Which open commitments a user's calendar feed lists."""
+
+    mine = "mine"
+    all = "all"
+
+
 def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def new_calendar_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
@@ -47,6 +58,12 @@ class User(UserMixin, db.Model):
     # When the next weekly digest is due (UTC); None until the digest job first sees the user,
     # and again after they change time zone, so it is worked out afresh.
     digest_next_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The secret in the user's calendar feed URL, kept readable so the profile can show it again:
+    # it grants reading that one feed and nothing else. None until the profile first shows it.
+    calendar_secret: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    calendar_scope: Mapped[CalendarScope] = mapped_column(
+        default=CalendarScope.mine, server_default=CalendarScope.mine.value
+    )
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 

@@ -16,6 +16,7 @@ from vendortrack.accounts import check_password_strength, find_user
 from vendortrack.extensions import db
 from vendortrack.ledger import LedgerError
 from vendortrack.security import is_local_path
+from vendortrack.views.calendar import profile_panel
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -65,6 +66,11 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _profile_page(form: ProfileForm, status: int):
+    calendar = profile_panel(current_user._get_current_object())
+    return render_template("auth/profile.html", form=form, **calendar), status
+
+
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def profile():
@@ -79,7 +85,7 @@ def profile():
                 check_password_strength(form.new_password.data)
         except LedgerError as error:
             getattr(form, error.field, form.new_password).errors.append(str(error.message))
-            return render_template("auth/profile.html", form=form), 400
+            return _profile_page(form, 400)
         current_user.name = (form.name.data or "").strip()
         timezone, digest_on = form.timezone.data or None, bool(form.digest_enabled.data)
         if timezone != current_user.timezone or digest_on != current_user.digest_enabled:
@@ -91,5 +97,5 @@ def profile():
         login_user(current_user._get_current_object())  # keep this browser signed in under the new token
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form), (400 if form.errors else 200)
+    return _profile_page(form, 400 if form.errors else 200)
 

@@ -18,6 +18,7 @@ from flask_login import login_required
 from sqlalchemy.orm import Session
 
 from vendortrack import charts, scorecard
+from vendortrack.csvsafe import spreadsheet_safe
 from vendortrack.extensions import db
 from vendortrack.models import Commitment, Status, Vendor
 from vendortrack.scoring import (
@@ -40,8 +41,6 @@ COMPARE_MIN, COMPARE_MAX = 2, 4
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 EXPLAIN_SHOWN = 200  # rows of "why this score" on the page; the sums always cover every one
 CHAINS_SHOWN = 10
-# A cell a spreadsheet would read as a formula (OWASP's list): it gets a leading apostrophe.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     "rank", "vendor", "category", "score", "standing", "reliability", "reliability_low",
     "reliability_high", "punctuality", "punctuality_low", "punctuality_high", "counted",
@@ -159,12 +158,6 @@ def index():
         bands={line.vendor_id: score_band(line.figures) for line in page.items},
         standings=list(Standing), now=now,
     ), (400 if errors else 200)  # fmt: skip
-
-
-def spreadsheet_safe(value: object) -> str:
-    """A cell as text, with a leading apostrophe where a spreadsheet would run it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def csv_row(rank: int, line: scorecard.Ranked) -> list[str]:

@@ -1,0 +1,250 @@
+"""`flask backup` and `flask restore`: the whole ledger round-trips, across databases, or is refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from tests.conftest import NOW, PASSWORD, PG_URL, make_app
+from vendortrack import backup, jobs
+from vendortrack.accounts import create_user, disable_user, issue_token
+from vendortrack.extensions import db
+from vendortrack.ledger import (
+    cancel,
+    log_commitment,
+    reopen,
+    reschedule,
+    resolve_broken,
+    resolve_kept,
+)
+from vendortrack.models import (
+    ExcuseCategory,
+    JobRun,
+    Kind,
+    OutboxMessage,
+    Role,
+    ScoreBucket,
+    Status,
+    Vendor,
+)
+from vendortrack.vendors import add_contact, archive_vendor, create_vendor
+
+pg_only = pytest.mark.skipif(not PG_URL, reason="VENDORTRACK_TEST_DATABASE_URL is not set")
+
+
+@pytest.fixture
+def new_database(tmp_path):
+    """Makes fresh databases migrated to head, SQLite files or PostgreSQL databases, dropped after."""
+    created: list[str] = []
+    base = sa.make_url(PG_URL).set(drivername="postgresql+psycopg") if PG_URL else None
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT") if base else None
+
+    def make(kind: str) -> str:
+        if kind == "sqlite":
+            url = f"sqlite:///{tmp_path / uuid.uuid4().hex}.sqlite"
+        else:
+            name = f"vt_backup_{uuid.uuid4().hex[:10]}"
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            created.append(name)
+            url = base.set(database=name).render_as_string(hide_password=False)
+        app = make_app(url, tmp_path / uuid.uuid4().hex)
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        return url
+
+    yield make
+    if admin is not None:
+        with admin.connect() as conn:
+            for name in created:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def build_ledger(session) -> None:
+    """A small ledger touching every table: users, tokens, vendors, contacts, every outcome, jobs, mail."""
+    start = NOW - timedelta(days=90)
+    admin = create_user(session, email="ada@example.test", password=PASSWORD, role=Role.admin, now=start)
+    editor = create_user(session, email="edith@example.test", password=PASSWORD, role=Role.editor,
+                         name="Edith Łęcka", now=start, timezone="Europe/Warsaw")  # fmt: skip
+    gone = create_user(session, email="gone@example.test", password=PASSWORD, role=Role.viewer, now=start)
+    disable_user(gone, now=start + timedelta(days=1))
+    issue_token(session, admin, now=start)
+    issue_token(session, editor, now=start + timedelta(hours=1))
+    acme = create_vendor(session, now=start, name="Acme Plumbing", category="Facilities", email="a@acme.test")
+    print_shop = create_vendor(session, now=start, name="Drukarnia Łódź", category="Print",
+                               notes="Semicolons; \"quotes\"\nand lines")  # fmt: skip
+    old = create_vendor(session, now=start, name="=cmd|' /C calc'!A0")
+    jan = add_contact(session, acme, now=start, name="Jan Kowalski", role="Owner", phone="+48 600 000 000")
+    add_contact(session, print_shop, now=start, name="Győző Kiss")
+    session.flush()
+
+    def log(vendor, title, days, kind=Kind.promise, **extra):
+        due = start + timedelta(days=days, hours=9, microseconds=123456)
+        return log_commitment(session, vendor=vendor, kind=kind, title=title, due_at=due, actor=editor,
+                              now=start + timedelta(days=1), **extra)  # fmt: skip
+
+    kept = log(acme, "Fix the boiler", 10, Kind.meeting, contact=jan)
+    resolve_kept(session, kept, actor=editor, now=kept.due_at + timedelta(hours=2),
+                 done_at=kept.due_at + timedelta(minutes=7))  # fmt: skip
+    broken = log(acme, "Send the invoice", 20, owner=admin)
+    resolve_broken(session, broken, actor=editor, now=broken.due_at + timedelta(days=2),
+                   excuse_category=ExcuseCategory.third_party, excuse="The courier lost it")  # fmt: skip
+    dropped = log(print_shop, "Print the flyers", 30, Kind.deadline)
+    cancel(session, dropped, actor=admin, now=dropped.due_at - timedelta(days=3), reason="No longer needed")
+    moved = log(print_shop, "Deliver the banners", 40, Kind.deadline)
+    second = reschedule(session, moved, actor=editor, now=moved.due_at - timedelta(days=1),
+                        new_due_at=moved.due_at + timedelta(days=7),
+                        excuse_category=ExcuseCategory.force_majeure, excuse="Flood")  # fmt: skip
+    third = reschedule(session, second, actor=editor, now=second.due_at - timedelta(days=1),
+                       new_due_at=second.due_at + timedelta(days=7), excuse_category="plot_twist")  # fmt: skip
+    reopen(session, second, actor=editor, now=third.due_at - timedelta(days=2))
+    reschedule(session, second, actor=editor, now=third.due_at - timedelta(days=1),
+               new_due_at=NOW + timedelta(days=5))  # fmt: skip
+    log(old, "Call back", 60)  # open and overdue: the overdue job flags it and mails its owner
+    log(acme, "Quote for the roof", 120)  # open, due after NOW
+    archive_vendor(old, now=start + timedelta(days=61))
+    session.commit()
+    jobs.run("overdue", session, NOW)
+    session.commit()
+
+
+def invoke(app, *args: str):
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def every_row(app) -> dict[str, list[dict]]:
+    with app.app_context():
+        rows = {table.name: [dict(row) for row in db.session.execute(
+                    sa.select(table).order_by(*table.primary_key.columns)).mappings()]
+                for table in backup.tables()}  # fmt: skip
+        db.session.remove()
+        db.engine.dispose()
+    return rows
+
+
+def buckets(app) -> list[tuple]:
+    with app.app_context():
+        rows = db.session.execute(sa.select(ScoreBucket.vendor_id, ScoreBucket.month_start, ScoreBucket.counted,
+                                            ScoreBucket.broken, ScoreBucket.rescheduled)
+                                  .order_by(ScoreBucket.vendor_id, ScoreBucket.month_start)).all()  # fmt: skip
+        db.session.remove()
+        db.engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+@pytest.mark.parametrize("source, target", [
+    ("sqlite", "sqlite"),
+    pytest.param("sqlite", "postgresql", marks=pg_only),
+    pytest.param("postgresql", "sqlite", marks=pg_only),
+])  # fmt: skip
+def test_a_backup_restored_into_another_database_has_every_row_equal(source, target, new_database, tmp_path):
+    file = tmp_path / "ledger-backup.json"
+    source_app = make_app(new_database(source), tmp_path / "source")
+    with source_app.app_context():
+        build_ledger(db.session)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) > 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 1
+        db.session.remove()
+    result = invoke(source_app, "backup", str(file))
+    assert result.exit_code == 0, result.output
+    assert "Backed up" in result.output
+
+    document = json.loads(file.read_text(encoding="utf-8"))
+    assert document["format"] == backup.FORMAT
+    assert set(document["tables"]) == {table.name for table in backup.tables()}
+    assert not set(document["tables"]) & backup.DERIVED
+    assert document["tables"]["commitment"][0]["due_at"].endswith("+00:00")
+
+    target_app = make_app(new_database(target), tmp_path / "target")
+    result = invoke(target_app, "restore", str(file))
+    assert result.exit_code == 0, result.output
+    assert "Restored" in result.output
+
+    before, after = every_row(source_app), every_row(target_app)
+    for table in backup.tables():
+        assert after[table.name] == before[table.name], table.name
+    assert {row["status"] for row in after["commitment"]} == set(Status)
+    assert buckets(target_app) == buckets(source_app)
+
+    with target_app.app_context():  # the ids go on from the restored ones (PostgreSQL's sequences moved)
+        vendor = create_vendor(db.session, now=NOW, name="New after the restore")
+        db.session.commit()
+        assert vendor.id == max(row["id"] for row in before["vendor"]) + 1
+        db.session.remove()
+        db.engine.dispose()
+
+
+def counts(session) -> dict[str, int]:
+    return {table.name: session.scalar(sa.select(sa.func.count()).select_from(table))
+            for table in db.metadata.sorted_tables}  # fmt: skip
+
+
+def test_restoring_into_a_database_with_rows_is_refused_and_changes_nothing(app, session, make_vendor,
+                                                                            tmp_path):  # fmt: skip
+    make_vendor("Acme Plumbing")
+    file = tmp_path / "backup.json"
+    assert invoke(app, "backup", str(file)).exit_code == 0
+    before = counts(session)
+    session.commit()
+    result = invoke(app, "restore", str(file))
+    assert result.exit_code != 0
+    assert "The database is not empty: table vendor has rows" in result.output
+    assert counts(session) == before
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "it is not valid JSON"),
+    ('{"format": 1, "revision": "x", "tables": {"vendor": [', "it is not valid JSON"),
+    ('["a list"]', "it has no tables"),
+    ('{"format": 99, "tables": {}}', "format 99 is not one this version reads"),
+])  # fmt: skip
+def test_a_corrupt_backup_gives_a_clear_error_and_writes_nothing(app, session, tmp_path, content, message):
+    file = tmp_path / "corrupt.json"
+    file.write_text(content, encoding="utf-8")
+    result = invoke(app, "restore", str(file))
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert set(counts(session).values()) == {0}
+
+
+def test_a_row_with_a_bad_value_names_its_table_row_and_column(app, session, make_vendor, tmp_path):
+    make_vendor("Acme Plumbing")
+    file = tmp_path / "backup.json"
+    assert invoke(app, "backup", str(file)).exit_code == 0
+    document = json.loads(file.read_text(encoding="utf-8"))
+    document["tables"]["vendor"][0]["created_at"] = "yesterday"
+    file.write_text(json.dumps(document), encoding="utf-8")
+    session.execute(sa.delete(Vendor))
+    session.commit()
+    result = invoke(app, "restore", str(file))
+    assert result.exit_code != 0
+    assert "Table vendor, row 1, column created_at" in result.output
+    assert counts(session)["vendor"] == 0
+
+
+def test_a_backup_of_another_revision_is_refused(app, session, tmp_path):
+    file = tmp_path / "backup.json"
+    assert invoke(app, "backup", str(file)).exit_code == 0
+    document = json.loads(file.read_text(encoding="utf-8"))
+    document["revision"] = "0000deadbeef"
+    file.write_text(json.dumps(document), encoding="utf-8")
+    result = invoke(app, "restore", str(file))
+    assert result.exit_code != 0
+    assert "revision 0000deadbeef" in result.output
+
+
+def test_a_failed_backup_leaves_no_file(app, tmp_path):
+    target = tmp_path / "missing-dir" / "backup.json"
+    result = invoke(app, "backup", str(target))
+    assert result.exit_code != 0
+    assert "Cannot write" in result.output
+    assert not os.path.exists(target)

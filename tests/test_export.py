@@ -1,0 +1,139 @@
+"""Export: every vendor, contact, commitment and event as CSV and JSON, for anyone signed in."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import NOW
+from vendortrack import export
+from vendortrack.ledger import log_commitment, reschedule, resolve_broken
+from vendortrack.models import ExcuseCategory, Kind
+from vendortrack.vendors import add_contact
+
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+@pytest.fixture
+def ledger(session, make_vendor, editor):
+    acme = make_vendor("Drukarnia Łódź", category="Print")
+    evil = make_vendor(FORMULA, notes="+1 overnight\n-- call first")
+    jan = add_contact(session, acme, now=NOW, name="Jan Kowalski", phone="+48 600 000 000")
+    due = NOW - timedelta(days=5)
+    first = log_commitment(session, vendor=acme, kind=Kind.deadline, title="Print the flyers", due_at=due,
+                           actor=editor, now=due - timedelta(days=9), contact=jan)  # fmt: skip
+    moved = reschedule(session, first, actor=editor, now=due - timedelta(days=1), new_due_at=due + timedelta(days=2),
+                       excuse_category=ExcuseCategory.third_party, excuse="@supplier was late")  # fmt: skip
+    resolve_broken(session, moved, actor=editor, now=NOW, excuse_category="oversight")
+    log_commitment(session, vendor=evil, kind=Kind.meeting, title="-Visit", due_at=NOW + timedelta(days=3),
+                   actor=editor, now=NOW)  # fmt: skip
+    session.commit()
+    return {"acme": acme, "evil": evil, "first": first, "moved": moved, "editor": editor}
+
+
+def download(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response
+
+
+def csv_rows(response) -> list[dict[str, str]]:
+    body = response.get_data()
+    assert body.startswith(b"\xef\xbb\xbf"), "UTF-8 with a byte-order mark, for Excel"
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+def test_the_export_page_lists_every_download_and_the_nav_links_to_it(client, viewer):
+    client.login(viewer)
+    page = download(client, "/export/").get_data(as_text=True)
+    for url in ("/export/vendors.csv", "/export/contacts.csv", "/export/commitments.csv",
+                "/export/events.csv", "/export/ledger.json"):  # fmt: skip
+        assert f'href="{url}"' in page
+    assert 'href="/export/">Export</a>' in download(client, "/vendors/").get_data(as_text=True)
+
+
+def test_vendors_csv_has_its_header_every_vendor_and_a_dated_attachment_name(client, viewer, ledger):
+    client.login(viewer)
+    response = download(client, "/export/vendors.csv")
+    assert response.content_type == "text/csv; charset=utf-8"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment; filename=vendortrack-vendors-20") and disposition.endswith(".csv")
+    rows = csv_rows(response)
+    assert tuple(rows[0]) == export.VENDOR_COLUMNS
+    assert [row["name"] for row in rows] == ["Drukarnia Łódź", "'" + FORMULA]
+    assert rows[0]["category"] == "Print"
+    assert rows[0]["created_at"] == "2026-06-30T12:00:00+00:00"
+    assert rows[1]["notes"] == "'+1 overnight\n-- call first"
+
+
+def test_contacts_csv_names_the_vendor_and_escapes_a_phone_starting_with_plus(client, viewer, ledger):
+    client.login(viewer)
+    rows = csv_rows(download(client, "/export/contacts.csv"))
+    assert rows == [{
+        "id": rows[0]["id"], "vendor_id": str(ledger["acme"].id), "vendor": "Drukarnia Łódź",
+        "name": "Jan Kowalski", "role": "", "email": "", "phone": "'+48 600 000 000",
+        "created_at": "2026-06-30T12:00:00+00:00",
+    }]  # fmt: skip
+
+
+def test_commitments_csv_has_outcomes_excuses_and_the_reschedule_link(client, viewer, ledger):
+    client.login(viewer)
+    rows = csv_rows(download(client, "/export/commitments.csv"))
+    assert tuple(rows[0]) == export.COMMITMENT_COLUMNS
+    first, moved, visit = rows
+    assert (first["status"], first["excuse_category"], first["excuse"]) == (
+        "rescheduled", "third_party", "'@supplier was late")
+    assert first["contact"] == "Jan Kowalski" and first["owner_email"] == ledger["editor"].email
+    assert moved["rescheduled_from_id"] == first["id"]
+    assert moved["original_due_at"] == first["due_at"] == "2026-06-25T12:00:00+00:00"
+    assert moved["due_at"] == "2026-06-27T12:00:00+00:00"
+    assert (moved["status"], moved["excuse_category"]) == ("broken", "oversight")
+    assert visit["vendor"] == "'" + FORMULA
+    assert visit["title"] == "'-Visit"
+    assert visit["contact"] == "" and visit["done_at"] == ""
+
+
+def test_events_csv_has_every_change_with_its_actor(client, viewer, ledger):
+    client.login(viewer)
+    rows = csv_rows(download(client, "/export/events.csv"))
+    assert tuple(rows[0]) == export.EVENT_COLUMNS
+    assert [row["action"] for row in rows] == ["created", "rescheduled", "created", "resolved", "created"]
+    assert {row["actor_email"] for row in rows} == {ledger["editor"].email}
+    assert json.loads(rows[3]["after"])["status"] == "broken"
+
+
+def test_ledger_json_holds_all_four_sets_unescaped(client, viewer, ledger):
+    client.login(viewer)
+    response = download(client, "/export/ledger.json")
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=vendortrack-ledger-")
+    body = json.loads(response.get_data(as_text=True))
+    assert set(body) == {"exported_at", "vendors", "contacts", "commitments", "events"}
+    assert [v["name"] for v in body["vendors"]] == ["Drukarnia Łódź", FORMULA]
+    assert len(body["commitments"]) == 3 and len(body["events"]) == 5
+    assert body["commitments"][1]["rescheduled_from_id"] == ledger["first"].id
+    assert body["events"][3]["after"]["status"] == "broken"
+
+
+def test_an_empty_ledger_exports_just_the_headers(client, viewer):
+    client.login(viewer)
+    body = download(client, "/export/commitments.csv").get_data()
+    assert body.decode("utf-8-sig").strip() == ",".join(export.COMMITMENT_COLUMNS)
+
+
+def test_a_large_csv_comes_in_many_chunks_not_one_string():
+    rows = ({"id": i, "name": f"Vendor {i}"} for i in range(1000))
+    chunks = list(export.csv_chunks(("id", "name"), rows, lines=100))
+    assert len(chunks) == 11
+    assert b"".join(chunks).decode("utf-8-sig").splitlines()[-1] == "999,Vendor 999"
+
+
+@pytest.mark.parametrize("url", ["/export/", "/export/vendors.csv", "/export/contacts.csv",
+                                 "/export/commitments.csv", "/export/events.csv", "/export/ledger.json"])
+def test_anyone_signed_out_is_sent_to_sign_in(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]

@@ -1,0 +1,174 @@
+"""The whole ledger as one JSON document, and back into an empty database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import IO, Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from vendortrack import tally
+from vendortrack.database import UTCDateTime
+from vendortrack.extensions import db
+from vendortrack.scoring import Rules
+
+FORMAT = 1
+# Sums of the ledger, not facts: rebuilt on restore rather than trusted from a file.
+DERIVED = frozenset({"score_bucket", "score_rollup", "score_tally_state"})
+BATCH = 1000
+
+
+class BackupError(Exception):
+    """A backup that cannot be restored here; the message says why, naming the table."""
+
+    def __init__(self, message: str):
+        super().__init__(str(message))
+        self.message = message
+
+
+def tables() -> list[sa.Table]:
+    """The tables a backup holds, parents before children."""
+    return [table for table in db.metadata.sorted_tables if table.name not in DERIVED]
+
+
+def revision(session: Session) -> str:
+    """The database's migration revision, as alembic recorded it."""
+    versions = []
+    if sa.inspect(session.connection()).has_table("alembic_version"):
+        versions = session.scalars(sa.text("SELECT version_num FROM alembic_version")).all()
+    if not versions:
+        raise BackupError(_l("The database is not migrated; run: flask --app wsgi db upgrade"))
+    return ",".join(sorted(versions))
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _rows(session: Session, table: sa.Table) -> Iterator[dict[str, Any]]:
+    query = sa.select(table).order_by(*table.primary_key.columns).execution_options(yield_per=BATCH)
+    for row in session.execute(query).mappings():
+        yield {key: _encode(value) for key, value in row.items()}
+
+
+def write_backup(session: Session, out: IO[str], now: datetime) -> dict[str, int]:
+    """Write every row of every non-derived table to `out`, one row at a time; rows per table."""
+    header = {"format": FORMAT, "revision": revision(session), "created_at": now.isoformat()}
+    out.write(json.dumps(header)[:-1] + ', "tables": {')
+    counts: dict[str, int] = {}
+    for number, table in enumerate(tables()):
+        out.write(("," if number else "") + f"\n{json.dumps(table.name)}: [")
+        counts[table.name] = 0
+        for row in _rows(session, table):
+            out.write(("," if counts[table.name] else "") + "\n" + json.dumps(row, ensure_ascii=False))
+            counts[table.name] += 1
+        out.write("]")
+    out.write("\n}}\n")
+    return counts
+
+
+# --- restore ---------------------------------------------------------------------------------
+
+
+def read_backup(stream: IO[str]) -> dict[str, Any]:
+    """The parsed document, or a BackupError saying what is wrong with it."""
+    try:
+        document = json.load(stream)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise BackupError(_l("The file is not a vendortrack backup: it is not valid JSON (%(error)s).",
+                             error=str(error))) from None  # fmt: skip
+    if not isinstance(document, dict) or not isinstance(document.get("tables"), dict):
+        raise BackupError(_l("The file is not a vendortrack backup: it has no tables."))
+    if document.get("format") != FORMAT:
+        raise BackupError(_l("The backup's format %(found)s is not one this version reads (%(format)d).",
+                             found=document.get("format"), format=FORMAT))  # fmt: skip
+    return document
+
+
+def _decoder(table: sa.Table):
+    """Turns one row of the file back into column values, or says which table and column are wrong."""
+    columns = {column.name: column for column in table.columns}
+
+    def decode(number: int, row: Any) -> dict[str, Any]:
+        if not isinstance(row, dict) or set(row) != set(columns):
+            raise BackupError(_l("Table %(table)s, row %(row)d: the columns are not this database's.",
+                                 table=table.name, row=number))  # fmt: skip
+        values = {}
+        for name, value in row.items():
+            column_type = columns[name].type
+            try:
+                if value is not None and isinstance(column_type, UTCDateTime):
+                    value = datetime.fromisoformat(value)
+                    if value.utcoffset() is None:
+                        raise ValueError("no offset")
+                elif value is not None and getattr(column_type, "enum_class", None) is not None:
+                    value = column_type.enum_class(value)
+            except (TypeError, ValueError):
+                raise BackupError(_l("Table %(table)s, row %(row)d, column %(column)s: %(value)s is not "
+                                     "valid.", table=table.name, row=number, column=name,
+                                     value=json.dumps(value)[:60])) from None  # fmt: skip
+            values[name] = value
+        return values
+
+    return decode
+
+
+def check_empty(session: Session) -> None:
+    """Refuse a database that holds any row: a restore never merges into a live ledger."""
+    for table in tables():
+        if session.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None:
+            raise BackupError(_l("The database is not empty: table %(table)s has rows. Restore into a new "
+                                 "database migrated to head.", table=table.name))  # fmt: skip
+
+
+def _move_sequences(session: Session) -> None:
+    """PostgreSQL hands out ids from sequences the inserts did not advance: move them past the rows."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for table in tables():
+        if "id" not in table.columns or not table.columns["id"].primary_key:
+            continue
+        quoted = session.get_bind().dialect.identifier_preparer.quote(table.name)
+        sequence = sa.func.pg_get_serial_sequence(quoted, "id")
+        session.execute(sa.select(sa.func.setval(sequence, sa.func.max(table.c.id))))
+
+
+def restore(session: Session, document: dict[str, Any], rules: Rules, now: datetime) -> dict[str, int]:
+    """Load a read backup into this empty database; rows per table. The caller commits (or rolls back)."""
+    ours = revision(session)
+    if document.get("revision") != ours:
+        raise BackupError(_l("The backup is of database revision %(theirs)s but this database is at "
+                             "%(ours)s; migrate one of them to match.",
+                             theirs=document.get("revision"), ours=ours))  # fmt: skip
+    known = {table.name for table in tables()}
+    unknown = sorted(set(document["tables"]) - known)
+    if unknown:
+        raise BackupError(_l("Table %(table)s is not one this database has.", table=unknown[0]))
+    check_empty(session)
+    counts: dict[str, int] = {}
+    for table in tables():
+        rows = document["tables"].get(table.name, [])
+        if not isinstance(rows, list):
+            raise BackupError(_l("Table %(table)s is not a list of rows.", table=table.name))
+        decode = _decoder(table)
+        values = [decode(number, row) for number, row in enumerate(rows, start=1)]
+        # Id order: a rescheduled commitment comes before the successor that points back to it.
+        keys = [column.name for column in table.primary_key.columns]
+        values.sort(key=lambda row: tuple(row[key] for key in keys))
+        try:
+            for start in range(0, len(values), BATCH):
+                session.execute(sa.insert(table), values[start : start + BATCH])
+        except sa.exc.IntegrityError as error:
+            first_line = str(error.orig).splitlines()[0]
+            raise BackupError(_l("Table %(table)s: the database refused its rows (%(error)s).",
+                                 table=table.name, error=first_line)) from None  # fmt: skip
+        counts[table.name] = len(values)
+    _move_sequences(session)
+    tally.rebuild(session, rules, now)
+    return counts
