@@ -163,6 +163,12 @@ EVERY_PATH = {
     "/api/v1/commitments/{commitment_id}/history": {"get"},
     "/api/v1/vendors/{vendor_id}/score": {"get"},
     "/api/v1/scorecard": {"get"},
+    "/api/v1/users": {"get", "post"},
+    "/api/v1/users/{user_id}": {"get", "patch"},
+    "/api/v1/users/{user_id}/disable": {"post"},
+    "/api/v1/users/{user_id}/enable": {"post"},
+    "/api/v1/users/{user_id}/tokens": {"post"},
+    "/api/v1/export/ledger": {"get"},
 }
 
 

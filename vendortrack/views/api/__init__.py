@@ -6,9 +6,9 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from vendortrack.extensions import api, csrf
-from vendortrack.views.api import commitments, me, schemas, scores, vendors
+from vendortrack.views.api import commitments, exports, me, schemas, scores, users, vendors
 
-BLUEPRINTS = (me.bp, vendors.bp, commitments.bp, scores.bp)
+BLUEPRINTS = (me.bp, vendors.bp, commitments.bp, scores.bp, users.bp, exports.bp)
 
 
 class RowIdConverter(IntegerConverter):

@@ -1,0 +1,93 @@
+"""The shapes of users, their tokens and the ledger export in the API; never a hash or a secret."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask_babel import gettext as _
+from marshmallow import Schema, ValidationError, fields, validate
+
+from vendortrack import export
+from vendortrack.models import Role
+from vendortrack.views.api.schemas import PageSchema, UTCDateTime, name, no_nul, text
+
+TIMEZONES = frozenset(available_timezones())
+ROLES = [role.value for role in Role]
+
+
+def known_timezone(value: str | None) -> None:
+    if value is not None and value not in TIMEZONES:
+        raise ValidationError(_("Choose an IANA time zone, such as Europe/Warsaw."))
+
+
+def timezone_field(**kwargs) -> fields.String:
+    return fields.String(
+        allow_none=True, validate=known_timezone,
+        metadata={"description": "An IANA time zone; null for the installation's default."}, **kwargs,
+    )  # fmt: skip
+
+
+# --- users --------------------------------------------------------------------------------------
+
+
+class UserSchema(Schema):
+    """A user as an admin sees them: no password hash, session token, calendar secret or token hash."""
+
+    id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    role = fields.String(validate=validate.OneOf(ROLES))
+    timezone = fields.String(allow_none=True)
+    created_at = UTCDateTime()
+    disabled_at = UTCDateTime(allow_none=True)
+    is_active = fields.Boolean()
+
+
+class UserPageSchema(PageSchema):
+    items = fields.List(fields.Nested(UserSchema), required=True)
+
+
+class UserPatchSchema(Schema):
+    role = fields.String(validate=validate.OneOf(ROLES))
+    name = text(120)
+    timezone = timezone_field()
+
+
+class UserCreateSchema(Schema):
+    email = name(254, required=True)
+    name = text(120)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    password = fields.String(
+        required=True, load_only=True, validate=[validate.Length(max=1000), no_nul],
+        metadata={"description": "The initial password, at least 10 characters."},
+    )  # fmt: skip
+    timezone = timezone_field()
+
+
+class IssuedTokenSchema(Schema):
+    user_id = fields.Integer(required=True)
+    token = fields.String(
+        required=True, metadata={"description": "Shown this once: only its hash is kept."}
+    )
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+def _rows(set_name: str, columns: tuple[str, ...]) -> fields.List:
+    # Columns typed loosely on purpose: they carry what export.py writes (ISO times, enum values, JSON).
+    row = Schema.from_dict(
+        {column: fields.Raw(required=True, allow_none=True) for column in columns},
+        name=f"Export{set_name.title()}Row",
+    )
+    return fields.List(fields.Nested(row), required=True)
+
+
+class LedgerExportSchema(Schema):
+    """Every vendor, contact, commitment and event, as the JSON download holds them."""
+
+    exported_at = UTCDateTime(required=True)
+    vendors = _rows("vendors", export.VENDOR_COLUMNS)
+    contacts = _rows("contacts", export.CONTACT_COLUMNS)
+    commitments = _rows("commitments", export.COMMITMENT_COLUMNS)
+    events = _rows("events", export.EVENT_COLUMNS)
