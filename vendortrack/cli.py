@@ -43,6 +43,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(import_command)
 
 
 @scheduler_cli.command("run")
@@ -280,6 +281,77 @@ def restore_command(path: str) -> None:
     db.session.commit()
     click.echo(_("Restored %(rows)d rows of %(tables)d tables from %(path)s.",
                  rows=sum(counts.values()), tables=len(counts), path=path))  # fmt: skip
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--commit", is_flag=True, help="Write the rows; without it, only show the preview.")
+@click.option("--as", "as_email", default=None, help="The user the history names (default: the first admin).")
+@click.option("--timezone", default=None,
+              help="The zone of times without an offset (default: the installation's).")  # fmt: skip
+@click.option("--date-format", type=click.Choice(["auto", "iso", "dmy", "mdy"]), default="auto",
+              show_default=True, help="How to read dates such as 03/04/2026.")  # fmt: skip
+@with_appcontext
+def import_command(
+    path: str, commit: bool, as_email: str | None, timezone: str | None, date_format: str
+) -> None:
+    """Preview a CSV of vendors, contacts and commitments; with --commit, import it all or nothing."""
+    from vendortrack import importing
+
+    now = utcnow()
+    try:
+        zone = importing.check_timezone(timezone or current_app.config["VENDORTRACK_TIMEZONE"])
+        with open(path, "rb") as stream:
+            sheet = importing.read_sheet(stream.read())
+    except LedgerError as error:
+        raise refused(error) from None
+    actor = get_user(as_email) if as_email else importing.default_actor(db.session)
+    if actor is None:
+        raise click.ClickException(_("No admin to record the import; name a user with --as EMAIL."))
+    plan = importing.preview(db.session, sheet, timezone=zone, now=now, date_format=date_format)
+    for row in plan.plans:
+        click.echo(describe_row(row))
+    for problem in plan.problems:
+        message = _("Problem in row %(row)d, column %(column)s: %(message)s",
+                    row=problem.row, column=problem.column or "-", message=str(problem.message))  # fmt: skip
+        click.echo(message, err=True)
+    counts = plan.counts()
+    if plan.problems:
+        db.session.rollback()
+        raise click.ClickException(_("%(n)d problems; nothing was imported.", n=len(plan.problems)))
+    if not commit:
+        db.session.rollback()
+        click.echo(_("Preview only: %(vendors)d new vendors, %(contacts)d new contacts, %(commitments)d "
+                     "commitments. Nothing was changed; run again with --commit to import.",
+                     **counts))  # fmt: skip
+        return
+    try:
+        importing.commit_import(db.session, sheet, actor=actor, now=now, timezone=zone,
+                                date_format=date_format)  # fmt: skip
+    except importing.ImportFailed as error:
+        db.session.rollback()
+        message = _("Row %(row)d, column %(column)s: %(message)s; nothing was imported.",
+                    row=error.row, column=error.column, message=str(error.message))  # fmt: skip
+        raise click.ClickException(message) from None
+    db.session.commit()
+    click.echo(_("Imported %(vendors)d new vendors, %(contacts)d new contacts and %(commitments)d "
+                 "commitments.", **counts))  # fmt: skip
+
+
+def describe_row(row) -> str:
+    """One preview line: what the row creates or finds."""
+    vendor = _("new vendor %(name)s", name=row.vendor) if row.vendor_new else _(
+        "vendor %(name)s", name=row.vendor)
+    parts = [vendor]
+    if row.contact:
+        parts.append(_("new contact %(name)s", name=row.contact) if row.contact_new
+                     else _("contact %(name)s", name=row.contact))  # fmt: skip
+    if row.has_commitment:
+        due = f"{row.due_at:%Y-%m-%d %H:%M} UTC" if row.due_at else "?"
+        kind = row.kind.value if row.kind else "?"
+        parts.append(_("%(kind)s \"%(title)s\" due %(due)s, %(status)s",
+                       kind=kind, title=row.title, due=due, status=row.status.value))  # fmt: skip
+    return _("Row %(row)d: %(what)s", row=row.row, what="; ".join(parts))
 
 
 # -- serve: the embedded default ------------------------------------------------------------------
