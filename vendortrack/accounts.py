@@ -51,8 +51,13 @@ def create_user(
     user = User(email=email, name=(name or "").strip(), role=role, timezone=timezone,
                 created_at=now)  # fmt: skip
     user.set_password(check_password_strength(password))
-    session.add(user)
-    session.flush()
+    try:
+        # The unique index is the last word: the same address created twice at the same moment
+        # (two admins, two workers) is refused like any taken address, not as a database error.
+        with session.begin_nested():
+            session.add(user)
+    except sa.exc.IntegrityError:
+        raise LedgerError("email", _l("A user with this email already exists.")) from None
     return user
 
 

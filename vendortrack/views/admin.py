@@ -26,6 +26,7 @@ from vendortrack.security import is_local_path
 from vendortrack.templating import ROLE_LABELS
 from vendortrack.timeutil import utcnow
 from vendortrack.views.paging import paginate, text_arg
+from vendortrack.views.saving import save
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -66,22 +67,12 @@ def users():
 @admin_required
 def invite():
     form = InviteForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.create_user(
-                db.session, email=form.email.data, name=form.name.data or "", role=form.role.data,
-                password=form.password.data, now=utcnow(),
-            )  # fmt: skip
-        except LedgerError as error:
-            db.session.rollback()
-            getattr(form, error.field, form.email).errors.append(str(error))
-        except sa.exc.IntegrityError:  # the same address invited twice at the same moment
-            db.session.rollback()
-            form.email.errors.append(_("A user with this email already exists."))
-        else:
-            db.session.commit()
-            flash(_("%(email)s can now sign in with the password you set.", email=user.email), "success")
-            return redirect(url_for("admin.users"))
+    if form.validate_on_submit() and (user := save(form, lambda: accounts.create_user(
+        db.session, email=form.email.data, name=form.name.data or "", role=form.role.data,
+        password=form.password.data, now=utcnow(),
+    ))):  # fmt: skip
+        flash(_("%(email)s can now sign in with the password you set.", email=user.email), "success")
+        return redirect(url_for("admin.users"))
     return _users_page(invite_form=form, status=400)
 
 

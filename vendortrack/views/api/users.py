@@ -37,11 +37,6 @@ def admin_documented(*, write: bool = False, finds: bool = True):
     return decorate
 
 
-def _email_taken() -> None:
-    message = _("A user with this email already exists.")
-    abort(422, message=message, fields={"email": [message]})
-
-
 @bp.route("")
 class Users(MethodView):
     @admin_documented(finds=False)
@@ -56,12 +51,8 @@ class Users(MethodView):
     @bp.response(201, user_schemas.UserSchema)
     def post(self, values: dict[str, Any]):
         """Add a user who can sign in at once with the password given."""
-        try:
-            with ledger_write():
-                user = accounts.create_user(db.session, now=request_now(), **values)
-        except sa.exc.IntegrityError:  # the same address created twice at the same moment
-            db.session.rollback()
-            _email_taken()
+        with ledger_write():
+            user = accounts.create_user(db.session, now=request_now(), **values)
         return user
 
 
