@@ -8,8 +8,10 @@ from vendortrack.models.commitment import (
     LedgerEvent,
     Status,
 )
+from vendortrack.models.imports import ImportUpload
 from vendortrack.models.outbox import JobRun, MailKind, MailState, OutboxMessage
 from vendortrack.models.score import ScoreBucket, ScoreTallyState
+from vendortrack.models.security import LoginAttempt
 from vendortrack.models.user import ApiToken, Role, User
 from vendortrack.models.vendor import Contact, Vendor
 
@@ -19,9 +21,11 @@ __all__ = [
     "Contact",
     "EventAction",
     "ExcuseCategory",
+    "ImportUpload",
     "JobRun",
     "Kind",
     "LedgerEvent",
+    "LoginAttempt",
     "MailKind",
     "MailState",
     "OutboxMessage",

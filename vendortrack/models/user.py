@@ -50,6 +50,8 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(default=Role.viewer)
     # None means the installation's VENDORTRACK_TIMEZONE.
     timezone: Mapped[str | None] = mapped_column(sa.String(64))
+    # None means the browser's Accept-Language decides.
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
     # What Flask-Login keeps in the session; rotating it signs the user out everywhere.
     session_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_session_token)
     created_at: Mapped[datetime]
