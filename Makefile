@@ -5,13 +5,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint
+# Compiled message catalogs are built here, not kept in git: the .po files are the source.
+CATALOGS := $(wildcard vendortrack/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2
 
-run: $(VENV)/.installed-run
+.PHONY: run test lint messages
+
+run: $(VENV)/.installed-run $(COMPILED)
 	$(BIN)/flask --app wsgi serve
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(COMPILED)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# After changing user-visible text: refresh the template and every catalog, then translate what is new.
+messages: $(VENV)/.installed-run
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-wrap --sort-by-file \
+		-o vendortrack/translations/messages.pot .
+	$(BIN)/pybabel update -i vendortrack/translations/messages.pot -d vendortrack/translations \
+		--no-wrap --ignore-obsolete
+
+%.mo: %.po | $(VENV)/.installed-run
+	$(BIN)/pybabel compile --statistics -i $< -o $@
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

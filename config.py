@@ -60,6 +60,17 @@ def _text(name: str, raw: str) -> str:
     return raw
 
 
+def _hosts(name: str, raw: str) -> list[str]:
+    hosts = [host.strip() for host in raw.split(",") if host.strip()]
+    if not hosts:
+        raise ConfigError(f"{name} must name at least one host, got {raw!r}")
+    for host in hosts:
+        # A pasted URL would never match a Host header: say so at start-up, not with 400s later.
+        if any(ch in host for ch in "/@ \t"):
+            raise ConfigError(f"{name} must list host names such as vendors.example.com, got {host!r}")
+    return hosts
+
+
 def _database_url(raw: str) -> str:
     # psycopg 3 is the only PostgreSQL driver installed; accept the short forms people paste.
     for prefix in ("postgres://", "postgresql://"):
@@ -74,6 +85,7 @@ class Config:
     ENV_NAME = "production"
     TESTING = False
     REQUIRE_SECRET_KEY = True
+    REQUIRE_TRUSTED_HOSTS = True
 
     # Every environment setting: name -> (parser, default). A default of None means "unset".
     SETTINGS: dict[str, tuple[Callable[[str, str], Any], str | None]] = {
@@ -89,6 +101,11 @@ class Config:
         "VENDORTRACK_PAGE_SIZE": (_number(int, 1, 500), "50"),
         "VENDORTRACK_DEMO_PASSWORD": (_text, None),
         "VENDORTRACK_SECURE_COOKIES": (_flag, None),
+        "VENDORTRACK_TRUSTED_HOSTS": (_hosts, None),
+        "VENDORTRACK_PROXY_HOPS": (_number(int, 0, 5), "0"),
+        "VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT": (_number(int, 1, 1000), "5"),
+        "VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS": (_number(int, 1, 100_000), "20"),
+        "VENDORTRACK_LOGIN_WINDOW_MINUTES": (_number(float, 1, 24 * 60), "15"),
         "VENDORTRACK_SMTP_HOST": (_text, None),
         "VENDORTRACK_SMTP_PORT": (_number(int, 1, 65535), "587"),
         "VENDORTRACK_SMTP_USER": (_text, None),
@@ -98,7 +115,7 @@ class Config:
         "VENDORTRACK_MAIL_FROM": (_text, "vendortrack <vendortrack@localhost>"),
         "VENDORTRACK_MAIL_DIR": (_text, None),
         "VENDORTRACK_MAIL_RETRY_SECONDS": (_number(float, 0, 86400), "60"),
-        "VENDORTRACK_MAIL_MAX_ATTEMPTS": (_number(int, 1, 100), "8"),
+        "VENDORTRACK_MAIL_MAX_ATTEMPTS": (_number(int, 1, 1000), "60"),
         "VENDORTRACK_SCHEDULER_TICK_SECONDS": (_number(int, 1, 3600), "60"),
         "VENDORTRACK_REMINDER_HOURS": (_number(float, 0, 24 * 30), "24"),
     }
@@ -149,6 +166,17 @@ class Config:
         secure = v["VENDORTRACK_SECURE_COOKIES"]
         self.SESSION_COOKIE_SECURE = self.ENV_NAME == "production" if secure is None else secure
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        # Flask 3.1 answers 400 to a Host header not in this list; None (development) accepts any.
+        self.TRUSTED_HOSTS = v["VENDORTRACK_TRUSTED_HOSTS"]
+        if self.TRUSTED_HOSTS is None and self.REQUIRE_TRUSTED_HOSTS:
+            raise ConfigError("VENDORTRACK_TRUSTED_HOSTS must be set in production "
+                              "(the host names the app answers to, comma-separated)")  # fmt: skip
+        # How many reverse proxies stand in front; their X-Forwarded-* headers are believed only then.
+        self.VENDORTRACK_PROXY_HOPS = v["VENDORTRACK_PROXY_HOPS"]
+        # Sign-in throttling (vendortrack/throttle.py): failures allowed per account and per address.
+        self.VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT = v["VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT"]
+        self.VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS = v["VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS"]
+        self.VENDORTRACK_LOGIN_WINDOW = timedelta(minutes=v["VENDORTRACK_LOGIN_WINDOW_MINUTES"])
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_HTTPONLY = True
@@ -187,10 +215,11 @@ class DevelopmentConfig(Config):
 
     ENV_NAME = "development"
     REQUIRE_SECRET_KEY = False
+    REQUIRE_TRUSTED_HOSTS = False
 
 
 class ProductionConfig(Config):
-    """gunicorn behind a proxy: a real SECRET_KEY is required and cookies are Secure."""
+    """gunicorn behind a proxy: a real SECRET_KEY and the trusted hosts are required, cookies are Secure."""
 
 
 class TestConfig(DevelopmentConfig):

@@ -36,6 +36,20 @@ DATABASES = [
 ]
 
 
+def pytest_configure(config) -> None:
+    """Compile the message catalogs the pages are translated with, as `make` does for `make run`."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(__file__).parent.parent.glob("vendortrack/translations/*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source:
+                catalog = read_po(source)
+            with mo.open("wb") as target:
+                write_mo(target, catalog)
+
+
 def _pg_url(url: str) -> sa.URL:
     parsed = sa.make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
@@ -177,6 +191,20 @@ def viewer(make_user) -> User:
 @pytest.fixture
 def admin(make_user) -> User:
     return make_user(Role.admin, name="Ada Admin")
+
+
+@pytest.fixture
+def api_clock_at_now(monkeypatch):
+    """The API's one clock read answers NOW, as the ledger functions in the tests are given."""
+    from vendortrack.views.api import guard
+
+    monkeypatch.setattr(guard, "utcnow", lambda: NOW)
+
+
+@pytest.fixture
+def auth(editor, token_for) -> str:
+    """An editor's API token."""
+    return token_for(editor)
 
 
 @pytest.fixture

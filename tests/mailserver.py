@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import threading
@@ -31,15 +32,20 @@ class MailServer:
     """What the server saw: every attempt, and the messages it accepted (parsed, as a mail client would).
 
     `defer(n)` answers the next n messages with 451 (try again later); `refuse()` answers 550 from now on.
+    `hold_after(n)` answers n more messages, then keeps the next ones unanswered, their data in hand,
+    until `release()`: a sender stopped there cannot know the server took them.
     """
 
     def __init__(self) -> None:
         self.host, self.port = HOST, free_port()
+        self.held = 0  # how many messages were kept unanswered for a while
         self.attempts: list[EmailMessage] = []
         self.received: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self._deferrals = 0
         self._refusing = False
+        self._until_hold: int | None = None
+        self._released = threading.Event()
         self._lock = threading.Lock()
 
     def defer(self, count: int) -> None:
@@ -50,8 +56,25 @@ class MailServer:
         with self._lock:
             self._refusing = refusing
 
+    def hold_after(self, count: int) -> None:
+        with self._lock:
+            self._until_hold = count
+            self._released.clear()
+
+    def release(self) -> None:
+        with self._lock:
+            self._until_hold = None
+            self._released.set()
+
     async def handle_DATA(self, server, session, envelope) -> str:
         message = email.message_from_bytes(envelope.content, policy=policy.default)
+        with self._lock:
+            hold = self._until_hold == 0
+            if self._until_hold:
+                self._until_hold -= 1
+            self.held += hold
+        while hold and not self._released.is_set():
+            await asyncio.sleep(0.01)  # the server's loop keeps serving while this one waits
         with self._lock:
             self.attempts.append(message)
             if self._refusing:
@@ -70,7 +93,13 @@ class MailServer:
 @contextmanager
 def mail_server() -> Iterator[MailServer]:
     """A running aiosmtpd server; as a fixture: `with mail_server() as server: yield server`."""
-    server = MailServer()
+    with serving(MailServer()) as server:
+        yield server
+
+
+@contextmanager
+def serving(server: MailServer) -> Iterator[MailServer]:
+    """Listen on the server's port from now on: until then a sender finds the port closed."""
     controller = Controller(server, hostname=server.host, port=server.port)
     controller.start()
     try:

@@ -8,19 +8,22 @@ fails once, listing them all; the last test plants an unguarded route to show th
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, request
+from flask import Flask, abort, request
+from flask_login import login_required
 from werkzeug.routing import AnyConverter, IntegerConverter, Map, Rule
 
 from tests.conftest import NOW, WebClient
 from vendortrack.extensions import csrf, db
 from vendortrack.ledger import log_commitment, resolve_kept
 from vendortrack.models import Kind, Role, User, Vendor
+from vendortrack.permissions import editor_required
 from vendortrack.vendors import add_contact
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -253,10 +256,11 @@ def test_every_write_refuses_a_viewer_and_changes_nothing(world):
     assert "auth.profile" not in report.probed
 
 
-@pytest.mark.parametrize("role", [Role.editor, Role.admin])
+@pytest.mark.parametrize("role", [Role.viewer, Role.editor, Role.admin])
 def test_every_page_write_without_a_csrf_token_is_refused(world, role):
-    # The admin too: a role check that refuses an editor first could hide a missing CSRF check.
-    user = world.editor if role == Role.editor else world.admin
+    # Every role: the token is checked before the role, and a role check that refuses one user
+    # first could hide a missing CSRF check.
+    user = {Role.viewer: world.viewer, Role.editor: world.editor, Role.admin: world.admin}[role]
 
     report = refused_without_csrf(world, user)
 
@@ -309,3 +313,40 @@ def test_the_walk_reports_a_route_left_unguarded(app, world, check):
     report = CHECKS[check](world)
 
     assert any("(leak)" in failure for failure in report.failures), report
+
+
+def write_a_vendor() -> None:
+    name = f"planted {uuid.uuid4().hex}"  # a new row each time, so no write fails on a taken name
+    db.session.add(Vendor(name=name, name_key=name, created_at=NOW))
+    db.session.commit()
+
+
+def any_role_may_write(vendor_id: int):
+    write_a_vendor()
+    return "written"
+
+
+def writes_then_refuses(vendor_id: int):
+    write_a_vendor()
+    abort(403)
+
+
+# Routes guarded in all but one way, and the check that must catch each: every guard is tested alone.
+PARTLY_GUARDED = {
+    "signed in, but no role check": ("viewer", login_required(any_role_may_write), ["POST"], False),
+    "a 403 after the row is written": ("viewer", login_required(writes_then_refuses), ["PATCH"], False),
+    "a role check, but exempt from CSRF": ("csrf", editor_required(any_role_may_write), ["PUT", "DELETE"],
+                                           True),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("planted", sorted(PARTLY_GUARDED))
+def test_the_walk_reports_a_write_route_missing_one_guard(app, world, planted):
+    check, view, write_methods, exempt = PARTLY_GUARDED[planted]
+    app.add_url_rule("/vendors/<int:vendor_id>/planted", "planted", csrf.exempt(view) if exempt else view,
+                     methods=write_methods)  # fmt: skip
+
+    report = CHECKS[check](world)
+
+    caught = [failure for failure in report.failures if "(planted)" in failure]
+    assert {failure.split()[0] for failure in caught} == set(write_methods), report

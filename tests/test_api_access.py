@@ -8,17 +8,8 @@ import sqlalchemy as sa
 from tests.conftest import NOW
 from vendortrack.accounts import disable_user
 from vendortrack.models import Commitment, Contact, LedgerEvent, Role, Vendor
-from vendortrack.views.api import guard
 
-
-@pytest.fixture(autouse=True)
-def pinned_clock(monkeypatch):
-    monkeypatch.setattr(guard, "utcnow", lambda: NOW)
-
-
-@pytest.fixture
-def auth(editor, token_for):
-    return token_for(editor)
+pytestmark = pytest.mark.usefixtures("api_clock_at_now")
 
 
 def test_me_says_whose_token_it_is(client, viewer, token_for):
@@ -167,7 +158,9 @@ EVERY_PATH = {
     "/api/v1/users/{user_id}": {"get", "patch"},
     "/api/v1/users/{user_id}/disable": {"post"},
     "/api/v1/users/{user_id}/enable": {"post"},
-    "/api/v1/users/{user_id}/tokens": {"post"},
+    "/api/v1/users/{user_id}/tokens": {"get", "post"},
+    "/api/v1/users/{user_id}/tokens/{token_id}/revoke": {"post"},
+    "/api/v1/import": {"post"},
     "/api/v1/export/ledger": {"get"},
 }
 

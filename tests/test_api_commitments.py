@@ -11,15 +11,7 @@ from tests.conftest import NOW
 from vendortrack.models import Commitment, LedgerEvent, Role
 from vendortrack.views.api import guard
 
-
-@pytest.fixture(autouse=True)
-def pinned_clock(monkeypatch):
-    monkeypatch.setattr(guard, "utcnow", lambda: NOW)
-
-
-@pytest.fixture
-def auth(editor, token_for):
-    return token_for(editor)
+pytestmark = pytest.mark.usefixtures("api_clock_at_now")
 
 
 @pytest.fixture

@@ -31,11 +31,11 @@ from vendortrack.vendors import add_contact, create_vendor
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 
 
-def _seed_ledger() -> str:
-    """A few vendors, contacts and commitments in every state, and an editor's token for the fuzzer."""
+def _seed_ledger(role: Role) -> str:
+    """A few vendors, contacts and commitments in every state, and a token of the role for the fuzzer."""
     session = db.session
     editor = create_user(session, email=f"fuzz-{uuid.uuid4().hex[:6]}@example.test", password=PASSWORD,
-                         role=Role.editor, now=NOW, name="Fuzz Editor")  # fmt: skip
+                         role=role, now=NOW, name=f"Fuzz {role.value.title()}")  # fmt: skip
     for i in range(3):
         vendor = create_vendor(session, now=NOW, name=f"Fuzzed {uuid.uuid4().hex[:6]} {i}", category="IT")
         contact = add_contact(session, vendor, now=NOW, name=f"Contact {i}")
@@ -62,13 +62,22 @@ def fuzzed_app(database_url, tmp_path_factory) -> Iterator[Flask]:
         db.engine.dispose()
 
 
-@pytest.fixture
-def token_headers(fuzzed_app) -> dict[str, str]:
+def _headers(app: Flask, role: Role) -> dict[str, str]:
     # Seeded for each operation: other modules' tests empty the shared database between ours.
-    with fuzzed_app.app_context():
-        token = _seed_ledger()
+    with app.app_context():
+        token = _seed_ledger(role)
         db.session.remove()
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def token_headers(fuzzed_app) -> dict[str, str]:
+    return _headers(fuzzed_app, Role.editor)
+
+
+@pytest.fixture
+def admin_token_headers(fuzzed_app) -> dict[str, str]:
+    return _headers(fuzzed_app, Role.admin)
 
 
 def _load_schema():
@@ -82,15 +91,24 @@ def _load_schema():
 
 
 schema = _load_schema()
+# What only an admin may do: the editor's run sees it answer 403, an admin's reaches the bodies.
+admin_schema = schema.include(path_regex=r"^/api/v1/users")
+FUZZING = settings(max_examples=25, deadline=None,
+                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                          HealthCheck.function_scoped_fixture])  # fmt: skip
 
 
 # The ledger is seeded once per operation (token_headers), not per example, on purpose.
 @schema.parametrize()
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                 HealthCheck.function_scoped_fixture])  # fmt: skip
+@FUZZING
 def test_every_operation_answers_as_documented_and_never_with_a_server_error(case, fuzzed_app, token_headers):
     case.call_and_validate(app=fuzzed_app, headers=token_headers, checks=CHECKS)
+
+
+@admin_schema.parametrize()
+@FUZZING
+def test_every_admin_operation_answers_an_admin_as_documented(case, fuzzed_app, admin_token_headers):
+    case.call_and_validate(app=fuzzed_app, headers=admin_token_headers, checks=CHECKS)
 
 
 @pytest.mark.parametrize("path", ["/api/v1/scorecard", "/api/v1/vendors/{vendor_id}/score"])

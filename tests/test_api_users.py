@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from tests.conftest import NOW, PASSWORD
 from vendortrack import ledger
-from vendortrack.models import Kind, Role, User
+from vendortrack.accounts import issue_token, revoke_token, user_for_token
+from vendortrack.models import ApiToken, Kind, Role, User
 from vendortrack.views.api import guard
 
 SECRETS = ("password", "password_hash", "session_token", "calendar_secret", "token_hash")
@@ -65,6 +68,7 @@ def test_bad_input_is_a_422_naming_the_field_and_creates_no_one(client, as_admin
 def test_viewers_and_editors_get_403_on_every_user_operation_and_nothing_changes(
     client, viewer, editor, admin, token_for, session
 ):
+    as_admin = token_for(admin)
     calls = [
         ("get", "/api/v1/users", None),
         ("post", "/api/v1/users", new_user()),
@@ -73,6 +77,8 @@ def test_viewers_and_editors_get_403_on_every_user_operation_and_nothing_changes
         ("post", f"/api/v1/users/{admin.id}/disable", None),
         ("post", f"/api/v1/users/{admin.id}/enable", None),
         ("post", f"/api/v1/users/{admin.id}/tokens", None),
+        ("get", f"/api/v1/users/{admin.id}/tokens", None),
+        ("post", f"/api/v1/users/{admin.id}/tokens/{admin_token_id(session, admin)}/revoke", None),
     ]
     before = user_count(session)
     for user in (viewer, editor):
@@ -84,6 +90,7 @@ def test_viewers_and_editors_get_403_on_every_user_operation_and_nothing_changes
     session.expire_all()
     assert user_count(session) == before
     assert (admin.role, admin.is_active) == (Role.admin, True)
+    assert client.get("/api/v1/me", headers=as_admin).status_code == 200  # its token was not revoked
 
 
 def test_an_admin_lists_and_reads_users_without_any_secret(client, as_admin, admin, viewer):
@@ -145,6 +152,72 @@ def test_a_token_issued_through_the_api_works_for_that_user(client, as_admin, vi
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {issued['token']}"})
     assert me.status_code == 200
     assert me.get_json()["email"] == viewer.email
+
+
+def admin_token_id(session, admin) -> int:
+    return session.scalars(sa.select(ApiToken.id).where(ApiToken.user_id == admin.id)).first()
+
+
+def test_an_admin_lists_a_users_tokens_newest_first_without_any_secret(client, as_admin, viewer, token_for):
+    first = token_for(viewer)
+    second = client.post(f"/api/v1/users/{viewer.id}/tokens", headers=as_admin).get_json()
+
+    response = client.get(f"/api/v1/users/{viewer.id}/tokens", headers=as_admin)
+
+    assert response.status_code == 200
+    page = response.get_json()
+    assert page["total"] == 2
+    assert [t["is_revoked"] for t in page["items"]] == [False, False]
+    assert page["items"][0]["created_at"] == NOW.isoformat()
+    assert all(t["user_id"] == viewer.id and t["last_used_at"] is None for t in page["items"])
+    body = response.get_data(as_text=True)
+    assert second["token"] not in body and first["Authorization"].split()[1] not in body
+    assert not {"token", "token_hash", "secret"} & set(page["items"][0])
+
+
+def test_a_revoked_token_stops_working_at_once_and_revoking_again_is_harmless(
+    client, as_admin, viewer, token_for, session
+):
+    headers = token_for(viewer)
+    kept = token_for(viewer)
+    token_id = session.scalars(sa.select(ApiToken.id).where(ApiToken.user_id == viewer.id)).first()
+    url = f"/api/v1/users/{viewer.id}/tokens/{token_id}/revoke"
+
+    revoked = client.post(url, headers=as_admin)
+
+    assert revoked.status_code == 200
+    assert (revoked.get_json()["revoked_at"], revoked.get_json()["is_revoked"]) == (NOW.isoformat(), True)
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+    assert client.get("/api/v1/me", headers=kept).status_code == 200  # only that one token
+    again = client.post(url, headers=as_admin)
+    assert again.status_code == 200 and again.get_json()["revoked_at"] == NOW.isoformat()
+    listed = client.get(f"/api/v1/users/{viewer.id}/tokens", headers=as_admin).get_json()["items"]
+    assert sorted(t["is_revoked"] for t in listed) == [False, True]
+
+
+def test_revoking_another_users_token_through_this_user_is_not_found(
+    client, as_admin, viewer, editor, token_for, session
+):
+    headers = token_for(editor)
+    token_id = session.scalars(sa.select(ApiToken.id).where(ApiToken.user_id == editor.id)).one()
+
+    response = client.post(f"/api/v1/users/{viewer.id}/tokens/{token_id}/revoke", headers=as_admin)
+
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    assert client.post(f"/api/v1/users/{viewer.id}/tokens/999999/revoke", headers=as_admin).status_code == 404
+
+
+def test_revoke_token_keeps_the_first_moment(session, viewer):
+    token_secret = issue_token(session, viewer, now=NOW)
+    token = session.scalars(sa.select(ApiToken).where(ApiToken.user_id == viewer.id)).one()
+
+    revoke_token(session, token, NOW)
+    revoke_token(session, token, NOW + timedelta(hours=1))
+
+    assert token.revoked_at == NOW
+    assert user_for_token(session, token_secret) is None
 
 
 def test_the_export_returns_every_vendor_contact_commitment_and_event(

@@ -18,6 +18,14 @@ def is_sent_to_sign_in(response) -> bool:
     return response.status_code == 302 and response.headers["Location"].startswith("/auth/login")
 
 
+def copy_of_the_session(app, browser):
+    """Another browser replaying this one's session cookie, as someone who copied it would."""
+    thief = app.test_client()
+    thief.set_cookie("session", browser.get_cookie("session").value)
+    assert thief.get("/vendors/").status_code == 200, "the copy works while the session lasts"
+    return thief
+
+
 def test_signing_in_lands_on_the_vendor_list(client, editor):
     response = client.submit("/auth/login", {"email": editor.email, "password": PASSWORD},
                              follow_redirects=True)  # fmt: skip
@@ -130,6 +138,55 @@ def test_disabling_a_user_signs_them_out_at_once(app, client, admin, editor):
     admin_client.submit(f"/admin/users/{editor.id}/disable")
 
     assert is_sent_to_sign_in(client.get("/vendors/"))
+
+
+def test_a_copied_session_cookie_stops_working_after_sign_out(app, client, editor):
+    client.login(editor)
+    thief = copy_of_the_session(app, client)
+
+    client.submit("/auth/logout")
+
+    assert is_sent_to_sign_in(thief.get("/vendors/"))
+
+
+def test_signing_out_ends_the_users_other_sessions_too(app, client, editor):
+    # Flask-Login keeps one token per user, so ending one session for real ends them all.
+    laptop, phone = client, app.test_client()
+    laptop.login(editor)
+    phone.login(editor)
+
+    laptop.submit("/auth/logout")
+
+    assert is_sent_to_sign_in(phone.get("/vendors/"))
+    assert phone.login(editor).status_code == 302  # signing in again works at once
+
+
+def test_a_copied_session_cookie_stops_working_after_a_password_change(app, client, editor):
+    client.login(editor)
+    thief = copy_of_the_session(app, client)
+
+    response = client.submit("/auth/profile", {
+        "name": editor.name, "timezone": "", "locale": "", "current_password": PASSWORD,
+        "new_password": "a brand new password",
+    })  # fmt: skip
+
+    assert response.status_code == 302
+    assert is_sent_to_sign_in(thief.get("/vendors/"))
+
+
+def test_a_copied_session_cookie_stops_working_once_the_user_is_disabled_and_after(
+    app, client, admin, editor
+):
+    client.login(editor)
+    thief = copy_of_the_session(app, client)
+    admin_client = app.test_client()
+    admin_client.login(admin)
+
+    admin_client.submit(f"/admin/users/{editor.id}/disable")
+    assert is_sent_to_sign_in(thief.get("/vendors/"))
+
+    admin_client.submit(f"/admin/users/{editor.id}/enable")
+    assert is_sent_to_sign_in(thief.get("/vendors/"))  # enabling lets them sign in, not the old cookie
 
 
 def test_the_session_cookie_is_http_only_and_same_site_lax(client, editor):

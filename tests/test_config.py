@@ -19,6 +19,12 @@ from config import ConfigError, DevelopmentConfig, ProductionConfig, config_from
     ("VENDORTRACK_PAGE_SIZE", "0"),
     ("VENDORTRACK_TIMEZONE", "Mars/Olympus_Mons"),
     ("VENDORTRACK_SECURE_COOKIES", "perhaps"),
+    ("VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT", "0"),
+    ("VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS", "many"),
+    ("VENDORTRACK_LOGIN_WINDOW_MINUTES", "0.5"),
+    ("VENDORTRACK_TRUSTED_HOSTS", "https://vendors.example.com/"),
+    ("VENDORTRACK_TRUSTED_HOSTS", " , "),
+    ("VENDORTRACK_PROXY_HOPS", "-1"),
 ])  # fmt: skip
 def test_a_bad_value_stops_the_start_with_a_message_naming_the_setting(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
@@ -40,8 +46,29 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
         ProductionConfig({}, instance_path=tmp_path)
 
 
+def test_production_refuses_to_start_without_the_hosts_it_answers_to(tmp_path):
+    with pytest.raises(ConfigError, match="VENDORTRACK_TRUSTED_HOSTS"):
+        ProductionConfig({"SECRET_KEY": "x" * 40}, instance_path=tmp_path)
+
+
+def test_the_trusted_hosts_are_a_comma_separated_list(tmp_path):
+    config = ProductionConfig({"SECRET_KEY": "x" * 40,
+                               "VENDORTRACK_TRUSTED_HOSTS": "vendors.example.com, .example.org"},
+                              instance_path=tmp_path)  # fmt: skip
+    assert config.TRUSTED_HOSTS == ["vendors.example.com", ".example.org"]
+
+
+def test_the_embedded_default_answers_any_host_and_throttles_sign_in(tmp_path):
+    config = DevelopmentConfig({}, instance_path=tmp_path)
+    assert config.TRUSTED_HOSTS is None
+    assert config.VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT == 5
+    assert config.VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS == 20
+    assert config.VENDORTRACK_LOGIN_WINDOW == timedelta(minutes=15)
+
+
 def test_production_cookies_are_secure_and_http_only(tmp_path):
-    config = ProductionConfig({"SECRET_KEY": "x" * 40}, instance_path=tmp_path)
+    config = ProductionConfig({"SECRET_KEY": "x" * 40, "VENDORTRACK_TRUSTED_HOSTS": "vendors.example.com"},
+                              instance_path=tmp_path)  # fmt: skip
     assert config.SESSION_COOKIE_SECURE and config.SESSION_COOKIE_HTTPONLY
     assert config.SESSION_COOKIE_SAMESITE == "Lax"
 

@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import NOW
+from vendortrack import importing
+from vendortrack.ledger import LedgerError
 from vendortrack.models import Commitment, Contact, LedgerEvent, Status, Vendor
 
 
@@ -135,3 +138,77 @@ def test_an_unknown_time_zone_is_refused(run_import, session, admin):
 
     assert result.exit_code != 0
     assert "timezone: Unknown time zone Mars/Olympus." in result.output
+
+
+def many_rows(n: int) -> str:
+    return "vendor,title,due\n" + "".join(f"Vendor {i:04d},Promise {i},2026-06-30\n" for i in range(n))
+
+
+def test_a_long_file_shows_a_progress_bar_while_it_is_written(run_import, session, admin):
+    result = run_import(many_rows(250), "--commit")
+
+    assert result.exit_code == 0, result.output
+    assert "Importing" in result.stderr
+    assert "Imported 250 new vendors, 0 new contacts and 250 commitments." in result.stdout
+    assert counts(session)[:3] == (250, 0, 250)
+
+
+def test_a_short_file_has_no_progress_bar(run_import, session, admin):
+    result = run_import(many_rows(3), "--commit")
+
+    assert result.exit_code == 0, result.output
+    assert "Importing" not in result.output
+
+
+def test_commit_import_reports_progress_every_fifty_rows_and_at_the_end(session, admin):
+    heard = []
+
+    importing.commit_import(session, importing.read_sheet(many_rows(120).encode()), actor=admin, now=NOW,
+                            timezone="UTC", progress=lambda done, total: heard.append((done, total)))  # fmt: skip
+
+    assert heard == [(50, 120), (100, 120), (120, 120)]
+
+
+@pytest.mark.parametrize("cell, date_format, expected", [
+    ("2026-06-30 14:00", "dmy", datetime(2026, 6, 30, 14, 0, tzinfo=UTC)),
+    ("2026-06-30 14:00", "mdy", datetime(2026, 6, 30, 14, 0, tzinfo=UTC)),
+    ("03/04/2026 10:00", "mdy", datetime(2026, 3, 4, 10, 0, tzinfo=UTC)),
+    ("03/04/2026 10:00", "dmy", datetime(2026, 4, 3, 10, 0, tzinfo=UTC)),
+])  # fmt: skip
+def test_iso_dates_are_read_whatever_the_format_and_slashes_as_told(cell, date_format, expected):
+    assert importing.parse_moment(cell, timezone="UTC", date_format=date_format) == expected
+
+
+@pytest.mark.parametrize("locale, expected", [
+    (None, "auto"), ("en", "auto"), ("en_US", "mdy"), ("en-us", "mdy"), ("pl", "dmy"), ("ru", "dmy"),
+    ("hu", "auto"),
+])  # fmt: skip
+def test_the_default_date_format_follows_the_users_language(locale, expected):
+    assert importing.default_date_format(locale) == expected
+
+
+def test_a_date_at_the_edge_of_the_calendar_is_a_problem_not_a_crash(session):
+    sheet = importing.read_text("vendor,title,due\nAcme,Old,0001-01-01 01:00\nAcme,Late,9999-12-31 23:00\n")
+
+    plan = importing.preview(session, sheet, timezone="Asia/Tokyo", now=NOW)
+
+    assert [(p.row, p.column) for p in plan.problems] == [(2, "due")]
+    plan = importing.preview(session, sheet, timezone="America/New_York", now=NOW)
+    assert [(p.row, p.column) for p in plan.problems] == [(3, "due")]
+
+
+def test_a_name_that_grows_when_compared_is_measured_as_compared(session):
+    sheet = importing.read_text("vendor\n" + "ß" * 150 + "\n" + "x" * 250 + "\n")
+
+    plan = importing.preview(session, sheet, timezone="UTC", now=NOW)
+
+    assert [(p.row, p.column) for p in plan.problems] == [(2, "vendor"), (3, "vendor")]
+
+
+@pytest.mark.parametrize("text", ["vendor\nA\x00B\n", "vendor\nA\ud800B\n", 'vendor\n"' + "x" * 200_000 + '"\n'],
+                         ids=["NUL", "lone surrogate", "a cell past the csv module's limit"])  # fmt: skip
+def test_text_that_no_database_would_take_is_refused_as_a_whole(text):
+    with pytest.raises(LedgerError) as refused:
+        importing.read_text(text)
+
+    assert refused.value.field == "file"

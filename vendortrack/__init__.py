@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from vendortrack.views import admin, api, auth, calendar, commitments, digest, scorecards, vendors
     from vendortrack.views.exports import bp as exports_bp
+    from vendortrack.views.imports import bp as imports_bp
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(vendors.bp)
@@ -54,6 +55,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(scorecards.bp)
     app.register_blueprint(digest.bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(calendar.bp)
     api.register(app)
     app.add_url_rule("/", endpoint="index", view_func=vendors.home)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from contextlib import suppress
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session
 
 from vendortrack.ledger import LedgerError
@@ -20,7 +25,8 @@ TOKEN_PREFIX = "vt_"  # noqa: S105 - a visible prefix, not a secret
 
 def check_password_strength(password: str) -> str:
     if len(password or "") < PASSWORD_MIN:
-        raise LedgerError("password", _l("Use at least %(n)d characters.", n=PASSWORD_MIN))
+        raise LedgerError("password", lazy_ngettext("Use at least %(num)d character.",
+                                                 "Use at least %(num)d characters.", PASSWORD_MIN))
     return password
 
 
@@ -35,6 +41,27 @@ def normalize_email(email: str) -> str:
 
 def find_user(session: Session, email: str) -> User | None:
     return session.scalar(sa.select(User).where(User.email == User.normalize_email(email or "")))
+
+
+# The same parameters as the users' own hashes, so an unknown email costs the same work as a known one.
+_hasher = PasswordHasher()
+
+
+@cache
+def _stand_in_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with this email and password, else None; the argon2 work is the same either way."""
+    user = find_user(session, email)
+    if user is None:
+        with suppress(VerificationError):
+            _hasher.verify(_stand_in_hash(), password or "")
+        return None
+    if not user.check_password(password or "") or not user.is_active:
+        return None
+    return user
 
 
 def create_user(
@@ -76,6 +103,12 @@ def disable_user(user: User, *, now: datetime) -> User:
     return user
 
 
+def end_sessions(user: User) -> User:
+    """Sign the user out everywhere: a copied session or remember-me cookie stops naming them."""
+    user.session_token = new_session_token()
+    return user
+
+
 def enable_user(user: User) -> User:
     user.disabled_at = None
     return user
@@ -98,6 +131,14 @@ def user_for_token(session: Session, secret: str) -> User | None:
     if token is None or not token.user.is_active:
         return None
     return token.user
+
+
+def revoke_token(session: Session, token: ApiToken, now: datetime) -> ApiToken:
+    """Stop the token working at once; revoking it again keeps the moment it first stopped."""
+    if token.revoked_at is None:
+        token.revoked_at = now
+        session.flush()
+    return token
 
 
 def _active_admin_ids(session: Session) -> list[int]:

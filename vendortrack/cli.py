@@ -325,9 +325,14 @@ def import_command(
                      "commitments. Nothing was changed; run again with --commit to import.",
                      **counts))  # fmt: skip
         return
+    # A bar only for a file long enough to wait for; on stderr, so stdout stays the preview and the result.
+    bar = click.progressbar(length=len(plan.plans), label=_("Importing"), file=sys.stderr,
+                            hidden=len(plan.plans) <= 200)  # fmt: skip
     try:
-        importing.commit_import(db.session, sheet, actor=actor, now=now, timezone=zone,
-                                date_format=date_format)  # fmt: skip
+        with bar:
+            importing.commit_import(db.session, sheet, actor=actor, now=now, timezone=zone,
+                                    date_format=date_format,
+                                    progress=lambda done, _total: bar.update(done - bar.pos))  # fmt: skip
     except importing.ImportFailed as error:
         db.session.rollback()
         message = _("Row %(row)d, column %(column)s: %(message)s; nothing was imported.",
@@ -365,7 +370,9 @@ class Process:
     argv: list[str]
 
 
-def web_process(host: str, port: int, workers: int = 2, threads: int = 4) -> Process:
+def web_process(host: str, port: int, workers: int = 2, threads: int = 2) -> Process:
+    # Two threads, not four: one can serve while the other waits for SQLite's write lock, yet a thread
+    # holding that lock seldom waits for the GIL behind its siblings (bench/load.py: writes' p99 -40 %).
     from gunicorn.config import Config as GunicornConfig
 
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

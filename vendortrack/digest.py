@@ -20,6 +20,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session, aliased
 
 from vendortrack import mail, scorecard
+from vendortrack.i18n import speaking
 from vendortrack.ledger import LedgerError
 from vendortrack.models import Commitment, ExcuseCategory, MailKind, Status, User, Vendor
 from vendortrack.models.user import DIGEST_TIME, DIGEST_WEEKDAY
@@ -424,7 +425,8 @@ def compose(session: Session, user: User, end: datetime, cache: WeekCache) -> ma
 
 
 def queue_digest(session: Session, user: User, scheduled: datetime, now: datetime, cache: WeekCache) -> int:
-    rendered = compose(session, user, scheduled, cache)
+    with speaking(user):
+        rendered = compose(session, user, scheduled, cache)
     unsubscribe = url_for("digest.unsubscribe", token=unsubscribe_token(user), _external=True)
     headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return int(mail.queue(session, recipient=user.email, user_id=user.id, kind=MailKind.digest,

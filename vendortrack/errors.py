@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+import sqlalchemy as sa
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError, ServiceUnavailable
+
+from vendortrack.extensions import db
 
 API_PREFIX = "/api/"
+RETRY_AFTER_SECONDS = 10  # a restart of the database takes about that long
 
 
 def wants_json() -> bool:
@@ -42,7 +47,7 @@ def api_error(status: int, code: str, message: str, fields: dict[str, list[str]]
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-    422: "validation_error", 429: "too_many_requests",
+    422: "validation_error", 429: "too_many_requests", 503: "unavailable",
 }  # fmt: skip
 
 
@@ -57,19 +62,59 @@ def handle_http_error(error: HTTPException):
         response = api_error(status, data.get("code") or CODES.get(status, "error"), message, fields)
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="vendortrack"'
-        for name, value in (error.get_headers() or []):
+        for name, value in error.get_headers() or []:
             if name.lower() == "allow":
                 response.headers[name] = value
         return response
-    template = f"errors/{status}.html" if status in (403, 404) else "errors/generic.html"
+    if isinstance(error, SecurityError):
+        # A Host outside TRUSTED_HOSTS is refused before routing, so no link on a page can be built.
+        message = _("This server does not answer to that host name.")
+        return message, status, {"Content-Type": "text/plain; charset=utf-8"}
+    template = f"errors/{status}.html" if status in (403, 404, 503) else "errors/generic.html"
     return render_template(template, error=error), status
 
 
 def handle_unexpected(error: Exception):
     current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    db.session.rollback()  # a failed statement leaves the session unusable for drawing the page
     return handle_http_error(InternalServerError())
+
+
+def database_unavailable(error: sa.exc.DBAPIError) -> bool:
+    """Down, restarting, unreachable or locked, as opposed to a statement the code got wrong."""
+    return isinstance(error, sa.exc.OperationalError) or error.connection_invalidated
+
+
+def handle_database_error(error: sa.exc.DBAPIError):
+    """The database is away: a 503 that asks to retry, never a traceback; the next request reconnects."""
+    if not database_unavailable(error):
+        return handle_unexpected(error)
+    reason = (str(error.orig).strip() or type(error.orig).__name__).splitlines()[0]
+    current_app.logger.error("Database unavailable on %s %s: %s", request.method, request.path, reason)
+    # Who is asking cannot be looked up now: answer as to a visitor, so the page needs no query.
+    current_app.login_manager._update_request_context_with_user()
+    g.pop("api_user", None)
+    unavailable = ServiceUnavailable(_("The database cannot be reached just now. Try again in a minute."))
+    response = make_response(handle_http_error(unavailable))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def end_session(error: BaseException | None) -> None:
+    """End the context's session before Flask-SQLAlchemy does: if the database went away after the
+    response was made, the closing ROLLBACK fails, and that must not turn the response into a 500."""
+    try:
+        db.session.remove()
+    except sa.exc.DBAPIError as failure:
+        if not database_unavailable(failure):
+            raise
+        current_app.logger.warning("Database gone as a session ended: %s", str(failure.orig).strip()[:200])
+        db.session().invalidate()  # drop the dead connection without the ROLLBACK
+        db.session.remove()
 
 
 def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(sa.exc.DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)
+    app.teardown_appcontext(end_session)  # before Flask-SQLAlchemy's, which then finds nothing to end

@@ -15,7 +15,21 @@ from vendortrack.templating import EXCUSE_LABELS, KIND_LABELS
 from vendortrack.timeutil import in_zone, local_moment
 
 
-class VendorForm(FlaskForm):
+def without_nul(value):
+    """Text without NUL, which PostgreSQL refuses to store and no one means to type (as text_arg)."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+class Form(FlaskForm):
+    """The app's forms: every field's text arrives without NUL characters."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            filters = [*unbound_field.kwargs.get("filters", ()), without_nul]
+            return unbound_field.bind(form=form, filters=filters, **options)
+
+
+class VendorForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     category = StringField(_l("Category"), validators=[Length(max=80)],
                            description=_l("For example: IT, accounting, printing, construction"))  # fmt: skip
@@ -28,7 +42,7 @@ class VendorForm(FlaskForm):
     notes = TextAreaField(_l("Notes"), validators=[Length(max=10000)])
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     role = StringField(_l("Role"), validators=[Length(max=120)])
     email = EmailField(_l("Email"), validators=[Optional(), Length(max=254), Email()])
@@ -41,7 +55,7 @@ def _moment(day_field: DateField, time_field: TimeField, tz: str) -> datetime | 
     return local_moment(day_field.data, time_field.data, tz)
 
 
-class CommitmentForm(FlaskForm):
+class CommitmentForm(Form):
     kind = SelectField(_l("Kind"), choices=[(k.value, label) for k, label in KIND_LABELS.items()],
                        validators=[DataRequired()])  # fmt: skip
     title = StringField(_l("What was promised"), validators=[DataRequired(), Length(max=TITLE_MAX)])
@@ -68,7 +82,7 @@ class CommitmentForm(FlaskForm):
 OUTCOMES = (Status.kept, Status.broken, Status.rescheduled, Status.cancelled)
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(Form):
     """One form for the four outcomes; which fields count depends on the chosen status."""
 
     status = SelectField(_l("Outcome"), choices=[(s.value, s.value) for s in OUTCOMES])
@@ -107,4 +121,3 @@ class ResolveForm(FlaskForm):
         local = in_zone(now, tz)
         self.done_date.data = self.done_date.data or local.date()
         self.done_time.data = self.done_time.data or local.time().replace(second=0, microsecond=0)
-

@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,12 +17,17 @@ from sqlalchemy.orm import Session
 
 from vendortrack import ledger
 from vendortrack.ledger import TITLE_MAX, LedgerError
-from vendortrack.models import Commitment, ExcuseCategory, Kind, Status, User, Vendor
+from vendortrack.models import Commitment, ExcuseCategory, ImportUpload, Kind, Status, User, Vendor
 from vendortrack.models.vendor import name_key
 from vendortrack.timeutil import is_aware, local_moment
 from vendortrack.vendors import add_contact, create_vendor, update_vendor
 
 DATE_FORMATS = ("auto", "iso", "dmy", "mdy")
+# Languages whose users write 30/06/2026 day first; month first is American English only.
+DAY_FIRST_LANGUAGES = frozenset({"pl", "ru", "uk", "de", "fr", "it", "es", "pt", "nl", "cs", "sk", "ro"})
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # some 50,000 rows: past that, split the file
+PROGRESS_EVERY = 50  # rows written between two progress reports
+SNIFF_CHARS = 64 * 1024
 VENDOR_EXTRAS = ("category", "website", "email", "phone")
 CONTACT_EXTRAS = ("contact_role", "contact_email", "contact_phone")
 COLUMNS = (
@@ -131,7 +137,8 @@ def canonical_column(header: str) -> str | None:
 
 
 def _delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:10])
+    # A bounded sample: the sniffer's patterns are slow on a long line, and ten lines tell enough.
+    sample = "\n".join(text[:SNIFF_CHARS].splitlines()[:10])
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;").delimiter
     except csv.Error:
@@ -145,9 +152,33 @@ def read_sheet(data: bytes) -> Sheet:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise LedgerError("file", _l("The file is not UTF-8 text; save it as CSV UTF-8.")) from None
+    return read_text(text)
+
+
+def read_text(text: str) -> Sheet:
+    """The rows of CSV text, as `read_sheet` reads a file's."""
+    text = text.removeprefix("\ufeff")
     if not text.strip():
         raise LedgerError("file", _l("The file is empty."))
+    # NUL and lone surrogates are not text a database takes; they mean a binary file or a bad encoder.
+    if "\x00" in text or _has_surrogate(text):
+        raise LedgerError("file", _l("The file is not CSV text; save it as CSV UTF-8."))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    try:
+        return _read_rows(reader)
+    except csv.Error as error:
+        raise LedgerError("file", _l("The file is not valid CSV: %(error)s", error=str(error))) from None
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _read_rows(reader: Iterator[list[str]]) -> Sheet:
     headers = next(reader)
     columns: list[str | None] = []
     problems: list[Problem] = []
@@ -165,7 +196,7 @@ def read_sheet(data: bytes) -> Sheet:
         if not any(cell.strip() for cell in cells):
             continue
         values = {col: cell.strip() for col, cell in zip(columns, cells, strict=False) if col}
-        if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
+        if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns) :]):
             problems.append(Problem(number, "", _l("This row has more cells than the header.")))
         rows.append((number, values))
     return Sheet(rows, problems)
@@ -182,7 +213,8 @@ _SLASH = re.compile(r"(\d{1,2})[/-](\d{1,2})[/-](\d{4})" + _TIME)
 def parse_moment(text: str, *, timezone: str, date_format: str = "auto") -> datetime:
     """A cell as a UTC moment; naive times are in `timezone`, a date alone is the end of that day."""
     text = text.strip()
-    if date_format in ("auto", "iso"):
+    # Year first with dashes is ISO 8601 whatever the format chosen: it cannot be misread.
+    if date_format in ("auto", "iso") or re.match(r"\d{4}-", text):
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
         except ValueError:
@@ -192,8 +224,8 @@ def parse_moment(text: str, *, timezone: str, date_format: str = "auto") -> date
                 return moment.astimezone(ZoneInfo("UTC"))
             at = None if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else moment.time()
             return local_moment(moment.date(), at, timezone)
-        if date_format == "iso":
-            raise ValueError(text)
+    if date_format == "iso":
+        raise ValueError(text)
     if match := _YMD.fullmatch(text):
         y, m, d = match.group(1, 2, 3)
         rest = match.groups()[3:]
@@ -228,11 +260,12 @@ def preview(
     plans: list[RowPlan] = []
     seen_vendors: dict[str, Vendor | None] = {}  # name_key -> existing vendor, or None if new here
     seen_contacts: set[tuple[str, str]] = set()
+    first_names: dict[str, str] = {}  # name_key -> the name of the row that creates a new vendor
 
     def moment(number: int, column: str, text: str) -> datetime | None:
         try:
             return parse_moment(text, timezone=timezone, date_format=date_format)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved across midnight UTC
             problems.append(Problem(number, column, _l("Not a date such as 2026-06-30 or 30.06.2026.")))
             return None
 
@@ -245,11 +278,18 @@ def preview(
             problems.append(Problem(number, "vendor", _l("Give the vendor a name.")))
             continue
         key = name_key(name)
+        if len(key) > MAX_LENGTH["vendor"]:  # too long as typed (flagged above), or once casefolded: ß is ss
+            if len(values["vendor"]) <= MAX_LENGTH["vendor"]:
+                too_long = _l("Longer than %(n)d characters.", n=MAX_LENGTH["vendor"])
+                problems.append(Problem(number, "vendor", too_long))
+            continue
         if key not in seen_vendors:
             seen_vendors[key] = session.scalar(sa.select(Vendor).where(Vendor.name_key == key))
         vendor = seen_vendors[key]
         # A vendor new to the database is created by its first row; later rows find it.
-        earlier = next((p.vendor for p in plans if name_key(p.vendor) == key), None)
+        earlier = first_names.get(key)
+        if vendor is None and earlier is None:
+            first_names[key] = name
         plan = RowPlan(number, vendor.name if vendor else (earlier or name),
                        vendor_new=vendor is None and earlier is None, values=values)  # fmt: skip
         plans.append(plan)
@@ -279,8 +319,11 @@ def preview(
         try:
             plan.status = _choice(Status, values.get("status") or Status.open.value)
         except ValueError:
-            problems.append(Problem(number, "status",
-                                    _l("Unknown status; use open, kept, broken, rescheduled or cancelled.")))
+            problems.append(
+                Problem(
+                    number, "status", _l("Unknown status; use open, kept, broken, rescheduled or cancelled.")
+                )
+            )
         if values.get("due"):
             plan.due_at = moment(number, "due", values["due"])
         else:
@@ -322,25 +365,52 @@ def default_actor(session: Session) -> User | None:
     )
 
 
-def commit_import(
-    session: Session, sheet: Sheet, *, actor: User, now: datetime, timezone: str, date_format: str = "auto"
+def checked_plan(
+    session: Session, sheet: Sheet, *, timezone: str, now: datetime, date_format: str = "auto"
 ) -> Preview:
-    """Write every row through the ledger, or nothing: the caller commits, a failure rolls back."""
+    """The preview, or ImportFailed naming the first problem: only a clean file may be written."""
     plan = preview(session, sheet, timezone=timezone, now=now, date_format=date_format)
     if plan.problems:
         first = plan.problems[0]
         raise ImportFailed(first.row, first.column, first.message)
+    return plan
+
+
+def write_plan(
+    session: Session, plan: Preview, *, actor: User, now: datetime, every: int = PROGRESS_EVERY
+) -> Iterator[int]:
+    """Write every row through the ledger, yielding how many are written every `every` rows and at the end.
+
+    A failure rolls the session back and raises ImportFailed; the caller commits after the last yield.
+    """
     row = 0
     try:
-        for row_plan in plan.plans:
+        for done, row_plan in enumerate(plan.plans, start=1):
             row = row_plan.row
             _write_row(session, row_plan, actor=actor, now=now)
+            if done % every == 0 and done < len(plan.plans):
+                yield done
     except LedgerError as error:
         session.rollback()
         raise ImportFailed(row, error.field, error.message) from None
     except Exception:
         session.rollback()
         raise
+    yield len(plan.plans)
+
+
+def commit_import(
+    session: Session, sheet: Sheet, *, actor: User, now: datetime, timezone: str, date_format: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+) -> Preview:  # fmt: skip
+    """Write every row through the ledger, or nothing: the caller commits, a failure rolls back.
+
+    `progress(done, total)` hears how far the writing got, every PROGRESS_EVERY rows and at the end.
+    """
+    plan = checked_plan(session, sheet, timezone=timezone, now=now, date_format=date_format)
+    for done in write_plan(session, plan, actor=actor, now=now):
+        if progress is not None:
+            progress(done, len(plan.plans))
     return plan
 
 
@@ -386,3 +456,82 @@ def check_timezone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise LedgerError("timezone", _l("Unknown time zone %(name)s.", name=name)) from None
     return name
+
+
+def default_date_format(locale: str | None) -> str:
+    """How a user's dates are read unless they choose: day first in most of Europe, month first in the US."""
+    if not locale:
+        return "auto"
+    language, _sep, region = locale.replace("-", "_").partition("_")
+    if language.casefold() == "en" and region.casefold() == "us":
+        return "mdy"
+    return "dmy" if language.casefold() in DAY_FIRST_LANGUAGES else "auto"
+
+
+# -- uploads from the browser ---------------------------------------------------------------------
+
+TOO_LARGE = _l("The file is larger than %(mb)d MB; split it into smaller files.", mb=MAX_UPLOAD_BYTES >> 20)
+UPLOADS_KEPT = timedelta(days=1)  # an upload never committed is dropped when its owner uploads again after
+
+
+def store_upload(
+    session: Session, *, user: User, filename: str, data: bytes, timezone: str, date_format: str,
+    now: datetime,
+) -> ImportUpload:  # fmt: skip
+    """Keep an uploaded file for its preview and commit; refuse one too large or not CSV text at all."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise LedgerError("file", TOO_LARGE)
+    read_sheet(data)
+    check_timezone(timezone)
+    if date_format not in DATE_FORMATS:
+        raise LedgerError("date_format", _l("Choose one of the date formats."))
+    session.execute(
+        sa.delete(ImportUpload).where(
+            ImportUpload.user_id == user.id, ImportUpload.committed_at.is_(None),
+            ImportUpload.created_at < now - UPLOADS_KEPT,
+        )
+    )  # fmt: skip
+    filename = filename.replace("\x00", "")[:255]  # the browser's name for it: PostgreSQL refuses NUL
+    upload = ImportUpload(user_id=user.id, filename=filename, data=data, timezone=timezone,
+                          date_format=date_format, created_at=now)  # fmt: skip
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def claim_upload(session: Session, upload: ImportUpload, *, now: datetime) -> None:
+    """Mark the upload committed, in the transaction that writes its rows; a second claim is refused.
+
+    A conditional UPDATE, so two clicks or two workers cannot both import the same file.
+    """
+    claimed = session.execute(
+        sa.update(ImportUpload)
+        .where(ImportUpload.id == upload.id, ImportUpload.committed_at.is_(None))
+        .values(committed_at=now)
+    ).rowcount
+    if claimed != 1:
+        raise LedgerError("file", _l("This file was already imported; nothing was imported again."))
+
+
+TEMPLATE_ROWS = (
+    {"vendor": "Example Print Ltd", "category": "Printing", "website": "https://print.example",
+     "email": "office@print.example", "phone": "+48 22 555 01 00", "contact": "Anna Nowak",
+     "contact_role": "Account manager", "contact_email": "anna@print.example", "kind": "deadline",
+     "title": "Deliver 500 brochures", "due": "2025-03-14", "status": "kept", "done_at": "2025-03-13 16:30"},
+    {"vendor": "Example Print Ltd", "contact": "Anna Nowak", "kind": "meeting",
+     "title": "Proof review at our office", "due": "2025-04-02 10:00", "status": "broken",
+     "excuse_category": "third_party", "excuse": "Their courier did not turn up"},
+    {"vendor": "Example IT Services", "category": "IT", "kind": "promise",
+     "title": "Send the quote for new laptops", "due": "2027-01-15", "status": "open",
+     "notes": "Asked for three options"},
+)  # fmt: skip
+
+
+def template_csv() -> bytes:
+    """A file to start from: every column, and a kept, a broken and an open commitment; UTF-8 with BOM."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in TEMPLATE_ROWS:
+        writer.writerow([row.get(column, "") for column in COLUMNS])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

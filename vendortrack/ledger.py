@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session
 
 from vendortrack import tally
@@ -95,7 +96,8 @@ def _check_title(title: str) -> str:
     if not title:
         raise LedgerError("title", _l("Give the commitment a title."))
     if len(title) > TITLE_MAX:
-        raise LedgerError("title", _l("The title is longer than %(n)d characters.", n=TITLE_MAX))
+        raise LedgerError("title", lazy_ngettext("The title is longer than %(num)d character.",
+                                              "The title is longer than %(num)d characters.", TITLE_MAX))
     return title
 
 

@@ -153,9 +153,14 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
+# The longest wait between two attempts: once a mail server is back, the queue follows it within
+# half an hour, however long it was down.
+MAX_RETRY_GAP = timedelta(minutes=30)
+
+
 def backoff(attempts: int, base: timedelta) -> timedelta:
-    """1, 2, 4, 8, ... times the base after the 1st, 2nd, 3rd, ... failed attempt."""
-    return base * (2 ** (attempts - 1))
+    """1, 2, 4, 8, ... times the base after the 1st, 2nd, 3rd, ... failed attempt, at most MAX_RETRY_GAP."""
+    return min(base * (2 ** min(attempts - 1, 30)), max(base, MAX_RETRY_GAP))
 
 
 def send_due(session: Session, now: datetime, config: Mapping[str, Any]) -> dict[str, int]:

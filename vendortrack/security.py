@@ -1,20 +1,25 @@
-"""Per-request safety: security headers on every response, and SQLite's write intent."""
+"""Per-request safety: security headers on every response, proxies believed, SQLite's write intent."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from vendortrack.database import write_intent
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
-    "form-action 'self'; object-src 'none'",
+    # Images may also be data: URIs: Bootstrap draws the menu button, the select arrows and the
+    # check marks as inline SVG in its CSS. An image cannot run script, so this opens nothing.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'; object-src 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+# Sent only where cookies are Secure (production): a browser then refuses plain HTTP for a year.
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def is_local_path(target: str | None) -> bool:
@@ -25,14 +30,21 @@ def is_local_path(target: str | None) -> bool:
 
 
 def register(app: Flask) -> None:
+    if hops := app.config.get("VENDORTRACK_PROXY_HOPS"):
+        # The client's address (sign-in throttling), scheme and host as the proxies saw them; without
+        # proxies these headers are anyone's to forge, so they are read only when hops are set.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     @app.before_request
     def declare_write_intent() -> None:
         write_intent.set(request.method not in SAFE_METHODS)
 
+    # after_request runs for error responses too (404, 405, CSRF 400, 429, an exception's 500):
+    # tests/test_security_headers.py walks each of them.
     @app.after_request
     def add_security_headers(response: Response) -> Response:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         if app.config.get("SESSION_COOKIE_SECURE"):
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response

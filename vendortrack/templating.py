@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, format_time, get_datetime_format
+from babel.numbers import format_decimal
 from flask import Flask
 from flask_babel import get_locale, to_user_timezone
 from flask_babel import lazy_gettext as _l
@@ -76,6 +77,14 @@ def local(moment: datetime | str | None, format: str = "medium", tz: str | None 
     return get_datetime_format("medium", locale=locale).replace("{1}", day).replace("{0}", clock)
 
 
+def decimal(value: float, digits: int = 1, signed: bool = False) -> str:
+    """A figure as the viewer's locale writes it: 87.3 in English, 87,3 in Polish, Hungarian, Russian."""
+    pattern = "0" + ("." + "0" * digits if digits else "")
+    if signed:
+        pattern = f"+{pattern};-{pattern}"
+    return format_decimal(value, format=pattern, locale=get_locale())
+
+
 def describe(field: str, value: Any) -> str:
     """A value from an event's before/after as a person reads it: labels and names, not ids."""
     if value is None or value == "":
@@ -96,6 +105,8 @@ def describe(field: str, value: Any) -> str:
 
 def register(app: Flask) -> None:
     app.add_template_filter(local, "local")
+    app.add_template_filter(decimal, "decimal")
+    app.add_template_global(get_locale, "get_locale")
     app.add_template_global(describe, "describe")
 
     # Globals, not a context processor, so imported macros see them too.

@@ -1,4 +1,5 @@
-"""Admin pages: users (invite, role, disable, enable), the scheduled jobs, the outbox, digest previews."""
+"""Admin pages: users (invite, role, disable, enable), the scheduled jobs, the outbox, digest previews,
+and the log of every ledger event."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import defer
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from vendortrack import accounts, digest, jobs, mail
+from vendortrack import accounts, audit, digest, jobs, mail
 from vendortrack.extensions import db
+from vendortrack.forms import Form
+from vendortrack.i18n import user_timezone
 from vendortrack.ledger import LedgerError
-from vendortrack.models import JobRun, MailKind, MailState, OutboxMessage, Role, User
+from vendortrack.models import JobRun, MailKind, MailState, OutboxMessage, Role, User, Vendor
 from vendortrack.permissions import admin_required
 from vendortrack.security import is_local_path
 from vendortrack.templating import ROLE_LABELS
@@ -33,14 +35,14 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 ROLE_CHOICES = [(role.value, ROLE_LABELS[role]) for role in Role]
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[Length(max=120)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=Role.viewer.value)
     password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=1000)])
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 
@@ -286,3 +288,33 @@ def digest_preview():
                 error, status = str(refused), 400
     return render_template("admin/digest.html", users=users, user=user, week=week, preview=preview,
                            error=error), status  # fmt: skip
+
+
+# -- every ledger event ---------------------------------------------------------------------------
+
+FILTER_ARGS = ("user_id", "vendor_id", "from", "to")
+
+
+@bp.get("/events")
+@admin_required
+def events():
+    """Every change to every commitment, newest first, by user, vendor and time on the admin's clock."""
+    tz = user_timezone()
+    where, errors = audit.read_filter(db.session, request.args, tz)
+    cursor, cursor_error = audit.read_cursor(db.session, request.args)
+    if cursor_error:
+        errors["page"] = cursor_error
+    page = None if errors else audit.events(
+        db.session, user_id=where.user_id, vendor_id=where.vendor_id, since=where.since, until=where.until,
+        per_page=current_app.config["VENDORTRACK_PAGE_SIZE"], **cursor,
+    )  # fmt: skip
+    users = db.session.scalars(sa.select(User).order_by(User.email)).all()
+    vendors = db.session.execute(
+        sa.select(Vendor.id, Vendor.name, Vendor.archived_at).order_by(Vendor.name_key)
+    ).all()  # fmt: skip
+    shown = {name: request.args.get(name, "")[:100] for name in FILTER_ARGS}
+    return render_template(
+        "admin/events.html", page=page, errors=errors, shown=shown, users=users, vendors=vendors, tz=tz,
+        filters={name: value for name, value in shown.items() if value}, filtered=any(shown.values()),
+        paged=bool(cursor), SCHEDULER=audit.SCHEDULER,
+    ), (400 if errors else 200)  # fmt: skip

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from zoneinfo import available_timezones
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext, refresh
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from vendortrack.accounts import check_password_strength, find_user
+from vendortrack import throttle
+from vendortrack.accounts import authenticate, check_password_strength, end_sessions
 from vendortrack.extensions import db
+from vendortrack.forms import Form
+from vendortrack.i18n import LANGUAGES
 from vendortrack.ledger import LedgerError
 from vendortrack.security import is_local_path
+from vendortrack.timeutil import utcnow
 from vendortrack.views.calendar import profile_panel
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -23,14 +29,17 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 TIMEZONES = sorted(available_timezones())
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     name = StringField(_l("Name"), validators=[Length(max=120)])
     timezone = SelectField(_l("Time zone"), choices=[("", _l("The installation's default"))])
+    # None (no choice made) reads as "", the browser's choice, so a form without it is still valid.
+    locale = SelectField(_l("Language"), choices=[("", _l("As my browser asks"))],
+                         filters=[lambda value: value or ""])  # fmt: skip
     digest_enabled = BooleanField(_l("Send me the weekly digest"), default=True)
     current_password = PasswordField(_l("Current password"), validators=[Length(max=1000)])
     new_password = PasswordField(_l("New password"), validators=[Length(max=1000)])
@@ -40,6 +49,7 @@ class ProfileForm(FlaskForm):
         self.timezone.choices = [("", _("The installation's default"))] + [
             (tz, tz) for tz in TIMEZONES
         ]
+        self.locale.choices = [("", _("As my browser asks")), *LANGUAGES.items()]
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -49,9 +59,17 @@ def login():
         return redirect(next_page if is_local_path(next_page) else url_for("index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = find_user(db.session, form.email.data)
+        now, address = utcnow(), request.remote_addr
+        # Asked before the password is even checked, and the same for any email, known or not.
+        limits = throttle.Limits.from_config(current_app.config)
+        wait = throttle.retry_after(db.session, form.email.data, address, now, limits)
+        if wait:
+            return _too_many_attempts(form, wait)
+        user = authenticate(db.session, form.email.data, form.password.data)
+        throttle.record_attempt(db.session, form.email.data, address, now, succeeded=user is not None)
+        db.session.commit()
         # One answer for an unknown address and a wrong password: nothing to learn by trying.
-        if user is None or not user.check_password(form.password.data) or not user.is_active:
+        if user is None:
             flash(_("Wrong email or password."), "danger")
             return render_template("auth/login.html", form=form), 401
         login_user(user)
@@ -59,8 +77,21 @@ def login():
     return render_template("auth/login.html", form=form), (400 if form.errors else 200)
 
 
+def _too_many_attempts(form: LoginForm, wait: timedelta):
+    minutes = max(1, math.ceil(wait / timedelta(minutes=1)))
+    message = ngettext("Too many sign-in attempts. Try again in %(num)d minute.",
+                       "Too many sign-in attempts. Try again in %(num)d minutes.", minutes)  # fmt: skip
+    flash(message, "danger")
+    retry = str(max(1, math.ceil(wait.total_seconds())))
+    return render_template("auth/login.html", form=form), 429, {"Retry-After": retry}
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        # A new token, so a copy of this session cookie (or a remember-me cookie) stops working too.
+        end_sessions(current_user._get_current_object())
+        db.session.commit()
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
@@ -77,6 +108,7 @@ def profile():
     form = ProfileForm(obj=current_user)
     if request.method == "GET":
         form.timezone.data = current_user.timezone or ""
+        form.locale.data = current_user.locale or ""
     if form.validate_on_submit():
         try:
             if form.new_password.data:
@@ -91,10 +123,12 @@ def profile():
         if timezone != current_user.timezone or digest_on != current_user.digest_enabled:
             current_user.digest_next_at = None  # the digest job works out the next Monday afresh
         current_user.timezone, current_user.digest_enabled = timezone, digest_on
+        current_user.locale = form.locale.data or None
         if form.new_password.data:
             current_user.set_password(form.new_password.data)  # also rotates the session token
         db.session.commit()
         login_user(current_user._get_current_object())  # keep this browser signed in under the new token
+        refresh()  # say it in the language just chosen
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("auth.profile"))
     return _profile_page(form, 400 if form.errors else 200)

@@ -64,6 +64,21 @@ class UserCreateSchema(Schema):
     timezone = timezone_field()
 
 
+class ApiTokenSchema(Schema):
+    """A token as an admin sees it: when it was made, last used and revoked; never its secret or hash."""
+
+    id = fields.Integer()
+    user_id = fields.Integer()
+    created_at = UTCDateTime()
+    last_used_at = UTCDateTime(allow_none=True)
+    revoked_at = UTCDateTime(allow_none=True)
+    is_revoked = fields.Function(lambda token: token.revoked_at is not None, metadata={"type": "boolean"})
+
+
+class ApiTokenPageSchema(PageSchema):
+    items = fields.List(fields.Nested(ApiTokenSchema), required=True)
+
+
 class IssuedTokenSchema(Schema):
     user_id = fields.Integer(required=True)
     token = fields.String(

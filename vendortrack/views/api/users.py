@@ -1,4 +1,4 @@
-"""API for admins: users (list, create, change, disable, enable) and issuing their API tokens."""
+"""API for admins: users (list, create, change, disable, enable) and their API tokens."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask_smorest import abort
 
 from vendortrack import accounts
 from vendortrack.extensions import db
-from vendortrack.models import User
+from vendortrack.models import ApiToken, User
 from vendortrack.views.api import schemas, user_schemas
 from vendortrack.views.api.guard import ApiBlueprint, current_api_user, documented, request_now
 from vendortrack.views.api.rows import get_or_404, ledger_write, paginate
@@ -103,12 +103,36 @@ def enable(user_id: int):
     return user
 
 
-@bp.route("/<id:user_id>/tokens", methods=["POST"])
+@bp.route("/<id:user_id>/tokens")
+class Tokens(MethodView):
+    @admin_documented()
+    @bp.arguments(schemas.PageArgsSchema, location="query")
+    @bp.response(200, user_schemas.ApiTokenPageSchema)
+    def get(self, args: dict[str, Any], user_id: int):
+        """The user's API tokens, newest first, revoked ones included; never their secrets."""
+        user = get_or_404(User, user_id)
+        tokens = sa.select(ApiToken).where(ApiToken.user_id == user.id)
+        return paginate(tokens.order_by(ApiToken.created_at.desc(), ApiToken.id.desc()), args)
+
+    @admin_documented(write=True)
+    @bp.response(201, user_schemas.IssuedTokenSchema)
+    def post(self, user_id: int):
+        """A new API token for the user, returned this once: only its hash is kept."""
+        user = get_or_404(User, user_id)
+        with ledger_write():
+            secret = accounts.issue_token(db.session, user, now=request_now())
+        return {"user_id": user.id, "token": secret}
+
+
+@bp.route("/<id:user_id>/tokens/<id:token_id>/revoke", methods=["POST"])
 @admin_documented(write=True)
-@bp.response(201, user_schemas.IssuedTokenSchema)
-def issue_token(user_id: int):
-    """A new API token for the user, returned this once: only its hash is kept."""
+@bp.response(200, user_schemas.ApiTokenSchema)
+def revoke_token(user_id: int, token_id: int):
+    """Stop one of the user's tokens at once; revoking a revoked token changes nothing."""
     user = get_or_404(User, user_id)
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        abort(404, message=_("The user has no token #%(id)d.", id=token_id))
     with ledger_write():
-        secret = accounts.issue_token(db.session, user, now=request_now())
-    return {"user_id": user.id, "token": secret}
+        accounts.revoke_token(db.session, token, request_now())
+    return token
