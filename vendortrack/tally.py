@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from vendortrack.models import Commitment, ScoreBucket, ScoreTallyState
+from vendortrack.models import Commitment, ScoreBucket, ScoreTallyState, Vendor
 from vendortrack.models.score import ScoreRollup
 from vendortrack.scoring import CREDITS, DAY, Fact, Outcome, Rules, outcome, weight
 
@@ -149,21 +149,41 @@ def rollup_through(session: Session) -> datetime | None:
     return session.scalar(sa.select(ScoreTallyState.rollup_through).where(ScoreTallyState.id == STATE_ID))
 
 
+# What every ledger write runs, built once: a statement reused is neither rebuilt nor re-keyed for the
+# compiled cache. The bucket table goes through Core, not the ORM's bulk and synchronising paths:
+# buckets are never loaded as objects, so no session holds any to keep in step. Half the time a month.
+_BUCKETS = ScoreBucket.__table__
+_MONTH_FACTS = facts_query().where(Commitment.vendor_id == sa.bindparam("vendor_id"),
+                                   Commitment.due_at >= sa.bindparam("start"),
+                                   Commitment.due_at < sa.bindparam("end"))  # fmt: skip
+_DELETE_BUCKET = _BUCKETS.delete().where(_BUCKETS.c.vendor_id == sa.bindparam("vendor_id"),
+                                         _BUCKETS.c.month_start == sa.bindparam("start"))  # fmt: skip
+_INSERT_BUCKET = _BUCKETS.insert()
+# FOR NO KEY UPDATE: it waits for another writer of the same vendor, yet not for the key-share lock
+# that inserting a commitment of the vendor takes, so two such writers cannot deadlock.
+_LOCK_VENDOR = (
+    sa.select(Vendor.id).where(Vendor.id == sa.bindparam("vendor_id")).with_for_update(key_share=True)
+)
+
+
 def refresh(session: Session, vendor_id: int, dues: Iterable[datetime], rules: Rules | None = None) -> None:
     """Recompute the vendor's buckets for the months of these due dates (before and after a change),
     and its rollup when one of them is a settled month (an old commitment edited or reopened)."""
     rules = rules or current_rules()
     months = {month_start(due) for due in dues}
+    if session.get_bind().dialect.name != "sqlite":
+        # Two transactions writing for one vendor at once (PostgreSQL's read committed) would each
+        # recount the month without the other's commitment, then collide on the bucket's key. Taking
+        # turns on the vendor's row, the second recounts after the first has committed. On SQLite,
+        # BEGIN IMMEDIATE already lets one writer at a time.
+        session.execute(_LOCK_VENDOR, {"vendor_id": vendor_id})
     for start in months:
-        rows = session.execute(
-            facts_query().where(Commitment.vendor_id == vendor_id, Commitment.due_at >= start,
-                                Commitment.due_at < next_month(start))  # fmt: skip
-        )
+        month = {"vendor_id": vendor_id, "start": start}
+        rows = session.execute(_MONTH_FACTS, month | {"end": next_month(start)})
         values = bucket_for(vendor_id, start, (to_fact(r) for r in rows), rules)
-        session.execute(sa.delete(ScoreBucket).where(ScoreBucket.vendor_id == vendor_id,
-                                                     ScoreBucket.month_start == start))  # fmt: skip
+        session.execute(_DELETE_BUCKET, month)
         if values is not None:
-            session.execute(sa.insert(ScoreBucket), [values])
+            session.execute(_INSERT_BUCKET, values)
     through = rollup_through(session)
     if through is not None and min(months) < through:
         roll_up(session, rules, through, vendor_id)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_smorest import abort
 
+from vendortrack.database import write_intent
 from vendortrack.extensions import db
 from vendortrack.ledger import LedgerError
 from vendortrack.models import Commitment, Contact, User, Vendor
@@ -54,6 +55,8 @@ def ledger_write() -> Iterator[None]:
         db.session.rollback()
         abort(422, message=str(error), fields={error.field: [str(error)]})
     db.session.commit()
+    # The answer only reads the rows back: on SQLite without taking the write lock a second time.
+    write_intent.set(False)
 
 
 def paginate(statement: sa.Select, args: dict[str, Any]) -> dict[str, Any]:
