@@ -14,6 +14,7 @@ from vendortrack.i18n import user_timezone
 from vendortrack.importing import ImportFailed, Preview, Problem
 from vendortrack.ledger import LedgerError
 from vendortrack.views.api.guard import ApiBlueprint, current_api_user, documented, request_now
+from vendortrack.views.api.rows import begin_writing
 from vendortrack.views.api.schemas import ErrorSchema, UTCDateTime
 from vendortrack.views.api.user_schemas import known_timezone
 
@@ -134,6 +135,8 @@ def _refused(problems: list[dict[str, Any]], message: str | None = None):
 def post(values: dict[str, Any]):
     """Preview a CSV file of vendors, contacts and commitments; with `commit`, import every row or none."""
     user, now = current_api_user(), request_now()
+    if values["commit"]:
+        begin_writing()  # the preview that decides and the rows it writes, in one write transaction
     timezone = values.get("timezone") or user_timezone(user)
     date_format = values.get("date_format") or importing.default_date_format(user.locale)
     try:
