@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import mailserver
+from tests.catalogs import catalog
 from tests.conftest import NOW, _pg_url
 from tests.mailserver import MailServer, app_with, smtp_settings
 from vendortrack import jobs, ledger
@@ -387,3 +388,44 @@ def test_two_processes_running_the_overdue_job_at_the_same_moment_flag_and_ask_o
     assert_the_runs_overlapped(session, "outbox")
     assert Counter(m["To"] for m in smtp.received) == Counter({o.email: 1 for o in owners})
     assert {m.state for m in outbox(session)} == {MailState.sent}
+
+
+# -- in the recipient's language -------------------------------------------------------------------
+
+
+def test_each_owner_is_asked_about_overdue_commitments_in_their_own_language(session, make_user, make_vendor):
+    ola, ivan, ann = (make_user(Role.editor, email=f"{name}@example.test") for name in ("ola", "ivan", "ann"))
+    ola.locale, ivan.locale = "pl", "ru"
+    acme = make_vendor("Acme Printing")
+    for owner, count in ((ola, 2), (ivan, 5), (ann, 1)):
+        for n in range(count):
+            commitment(session, acme, owner, f"Quote {n} for {owner.email}", NOW - timedelta(days=3))
+    session.commit()
+
+    jobs.run("overdue", session, NOW)
+
+    subjects = {m.recipient: m.subject for m in outbox(session)}
+    forms = {code: catalog(code).get("%(num)d commitment is overdue: what happened?").string for code in ("pl", "ru")}
+    assert subjects[ola.email] == forms["pl"][1] % {"num": 2}  # the "few" form: 2 zobowiązania
+    assert subjects[ivan.email] == forms["ru"][2] % {"num": 5}  # the "many" form: 5 обязательств
+    assert subjects[ann.email] == "1 commitment is overdue: what happened?"
+    ask = "These commitments passed their date with no outcome logged. What happened?"
+    bodies = {m.recipient: m.body_text for m in outbox(session)}
+    assert catalog("pl").get(ask).string in bodies[ola.email] and ask not in bodies[ola.email]
+    assert catalog("ru").get(ask).string in bodies[ivan.email]
+    assert ask in bodies[ann.email]
+
+
+def test_the_weekly_digest_is_written_in_each_subscribers_language(session, make_user):
+    ola = make_user(Role.viewer, email="ola@example.test", timezone="Europe/Warsaw")
+    ola.locale = "pl"
+    session.commit()
+    monday_8 = datetime(2026, 7, 13, 6, 0, tzinfo=UTC)  # 08:00 in Warsaw
+    jobs.run("digests", session, monday_8 - timedelta(days=7))
+    jobs.run("digests", session, monday_8)
+
+    (digest,) = outbox(session, MailKind.digest)
+    polish = catalog("pl").get("Vendor digest for the week of %(date)s").string
+    assert digest.subject.startswith(polish.split("%(date)s")[0])
+    assert digest.subject.endswith("6 lipca 2026")  # the week's date, written the Polish way
+    assert catalog("pl").get("What came due this week").string in digest.body_text
