@@ -224,3 +224,10 @@ def test_text_with_a_nul_character_is_refused_not_a_server_error(client, auth, s
     assert searched.status_code == 422
     assert "q" in searched.get_json()["error"]["fields"]
     assert session.scalar(sa.select(sa.func.count()).select_from(Vendor)) == 0
+
+
+def test_a_nul_character_in_any_query_argument_is_refused_by_name(client, auth):
+    # Schemathesis found this one on PostgreSQL: the scorecard's category compared with a NUL inside.
+    answer = client.get("/api/v1/scorecard", query_string={"category": "IT\x00"}, headers=auth)
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["fields"] == {"category": ["Text cannot contain NUL characters."]}

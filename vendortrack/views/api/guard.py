@@ -41,11 +41,36 @@ def authenticate() -> None:
         abort(415, message=_("Send the body as JSON with 'Content-Type: application/json'."))
 
 
+def _fields_with_nul(data, path: str = "") -> list[str]:
+    """Where a NUL character hides in a query or a JSON body: PostgreSQL cannot store or compare it."""
+    if isinstance(data, str):
+        return [path or "_request"] if "\x00" in data else []
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    found = []
+    for key, value in items:
+        found += _fields_with_nul(value, f"{path}.{key}" if path else str(key))
+    return found
+
+
 class BodyParser(FlaskParser):
-    """webargs' parser, with a broken JSON body answered in words a client can act on."""
+    """webargs' parser, with a broken JSON body and NUL characters answered in words a client can act on."""
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         abort(400, message=_("The body is not valid JSON."), fields={"_request": [str(error)]})
+
+    def _refuse_nul(self, data):
+        fields = _fields_with_nul(data)
+        if fields:
+            message = _("Text cannot contain NUL characters.")
+            abort(422, message=message, fields={field: [message] for field in fields})
+        return data
+
+    def load_querystring(self, req, schema):
+        self._refuse_nul({key: "".join(req.args.getlist(key)) for key in req.args})
+        return super().load_querystring(req, schema)
+
+    def load_json(self, req, schema):
+        return self._refuse_nul(super().load_json(req, schema))
 
 
 class ApiBlueprint(Blueprint):
