@@ -212,3 +212,27 @@ def test_text_that_no_database_would_take_is_refused_as_a_whole(text):
         importing.read_text(text)
 
     assert refused.value.field == "file"
+
+
+def test_an_import_leaves_the_score_sums_as_a_full_recount_would(session, admin):
+    from vendortrack import tally
+    from vendortrack.models import ScoreBucket
+
+    text = "vendor,kind,title,due,status,done_at,excuse_category\n" + "".join(
+        f"Vendor {n % 5},promise,Promise {n},2026-0{1 + n % 6}-1{n % 10},{status},{done},{excuse}\n"
+        for n in range(90)
+        for status, done, excuse in [(("kept", f"2026-0{1 + n % 6}-1{n % 10}", ""), ("broken", "", "oversight"),
+                                      ("open", "", ""))[n % 3]]
+    )  # fmt: skip
+    importing.commit_import(session, importing.read_sheet(text.encode()), actor=admin, now=NOW, timezone="UTC")
+    session.flush()
+
+    def sums():
+        rows = session.execute(sa.select(ScoreBucket).order_by(ScoreBucket.vendor_id, ScoreBucket.month_start))
+        return [(b.vendor_id, b.month_start, b.counted, round(b.weight, 9), round(b.fulfilment, 9))
+                for (b,) in rows]  # fmt: skip
+
+    imported = sums()
+    assert len(imported) == 30  # 5 vendors × 6 months
+    tally.rebuild(session, tally.current_rules(), NOW)
+    assert sums() == imported

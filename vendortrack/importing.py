@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from vendortrack import ledger
+from vendortrack import ledger, tally
 from vendortrack.ledger import TITLE_MAX, LedgerError
 from vendortrack.models import Commitment, ExcuseCategory, ImportUpload, Kind, Status, User, Vendor
 from vendortrack.models.vendor import name_key
@@ -385,11 +385,13 @@ def write_plan(
     """
     row = 0
     try:
-        for done, row_plan in enumerate(plan.plans, start=1):
-            row = row_plan.row
-            _write_row(session, row_plan, actor=actor, now=now)
-            if done % every == 0 and done < len(plan.plans):
-                yield done
+        # The score sums are recounted once per vendor and month, after the last row, not per row.
+        with tally.batched(session):
+            for done, row_plan in enumerate(plan.plans, start=1):
+                row = row_plan.row
+                _write_row(session, row_plan, actor=actor, now=now)
+                if done % every == 0 and done < len(plan.plans):
+                    yield done
     except LedgerError as error:
         session.rollback()
         raise ImportFailed(row, error.field, error.message) from None

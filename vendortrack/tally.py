@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
@@ -166,11 +168,34 @@ _LOCK_VENDOR = (
 )
 
 
+# Inside `batched()`: the months each vendor's writes touched, recounted once when the batch ends.
+_batch: ContextVar[dict[int, set[datetime]] | None] = ContextVar("tally_batch", default=None)
+
+
+@contextmanager
+def batched(session: Session) -> Iterator[None]:
+    """Recount each touched month once, at the end, instead of after every write: for an import,
+    whose thousands of rows would otherwise recount the same few months thousands of times.
+    The recount still happens inside the caller's transaction, before it commits."""
+    pending: dict[int, set[datetime]] = {}
+    token = _batch.set(pending)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    for vendor_id, months in pending.items():
+        refresh(session, vendor_id, months)
+
+
 def refresh(session: Session, vendor_id: int, dues: Iterable[datetime], rules: Rules | None = None) -> None:
     """Recompute the vendor's buckets for the months of these due dates (before and after a change),
     and its rollup when one of them is a settled month (an old commitment edited or reopened)."""
-    rules = rules or current_rules()
     months = {month_start(due) for due in dues}
+    pending = _batch.get()
+    if pending is not None:
+        pending.setdefault(vendor_id, set()).update(months)
+        return
+    rules = rules or current_rules()
     if session.get_bind().dialect.name != "sqlite":
         # Two transactions writing for one vendor at once (PostgreSQL's read committed) would each
         # recount the month without the other's commitment, then collide on the bucket's key. Taking
