@@ -33,9 +33,9 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "digest.unsubscribe", "calendar.feed"})
 PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
 # Writes a viewer may make: signing in and out, their own name, time zone and password, and their
-# own calendar feed (what it shows, a new secret address).
+# own calendar feed (what it shows, a new secret address), and their own profile over the API.
 SELF_SERVICE = frozenset({"auth.login", "auth.logout", "auth.profile",
-                          "calendar.choose_scope", "calendar.new_secret"})  # fmt: skip
+                          "calendar.choose_scope", "calendar.new_secret", "api_me.me"})  # fmt: skip
 # Writes exempt from CSRF because a signed token in the URL authenticates them: RFC 8058's one-click
 # unsubscribe is a POST from the mail client, which has no form to carry a CSRF token.
 TOKEN_AUTHENTICATED = frozenset({"digest.unsubscribe"})

@@ -17,6 +17,7 @@ def test_me_says_whose_token_it_is(client, viewer, token_for):
     assert response.status_code == 200
     assert response.get_json() == {
         "id": viewer.id, "email": viewer.email, "name": "Victor Viewer", "role": "viewer", "timezone": None,
+        "locale": None, "digest_enabled": True,
     }  # fmt: skip
 
 
@@ -80,6 +81,7 @@ def test_a_viewer_reads_but_gets_403_on_every_write_and_nothing_changes(
         ("post", f"/api/v1/vendors/{vendor.id}/archive", None),
         ("post", f"/api/v1/vendors/{resolved['id']}/unarchive", None),
         ("post", f"/api/v1/vendors/{vendor.id}/contacts", {"name": "Jan"}),
+        ("patch", f"/api/v1/vendors/{vendor.id}/contacts/1", {"name": "Jan"}),
         ("post", f"/api/v1/vendors/{vendor.id}/commitments",
          {"kind": "meeting", "title": "x", "due_at": "2026-07-03T15:00:00Z"}),
         ("patch", f"/api/v1/commitments/{c}", {"title": "Changed"}),
@@ -140,12 +142,13 @@ def test_no_csrf_token_is_needed_with_a_bearer_token(client, auth):
 
 
 EVERY_PATH = {
-    "/api/v1/me": {"get"},
+    "/api/v1/me": {"get", "patch"},
     "/api/v1/vendors": {"get", "post"},
     "/api/v1/vendors/{vendor_id}": {"get", "patch"},
     "/api/v1/vendors/{vendor_id}/archive": {"post"},
     "/api/v1/vendors/{vendor_id}/unarchive": {"post"},
     "/api/v1/vendors/{vendor_id}/contacts": {"get", "post"},
+    "/api/v1/vendors/{vendor_id}/contacts/{contact_id}": {"patch"},
     "/api/v1/vendors/{vendor_id}/commitments": {"post"},
     "/api/v1/commitments": {"get"},
     "/api/v1/commitments/{commitment_id}": {"get", "patch"},
@@ -162,6 +165,7 @@ EVERY_PATH = {
     "/api/v1/users/{user_id}/tokens/{token_id}/revoke": {"post"},
     "/api/v1/import": {"post"},
     "/api/v1/export/ledger": {"get"},
+    "/api/v1/events": {"get"},
 }
 
 

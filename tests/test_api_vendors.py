@@ -231,3 +231,57 @@ def test_a_nul_character_in_any_query_argument_is_refused_by_name(client, auth):
     answer = client.get("/api/v1/scorecard", query_string={"category": "IT\x00"}, headers=auth)
     assert answer.status_code == 422
     assert answer.get_json()["error"]["fields"] == {"category": ["Text cannot contain NUL characters."]}
+
+
+def test_editor_changes_a_contacts_details_and_keeps_the_rest(client, auth, make_vendor):
+    vendor = make_vendor("Acme")
+    contact = client.post(f"/api/v1/vendors/{vendor.id}/contacts", headers=auth, json={
+        "name": "Jan Kowalski", "role": "sales", "email": "jan@acme.test", "phone": "123",
+    }).get_json()  # fmt: skip
+    response = client.patch(f"/api/v1/vendors/{vendor.id}/contacts/{contact['id']}", headers=auth,
+                            json={"name": "  Jan Nowak ", "phone": ""})  # fmt: skip
+    assert response.status_code == 200
+    assert response.get_json() == {**contact, "name": "Jan Nowak", "phone": ""}
+    listed = client.get(f"/api/v1/vendors/{vendor.id}/contacts", headers=auth).get_json()
+    assert listed["items"] == [response.get_json()]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"name": ""}, "name"),
+    ({"name": "   "}, "name"),
+    ({"email": "x" * 255}, "email"),
+    ({"vendor_id": 2}, "vendor_id"),
+])  # fmt: skip
+def test_a_wrong_contact_change_is_refused_naming_the_field_and_nothing_changes(
+    client, auth, make_vendor, body, field
+):
+    vendor = make_vendor("Acme")
+    path = f"/api/v1/vendors/{vendor.id}/contacts"
+    contact = client.post(path, headers=auth, json={"name": "Jan", "role": "sales"}).get_json()
+    response = client.patch(f"{path}/{contact['id']}", headers=auth, json={"role": "boss", **body})
+    assert response.status_code == 422
+    assert list(response.get_json()["error"]["fields"]) == [field]
+    assert client.get(path, headers=auth).get_json()["items"] == [contact]
+
+
+def test_a_contact_is_found_only_under_its_own_vendor(client, auth, make_vendor):
+    vendor, other = make_vendor("Acme"), make_vendor("Other")
+    contact = client.post(f"/api/v1/vendors/{other.id}/contacts", headers=auth,
+                          json={"name": "Eve"}).get_json()  # fmt: skip
+    for path in (f"/api/v1/vendors/{vendor.id}/contacts/{contact['id']}",
+                 f"/api/v1/vendors/{vendor.id}/contacts/999", f"/api/v1/vendors/999/contacts/{contact['id']}"):  # fmt: skip
+        response = client.patch(path, headers=auth, json={"name": "Mallory"})
+        assert response.status_code == 404, path
+        assert response.get_json()["error"]["code"] == "not_found"
+    listed = client.get(f"/api/v1/vendors/{other.id}/contacts", headers=auth).get_json()
+    assert [c["name"] for c in listed["items"]] == ["Eve"]
+
+
+def test_a_viewer_may_not_change_a_contact(client, auth, viewer, token_for, make_vendor):
+    vendor = make_vendor("Acme")
+    contact = client.post(f"/api/v1/vendors/{vendor.id}/contacts", headers=auth,
+                          json={"name": "Jan"}).get_json()  # fmt: skip
+    response = client.patch(f"/api/v1/vendors/{vendor.id}/contacts/{contact['id']}", headers=token_for(viewer),
+                            json={"name": "Changed"})  # fmt: skip
+    assert response.status_code == 403
+    assert client.get(f"/api/v1/vendors/{vendor.id}/contacts", headers=auth).get_json()["items"] == [contact]

@@ -6,6 +6,8 @@ import secrets
 from contextlib import suppress
 from datetime import datetime
 from functools import cache
+from typing import Any
+from zoneinfo import available_timezones
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -15,12 +17,14 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session
 
+from vendortrack.i18n import LANGUAGES
 from vendortrack.ledger import LedgerError
 from vendortrack.models import ApiToken, Role, User
 from vendortrack.models.user import hash_token, new_session_token
 
 PASSWORD_MIN = 10
 TOKEN_PREFIX = "vt_"  # noqa: S105 - a visible prefix, not a secret
+TIMEZONES = frozenset(available_timezones())
 
 
 def check_password_strength(password: str) -> str:
@@ -93,6 +97,35 @@ def set_role(user: User, role: Role | str) -> User:
         user.role = Role(role)
     except ValueError:
         raise LedgerError("role", _l("Choose viewer, editor or admin.")) from None
+    return user
+
+
+# A keyword left out of `update_profile`: that part of the profile stays as it is.
+UNCHANGED: Any = object()
+
+
+def update_profile(
+    user: User, *, name: str = UNCHANGED, timezone: str | None = UNCHANGED, locale: str | None = UNCHANGED,
+    digest_enabled: bool = UNCHANGED,
+) -> User:  # fmt: skip
+    """What a user changes about themselves, from the profile page or the API.
+
+    A new time zone, or the digest turned on or off, clears `digest_next_at`: the digest job then
+    works out the next Monday afresh, on the user's clock.
+    """
+    if timezone is not UNCHANGED and timezone is not None and timezone not in TIMEZONES:
+        raise LedgerError("timezone", _l("Choose an IANA time zone, such as Europe/Warsaw."))
+    if locale is not UNCHANGED and locale and locale not in LANGUAGES:
+        raise LedgerError("locale", _l("Choose one of the languages offered."))
+    if name is not UNCHANGED:
+        user.name = (name or "").strip()
+    if locale is not UNCHANGED:
+        user.locale = locale or None
+    new_timezone = user.timezone if timezone is UNCHANGED else timezone or None
+    new_digest = user.digest_enabled if digest_enabled is UNCHANGED else bool(digest_enabled)
+    if new_timezone != user.timezone or new_digest != user.digest_enabled:
+        user.digest_next_at = None
+    user.timezone, user.digest_enabled = new_timezone, new_digest
     return user
 
 

@@ -15,7 +15,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Length
 
 from vendortrack import throttle
-from vendortrack.accounts import authenticate, check_password_strength, end_sessions
+from vendortrack.accounts import authenticate, check_password_strength, end_sessions, update_profile
 from vendortrack.extensions import db
 from vendortrack.forms import Form
 from vendortrack.i18n import LANGUAGES
@@ -118,12 +118,9 @@ def profile():
         except LedgerError as error:
             getattr(form, error.field, form.new_password).errors.append(str(error.message))
             return _profile_page(form, 400)
-        current_user.name = (form.name.data or "").strip()
-        timezone, digest_on = form.timezone.data or None, bool(form.digest_enabled.data)
-        if timezone != current_user.timezone or digest_on != current_user.digest_enabled:
-            current_user.digest_next_at = None  # the digest job works out the next Monday afresh
-        current_user.timezone, current_user.digest_enabled = timezone, digest_on
-        current_user.locale = form.locale.data or None
+        update_profile(current_user._get_current_object(), name=form.name.data or "",
+                       timezone=form.timezone.data or None, locale=form.locale.data or None,
+                       digest_enabled=bool(form.digest_enabled.data))  # fmt: skip
         if form.new_password.data:
             current_user.set_password(form.new_password.data)  # also rotates the session token
         db.session.commit()

@@ -6,9 +6,9 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from vendortrack.extensions import api, csrf
-from vendortrack.views.api import commitments, exports, imports, me, schemas, scores, users, vendors
+from vendortrack.views.api import commitments, events, exports, imports, me, schemas, scores, users, vendors
 
-BLUEPRINTS = (me.bp, vendors.bp, commitments.bp, scores.bp, users.bp, exports.bp, imports.bp)
+BLUEPRINTS = (me.bp, vendors.bp, commitments.bp, scores.bp, users.bp, exports.bp, imports.bp, events.bp)
 
 
 class RowIdConverter(IntegerConverter):

@@ -19,6 +19,9 @@ from vendortrack.security import SAFE_METHODS
 from vendortrack.timeutil import utcnow
 
 SECURITY = [{"bearerAuth": []}]
+# Writes that change only the caller's own account, never the ledger: a viewer may make them too,
+# as anyone may on their profile page.
+SELF_SERVICE = frozenset({"api_me.me"})
 
 
 def authenticate() -> None:
@@ -34,7 +37,7 @@ def authenticate() -> None:
     g.api_now = utcnow()
     if request.method in SAFE_METHODS:
         return
-    if not user.can_write:
+    if not user.can_write and request.endpoint not in SELF_SERVICE:
         abort(403, message=_("Your role may read but not change anything."))
     # webargs would read a form post as an empty body; say what is wrong instead.
     if request.content_length and not request.is_json:

@@ -95,6 +95,8 @@ class MeSchema(UserRefSchema):
     name = fields.String()
     role = fields.String()
     timezone = fields.String(allow_none=True)
+    locale = fields.String(allow_none=True)
+    digest_enabled = fields.Boolean()
 
 
 # --- vendors and contacts -----------------------------------------------------------------------
@@ -150,11 +152,15 @@ class ContactPageSchema(PageSchema):
     items = fields.List(fields.Nested(ContactSchema), required=True)
 
 
-class ContactCreateSchema(Schema):
-    name = name(200, required=True)
+class ContactPatchSchema(Schema):
+    name = name(200)
     role = text(120)
     email = text(254)
     phone = text(50)
+
+
+class ContactCreateSchema(ContactPatchSchema):
+    name = name(200, required=True)
 
 
 # --- commitments --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate
 
 from vendortrack import export
+from vendortrack.i18n import LANGUAGES
 from vendortrack.models import Role
 from vendortrack.views.api.schemas import PageSchema, UTCDateTime, name, no_nul, text
 
@@ -51,6 +52,23 @@ class UserPatchSchema(Schema):
     role = fields.String(validate=validate.OneOf(ROLES))
     name = text(120)
     timezone = timezone_field()
+
+
+def known_language(value: str | None) -> None:
+    if value is not None and value not in LANGUAGES:
+        raise ValidationError(_("Choose one of the languages offered."))
+
+
+class MePatchSchema(Schema):
+    """What anyone may change about themselves, as on the profile page; the password stays a page's job."""
+
+    name = text(120)
+    timezone = timezone_field()
+    locale = fields.String(
+        allow_none=True, validate=known_language,
+        metadata={"enum": [*LANGUAGES, None], "description": "null: as the client's Accept-Language asks."},
+    )  # fmt: skip
+    digest_enabled = fields.Boolean(metadata={"description": "Whether the weekly digest is emailed."})
 
 
 class UserCreateSchema(Schema):

@@ -6,6 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask.views import MethodView
+from flask_babel import gettext as _
+from flask_smorest import abort
 
 from vendortrack import vendors
 from vendortrack.extensions import db
@@ -110,3 +112,18 @@ class Contacts(MethodView):
         with ledger_write():
             contact = vendors.add_contact(db.session, vendor, now=request_now(), **values)
         return contact
+
+
+@bp.route("/<id:vendor_id>/contacts/<id:contact_id>", methods=["PATCH"])
+@documented(bp, write=True)
+@bp.arguments(schemas.ContactPatchSchema)
+@bp.response(200, schemas.ContactSchema)
+def patch_contact(values: dict[str, Any], vendor_id: int, contact_id: int):
+    """Change some of a contact's details; the contact must be one of this vendor's."""
+    vendor = get_or_404(Vendor, vendor_id)
+    contact = get_or_404(Contact, contact_id)
+    if contact.vendor_id != vendor.id:
+        abort(404, message=_("There is no contact #%(id)d.", id=contact_id))
+    with ledger_write():
+        vendors.update_contact(db.session, contact, **values)
+    return contact
