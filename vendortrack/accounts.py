@@ -7,7 +7,6 @@ from contextlib import suppress
 from datetime import datetime
 from functools import cache
 from typing import Any
-from zoneinfo import available_timezones
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -21,10 +20,10 @@ from vendortrack.i18n import LANGUAGES
 from vendortrack.ledger import LedgerError
 from vendortrack.models import ApiToken, Role, User
 from vendortrack.models.user import hash_token, new_session_token
+from vendortrack.timeutil import is_timezone
 
 PASSWORD_MIN = 10
 TOKEN_PREFIX = "vt_"  # noqa: S105 - a visible prefix, not a secret
-TIMEZONES = frozenset(available_timezones())
 
 
 def check_password_strength(password: str) -> str:
@@ -113,7 +112,7 @@ def update_profile(
     A new time zone, or the digest turned on or off, clears `digest_next_at`: the digest job then
     works out the next Monday afresh, on the user's clock.
     """
-    if timezone is not UNCHANGED and timezone is not None and timezone not in TIMEZONES:
+    if timezone is not UNCHANGED and timezone is not None and not is_timezone(timezone):
         raise LedgerError("timezone", _l("Choose an IANA time zone, such as Europe/Warsaw."))
     if locale is not UNCHANGED and locale and locale not in LANGUAGES:
         raise LedgerError("locale", _l("Choose one of the languages offered."))

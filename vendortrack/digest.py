@@ -20,7 +20,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session, aliased
 
 from vendortrack import mail, scorecard
-from vendortrack.i18n import speaking
+from vendortrack.i18n import speaking, user_timezone
 from vendortrack.ledger import LedgerError
 from vendortrack.models import Commitment, ExcuseCategory, MailKind, Status, User, Vendor
 from vendortrack.models.user import DIGEST_TIME, DIGEST_WEEKDAY
@@ -186,10 +186,6 @@ class WeekCache:
 # --- which week ---------------------------------------------------------------------------------
 
 
-def user_tz(user: User) -> str:
-    return user.timezone or current_app.config["VENDORTRACK_TIMEZONE"]
-
-
 def _wall_shift(moment: datetime, tz: str, days: int) -> datetime:
     """The same time of day `days` later on the wall clock there: a DST week is 167 or 169 hours."""
     zone = ZoneInfo(tz)
@@ -199,11 +195,11 @@ def _wall_shift(moment: datetime, tz: str, days: int) -> datetime:
 
 def last_digest_at(user: User, now: datetime) -> datetime:
     """The most recent Monday 08:00 on the user's clock at or before `now`: where their last week ended."""
-    zone = ZoneInfo(user_tz(user))
+    zone = ZoneInfo(user_timezone(user))
     local_day = now.astimezone(zone).date()
     day = local_day - timedelta(days=(local_day.weekday() - DIGEST_WEEKDAY) % 7)
     moment = datetime.combine(day, DIGEST_TIME, tzinfo=zone).astimezone(UTC)
-    return moment if moment <= now else _wall_shift(moment, user_tz(user), -7)
+    return moment if moment <= now else _wall_shift(moment, user_timezone(user), -7)
 
 
 def parse_week(text: str) -> date:
@@ -233,13 +229,13 @@ def digest_end(user: User, week: str | None, now: datetime) -> datetime:
     if not week:
         return last_digest_at(user, now)
     monday = parse_week(week)
-    start = datetime.combine(monday, DIGEST_TIME, tzinfo=ZoneInfo(user_tz(user))).astimezone(UTC)
-    return _wall_shift(start, user_tz(user), 7)
+    start = datetime.combine(monday, DIGEST_TIME, tzinfo=ZoneInfo(user_timezone(user))).astimezone(UTC)
+    return _wall_shift(start, user_timezone(user), 7)
 
 
 def period_key(user: User, scheduled: datetime) -> str:
     """The ISO week the digest belongs to, on the subscriber's clock: one digest per week."""
-    local = scheduled.astimezone(ZoneInfo(user_tz(user)))
+    local = scheduled.astimezone(ZoneInfo(user_timezone(user)))
     year, week, _day = local.isocalendar()
     return f"{year}-W{week:02d}"
 
@@ -389,7 +385,7 @@ def week_date(start: datetime, tz: str) -> str:
 def preview(session: Session, user: User, end: datetime, cache: WeekCache | None = None) -> Preview:
     """The digest of the week ending at `end`, on the user's clock, for the mail and the browser alike."""
     cache = cache or WeekCache()
-    tz = user_tz(user)
+    tz = user_timezone(user)
     week = cache.get(session, _wall_shift(end, tz, -7), end, _wall_shift(end, tz, 7))
     html, text = cache.bodies(week, tz)
     subject = _("Vendor digest for the week of %(date)s", date=week_date(week.start, tz))

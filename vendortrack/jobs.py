@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from vendortrack import digest, mail
 from vendortrack.database import write_intent
-from vendortrack.i18n import speaking
+from vendortrack.i18n import speaking, user_timezone
 from vendortrack.models import (
     Commitment,
     EventAction,
@@ -55,10 +55,9 @@ def _tell_owners(session: Session, ids: list[int], kind: MailKind, now: datetime
     for owner, commitments in _by_owner(session, ids).items():
         if not owner.is_active:
             continue
-        tz = owner.timezone or current_app.config["VENDORTRACK_TIMEZONE"]
         with speaking(owner):
             rendered = mail.render(template, subject(len(commitments)), owner=owner, commitments=commitments,
-                                   tz=tz)  # fmt: skip
+                                   tz=user_timezone(owner))  # fmt: skip
         queued += mail.queue(session, recipient=owner.email, user_id=owner.id, kind=kind, period_key=period,
                              rendered=rendered, now=now)  # fmt: skip
     return queued

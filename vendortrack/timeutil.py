@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 END_OF_DAY = time(23, 59, 59)
+# Every IANA zone the system knows, read once: the pickers list them, the checks look them up.
+TIMEZONES = sorted(available_timezones())
+_KNOWN = frozenset(TIMEZONES)
+
+
+def is_timezone(name: str) -> bool:
+    return name in _KNOWN
 
 
 def utcnow() -> datetime:

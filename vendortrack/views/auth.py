@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from zoneinfo import available_timezones
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -21,12 +20,11 @@ from vendortrack.forms import Form
 from vendortrack.i18n import LANGUAGES
 from vendortrack.ledger import LedgerError
 from vendortrack.security import is_local_path
-from vendortrack.timeutil import utcnow
+from vendortrack.timeutil import TIMEZONES, utcnow
 from vendortrack.views.calendar import profile_panel
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-TIMEZONES = sorted(available_timezones())
 
 
 class LoginForm(Form):

@@ -6,7 +6,6 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from zoneinfo import available_timezones
 
 from flask import (
     Blueprint,
@@ -37,7 +36,7 @@ from vendortrack.importing import ImportFailed
 from vendortrack.ledger import LedgerError
 from vendortrack.models import ImportUpload
 from vendortrack.permissions import editor_required
-from vendortrack.timeutil import utcnow
+from vendortrack.timeutil import TIMEZONES, utcnow
 from vendortrack.views.saving import save, status_for
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
@@ -51,7 +50,6 @@ DATE_FORMAT_LABELS = {
     "dmy": _l("Day first: 30.06.2026 / 30/06/2026"),
     "mdy": _l("Month first (US): 06/30/2026"),
 }
-TIMEZONES = sorted(available_timezones())
 COUNTS = ("vendors", "contacts", "commitments")
 
 

@@ -30,18 +30,12 @@ def row_id(**kwargs: Any) -> fields.Integer:
     return fields.Integer(validate=validate.Range(min=1, max=ROW_ID_MAX), **kwargs)
 
 
-def no_nul(value: str) -> None:
-    # PostgreSQL refuses NUL in text with an error the client would see as a 500.
-    if "\x00" in value:
-        raise ValidationError(_("This text contains a NUL character."))
-
-
 def text(max_length: int, **kwargs: Any) -> fields.String:
-    return fields.String(validate=[validate.Length(max=max_length), no_nul], **kwargs)
+    return fields.String(validate=validate.Length(max=max_length), **kwargs)
 
 
 def name(max_length: int, **kwargs: Any) -> fields.String:
-    return fields.String(validate=[validate.Length(min=1, max=max_length), no_nul], **kwargs)
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
 
 
 # --- errors -------------------------------------------------------------------------------------

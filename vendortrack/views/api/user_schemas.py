@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate
 
 from vendortrack import export
 from vendortrack.i18n import LANGUAGES
 from vendortrack.models import Role
-from vendortrack.views.api.schemas import PageSchema, UTCDateTime, name, no_nul, text
+from vendortrack.timeutil import is_timezone
+from vendortrack.views.api.schemas import PageSchema, UTCDateTime, name, text
 
-TIMEZONES = frozenset(available_timezones())
 ROLES = [role.value for role in Role]
 
 
 def known_timezone(value: str | None) -> None:
-    if value is not None and value not in TIMEZONES:
+    if value is not None and not is_timezone(value):
         raise ValidationError(_("Choose an IANA time zone, such as Europe/Warsaw."))
 
 
@@ -76,7 +74,7 @@ class UserCreateSchema(Schema):
     name = text(120)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     password = fields.String(
-        required=True, load_only=True, validate=[validate.Length(max=1000), no_nul],
+        required=True, load_only=True, validate=validate.Length(max=1000),
         metadata={"description": "The initial password, at least 10 characters."},
     )  # fmt: skip
     timezone = timezone_field()
