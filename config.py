@@ -136,7 +136,10 @@ class Config:
     def _apply(self, v: dict[str, Any]) -> None:
         self.SECRET_KEY = v["SECRET_KEY"] or self.fallback_secret_key()
         self.SQLALCHEMY_DATABASE_URI = _database_url(v["DATABASE_URL"] or self.default_database_url())
-        self.SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+        # A server can drop a pooled connection (a restart): test each one as it is handed out. A SQLite
+        # file cannot, and the test would cost every request a statement.
+        is_server = not self.SQLALCHEMY_DATABASE_URI.startswith("sqlite")
+        self.SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": is_server}
         self.VENDORTRACK_TIMEZONE = v["VENDORTRACK_TIMEZONE"]
         self.VENDORTRACK_BASE_URL = v["VENDORTRACK_BASE_URL"].rstrip("/")
         self.VENDORTRACK_GRACE = timedelta(hours=v["VENDORTRACK_GRACE_HOURS"])

@@ -78,6 +78,7 @@ MIX = "log=40,resolve=35,list=15,score=5,scorecard=5"  # percent of the requests
 WRITES = ("log", "resolve")
 OUTCOMES = ("kept", "kept", "broken", "rescheduled")
 KINDS = ("meeting", "promise", "deadline")
+POSTGRES_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 EXPECTED = {"log": 201, "resolve": 200, "list": 200, "score": 200, "scorecard": 200}
 RSS_LIMIT_MB = 200.0
 TARGET = {"writes_per_s": 300.0, "write_p95_ms": 100.0}  # on SQLite with 2 workers
@@ -92,7 +93,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument(
         "--postgres",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        default=POSTGRES_DEFAULT,
         help="the local server's maintenance database; vt_load_<pid> is made beside it",
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, 1 to 8")

@@ -221,6 +221,63 @@ def test_two_editors_resolving_at_once_cannot_both_win(app, session, meeting, ma
     assert len(resolutions) == 1
 
 
+def _meanwhile(app, commitment_id: int, editor_id: int, change) -> None:
+    """Another writer, on a connection of its own, changes the commitment and commits."""
+
+    def write() -> None:
+        with app.app_context():
+            s = db.session
+            change(s, s.get(Commitment, commitment_id), s.get(User, editor_id))
+            s.commit()
+            s.remove()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join()
+
+
+def _read_then_release(session, commitment: Commitment, editor: User) -> None:
+    """What an API request does before the write lock: read the rows, end the reading transaction."""
+    commitment.status, editor.id  # noqa: B018 - loaded as a request would
+    current = session()  # the scoped session's own Session, whose setting this is
+    current.expire_on_commit = False
+    current.commit()
+    current.expire_on_commit = True
+
+
+def test_a_resolve_computed_from_a_row_someone_since_edited_is_refused_and_changes_nothing(
+    app, session, meeting, editor
+):  # fmt: skip
+    _read_then_release(session, meeting, editor)
+    _meanwhile(app, meeting.id, editor.id, lambda s, c, who: ledger.edit_commitment(
+        s, c, actor=who, now=NOW + timedelta(minutes=1), due_at=DUE + timedelta(days=1)))  # fmt: skip
+    with pytest.raises(LedgerError, match="Someone changed this commitment a moment ago"):
+        ledger.resolve(session, meeting, "kept", actor=editor, now=NOW)
+    session.rollback()
+    assert meeting.status == Status.open and meeting.due_at == DUE + timedelta(days=1)
+    assert actions(meeting) == [EventAction.created, EventAction.edited]
+
+
+def test_resolving_what_someone_resolved_since_it_was_read_says_so(app, session, meeting, editor):
+    _read_then_release(session, meeting, editor)
+    _meanwhile(app, meeting.id, editor.id, lambda s, c, who: ledger.resolve(s, c, "broken", actor=who, now=NOW))
+    with pytest.raises(LedgerError, match="Someone resolved this commitment a moment ago"):
+        ledger.resolve(session, meeting, "kept", actor=editor, now=NOW)
+    session.rollback()
+    assert meeting.status == Status.broken
+    assert actions(meeting) == [EventAction.created, EventAction.resolved]
+
+
+def test_an_edit_made_from_a_stale_read_is_refused_rather_than_overwriting_another(app, session, meeting, editor):
+    _read_then_release(session, meeting, editor)
+    _meanwhile(app, meeting.id, editor.id, lambda s, c, who: ledger.edit_commitment(
+        s, c, actor=who, now=NOW + timedelta(minutes=1), title="Renamed by someone else"))  # fmt: skip
+    with pytest.raises(LedgerError, match="Someone changed this commitment a moment ago"):
+        ledger.edit_commitment(session, meeting, actor=editor, now=NOW, title="Kick-off with the board")
+    session.rollback()
+    assert meeting.title == "Renamed by someone else"
+
+
 def test_times_come_back_aware_and_in_utc(session, vendor, editor):
     warsaw_morning = datetime.fromisoformat("2026-03-29T10:00:00+02:00")  # the day DST begins
     c = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Audit",

@@ -154,15 +154,18 @@ def issue_token(session: Session, user: User, *, now: datetime) -> str:
     return secret
 
 
+# Every API request runs it: one statement, built once (a statement reused skips rebuilding and re-keying).
+_TOKEN_USER = (
+    sa.select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+           User.disabled_at.is_(None))  # fmt: skip
+)
+
+
 def user_for_token(session: Session, secret: str) -> User | None:
-    token = session.scalar(
-        sa.select(ApiToken).where(
-            ApiToken.token_hash == hash_token(secret), ApiToken.revoked_at.is_(None)
-        )
-    )
-    if token is None or not token.user.is_active:
-        return None
-    return token.user
+    """The active user a live token belongs to, or None."""
+    return session.scalar(_TOKEN_USER, {"token_hash": hash_token(secret)})
 
 
 def revoke_token(session: Session, token: ApiToken, now: datetime) -> ApiToken:

@@ -18,6 +18,9 @@ from vendortrack.views.api.rows import get_or_404, get_or_422, ledger_write, pag
 bp = ApiBlueprint("api_commitments", __name__, url_prefix="/api/v1",
                description="What vendors promised, and what became of it.")  # fmt: skip
 
+# Every write here goes through the ledger, which guards its own changes against a stale read:
+# `ledger_write(reread=False)` spares the rows read before the write lock a second reading under it.
+
 # The body's ids, as the ledger functions' keyword arguments and the models they name.
 REFERENCES = {"contact_id": ("contact", Contact), "owner_id": ("owner", User)}
 
@@ -62,7 +65,7 @@ def log_commitment(values: dict[str, Any], vendor_id: int):
     """Log what the vendor committed to; it is owned by the caller unless owner_id says otherwise."""
     vendor = get_or_404(Vendor, vendor_id)
     values = _with_references(values)
-    with ledger_write():
+    with ledger_write(reread=False):
         commitment = ledger.log_commitment(
             db.session, vendor=vendor, actor=current_api_user(), now=request_now(), **values
         )
@@ -84,7 +87,7 @@ class CommitmentItem(MethodView):
         """Correct what was logged; a date the vendor moved is a reschedule, through resolve."""
         commitment = get_or_404(Commitment, commitment_id)
         values = _with_references(values)
-        with ledger_write():
+        with ledger_write(reread=False):
             ledger.edit_commitment(
                 db.session, commitment, actor=current_api_user(), now=request_now(), **values
             )
@@ -98,7 +101,7 @@ class CommitmentItem(MethodView):
 def resolve(values: dict[str, Any], commitment_id: int):
     """Record what happened. A reschedule closes this one and answers with `rescheduled_to` set."""
     commitment = get_or_404(Commitment, commitment_id)
-    with ledger_write():
+    with ledger_write(reread=False):
         ledger.resolve(
             db.session, commitment, values.pop("status"),
             actor=current_api_user(), now=request_now(), **values,
@@ -112,7 +115,7 @@ def resolve(values: dict[str, Any], commitment_id: int):
 def reopen(commitment_id: int):
     """Undo an outcome logged by mistake; a reschedule's open follow-up is cancelled with it."""
     commitment = get_or_404(Commitment, commitment_id)
-    with ledger_write():
+    with ledger_write(reread=False):
         ledger.reopen(db.session, commitment, actor=current_api_user(), now=request_now())
     return commitment
 

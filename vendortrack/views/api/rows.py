@@ -46,21 +46,32 @@ def get_or_422(model: type[Model], row_id: int | None, field: str) -> Model | No
     return row
 
 
-def begin_writing() -> None:
+def begin_writing(*, reread: bool = True) -> None:
     """End the request's reading transaction and let the next statement take the write lock.
 
     An API request reads (its token, the rows it names, its body checked) without SQLite's write
-    lock; only the write itself holds it, so writers queue for milliseconds, not for whole requests.
-    Rows read before come back expired and are read again inside the write, as they are now.
+    lock; only the write itself holds it, so writers queue for a millisecond, not for whole requests.
+    The rows read before come back expired and are read again inside the write, as they are now;
+    or, with reread=False, keep their values: for the ledger's writes, whose every change to a
+    commitment is conditional on the row being as it was read (`ledger._update`) and refused if not.
     """
-    db.session.commit()
+    _commit(expire=reread)
     write_intent.set(True)
 
 
+def _commit(*, expire: bool) -> None:
+    session = db.session()
+    session.expire_on_commit = expire
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 @contextmanager
-def ledger_write() -> Iterator[None]:
+def ledger_write(*, reread: bool = True) -> Iterator[None]:
     """Commit what the block wrote; a LedgerError rolls it all back and answers 422 naming the field."""
-    begin_writing()
+    begin_writing(reread=reread)
     try:
         yield
     except LedgerError as error:
@@ -70,12 +81,7 @@ def ledger_write() -> Iterator[None]:
         # The answer only reads the rows back: on SQLite without taking the write lock a second time.
         write_intent.set(False)
     # Keep what was just written in memory for the answer rather than reading every row back.
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
+    _commit(expire=False)
 
 
 def paginate(statement: sa.Select, args: dict[str, Any]) -> dict[str, Any]:
