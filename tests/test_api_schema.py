@@ -5,11 +5,12 @@ from __future__ import annotations
 import tempfile
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import schemathesis
+import sqlalchemy as sa
 from flask import Flask
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -20,10 +21,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import NOW, PASSWORD, make_app
-from vendortrack import ledger
+from vendortrack import ledger, tally
 from vendortrack.accounts import create_user, issue_token
 from vendortrack.extensions import db
-from vendortrack.models import Kind, Role, Status
+from vendortrack.models import Commitment, Kind, Role, Status
 from vendortrack.vendors import add_contact, create_vendor
 
 # Not negative_data_rejection/positive_data_acceptance: a well-formed request the ledger refuses (a
@@ -122,14 +123,27 @@ def test_a_score_as_of_centuries_after_the_ledger_is_answered(fuzzed_app, token_
     assert response.get_json()["as_of"] == "5567-12-18T02:36:12+00:00"
 
 
-def test_a_commitment_due_in_the_year_one_leaves_the_scorecard_answering(fuzzed_app, token_headers):
+def test_a_year_one_typo_is_refused_and_one_stored_before_leaves_the_scorecard_answering(
+    fuzzed_app, token_headers
+):  # fmt: skip
     client = fuzzed_app.test_client()
     vendor_id = client.get("/api/v1/vendors", headers=token_headers).get_json()["items"][0]["id"]
+    typo = client.post(f"/api/v1/vendors/{vendor_id}/commitments", headers=token_headers,
+                       json={"kind": "promise", "title": "A typo in the year", "due_at": "0001-01-01T00:00:00Z"})  # fmt: skip
+    assert typo.status_code == 422
+    assert list(typo.get_json()["error"]["fields"]) == ["due_at"]
+    # A ledger restored from before the years were checked may still hold one, kept the next day.
     logged = client.post(f"/api/v1/vendors/{vendor_id}/commitments", headers=token_headers,
-                         json={"kind": "promise", "title": "A typo in the year", "due_at": "0001-01-01T00:00:00Z"})  # fmt: skip
-    assert logged.status_code == 201
-    kept = client.post(f"/api/v1/commitments/{logged.get_json()['id']}/resolve", headers=token_headers,
-                       json={"status": "kept", "done_at": "0001-01-02T00:00:00Z"})  # fmt: skip
-    assert kept.status_code == 200
+                         json={"kind": "promise", "title": "A typo in the year", "due_at": "2026-06-01T00:00:00Z"})  # fmt: skip
+    with fuzzed_app.app_context():
+        year_one = datetime(1, 1, 1, tzinfo=UTC)
+        db.session.execute(
+            sa.update(Commitment).where(Commitment.id == logged.get_json()["id"])
+            .values(due_at=year_one, original_due_at=year_one, done_at=year_one + timedelta(days=1),
+                    lateness_us=86_400_000_000, status=Status.kept)  # fmt: skip
+        )
+        tally.refresh(db.session, vendor_id, [year_one, datetime(2026, 6, 1, tzinfo=UTC)])
+        db.session.commit()
+        db.session.remove()
     for path in ("/api/v1/scorecard", f"/api/v1/vendors/{vendor_id}/score"):
         assert client.get(path, headers=token_headers).status_code == 200

@@ -190,11 +190,19 @@ def test_the_default_date_format_follows_the_users_language(locale, expected):
 def test_a_date_at_the_edge_of_the_calendar_is_a_problem_not_a_crash(session):
     sheet = importing.read_text("vendor,title,due\nAcme,Old,0001-01-01 01:00\nAcme,Late,9999-12-31 23:00\n")
 
-    plan = importing.preview(session, sheet, timezone="Asia/Tokyo", now=NOW)
+    for zone in ("Asia/Tokyo", "America/New_York"):  # each year moves past midnight UTC in one of them
+        plan = importing.preview(session, sheet, timezone=zone, now=NOW)
+        assert [(p.row, p.column) for p in plan.problems] == [(2, "due"), (3, "due")]
 
-    assert [(p.row, p.column) for p in plan.problems] == [(2, "due")]
-    plan = importing.preview(session, sheet, timezone="America/New_York", now=NOW)
-    assert [(p.row, p.column) for p in plan.problems] == [(3, "due")]
+
+def test_a_date_outside_the_years_a_ledger_can_mean_is_a_problem_in_preview(session):
+    sheet = importing.read_text("vendor,title,due\nAcme,Typo,9615-12-21\nAcme,Fine,2999-12-31\n")
+
+    plan = importing.preview(session, sheet, timezone="UTC", now=NOW)
+
+    assert [(p.row, p.column, str(p.message)) for p in plan.problems] == [
+        (2, "due", "Give a date from the years 1900 to 2999.")
+    ]
 
 
 def test_a_name_that_grows_when_compared_is_measured_as_compared(session):

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from vendortrack import ledger, tally
-from vendortrack.ledger import TITLE_MAX, LedgerError
+from vendortrack.ledger import OUT_OF_RANGE, TITLE_MAX, LedgerError, in_range
 from vendortrack.models import Commitment, ExcuseCategory, ImportUpload, Kind, Status, User, Vendor
 from vendortrack.models.vendor import name_key
 from vendortrack.timeutil import is_aware, local_moment
@@ -264,10 +264,14 @@ def preview(
 
     def moment(number: int, column: str, text: str) -> datetime | None:
         try:
-            return parse_moment(text, timezone=timezone, date_format=date_format)
+            parsed = parse_moment(text, timezone=timezone, date_format=date_format)
         except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved across midnight UTC
             problems.append(Problem(number, column, _l("Not a date such as 2026-06-30 or 30.06.2026.")))
             return None
+        if not in_range(parsed):
+            problems.append(Problem(number, column, OUT_OF_RANGE))
+            return None
+        return parsed
 
     for number, values in sheet.rows:
         for column, limit in MAX_LENGTH.items():

@@ -6,14 +6,14 @@ the caller commits. A LedgerError names the field that was wrong and changes not
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from vendortrack import tally
@@ -80,7 +80,7 @@ def _record(
     after = snapshot(commitment)
     changed = [k for k in TRACKED if before.get(k) != after[k]]
     # Appended with Core: the ledger is never read back as objects while writing, and the ORM's
-    # unit of work costs ten times the INSERT (bench/request_cost.py). The commitment's loaded
+    # unit of work costs nine times the INSERT (bench/request_cost.py). The commitment's loaded
     # list of events, if any, is told to read itself again.
     session.execute(_EVENTS.insert(), {
         "commitment_id": commitment.id, "vendor_id": commitment.vendor_id,
@@ -92,6 +92,10 @@ def _record(
     # Keep the scorecard's monthly sums true in the same transaction, for the old and new month.
     dues = [commitment.due_at] + ([datetime.fromisoformat(before["due_at"])] if before.get("due_at") else [])
     tally.refresh(session, commitment.vendor_id, dues)
+
+
+# The relationships each key stands behind: when a key changes, its object is read again when next used.
+RELATIONSHIPS = {"contact_id": "contact", "owner_id": "owner", "resolved_by_id": "resolved_by"}
 
 
 def _update(session: Session, commitment: Commitment, values: dict[str, Any]) -> None:
@@ -117,11 +121,9 @@ def _update(session: Session, commitment: Commitment, values: dict[str, Any]) ->
         raise LedgerError("status", _l("Someone changed this commitment a moment ago."))
     for name, value in values.items():
         set_committed_value(commitment, name, value)
-    # A relationship whose key just changed is read again when next used.
-    session.expire(commitment, [RELATIONSHIPS[name] for name in values if name in RELATIONSHIPS])
-
-
-RELATIONSHIPS = {"contact_id": "contact", "owner_id": "owner", "resolved_by_id": "resolved_by"}
+    stale = [RELATIONSHIPS[name] for name in values if name in RELATIONSHIPS]
+    if stale:  # (an empty list would expire every attribute)
+        session.expire(commitment, stale)
 
 
 def _check_title(title: str) -> str:
@@ -139,7 +141,20 @@ def _check_moment(field: str, moment: datetime | None) -> datetime:
         raise LedgerError(field, _l("This date is required."))
     if not is_aware(moment):
         raise LedgerError(field, _l("The time needs a time zone offset."))
+    if not in_range(moment):
+        raise LedgerError(field, OUT_OF_RANGE)
     return moment
+
+
+# The dates a ledger can mean: year 9615 is a slip of the keyboard, and the scorecard's monthly sums
+# take everything due before the year 9000 to have come due (tally.SETTLED).
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
+OUT_OF_RANGE = _l("Give a date from the years %(first)d to %(last)d.",
+                  first=EARLIEST.year, last=LATEST.year - 1)  # fmt: skip
+
+
+def in_range(moment: datetime) -> bool:
+    return EARLIEST <= moment < LATEST
 
 
 def _check_contact(vendor: Vendor, contact: Contact | None) -> Contact | None:
@@ -170,25 +185,37 @@ def log_commitment(
     if vendor.is_archived:
         raise LedgerError("vendor_id", _l("This vendor is archived; unarchive it to log more."))
     contact = _check_contact(vendor, contact)
-    commitment = Commitment(
-        # By key rather than by object: the objects' backreferences would cost more than the INSERT.
-        vendor_id=vendor.id,
-        kind=Kind(kind),
-        title=_check_title(title),
-        due_at=_check_moment("due_at", due_at),
-        original_due_at=due_at,
-        contact_id=contact.id if contact is not None else None,
-        owner_id=_check_owner(owner or actor).id,
-        created_by_id=actor.id,
-        notes=(notes or "").strip(),
-        status=Status.open,
-        created_at=now,
-        updated_at=now,
-        successors=[],  # known empty: the answer need not ask the database
-    )
-    session.add(commitment)
-    session.flush()
+    commitment = _insert(session, {
+        "vendor_id": vendor.id, "kind": Kind(kind), "title": _check_title(title),
+        "due_at": _check_moment("due_at", due_at), "original_due_at": due_at,
+        "contact_id": contact.id if contact is not None else None,
+        "owner_id": _check_owner(owner or actor).id, "created_by_id": actor.id,
+        "notes": (notes or "").strip(), "created_at": now, "updated_at": now,
+    })  # fmt: skip
     _record(session, commitment, EventAction.created, actor, now, before={})
+    return commitment
+
+
+_COMMITMENTS = Commitment.__table__
+# What a new commitment holds besides what its caller gives: every column, so that its object
+# never has to read its row back.
+_NEW = {"status": Status.open, "notes": "", "contact_id": None, "done_at": None, "lateness_us": None,
+        "excuse_category": None, "excuse": "", "reason": "", "resolved_at": None, "resolved_by_id": None,
+        "rescheduled_from_id": None, "flagged_overdue_at": None, "reminded_at": None}  # fmt: skip
+
+
+def _insert(session: Session, values: dict[str, Any]) -> Commitment:
+    """Insert a commitment with Core and hand back its object, attached as if just loaded.
+
+    The unit of work's flush costs four times the INSERT (bench/request_cost.py), and every
+    write of the API pays it under SQLite's write lock.
+    """
+    values = _NEW | values
+    commitment_id = session.execute(_COMMITMENTS.insert().returning(_COMMITMENTS.c.id), values).scalar_one()
+    commitment = Commitment(id=commitment_id, **values)
+    make_transient_to_detached(commitment)  # persistent, its history that of a row just read
+    session.add(commitment)
+    set_committed_value(commitment, "successors", [])  # known empty: the answer need not ask
     return commitment
 
 
@@ -308,24 +335,14 @@ def reschedule(
         "status": Status.rescheduled, "resolved_at": now, "resolved_by_id": actor.id,
         "updated_at": now,
     })  # fmt: skip
-    successor = Commitment(
-        vendor_id=commitment.vendor_id,
-        contact_id=commitment.contact_id,
-        owner_id=commitment.owner_id,
-        created_by_id=actor.id,
-        kind=commitment.kind,
-        title=commitment.title,
-        notes=commitment.notes,
-        due_at=new_due_at,
-        original_due_at=commitment.original_due_at,
-        rescheduled_from=commitment,
-        status=Status.open,
-        created_at=now,
-        updated_at=now,
-        successors=[],
-    )
-    session.add(successor)
-    session.flush()
+    successor = _insert(session, {
+        "vendor_id": commitment.vendor_id, "contact_id": commitment.contact_id,
+        "owner_id": commitment.owner_id, "created_by_id": actor.id, "kind": commitment.kind,
+        "title": commitment.title, "notes": commitment.notes, "due_at": new_due_at,
+        "original_due_at": commitment.original_due_at, "rescheduled_from_id": commitment.id,
+        "created_at": now, "updated_at": now,
+    })  # fmt: skip
+    session.expire(commitment, ["successors"])  # read again with the new one when next asked
     _record(session, commitment, EventAction.rescheduled, actor, now, before,
             extra={"rescheduled_to": successor.id})  # fmt: skip
     _record(session, successor, EventAction.created, actor, now, before={},

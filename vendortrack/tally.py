@@ -146,9 +146,12 @@ def roll_up(session: Session, rules: Rules, through: datetime, vendor_id: int | 
     session.execute(sa.insert(ScoreRollup).from_select(columns, query))
 
 
+_ROLLUP_THROUGH = sa.select(ScoreTallyState.rollup_through).where(ScoreTallyState.id == STATE_ID)
+
+
 def rollup_through(session: Session) -> datetime | None:
-    """The month the rollups are good up to, or None when there are none to trust."""
-    return session.scalar(sa.select(ScoreTallyState.rollup_through).where(ScoreTallyState.id == STATE_ID))
+    """The month the rollups are good up to, or None when there are none to trust (every write asks)."""
+    return session.scalar(_ROLLUP_THROUGH)
 
 
 # What every ledger write runs, built once: a statement reused is neither rebuilt nor re-keyed for the
