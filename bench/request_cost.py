@@ -10,7 +10,9 @@ client instead of gunicorn and a socket, on the same kind of freshly seeded data
 prints the median and p90 CPU time a request took (this thread's time.thread_time, which the other
 processes on the machine do not inflate), how many SQL statements it ran, and on SQLite how long it
 held the write lock (from BEGIN IMMEDIATE to COMMIT, CPU time): writers take turns, so the writes a
-second can never pass 1000 / that figure, however many CPUs serve them. --profile KIND runs that
+second can never pass 1000 / that figure, however many CPUs serve them. Last, the Python function
+calls a request makes (cProfile, 100 requests): a count that the machine's noise does not move, for
+comparing two versions of the code. --profile KIND runs that
 kind again under cProfile and prints the 30 costliest functions. Bounded: --requests at most 5,000.
 """
 
@@ -122,6 +124,14 @@ def measure(client: InProcessClient, kind: str, count: int) -> Costs:
     return costs
 
 
+def calls(client: InProcessClient, kind: str, count: int = 100) -> float:
+    """Python function calls a request makes, test client included: unlike time, the same on a busy
+    machine as on an idle one, so two versions of the code compare exactly."""
+    profiler = cProfile.Profile()
+    profiler.runcall(measure, client, kind, count)
+    return pstats.Stats(profiler).total_calls / count
+
+
 def main() -> int:
     args = parse_args()
     run_dir = load.DATA / f"cost-{args.database}"
@@ -136,14 +146,16 @@ def main() -> int:
             client = InProcessClient(app, seeded.tokens[0], seeded.vendor_ids, args)
             measure(client, "log", 50)  # warm the caches: compiled statements, templates, the pool
             print(f"{args.requests} requests of each kind, one at a time, in process ({args.database})\n")
-            heading = ("kind", "cpu p50 ms", "cpu p90 ms", "statements", "locked p50 ms")
-            print(f"{heading[0]:10} {heading[1]:>11} {heading[2]:>11} {heading[3]:>11} {heading[4]:>14}")
+            heading = ("kind", "cpu p50 ms", "cpu p90 ms", "statements", "locked p50 ms", "calls")
+            print(f"{heading[0]:10} {heading[1]:>11} {heading[2]:>11} {heading[3]:>11} {heading[4]:>14} "
+                  f"{heading[5]:>8}")  # fmt: skip
             for kind in load.EXPECTED:
                 costs = measure(client, kind, args.requests)
                 p90 = statistics.quantiles(costs.cpu, n=10)[-1]
                 locked = f"{statistics.median(costs.locked):14.2f}" if costs.locked else f"{'-':>14}"
-                print(f"{kind:10} {statistics.median(costs.cpu):11.2f} {p90:11.2f} "
-                      f"{statistics.median(costs.statements):11.0f} {locked}")  # fmt: skip
+                statements = statistics.median(costs.statements)
+                print(f"{kind:10} {statistics.median(costs.cpu):11.2f} {p90:11.2f} {statements:11.0f} "
+                      f"{locked} {calls(client, kind):8.0f}")  # fmt: skip
             if args.profile:
                 profiler = cProfile.Profile()
                 profiler.runcall(measure, client, args.profile, args.requests)

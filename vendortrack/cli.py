@@ -370,9 +370,16 @@ class Process:
     argv: list[str]
 
 
-def web_process(host: str, port: int, workers: int = 2, threads: int = 2) -> Process:
-    # Two threads, not four: one can serve while the other waits for SQLite's write lock, yet a thread
-    # holding that lock seldom waits for the GIL behind its siblings (bench/load.py: writes' p99 -40 %).
+REQUEST_TIMEOUT_SECONDS = 300
+
+
+def web_process(host: str, port: int, workers: int = 2, threads: int = 1) -> Process:
+    # One thread a worker (gunicorn's sync worker): the work is CPU in Python, so a second thread only
+    # queues for the GIL, and one holding SQLite's write lock waits behind it while every other writer
+    # waits for the lock (bench/load.py, alternating runs: 1.8 times the writes a second of 2 threads).
+    # A sync worker answering one request longer than --timeout is killed, and the largest import
+    # (5 MB, 100,000 short rows at about 1,000 a second) streams its progress for two minutes or so:
+    # hence minutes, not gunicorn's 30 s.
     from gunicorn.config import Config as GunicornConfig
 
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -380,7 +387,8 @@ def web_process(host: str, port: int, workers: int = 2, threads: int = 2) -> Pro
     quiet = ["--no-control-socket"] if "control_socket_disable" in GunicornConfig().settings else []
     return Process("web", [
         sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-        "--bind", bind, "--chdir", str(ROOT), "--access-logfile", "-", *quiet, "wsgi:app",
+        "--timeout", str(REQUEST_TIMEOUT_SECONDS), "--bind", bind, "--chdir", str(ROOT),
+        "--access-logfile", "-", *quiet, "wsgi:app",
     ])  # fmt: skip
 
 
