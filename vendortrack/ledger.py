@@ -207,7 +207,7 @@ _NEW = {"status": Status.open, "notes": "", "contact_id": None, "done_at": None,
 def _insert(session: Session, values: dict[str, Any]) -> Commitment:
     """Insert a commitment with Core and hand back its object, attached as if just loaded.
 
-    The unit of work's flush costs four times the INSERT (bench/request_cost.py), and every
+    The unit of work's flush costs three to seven times the INSERT (BENCHMARKS.md), and every
     write of the API pays it under SQLite's write lock.
     """
     values = _NEW | values

@@ -20,6 +20,7 @@ bp = ApiBlueprint("api_commitments", __name__, url_prefix="/api/v1",
 
 # Every write here goes through the ledger, which guards its own changes against a stale read:
 # `ledger_write(reread=False)` spares the rows read before the write lock a second reading under it.
+# (A vendor archived, or an owner disabled, in the millisecond between is as if the log came first.)
 
 # The body's ids, as the ledger functions' keyword arguments and the models they name.
 REFERENCES = {"contact_id": ("contact", Contact), "owner_id": ("owner", User)}
