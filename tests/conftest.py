@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from config import TestConfig
-from vendortrack import create_app
+from vendortrack import create_app, importing
 from vendortrack.accounts import create_user, issue_token
 from vendortrack.database import write_intent
 from vendortrack.extensions import db
@@ -228,3 +228,20 @@ def token_for(session):
         return {"Authorization": f"Bearer {secret}"}
 
     return make
+
+
+@pytest.fixture
+def ledger_refuses_import_row(monkeypatch):
+    """Call with a row number: an import's commit then meets the ledger refusing that row mid-write."""
+
+    def refuse_at(number: int) -> None:
+        write_row = importing._write_row
+
+        def refuse(session, plan, **kwargs):
+            if plan.row == number:
+                raise importing.LedgerError("title", "Refused by the ledger.")
+            write_row(session, plan, **kwargs)
+
+        monkeypatch.setattr(importing, "_write_row", refuse)
+
+    return refuse_at

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from vendortrack import importing
 from vendortrack.models import Commitment, Contact, LedgerEvent, Role, Status, Vendor
 from vendortrack.views.api.imports import MAX_BODY_BYTES
 
@@ -92,15 +91,10 @@ def test_committing_a_file_with_problems_is_a_422_listing_them_and_writes_nothin
     assert counts(session) == (0, 0, 0, 0)
 
 
-def test_a_row_the_ledger_refuses_while_writing_rolls_back_every_row(client, auth, session, monkeypatch):
-    write_row = importing._write_row
-
-    def refuse_the_third(session, plan, **kwargs):
-        if plan.row == 4:
-            raise importing.LedgerError("title", "Refused by the ledger.")
-        write_row(session, plan, **kwargs)
-
-    monkeypatch.setattr(importing, "_write_row", refuse_the_third)
+def test_a_row_the_ledger_refuses_while_writing_rolls_back_every_row(
+    client, auth, session, ledger_refuses_import_row
+):  # fmt: skip
+    ledger_refuses_import_row(4)  # the third row of the file
 
     response = client.post("/api/v1/import", headers=auth, json={"csv": FILE, "commit": True})
 

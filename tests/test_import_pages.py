@@ -203,17 +203,10 @@ def test_a_streamed_commit_reports_progress_and_ends_with_where_to_go(signed_in,
 
 
 def test_a_row_failing_mid_stream_rolls_everything_back_and_the_last_event_names_it(
-    signed_in, session, monkeypatch
+    signed_in, session, ledger_refuses_import_row
 ):
     preview_url = uploaded(signed_in, many_rows(120))
-    write_row = importing._write_row
-
-    def refuse_row_80(session, plan, **kwargs):
-        if plan.row == 80:
-            raise importing.LedgerError("title", "Refused by the ledger.")
-        write_row(session, plan, **kwargs)
-
-    monkeypatch.setattr(importing, "_write_row", refuse_row_80)
+    ledger_refuses_import_row(80)
 
     response = commit(signed_in, preview_url, query_string={"stream": "1"})
 
