@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from config import Config, config_from_env
+from vendortrack.jsonio import OrjsonProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,6 +19,7 @@ def create_app(config: Config | None = None) -> Flask:
         instance_path=str(config.INSTANCE_PATH),
         template_folder=str(ROOT / "templates"),
     )
+    app.json = OrjsonProvider(app)
     app.config.from_mapping(config.as_dict())
     register_extensions(app)
     register_blueprints(app)

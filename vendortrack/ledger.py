@@ -343,10 +343,11 @@ def reschedule(
         "created_at": now, "updated_at": now,
     })  # fmt: skip
     session.expire(commitment, ["successors"])  # read again with the new one when next asked
-    _record(session, commitment, EventAction.rescheduled, actor, now, before,
-            extra={"rescheduled_to": successor.id})  # fmt: skip
-    _record(session, successor, EventAction.created, actor, now, before={},
-            extra={"rescheduled_from": commitment.id})  # fmt: skip
+    with tally.batched(session):  # the two often share a month: recounted once
+        _record(session, commitment, EventAction.rescheduled, actor, now, before,
+                extra={"rescheduled_to": successor.id})  # fmt: skip
+        _record(session, successor, EventAction.created, actor, now, before={},
+                extra={"rescheduled_from": commitment.id})  # fmt: skip
     return successor
 
 

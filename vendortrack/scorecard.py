@@ -8,6 +8,7 @@ T - grace, and later) from their buckets and the commitments whose standing is s
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from vendortrack import tally
-from vendortrack.database import write_intent
+from vendortrack.database import UTCDateTime, write_intent
 from vendortrack.models import Commitment, Kind, ScoreBucket, Status, Vendor
 from vendortrack.models.score import ScoreRollup
 from vendortrack.scoring import (
@@ -119,6 +120,43 @@ _COLUMNS = ("n", "big_n", "s_f", "s_p", *COUNT_KEYS)
 _ZERO_INT, _ZERO_FLOAT = sa.literal_column("0"), sa.literal_column("0.0")
 
 
+def _param(name: str, type_: sa.types.TypeEngine) -> sa.BindParameter:
+    return sa.bindparam(name, type_=type_)
+
+
+# The moments and rates a scorecard is computed for, as parameters of statements built once per shape
+# (`_statement`): building and keying the statement anew cost more than running it (bench/request_cost.py).
+_AS_OF = _param("as_of", UTCDateTime())  # T
+_OVERDUE_UNTIL = _param("overdue_until", UTCDateTime())  # T - grace: due by then and open is overdue
+_MONTH_OF = _param("month_of", UTCDateTime())  # the first of T's month
+_SETTLED = _param("settled", UTCDateTime())  # the first month still in motion
+_MONTH_END = _param("month_end", UTCDateTime())  # the first of the month after T's
+_AS_OF_DAY, _AS_OF_SECOND = _param("as_of_day", sa.Float()), _param("as_of_second", sa.Float())
+_SETTLED_DAY, _MONTH_END_DAY = _param("settled_day", sa.Float()), _param("month_end_day", sa.Float())
+_DECAY, _DECAY_PER_SECOND = _param("decay", sa.Float()), _param("decay_per_second", sa.Float())
+_ROLLUP_FACTOR = _param("rollup_factor", sa.Float())
+_MEETING_TOLERANCE_US = _param("meeting_tolerance_us", sa.BigInteger())
+_DEADLINE_TOLERANCE_US = _param("deadline_tolerance_us", sa.BigInteger())
+_VENDOR_IDS = sa.bindparam("vendor_ids", expanding=True)
+
+
+def _parameters(
+    rules: Rules, as_of: datetime, settled: datetime, month_end: datetime, through: datetime | None
+) -> dict:
+    return {
+        "as_of": as_of, "overdue_until": as_of - rules.grace, "month_of": tally.month_start(as_of),
+        "settled": settled, "month_end": month_end, "as_of_day": tally.epoch_days(as_of),
+        "as_of_second": (as_of - tally.EPOCH).total_seconds(), "settled_day": tally.epoch_days(settled),
+        "month_end_day": tally.epoch_days(month_end), "decay": tally.decay(rules),
+        "decay_per_second": tally.decay(rules) / 86400,
+        # The rollups' weights are as of the month they run through: one factor moves them all to T.
+        "rollup_factor": 0.0 if through is None else
+        math.exp((tally.epoch_days(through) - tally.epoch_days(as_of)) * tally.decay(rules)),
+        "meeting_tolerance_us": rules.meeting_tolerance // _MICROSECOND,
+        "deadline_tolerance_us": rules.deadline_tolerance // _MICROSECOND,
+    }  # fmt: skip
+
+
 def _row(vendor_id, *values) -> sa.Select:
     labelled = (value.label(name) for name, value in zip(_COLUMNS, values, strict=True))
     return sa.select(vendor_id.label("vendor_id"), *labelled)
@@ -131,51 +169,44 @@ def _scaled(table, factor) -> list:
             table.overdue, table.cancelled, _ZERO_INT]  # fmt: skip
 
 
-def _rollup_rows(rules: Rules, as_of: datetime, through: datetime) -> sa.Select:
-    """The settled months from the rollups: one row a vendor, its weights moved to as_of by one factor."""
-    factor = math.exp((tally.epoch_days(through) - tally.epoch_days(as_of)) * tally.decay(rules))
-    return _row(*_scaled(ScoreRollup, factor))
+def _rollup_rows() -> sa.Select:
+    """The settled months from the rollups: one row a vendor, its weights moved to T by one factor."""
+    return _row(*_scaled(ScoreRollup, _ROLLUP_FACTOR))
 
 
-def _bucket_rows(rules: Rules, as_of: datetime, since: datetime | None, until: datetime) -> sa.Select:
-    """The whole buckets of the months from `since` up to `until`, weights moved to as_of.
+def _bucket_rows(since_day: sa.BindParameter | None, until_day: sa.BindParameter) -> sa.Select:
+    """The whole buckets of the months from `since` up to `until`, weights moved to T.
 
     Months are picked by their end_day, which is indexed: ending after `since` is beginning at or after it.
     """
     b = ScoreBucket
-    factor = tally.decayed((b.start_day - tally.epoch_days(as_of)) * tally.decay(rules))
-    rows = _row(*_scaled(b, factor)).where(b.end_day <= tally.epoch_days(until))
-    return rows if since is None else rows.where(b.end_day > tally.epoch_days(since))
+    factor = tally.decayed((b.start_day - _AS_OF_DAY) * _DECAY)
+    rows = _row(*_scaled(b, factor)).where(b.end_day <= until_day)
+    return rows if since_day is None else rows.where(b.end_day > since_day)
 
 
-def _upcoming_rows(ending_after: datetime) -> sa.Select:
+def _upcoming_rows(ending_after_day: sa.BindParameter) -> sa.Select:
     """The open commitments of the months ending after a moment: a bucket's "overdue" is its open ones."""
     b = ScoreBucket
     rows = _row(b.vendor_id, _ZERO_INT, _ZERO_FLOAT, _ZERO_FLOAT, _ZERO_FLOAT,
                 *[_ZERO_INT] * (len(COUNT_KEYS) - 1), b.overdue)  # fmt: skip
-    return rows.where(b.end_day > tally.epoch_days(ending_after))
+    return rows.where(b.end_day > ending_after_day)
 
 
-def _tolerance_us(rules: Rules) -> sa.ColumnElement:
-    return sa.case(
-        (Commitment.kind == Kind.meeting, rules.meeting_tolerance // _MICROSECOND),
-        else_=rules.deadline_tolerance // _MICROSECOND,
-    )
-
-
-def _groups(rules: Rules, as_of: datetime, flags, *where) -> sa.Subquery:
+def _groups(flags, *where) -> sa.Subquery:
     """Commitments sorted into groups that score alike, each group's weight computed once.
 
     SQL computes a shared expression once per use, so summing weights per group first and
     sorting out what each group counts for afterwards computes strftime and exp once a row.
     """
     c = Commitment
-    on_time = (c.status == Status.kept) & (c.lateness_us <= _tolerance_us(rules))
-    seconds = epoch_seconds(c.due_at) - (as_of - tally.EPOCH).total_seconds()
+    tolerance_us = sa.case((c.kind == Kind.meeting, _MEETING_TOLERANCE_US), else_=_DEADLINE_TOLERANCE_US)
+    on_time = (c.status == Status.kept) & (c.lateness_us <= tolerance_us)
+    seconds = epoch_seconds(c.due_at) - _AS_OF_SECOND
     flags = (sa.case((on_time, 1), else_=0).label("on_time"), *flags)
     return (
         sa.select(c.vendor_id, c.status, *flags, sa.func.count().label("n"),
-                  sa.func.sum(tally.decayed(seconds * (tally.decay(rules) / 86400))).label("w"))  # fmt: skip
+                  sa.func.sum(tally.decayed(seconds * _DECAY_PER_SECOND)).label("w"))  # fmt: skip
         # Every status named, so SQLite can range-scan ix_commitment_status_due_at once per status.
         .where(c.status.in_(list(Status)), *where)
         .group_by(c.vendor_id, c.status, *flags)
@@ -187,17 +218,17 @@ def _when(condition, value, zero=_ZERO_INT) -> sa.ColumnElement:
     return sa.case((condition, value), else_=zero)
 
 
-def _moving_rows(rules: Rules, as_of: datetime) -> sa.Select:
-    """The months in motion straight from their commitments due from the first of them up to as_of.
+def _moving_rows() -> sa.Select:
+    """The months in motion straight from their commitments due from the first of them up to T.
 
     Commitments due later only count as upcoming when open, which the buckets of the months
-    ending after as_of know; the open ones of as_of's month already due come off that count here.
+    ending after T know; the open ones of T's month already due come off that count here.
     """
     c = Commitment
-    overdue = (c.status == Status.open) & (c.due_at <= as_of - rules.grace)
+    overdue = (c.status == Status.open) & (c.due_at <= _OVERDUE_UNTIL)
     flags = (sa.case((overdue, 1), else_=0).label("overdue"),
-             sa.case((c.due_at >= tally.month_start(as_of), 1), else_=0).label("this_month"))  # fmt: skip
-    g = _groups(rules, as_of, flags, c.due_at >= tally.settled_through(rules, as_of), c.due_at <= as_of)
+             sa.case((c.due_at >= _MONTH_OF, 1), else_=0).label("this_month"))  # fmt: skip
+    g = _groups(flags, c.due_at >= _SETTLED, c.due_at <= _AS_OF)
     kept, on_time = g.c.status == Status.kept, g.c.on_time == 1
     counted = g.c.status.in_([Status.kept, Status.broken, Status.rescheduled]) | (g.c.overdue == 1)
     return _row(
@@ -216,18 +247,17 @@ def _moving_rows(rules: Rules, as_of: datetime) -> sa.Select:
     )
 
 
-def _unsettling_rows(rules: Rules, as_of: datetime) -> sa.Select:
-    """What to take off the whole buckets of the months in motion to have them as of as_of (negative).
+def _unsettling_rows() -> sa.Select:
+    """What to take off the whole buckets of the months in motion to have them as of T (negative).
 
     The buckets count every open commitment as overdue and every other one as come due. As of
-    as_of that is wrong only for those due after as_of - grace: the open ones are pending or
-    upcoming, and those due after as_of do not count yet. Late in a month these are far fewer
+    T that is wrong only for those due after T - grace: the open ones are pending or
+    upcoming, and those due after T do not count yet. Late in a month these are far fewer
     than the commitments due since the month began.
     """
     c = Commitment
-    flags = (sa.case((c.due_at > as_of, 1), else_=0).label("later"),)
-    month_end = tally.next_month(tally.month_start(as_of))
-    g = _groups(rules, as_of, flags, c.due_at > as_of - rules.grace, c.due_at < month_end)
+    flags = (sa.case((c.due_at > _AS_OF, 1), else_=0).label("later"),)
+    g = _groups(flags, c.due_at > _OVERDUE_UNTIL, c.due_at < _MONTH_END)
     later, on_time, is_open = g.c.later == 1, g.c.on_time == 1, g.c.status == Status.open
     kept = (g.c.status == Status.kept) & later
     dropped = is_open | (g.c.status.in_([Status.kept, Status.broken, Status.rescheduled]) & later)
@@ -248,6 +278,26 @@ def _unsettling_rows(rules: Rules, as_of: datetime) -> sa.Select:
     )
 
 
+@functools.cache
+def _statement(use_rollup: bool, from_commitments: bool, narrowed: bool) -> sa.Select:
+    """The scorecard's one statement for each way of adding it up; see `totals_by_vendor`."""
+    parts = [_rollup_rows()] if use_rollup else []
+    if from_commitments:
+        if not use_rollup:
+            parts.append(_bucket_rows(None, _SETTLED_DAY))
+        # T's own month among the upcoming: _moving_rows takes off its open ones already due.
+        parts += [_upcoming_rows(_AS_OF_DAY), _moving_rows()]
+    else:
+        parts += [_bucket_rows(_SETTLED_DAY if use_rollup else None, _MONTH_END_DAY),
+                  _upcoming_rows(_MONTH_END_DAY), _unsettling_rows()]  # fmt: skip
+    if narrowed:
+        parts = [part.where(part.selected_columns.vendor_id.in_(_VENDOR_IDS)) for part in parts]
+    every = sa.union_all(*parts).subquery()
+    return sa.select(every.c.vendor_id, *(sa.func.sum(every.c[name]) for name in _COLUMNS)).group_by(
+        every.c.vendor_id
+    )
+
+
 def totals_by_vendor(
     session: Session, rules: Rules, as_of: datetime, vendor_ids: list[int] | None = None
 ) -> dict[int, tuple[Totals, dict[str, int]]]:
@@ -259,26 +309,17 @@ def totals_by_vendor(
     as_of - grace: whichever reads fewer commitments at this point of the month. The parts are
     rows of one UNION ALL, added up per vendor by the database.
     """
-    settled_until = tally.settled_through(rules, as_of)
+    settled = tally.settled_through(rules, as_of)
     month_end = tally.next_month(tally.month_start(as_of))
-    use_rollup = tally.rollup_through(session) == settled_until
-    parts = [_rollup_rows(rules, as_of, settled_until)] if use_rollup else []
-    if as_of - settled_until <= month_end - (as_of - rules.grace):
-        if not use_rollup:
-            parts.append(_bucket_rows(rules, as_of, None, settled_until))
-        # as_of's own month among the upcoming: _moving_rows takes off its open ones already due.
-        parts += [_upcoming_rows(as_of), _moving_rows(rules, as_of)]
-    else:
-        parts += [_bucket_rows(rules, as_of, settled_until if use_rollup else None, month_end),
-                  _upcoming_rows(month_end), _unsettling_rows(rules, as_of)]  # fmt: skip
+    through = tally.rollup_through(session)
+    use_rollup = through == settled
+    from_commitments = as_of - settled <= month_end - (as_of - rules.grace)
+    parameters = _parameters(rules, as_of, settled, month_end, through if use_rollup else None)
     if vendor_ids is not None:
-        parts = [part.where(part.selected_columns.vendor_id.in_(vendor_ids)) for part in parts]
-    every = sa.union_all(*parts).subquery()
-    query = sa.select(every.c.vendor_id, *(sa.func.sum(every.c[name]) for name in _COLUMNS)).group_by(
-        every.c.vendor_id
-    )
+        parameters["vendor_ids"] = vendor_ids
     result = {}
-    for vendor_id, n, big_n, s_f, s_p, *counts in session.execute(query):
+    query = _statement(use_rollup, from_commitments, vendor_ids is not None)
+    for vendor_id, n, big_n, s_f, s_p, *counts in session.execute(query, parameters):
         totals = Totals(int(n), float(big_n), float(s_f), float(s_p))
         result[vendor_id] = (totals, dict(zip(COUNT_KEYS, map(int, counts), strict=True)))
     return result

@@ -179,7 +179,11 @@ _batch: ContextVar[dict[int, set[datetime]] | None] = ContextVar("tally_batch", 
 def batched(session: Session) -> Iterator[None]:
     """Recount each touched month once, at the end, instead of after every write: for an import,
     whose thousands of rows would otherwise recount the same few months thousands of times.
-    The recount still happens inside the caller's transaction, before it commits."""
+    The recount still happens inside the caller's transaction, before it commits. Inside a batch
+    already, the outer one recounts."""
+    if _batch.get() is not None:
+        yield
+        return
     pending: dict[int, set[datetime]] = {}
     token = _batch.set(pending)
     try:
