@@ -171,3 +171,11 @@ def test_serve_migrates_loads_demo_data_and_answers_until_stopped(tmp_path):
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def test_a_web_worker_sets_the_loaded_app_aside_and_collects_garbage_less_often():
+    # In a process of its own: the hook changes the collector of the whole interpreter.
+    code = ("import gc; from vendortrack import gunicorn_conf; before = gc.get_threshold(); "
+            "gunicorn_conf.post_worker_init(None); print(before, gc.get_threshold(), gc.get_freeze_count() > 0)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["(700,", "10,", "10)", "(20000,", "50,", "100)", "True"]

@@ -388,7 +388,7 @@ def web_process(host: str, port: int, workers: int = 2, threads: int = 1) -> Pro
     return Process("web", [
         sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
         "--timeout", str(REQUEST_TIMEOUT_SECONDS), "--bind", bind, "--chdir", str(ROOT),
-        "--access-logfile", "-", *quiet, "wsgi:app",
+        "--config", "python:vendortrack.gunicorn_conf", "--access-logfile", "-", *quiet, "wsgi:app",
     ])  # fmt: skip
 
 

@@ -215,7 +215,9 @@ def _insert(session: Session, values: dict[str, Any]) -> Commitment:
     commitment = Commitment(id=commitment_id, **values)
     make_transient_to_detached(commitment)  # persistent, its history that of a row just read
     session.add(commitment)
-    set_committed_value(commitment, "successors", [])  # known empty: the answer need not ask
+    # Known to have no follow-up yet: the answer need not ask.
+    set_committed_value(commitment, "successors", [])
+    set_committed_value(commitment, "rescheduled_to_id", None)
     return commitment
 
 
@@ -343,6 +345,7 @@ def reschedule(
         "created_at": now, "updated_at": now,
     })  # fmt: skip
     session.expire(commitment, ["successors"])  # read again with the new one when next asked
+    set_committed_value(commitment, "rescheduled_to_id", successor.id)  # the live one, and the newest
     with tally.batched(session):  # the two often share a month: recounted once
         _record(session, commitment, EventAction.rescheduled, actor, now, before,
                 extra={"rescheduled_to": successor.id})  # fmt: skip

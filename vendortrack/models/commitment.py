@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, column_property, mapped_column, relationship
 
 from vendortrack.extensions import db
 from vendortrack.models.user import User
@@ -100,6 +100,7 @@ class Commitment(db.Model):
 
     @property
     def rescheduled_to(self) -> Commitment | None:
+        """The live follow-up; a reopened move leaves only a cancelled one (`rescheduled_to_id` in SQL)."""
         live = [c for c in self.successors if c.status != Status.cancelled]
         return live[-1] if live else (self.successors[-1] if self.successors else None)
 
@@ -133,3 +134,16 @@ class LedgerEvent(db.Model):
 
     commitment: Mapped[Commitment] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+_successor = aliased(Commitment)
+# Commitment.rescheduled_to's id, read with the row itself: the API answers it with every
+# commitment, which then needs no statement of its own for its successors (nor a list for theirs).
+Commitment.rescheduled_to_id = column_property(
+    sa.select(_successor.id)
+    .where(_successor.rescheduled_from_id == Commitment.id)
+    .order_by(sa.case((_successor.status == Status.cancelled, 1), else_=0), _successor.id.desc())
+    .limit(1)
+    .correlate_except(_successor)
+    .scalar_subquery()
+)

@@ -40,11 +40,7 @@ def _with_references(values: dict[str, Any]) -> dict[str, Any]:
 @bp.response(200, schemas.CommitmentPageSchema)
 def list_commitments(args: dict[str, Any]):
     """Commitments by due time, filtered by vendor, status, kind, owner and a due window."""
-    statement = (
-        sa.select(Commitment)
-        .options(selectinload(Commitment.successors))
-        .order_by(Commitment.due_at, Commitment.id)
-    )
+    statement = sa.select(Commitment).order_by(Commitment.due_at, Commitment.id)
     for field, column in (
         ("vendor_id", Commitment.vendor_id), ("status", Commitment.status),
         ("kind", Commitment.kind), ("owner_id", Commitment.owner_id),

@@ -164,11 +164,6 @@ def _is_overdue(commitment) -> bool:
     return commitment.is_overdue(request_now(), current_app.config["VENDORTRACK_GRACE"])
 
 
-def _rescheduled_to(commitment) -> int | None:
-    successor = commitment.rescheduled_to
-    return successor.id if successor is not None else None
-
-
 class CommitmentSchema(Schema):
     id = fields.Integer()
     vendor_id = fields.Integer()
@@ -191,9 +186,7 @@ class CommitmentSchema(Schema):
     reason = fields.String()
     resolved_at = UTCDateTime(allow_none=True)
     rescheduled_from = fields.Integer(attribute="rescheduled_from_id", allow_none=True)
-    rescheduled_to = fields.Function(
-        _rescheduled_to, metadata={"type": "integer", "nullable": True}
-    )
+    rescheduled_to = fields.Integer(attribute="rescheduled_to_id", allow_none=True)
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
 
