@@ -17,6 +17,7 @@ from itertools import groupby
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from vendortrack.models import Commitment, ScoreBucket, ScoreTallyState, Vendor
@@ -163,7 +164,19 @@ _MONTH_FACTS = facts_query().where(Commitment.vendor_id == sa.bindparam("vendor_
                                    Commitment.due_at < sa.bindparam("end"))  # fmt: skip
 _DELETE_BUCKET = _BUCKETS.delete().where(_BUCKETS.c.vendor_id == sa.bindparam("vendor_id"),
                                          _BUCKETS.c.month_start == sa.bindparam("start"))  # fmt: skip
-_INSERT_BUCKET = _BUCKETS.insert()
+
+
+def _upsert(insert) -> sa.Insert:
+    """Write a month's bucket whether or not it has one yet: one statement, where a DELETE and an
+    INSERT were two (both databases say INSERT ... ON CONFLICT DO UPDATE alike)."""
+    statement = insert(_BUCKETS)
+    keys = ("vendor_id", "month_start")
+    names = [column.name for column in _BUCKETS.columns if column.name not in keys]
+    sums = {name: statement.excluded[name] for name in names}
+    return statement.on_conflict_do_update(index_elements=keys, set_=sums)
+
+
+_WRITE_BUCKET = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
 # FOR NO KEY UPDATE: it waits for another writer of the same vendor, yet not for the key-share lock
 # that inserting a commitment of the vendor takes, so two such writers cannot deadlock.
 _LOCK_VENDOR = (
@@ -203,19 +216,22 @@ def refresh(session: Session, vendor_id: int, dues: Iterable[datetime], rules: R
         pending.setdefault(vendor_id, set()).update(months)
         return
     rules = rules or current_rules()
-    if session.get_bind().dialect.name != "sqlite":
+    dialect = session.get_bind().dialect.name
+    if dialect != "sqlite":
         # Two transactions writing for one vendor at once (PostgreSQL's read committed) would each
         # recount the month without the other's commitment, then collide on the bucket's key. Taking
         # turns on the vendor's row, the second recounts after the first has committed. On SQLite,
         # BEGIN IMMEDIATE already lets one writer at a time.
         session.execute(_LOCK_VENDOR, {"vendor_id": vendor_id})
+    write_bucket = _WRITE_BUCKET[dialect]
     for start in months:
         month = {"vendor_id": vendor_id, "start": start}
         rows = session.execute(_MONTH_FACTS, month | {"end": next_month(start)})
         values = bucket_for(vendor_id, start, (to_fact(r) for r in rows), rules)
-        session.execute(_DELETE_BUCKET, month)
-        if values is not None:
-            session.execute(_INSERT_BUCKET, values)
+        if values is None:  # the month's last commitment moved away
+            session.execute(_DELETE_BUCKET, month)
+        else:
+            session.execute(write_bucket, values)
     through = rollup_through(session)
     if through is not None and min(months) < through:
         roll_up(session, rules, through, vendor_id)
