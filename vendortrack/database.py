@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, Session, registry
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -52,6 +52,17 @@ class Base(DeclarativeBase):
             enum.Enum: sa.Enum(enum.Enum, native_enum=False, length=32),
         },
     )
+
+
+def core(session: Session) -> sa.Connection:
+    """The session's connection, inside its transaction, for Core statements that load no objects.
+
+    Session.execute puts every statement through the ORM's steps (autoflush, compile state, result
+    wrapping): 0.04–0.07 ms a statement over the connection's own, or a tenth of a ledger write with
+    its half-dozen statements. What the session holds unflushed is flushed first, as it would be.
+    """
+    session.flush()
+    return session.connection()
 
 
 # Whether the current unit of work will write. Web requests set it from the HTTP method;

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from vendortrack import tally
+from vendortrack.database import core
 from vendortrack.models import (
     Commitment,
     Contact,
@@ -82,7 +83,7 @@ def _record(
     # Appended with Core: the ledger is never read back as objects while writing, and the ORM's
     # unit of work costs nine times the INSERT (bench/request_cost.py). The commitment's loaded
     # list of events, if any, is told to read itself again.
-    session.execute(_EVENTS.insert(), {
+    core(session).execute(_EVENTS.insert(), {
         "commitment_id": commitment.id, "vendor_id": commitment.vendor_id,
         "actor_id": actor.id if actor is not None else None, "at": now, "action": action,
         "before": {k: before[k] for k in changed if k in before},
@@ -107,7 +108,7 @@ def _update(session: Session, commitment: Commitment, values: dict[str, Any]) ->
     before it takes SQLite's write lock; PostgreSQL reads committed). The object then takes the
     values as written, without reading the row back.
     """
-    result = session.execute(
+    result = core(session).execute(
         sa.update(Commitment)
         .where(Commitment.id == commitment.id, Commitment.status == commitment.status,
                Commitment.updated_at == commitment.updated_at)  # fmt: skip
@@ -204,6 +205,9 @@ _NEW = {"status": Status.open, "notes": "", "contact_id": None, "done_at": None,
         "rescheduled_from_id": None, "flagged_overdue_at": None, "reminded_at": None}  # fmt: skip
 
 
+_INSERT_COMMITMENT = _COMMITMENTS.insert().returning(_COMMITMENTS.c.id)
+
+
 def _insert(session: Session, values: dict[str, Any]) -> Commitment:
     """Insert a commitment with Core and hand back its object, attached as if just loaded.
 
@@ -211,7 +215,7 @@ def _insert(session: Session, values: dict[str, Any]) -> Commitment:
     write of the API pays it under SQLite's write lock.
     """
     values = _NEW | values
-    commitment_id = session.execute(_COMMITMENTS.insert().returning(_COMMITMENTS.c.id), values).scalar_one()
+    commitment_id = core(session).execute(_INSERT_COMMITMENT, values).scalar_one()
     commitment = Commitment(id=commitment_id, **values)
     make_transient_to_detached(commitment)  # persistent, its history that of a row just read
     session.add(commitment)

@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from vendortrack.database import core
 from vendortrack.models import Commitment, ScoreBucket, ScoreTallyState, Vendor
 from vendortrack.models.score import ScoreRollup
 from vendortrack.scoring import CREDITS, DAY, Fact, Outcome, Rules, outcome, weight
@@ -152,7 +153,7 @@ _ROLLUP_THROUGH = sa.select(ScoreTallyState.rollup_through).where(ScoreTallyStat
 
 def rollup_through(session: Session) -> datetime | None:
     """The month the rollups are good up to, or None when there are none to trust (every write asks)."""
-    return session.scalar(_ROLLUP_THROUGH)
+    return core(session).scalar(_ROLLUP_THROUGH)
 
 
 # What every ledger write runs, built once: a statement reused is neither rebuilt nor re-keyed for the
@@ -216,22 +217,23 @@ def refresh(session: Session, vendor_id: int, dues: Iterable[datetime], rules: R
         pending.setdefault(vendor_id, set()).update(months)
         return
     rules = rules or current_rules()
-    dialect = session.get_bind().dialect.name
+    connection = core(session)
+    dialect = connection.dialect.name
     if dialect != "sqlite":
         # Two transactions writing for one vendor at once (PostgreSQL's read committed) would each
         # recount the month without the other's commitment, then collide on the bucket's key. Taking
         # turns on the vendor's row, the second recounts after the first has committed. On SQLite,
         # BEGIN IMMEDIATE already lets one writer at a time.
-        session.execute(_LOCK_VENDOR, {"vendor_id": vendor_id})
+        connection.execute(_LOCK_VENDOR, {"vendor_id": vendor_id})
     write_bucket = _WRITE_BUCKET[dialect]
     for start in months:
         month = {"vendor_id": vendor_id, "start": start}
-        rows = session.execute(_MONTH_FACTS, month | {"end": next_month(start)})
+        rows = connection.execute(_MONTH_FACTS, month | {"end": next_month(start)})
         values = bucket_for(vendor_id, start, (to_fact(r) for r in rows), rules)
         if values is None:  # the month's last commitment moved away
-            session.execute(_DELETE_BUCKET, month)
+            connection.execute(_DELETE_BUCKET, month)
         else:
-            session.execute(write_bucket, values)
+            connection.execute(write_bucket, values)
     through = rollup_through(session)
     if through is not None and min(months) < through:
         roll_up(session, rules, through, vendor_id)
