@@ -99,6 +99,13 @@ def _record(
 RELATIONSHIPS = {"contact_id": "contact", "owner_id": "owner", "resolved_by_id": "resolved_by"}
 
 
+# Built once: the columns it sets are the keys of the values it is given (a compiled form each).
+_UPDATE_AS_READ = Commitment.__table__.update().where(
+    Commitment.id == sa.bindparam("_id"), Commitment.status == sa.bindparam("_status_read"),
+    Commitment.updated_at == sa.bindparam("_updated_at_read"),
+)
+
+
 def _update(session: Session, commitment: Commitment, values: dict[str, Any]) -> None:
     """Write values to the commitment's row only if the row is still as this writer read it.
 
@@ -108,13 +115,9 @@ def _update(session: Session, commitment: Commitment, values: dict[str, Any]) ->
     before it takes SQLite's write lock; PostgreSQL reads committed). The object then takes the
     values as written, without reading the row back.
     """
-    result = core(session).execute(
-        sa.update(Commitment)
-        .where(Commitment.id == commitment.id, Commitment.status == commitment.status,
-               Commitment.updated_at == commitment.updated_at)  # fmt: skip
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    result = core(session).execute(_UPDATE_AS_READ, values | {
+        "_id": commitment.id, "_status_read": commitment.status, "_updated_at_read": commitment.updated_at,
+    })  # fmt: skip
     if result.rowcount != 1:
         now_status = session.scalar(sa.select(Commitment.status).where(Commitment.id == commitment.id))
         if now_status not in (commitment.status, Status.open):
