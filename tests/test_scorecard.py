@@ -196,3 +196,60 @@ def test_the_rolled_up_months_give_the_buckets_figures_as_the_months_go_by(sessi
     assert tally.rollup_through(session) == datetime(2026, 12, 1, tzinfo=UTC)
     # A moment in a past month is not what the rollups sum up to: the buckets answer, and agree.
     assert_ranked_matches_each_vendor(session, rules, vendors)
+
+
+def recounted_buckets(session, rules: Rules) -> dict:
+    """Every bucket as a recount from the commitments gives it, by (vendor, month)."""
+    rows = session.execute(tally.facts_query().order_by(Commitment.vendor_id, Commitment.due_at))
+    months: dict = {}
+    for row in rows:
+        months.setdefault((row.vendor_id, tally.month_start(row.due_at)), []).append(tally.to_fact(row))
+    return {key: tally.bucket_for(*key, facts, rules) for key, facts in months.items()}
+
+
+def test_each_change_keeps_every_bucket_equal_to_a_recount(session, ledger_of_five, editor):
+    rules = Rules.from_config(current_app.config)
+    scorecard.ensure_tally(session, rules, NOW)
+    rnd = random.Random(11)
+    commitments = session.scalars(sa.select(Commitment).order_by(Commitment.id)).all()
+    for _ in range(150):
+        c = rnd.choice(commitments)
+        step = rnd.choice(["move", "kind", "resolve", "reopen", "log"])
+        if step == "log":
+            commitments.append(ledger.log_commitment(
+                session, vendor=c.vendor, kind=rnd.choice(list(Kind)), title="new", actor=editor, now=NOW,
+                due_at=NOW + timedelta(days=rnd.uniform(-90, 90))))  # fmt: skip
+        elif step == "move" and c.status in (Status.open, Status.kept, Status.broken):
+            # Across months, both ways: the old month gives up what the new one takes.
+            ledger.edit_commitment(session, c, actor=editor, now=NOW,
+                                   due_at=c.due_at + timedelta(days=rnd.choice([-40, -3, 3, 40])))  # fmt: skip
+        elif step == "kind":
+            ledger.edit_commitment(session, c, actor=editor, now=NOW, kind=rnd.choice(list(Kind)))
+        elif step == "resolve" and c.status == Status.open:
+            outcome = rnd.choice(["kept", "late", "broken", "moved", "cancelled"])
+            if outcome in ("kept", "late"):
+                late = timedelta(minutes=0 if outcome == "kept" else 300)
+                ledger.resolve_kept(session, c, actor=editor, now=NOW, done_at=min(c.due_at + late, NOW))
+            elif outcome == "broken":
+                ledger.resolve_broken(session, c, actor=editor, now=NOW)
+            elif outcome == "moved":
+                commitments.append(ledger.reschedule(session, c, actor=editor, now=NOW,
+                                                     new_due_at=c.due_at + timedelta(days=20)))  # fmt: skip
+            else:
+                ledger.cancel(session, c, actor=editor, now=NOW)
+        elif step == "reopen" and c.status != Status.open:
+            follow_up = c.rescheduled_to if c.status == Status.rescheduled else None
+            if follow_up is None or follow_up.status in (Status.open, Status.cancelled):
+                ledger.reopen(session, c, actor=editor, now=NOW)
+    session.commit()
+
+    stored = {(b.vendor_id, b.month_start): b for b in session.scalars(sa.select(ScoreBucket))}
+    expected = recounted_buckets(session, rules)
+    assert stored.keys() == expected.keys()  # none missing, none left behind by a month emptied
+    for key, values in expected.items():
+        bucket = stored[key]
+        for name in ("counted", "kept_on_time", "kept_late", "broken", "rescheduled", "overdue", "cancelled"):
+            assert getattr(bucket, name) == values[name], (key, name)
+        for name in ("weight", "fulfilment", "on_time"):
+            assert getattr(bucket, name) == pytest.approx(values[name], rel=1e-12, abs=1e-12), (key, name)
+    assert_ranked_matches_each_vendor(session, rules, ledger_of_five)

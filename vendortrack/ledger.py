@@ -29,6 +29,7 @@ from vendortrack.models import (
     User,
     Vendor,
 )
+from vendortrack.scoring import Fact
 from vendortrack.timeutil import is_aware
 
 TITLE_MAX = 200
@@ -91,8 +92,14 @@ def _record(
     })  # fmt: skip
     session.expire(commitment, ["events"])
     # Keep the scorecard's monthly sums true in the same transaction, for the old and new month.
-    dues = [commitment.due_at] + ([datetime.fromisoformat(before["due_at"])] if before.get("due_at") else [])
-    tally.refresh(session, commitment.vendor_id, dues)
+    tally.follow(session, commitment.vendor_id, _fact(before) if before else None, _fact(after))
+
+
+def _fact(state: dict[str, Any]) -> Fact:
+    """What scoring reads of a commitment, from a snapshot of it."""
+    done_at = state["done_at"]
+    return Fact(0, state["kind"], datetime.fromisoformat(state["due_at"]), state["status"],
+                datetime.fromisoformat(done_at) if done_at else None)  # fmt: skip
 
 
 # The relationships each key stands behind: when a key changes, its object is read again when next used.
@@ -353,11 +360,10 @@ def reschedule(
     })  # fmt: skip
     session.expire(commitment, ["successors"])  # read again with the new one when next asked
     set_committed_value(commitment, "rescheduled_to_id", successor.id)  # the live one, and the newest
-    with tally.batched(session):  # the two often share a month: recounted once
-        _record(session, commitment, EventAction.rescheduled, actor, now, before,
-                extra={"rescheduled_to": successor.id})  # fmt: skip
-        _record(session, successor, EventAction.created, actor, now, before={},
-                extra={"rescheduled_from": commitment.id})  # fmt: skip
+    _record(session, commitment, EventAction.rescheduled, actor, now, before,
+            extra={"rescheduled_to": successor.id})  # fmt: skip
+    _record(session, successor, EventAction.created, actor, now, before={},
+            extra={"rescheduled_from": commitment.id})  # fmt: skip
     return successor
 
 

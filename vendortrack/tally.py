@@ -77,28 +77,36 @@ def epoch_days(moment: datetime) -> float:
     return (moment - EPOCH) / DAY
 
 
+_SUMS = ("counted", "weight", "fulfilment", "on_time", "kept_on_time", "kept_late", "broken", "rescheduled",
+         "overdue", "cancelled")  # fmt: skip
+
+
+def contribution(fact: Fact, start: datetime, rules: Rules) -> dict[str, float]:
+    """What one commitment adds to the sums of its month (which begins at `start`)."""
+    result = outcome(fact, rules, SETTLED)
+    if result == Outcome.cancelled:
+        return {"cancelled": 1}
+    g = weight(fact.due_at, start, rules.half_life_days)  # 2 ** ((due - start) / H)
+    f, p = CREDITS[result]
+    return {result.value: 1, "counted": 1, "weight": g, "fulfilment": g * f, "on_time": g * p}
+
+
+def _month_row(vendor_id: int, start: datetime) -> dict:
+    return {"vendor_id": vendor_id, "month_start": start, "start_day": epoch_days(start),
+            "end_day": epoch_days(next_month(start))}  # fmt: skip
+
+
 def bucket_for(vendor_id: int, start: datetime, facts: Iterable[Fact], rules: Rules) -> dict | None:
     """The sums of one vendor's month, as the columns of a ScoreBucket; None when it is empty."""
-    values = {"counted": 0, "weight": 0.0, "fulfilment": 0.0, "on_time": 0.0, "kept_on_time": 0,
-              "kept_late": 0, "broken": 0, "rescheduled": 0, "overdue": 0, "cancelled": 0}  # fmt: skip
+    values = dict.fromkeys(_SUMS, 0)
     seen = False
     for fact in facts:
         seen = True
-        result = outcome(fact, rules, SETTLED)
-        values[result.value] += 1
-        if result == Outcome.cancelled:
-            continue
-        g = weight(fact.due_at, start, rules.half_life_days)  # 2 ** ((due - start) / H)
-        f, p = CREDITS[result]
-        values["counted"] += 1
-        values["weight"] += g
-        values["fulfilment"] += g * f
-        values["on_time"] += g * p
+        for name, amount in contribution(fact, start, rules).items():
+            values[name] += amount
     if not seen:
         return None
-    end = next_month(start)
-    return values | {"vendor_id": vendor_id, "month_start": start, "start_day": epoch_days(start),
-                     "end_day": epoch_days(end)}  # fmt: skip
+    return values | _month_row(vendor_id, start)
 
 
 def settled_through(rules: Rules, as_of: datetime) -> datetime:
@@ -178,6 +186,19 @@ def _upsert(insert) -> sa.Insert:
 
 
 _WRITE_BUCKET = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+
+
+def _adding(insert) -> sa.Insert:
+    """Add to a month's sums (a new bucket takes them as they are); answers how many commitments
+    the month then holds."""
+    statement = insert(_BUCKETS)
+    sums = {name: _BUCKETS.c[name] + statement.excluded[name] for name in _SUMS}
+    return statement.on_conflict_do_update(index_elements=("vendor_id", "month_start"), set_=sums).returning(
+        _BUCKETS.c.counted + _BUCKETS.c.cancelled
+    )
+
+
+_ADD_TO_BUCKET = {"sqlite": _adding(sqlite.insert), "postgresql": _adding(postgresql.insert)}
 # FOR NO KEY UPDATE: it waits for another writer of the same vendor, yet not for the key-share lock
 # that inserting a commitment of the vendor takes, so two such writers cannot deadlock.
 _LOCK_VENDOR = (
@@ -236,6 +257,43 @@ def refresh(session: Session, vendor_id: int, dues: Iterable[datetime], rules: R
             connection.execute(write_bucket, values)
     through = rollup_through(session)
     if through is not None and min(months) < through:
+        roll_up(session, rules, through, vendor_id)
+
+
+def follow(
+    session: Session, vendor_id: int, before: Fact | None, after: Fact, rules: Rules | None = None
+) -> None:
+    """Keep the vendor's buckets in step with one commitment's change, by the difference it makes:
+    its old sums taken off its old month, its new ones added to its new month. One statement a month
+    touched, whatever the month holds; none when the change does not move a score (a title, a note).
+
+    Inside `batched()`, the months are recounted once at the end instead.
+    """
+    dues = [after.due_at] + ([before.due_at] if before is not None else [])
+    if _batch.get() is not None:
+        refresh(session, vendor_id, dues, rules)
+        return
+    rules = rules or current_rules()
+    changes: dict[datetime, dict[str, float]] = {}
+    for fact, sign in ((before, -1), (after, 1)):
+        if fact is None:
+            continue
+        start = month_start(fact.due_at)
+        month = changes.setdefault(start, dict.fromkeys(_SUMS, 0))
+        for name, amount in contribution(fact, start, rules).items():
+            month[name] += sign * amount
+    changes = {start: sums for start, sums in changes.items() if any(sums.values())}
+    if not changes:
+        return
+    connection = core(session)
+    if connection.dialect.name != "sqlite":
+        connection.execute(_LOCK_VENDOR, {"vendor_id": vendor_id})  # as in refresh
+    add = _ADD_TO_BUCKET[connection.dialect.name]
+    for start, sums in changes.items():
+        if connection.execute(add, sums | _month_row(vendor_id, start)).scalar_one() == 0:
+            connection.execute(_DELETE_BUCKET, {"vendor_id": vendor_id, "start": start})  # it moved away
+    through = rollup_through(session)
+    if through is not None and min(changes) < through:
         roll_up(session, rules, through, vendor_id)
 
 
