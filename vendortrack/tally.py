@@ -1,7 +1,9 @@
 """Keeps the monthly score sums (ScoreBucket) and their rollups in step with the ledger.
 
-Every ledger write calls `refresh` for the months it touched, in the same transaction, so the
-ranked scorecard can read a few thousand rows instead of a million commitments. The rollups sum
+Every ledger write calls `follow` in the same transaction, which adds the difference the change
+makes to the sums of the months it touched (an import recounts those months once, at its end:
+`batched`, `refresh`), so the ranked scorecard can read a few thousand rows instead of a million
+commitments. The rollups sum
 each vendor's settled months (those before the month of now - grace) into one row; they move on
 when the calendar does (`roll_up`), and are rebuilt with the buckets.
 """
