@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import io
 import json
 import os
@@ -244,15 +243,14 @@ def wait_ready(server: Server, port: int, token: str, timeout: float = 60.0) -> 
                 raise SystemExit(
                     f"{name} exited with {process.returncode} before the load; see {server.logs}"
                 )
-        conn = http.client.HTTPConnection(HOST, port, timeout=5)
-        try:
-            conn.request("GET", "/api/v1/me", headers={"Authorization": f"Bearer {token}"})
-            if conn.getresponse().status == 200:
-                return time.perf_counter() - started
-        except OSError:
-            pass
-        finally:
-            conn.close()
+        request = f"GET /api/v1/me HTTP/1.1\r\nHost: {HOST}:{port}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        with contextlib.suppress(OSError, EOFError):  # not listening, or not answering, yet
+            conn = HttpConnection(port)
+            try:
+                if conn.exchange(request.encode())[0] == 200:
+                    return time.perf_counter() - started
+            finally:
+                conn.close()
         time.sleep(0.2)
     raise SystemExit(f"gunicorn did not answer on {HOST}:{port} within {timeout:.0f} s")
 

@@ -229,9 +229,7 @@ def _insert(session: Session, values: dict[str, Any]) -> Commitment:
     commitment = Commitment(id=commitment_id, **values)
     make_transient_to_detached(commitment)  # persistent, its history that of a row just read
     session.add(commitment)
-    # Known to have no follow-up yet: the answer need not ask.
-    set_committed_value(commitment, "successors", [])
-    set_committed_value(commitment, "rescheduled_to_id", None)
+    set_committed_value(commitment, "rescheduled_to_id", None)  # no follow-up yet: the answer need not ask
     return commitment
 
 
@@ -358,7 +356,6 @@ def reschedule(
         "original_due_at": commitment.original_due_at, "rescheduled_from_id": commitment.id,
         "created_at": now, "updated_at": now,
     })  # fmt: skip
-    session.expire(commitment, ["successors"])  # read again with the new one when next asked
     set_committed_value(commitment, "rescheduled_to_id", successor.id)  # the live one, and the newest
     _record(session, commitment, EventAction.rescheduled, actor, now, before,
             extra={"rescheduled_to": successor.id})  # fmt: skip

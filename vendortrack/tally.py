@@ -79,8 +79,10 @@ def epoch_days(moment: datetime) -> float:
     return (moment - EPOCH) / DAY
 
 
+# What a bucket and a rollup sum; a bucket is keyed by vendor and month.
 _SUMS = ("counted", "weight", "fulfilment", "on_time", "kept_on_time", "kept_late", "broken", "rescheduled",
          "overdue", "cancelled")  # fmt: skip
+_BUCKET_KEY = ("vendor_id", "month_start")
 
 
 def contribution(fact: Fact, start: datetime, rules: Rules) -> dict[str, float]:
@@ -130,9 +132,6 @@ def decayed(exponent: sa.ColumnElement) -> sa.ColumnElement:
     return sa.func.exp(sa.case((exponent < EXPONENT_FLOOR, EXPONENT_FLOOR), else_=exponent))
 
 
-_ROLLUP_SUMS = ("counted", "weight", "fulfilment", "on_time", "kept_on_time", "kept_late", "broken",
-                "rescheduled", "overdue", "cancelled")  # fmt: skip
-
 
 def roll_up(session: Session, rules: Rules, through: datetime, vendor_id: int | None = None) -> None:
     """Sum the buckets of the months before `through` into one rollup row per vendor (or for one).
@@ -142,7 +141,7 @@ def roll_up(session: Session, rules: Rules, through: datetime, vendor_id: int | 
     """
     factor = decayed((ScoreBucket.start_day - epoch_days(through)) * decay(rules))
     weighted = {"weight", "fulfilment", "on_time"}
-    columns = [getattr(ScoreBucket, name) for name in _ROLLUP_SUMS]
+    columns = [getattr(ScoreBucket, name) for name in _SUMS]
     sums = [sa.func.sum(column * factor if column.key in weighted else column) for column in columns]
     query = (
         sa.select(ScoreBucket.vendor_id, sa.literal(through, ScoreRollup.through_month_start.type), *sums)
@@ -154,7 +153,7 @@ def roll_up(session: Session, rules: Rules, through: datetime, vendor_id: int | 
         query = query.where(ScoreBucket.vendor_id == vendor_id)
         delete = delete.where(ScoreRollup.vendor_id == vendor_id)
     session.execute(delete)
-    columns = ["vendor_id", "through_month_start", *_ROLLUP_SUMS]
+    columns = ["vendor_id", "through_month_start", *_SUMS]
     session.execute(sa.insert(ScoreRollup).from_select(columns, query))
 
 
@@ -181,10 +180,9 @@ def _upsert(insert) -> sa.Insert:
     """Write a month's bucket whether or not it has one yet: one statement, where a DELETE and an
     INSERT were two (both databases say INSERT ... ON CONFLICT DO UPDATE alike)."""
     statement = insert(_BUCKETS)
-    keys = ("vendor_id", "month_start")
-    names = [column.name for column in _BUCKETS.columns if column.name not in keys]
+    names = [column.name for column in _BUCKETS.columns if column.name not in _BUCKET_KEY]
     sums = {name: statement.excluded[name] for name in names}
-    return statement.on_conflict_do_update(index_elements=keys, set_=sums)
+    return statement.on_conflict_do_update(index_elements=_BUCKET_KEY, set_=sums)
 
 
 _WRITE_BUCKET = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
@@ -195,7 +193,7 @@ def _adding(insert) -> sa.Insert:
     the month then holds."""
     statement = insert(_BUCKETS)
     sums = {name: _BUCKETS.c[name] + statement.excluded[name] for name in _SUMS}
-    return statement.on_conflict_do_update(index_elements=("vendor_id", "month_start"), set_=sums).returning(
+    return statement.on_conflict_do_update(index_elements=_BUCKET_KEY, set_=sums).returning(
         _BUCKETS.c.counted + _BUCKETS.c.cancelled
     )
 
@@ -240,15 +238,8 @@ def refresh(session: Session, vendor_id: int, dues: Iterable[datetime], rules: R
         pending.setdefault(vendor_id, set()).update(months)
         return
     rules = rules or current_rules()
-    connection = core(session)
-    dialect = connection.dialect.name
-    if dialect != "sqlite":
-        # Two transactions writing for one vendor at once (PostgreSQL's read committed) would each
-        # recount the month without the other's commitment, then collide on the bucket's key. Taking
-        # turns on the vendor's row, the second recounts after the first has committed. On SQLite,
-        # BEGIN IMMEDIATE already lets one writer at a time.
-        connection.execute(_LOCK_VENDOR, {"vendor_id": vendor_id})
-    write_bucket = _WRITE_BUCKET[dialect]
+    connection = _taking_turns(session, vendor_id)
+    write_bucket = _WRITE_BUCKET[connection.dialect.name]
     for start in months:
         month = {"vendor_id": vendor_id, "start": start}
         rows = connection.execute(_MONTH_FACTS, month | {"end": next_month(start)})
@@ -257,6 +248,25 @@ def refresh(session: Session, vendor_id: int, dues: Iterable[datetime], rules: R
             connection.execute(_DELETE_BUCKET, month)
         else:
             connection.execute(write_bucket, values)
+    _roll_up_if_settled(session, rules, vendor_id, months)
+
+
+def _taking_turns(session: Session, vendor_id: int) -> sa.Connection:
+    """The connection to write the vendor's sums on, once it is this transaction's turn to.
+
+    Two transactions writing for one vendor at once (PostgreSQL's read committed) would each count
+    the month without the other's commitment, then collide on the bucket's key. Taking turns on the
+    vendor's row, the second counts after the first has committed. On SQLite, BEGIN IMMEDIATE
+    already lets one writer at a time.
+    """
+    connection = core(session)
+    if connection.dialect.name != "sqlite":
+        connection.execute(_LOCK_VENDOR, {"vendor_id": vendor_id})
+    return connection
+
+
+def _roll_up_if_settled(session: Session, rules: Rules, vendor_id: int, months: Iterable[datetime]) -> None:
+    """A settled month changed (an old commitment edited or reopened): the vendor's rollup follows."""
     through = rollup_through(session)
     if through is not None and min(months) < through:
         roll_up(session, rules, through, vendor_id)
@@ -287,16 +297,12 @@ def follow(
     changes = {start: sums for start, sums in changes.items() if any(sums.values())}
     if not changes:
         return
-    connection = core(session)
-    if connection.dialect.name != "sqlite":
-        connection.execute(_LOCK_VENDOR, {"vendor_id": vendor_id})  # as in refresh
+    connection = _taking_turns(session, vendor_id)
     add = _ADD_TO_BUCKET[connection.dialect.name]
     for start, sums in changes.items():
         if connection.execute(add, sums | _month_row(vendor_id, start)).scalar_one() == 0:
             connection.execute(_DELETE_BUCKET, {"vendor_id": vendor_id, "start": start})  # it moved away
-    through = rollup_through(session)
-    if through is not None and min(changes) < through:
-        roll_up(session, rules, through, vendor_id)
+    _roll_up_if_settled(session, rules, vendor_id, changes)
 
 
 def _all_buckets(session: Session, rules: Rules) -> Iterator[dict]:

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, aliased, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, column_property, mapped_column, object_session, relationship
 
 from vendortrack.extensions import db
 from vendortrack.models.user import User
@@ -100,9 +100,10 @@ class Commitment(db.Model):
 
     @property
     def rescheduled_to(self) -> Commitment | None:
-        """The live follow-up; a reopened move leaves only a cancelled one (`rescheduled_to_id` in SQL)."""
-        live = [c for c in self.successors if c.status != Status.cancelled]
-        return live[-1] if live else (self.successors[-1] if self.successors else None)
+        """The live follow-up, or the cancelled one a reopened move leaves (`rescheduled_to_id`)."""
+        if self.rescheduled_to_id is None:
+            return None
+        return object_session(self).get(Commitment, self.rescheduled_to_id)
 
     def lateness(self) -> timedelta | None:
         if self.status != Status.kept or self.done_at is None:
@@ -137,8 +138,8 @@ class LedgerEvent(db.Model):
 
 
 _successor = aliased(Commitment)
-# Commitment.rescheduled_to's id, read with the row itself: the API answers it with every
-# commitment, which then needs no statement of its own for its successors (nor a list for theirs).
+# The follow-up's id, read with the row itself: the live successor, else the newest (cancelled)
+# one. The API answers it with every commitment, which then needs no statement of its own for it.
 Commitment.rescheduled_to_id = column_property(
     sa.select(_successor.id)
     .where(_successor.rescheduled_from_id == Commitment.id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
@@ -256,19 +255,14 @@ def reschedule_chains(session: Session, vendor_id: int, limit: int = CHAINS_SHOW
     """The vendor's commitments moved at least once, the most-moved first: each with every move."""
     c = Commitment
     rows = session.execute(
-        sa.select(c.id, c.title, c.due_at, c.status, c.rescheduled_from_id, c.excuse_category, c.excuse)
+        sa.select(c.id, c.title, c.due_at, c.status, c.rescheduled_from_id, c.rescheduled_to_id,
+                  c.excuse_category, c.excuse)
         .where(c.vendor_id == vendor_id).order_by(c.id)
     ).all()  # fmt: skip
-    successors = defaultdict(list)
-    for row in rows:
-        if row.rescheduled_from_id is not None:
-            successors[row.rescheduled_from_id].append(row)
+    by_id = {row.id: row for row in rows}
 
     def follow_up(row):
-        # As Commitment.rescheduled_to: the live follow-up; a reopened move leaves a cancelled one.
-        after = successors.get(row.id, [])
-        live = [s for s in after if s.status != Status.cancelled]
-        return (live or after or [None])[-1]
+        return by_id.get(row.rescheduled_to_id)
 
     chains = []
     for row in rows:
