@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, format_time, get_datetime_format
 from babel.numbers import format_decimal
 from flask import Flask
-from flask_babel import get_locale, to_user_timezone
+from flask_babel import get_locale, ngettext, to_user_timezone
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from vendortrack.extensions import db
@@ -85,6 +87,26 @@ def decimal(value: float, digits: int = 1, signed: bool = False) -> str:
     return format_decimal(value, format=pattern, locale=get_locale())
 
 
+def lateness(delta: timedelta | float | None) -> str:
+    """How late, in the largest sensible unit: "35 min", "2 h 10 min", "3 days" (SCORING.md §9).
+
+    The one wording for lateness on every page, email and digest; a float is taken as minutes.
+    """
+    if delta is None:
+        return "—"
+    minutes = delta if isinstance(delta, int | float) else delta / timedelta(minutes=1)
+    minutes = max(1, math.ceil(minutes - 1e-9))  # late at all is at least a minute late
+    if minutes < 60:
+        return _("%(num)d min", num=minutes)
+    if minutes < 24 * 60:
+        hours, rest = divmod(minutes, 60)
+        if not rest:
+            return _("%(num)d h", num=hours)
+        return _("%(hours)d h %(minutes)d min", hours=hours, minutes=rest)
+    days = round(minutes / (24 * 60))
+    return ngettext("%(num)d day", "%(num)d days", days)
+
+
 def describe(field: str, value: Any) -> str:
     """A value from an event's before/after as a person reads it: labels and names, not ids."""
     if value is None or value == "":
@@ -106,6 +128,7 @@ def describe(field: str, value: Any) -> str:
 def register(app: Flask) -> None:
     app.add_template_filter(local, "local")
     app.add_template_filter(decimal, "decimal")
+    app.add_template_filter(lateness, "lateness")
     app.add_template_global(get_locale, "get_locale")
     app.add_template_global(describe, "describe")
 
