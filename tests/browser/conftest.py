@@ -1,4 +1,9 @@
-"""A live server on loopback and a real Chromium driven by Playwright."""
+"""A live server on loopback and a real Chromium driven by Playwright, watching every page it opens.
+
+Every context made by `open_context` checks each page it loads: the page must fit its window
+(no hidden sideways scrolling, on a desk or a 390 px phone) and nothing it asks for may answer
+404 (a missing favicon, a stylesheet). A test fails at its end if any page broke either rule.
+"""
 
 from __future__ import annotations
 
@@ -49,9 +54,55 @@ def browser():
         browser.close()
 
 
+PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1366, "height": 768}
+
+# Run in every page before its own scripts; on load it reports a page wider than its window.
+OVERFLOW_PROBE = """
+window.addEventListener('load', () => {
+  const wide = document.documentElement.scrollWidth;
+  if (wide > window.innerWidth) {
+    console.error(`vendortrack-overflow ${location.pathname}${location.search}: `
+                  + `${wide} px of content in a ${window.innerWidth} px window`);
+  }
+});
+"""
+
+# What the pages of this test broke; checked and emptied after each test.
+_problems: list[str] = []
+
+
+def open_context(browser, live_server: str, **options):
+    """A browser context on the live server whose every page is held to fit and to find its files."""
+    options = {"locale": "en-GB", "timezone_id": "UTC", "viewport": DESK} | options
+    context = browser.new_context(base_url=live_server, **options)
+    context.add_init_script(OVERFLOW_PROBE)
+    width = options["viewport"]["width"]
+
+    def on_console(message) -> None:
+        if message.text.startswith("vendortrack-overflow"):
+            _problems.append(f"{message.text} ({options['locale']}, {width} px)")
+
+    def on_response(response) -> None:
+        if response.status == 404 and response.request.resource_type != "document":
+            _problems.append(f"404 for {response.url} ({options['locale']}, {width} px)")
+
+    context.on("console", on_console)
+    context.on("response", on_response)
+    return context
+
+
+@pytest.fixture(autouse=True)
+def pages_fit_and_find_their_files():
+    _problems.clear()
+    yield
+    found, _problems[:] = list(_problems), []
+    assert not found, "\n".join(found)
+
+
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server, locale="en-GB", timezone_id="UTC")
+    context = open_context(browser, live_server)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page

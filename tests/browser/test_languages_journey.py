@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import PHONE, open_context, screenshot
 from tests.catalogs import say
 from tests.conftest import PASSWORD
 from vendortrack.demo import SALESMAN, load_demo
@@ -21,7 +21,6 @@ from vendortrack.timeutil import utcnow
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 # axe-core's findings that would stop someone using the page: missing labels, unreachable
 # controls, unreadable contrast. "moderate" and "minor" findings are advice, not blockers.
 BLOCKING = ("serious", "critical")
@@ -35,7 +34,7 @@ def demo(session):
 
 
 def open_page(browser, live_server, code: str, **options):
-    context = browser.new_context(base_url=live_server, locale=code, timezone_id="Europe/Warsaw", **options)
+    context = open_context(browser, live_server, locale=code, timezone_id="Europe/Warsaw", **options)
     page = context.new_page()
     page.set_default_timeout(15_000)
     return context, page
