@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, redirect, url_for
 
 from config import Config, config_from_env
 from vendortrack.jsonio import OrjsonProvider
@@ -61,6 +61,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar.bp)
     api.register(app)
     app.add_url_rule("/", endpoint="index", view_func=vendors.home)
+    # Browsers ask for /favicon.ico whatever the page links; send them to the icon the pages use.
+    app.add_url_rule("/favicon.ico", endpoint="favicon",
+                     view_func=lambda: redirect(url_for("static", filename="favicon.svg"), 301))
 
 
 def register_web_hooks(app: Flask) -> None:

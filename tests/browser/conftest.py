@@ -80,8 +80,11 @@ def open_context(browser, live_server: str, **options):
     width = options["viewport"]["width"]
 
     def on_console(message) -> None:
-        if message.text.startswith("vendortrack-overflow"):
-            _problems.append(f"{message.text} ({options['locale']}, {width} px)")
+        # The console also names files the response watch cannot see: the favicon Chromium asks for.
+        if message.text.startswith("vendortrack-overflow") or (
+            message.text.startswith("Failed to load resource") and " 404 " in message.text
+        ):
+            _problems.append(f"{message.text} {message.location.get('url', '')} ({options['locale']}, {width} px)")
 
     def on_response(response) -> None:
         if response.status == 404 and response.request.resource_type != "document":

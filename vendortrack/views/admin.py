@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,6 +27,7 @@ from vendortrack.permissions import admin_required
 from vendortrack.security import is_local_path
 from vendortrack.templating import ROLE_LABELS
 from vendortrack.timeutil import utcnow
+from vendortrack.views.api.schemas import ROW_ID_MAX
 from vendortrack.views.paging import paginate, text_arg
 from vendortrack.views.saving import save
 
@@ -245,6 +246,37 @@ def outbox():
         counts={s: counts.get(s, 0) for s in MailState}, retryable=RETRYABLE,
         STATE_LABELS=MAIL_STATE_LABELS, STATE_BADGES=MAIL_STATE_BADGES, MAIL_KIND_LABELS=MAIL_KIND_LABELS,
     )  # fmt: skip
+
+
+# A stored message's HTML, framed on its own page: the app's own mail, but shown as a sandbox with no
+# script, no form and no request outward, whatever it holds. Inline styles stay, as the mail client
+# would show them; the page may be framed by the app alone.
+MESSAGE_HTML_HEADERS = {
+    "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'",
+    "X-Frame-Options": "SAMEORIGIN",
+}
+MESSAGE_ID = f"<int(min=1, max={ROW_ID_MAX}):message_id>"  # past the database's integer: a 404, not a 500
+
+
+@bp.get(f"/outbox/{MESSAGE_ID}")
+@admin_required
+def message(message_id: int):
+    """One email as it was queued: its headers, its text and its HTML."""
+    row = db.get_or_404(OutboxMessage, message_id)
+    return render_template(
+        "admin/message.html", m=row, retryable=RETRYABLE, STATE_LABELS=MAIL_STATE_LABELS,
+        STATE_BADGES=MAIL_STATE_BADGES, MAIL_KIND_LABELS=MAIL_KIND_LABELS,
+    )  # fmt: skip
+
+
+@bp.get(f"/outbox/{MESSAGE_ID}/html")
+@admin_required
+def message_html(message_id: int):
+    row = db.get_or_404(OutboxMessage, message_id)
+    if not row.body_html:
+        abort(404)
+    return Response(row.body_html, mimetype="text/html", headers=MESSAGE_HTML_HEADERS)
 
 
 @bp.post("/outbox/<int:message_id>/retry")
