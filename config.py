@@ -118,6 +118,7 @@ class Config:
         "VENDORTRACK_MAIL_MAX_ATTEMPTS": (_number(int, 1, 1000), "60"),
         "VENDORTRACK_SCHEDULER_TICK_SECONDS": (_number(int, 1, 3600), "60"),
         "VENDORTRACK_REMINDER_HOURS": (_number(float, 0, 24 * 30), "24"),
+        "VENDORTRACK_DIGEST_MIN_MOVE": (_number(float, 0, 100), "1.0"),
     }
 
     def __init__(self, environ: Mapping[str, str] | None = None, instance_path: Path | None = None):
@@ -166,6 +167,7 @@ class Config:
         self.VENDORTRACK_MAIL_MAX_ATTEMPTS = v["VENDORTRACK_MAIL_MAX_ATTEMPTS"]
         self.VENDORTRACK_SCHEDULER_TICK = v["VENDORTRACK_SCHEDULER_TICK_SECONDS"]
         self.VENDORTRACK_REMINDER_LEAD = timedelta(hours=v["VENDORTRACK_REMINDER_HOURS"])
+        self.VENDORTRACK_DIGEST_MIN_MOVE = v["VENDORTRACK_DIGEST_MIN_MOVE"]
         secure = v["VENDORTRACK_SECURE_COOKIES"]
         self.SESSION_COOKIE_SECURE = self.ENV_NAME == "production" if secure is None else secure
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
