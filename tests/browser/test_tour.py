@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from tests.browser import conftest as watch
 from tests.browser.conftest import DESK, PHONE, open_context
 from tests.catalogs import say
 from vendortrack import jobs
@@ -119,3 +120,17 @@ def test_the_persons_menu_leads_to_the_profile_and_signs_out_on_a_phone(browser,
     page.get_by_role("button", name=say("pl", "Sign out")).click()
     expect(page.get_by_role("button", name=say("pl", "Sign in"))).to_be_visible()
     context.close()
+
+
+def test_a_file_a_page_cannot_find_is_a_problem_even_when_only_the_console_reports_it(browser, live_server):
+    context = open_context(browser, live_server)
+    page = context.new_page()
+    page.goto("/auth/login")
+    with page.expect_console_message(lambda message: message.text.startswith("Failed to load resource")):
+        page.evaluate("document.body.append(Object.assign(new Image(), {src: '/static/no-such-icon.png'}))")
+    page.evaluate("document.readyState")
+    context.close()
+
+    found, watch._problems[:] = list(watch._problems), []  # seen, and not this test's failure
+    assert any(p.startswith("Failed to load resource") and "no-such-icon.png" in p for p in found), found
+    assert any(p.startswith("404 for") and "no-such-icon.png" in p for p in found), found
