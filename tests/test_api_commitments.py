@@ -124,9 +124,13 @@ def test_kept_with_done_at_records_the_moment_in_utc(client, auth, vendor, edito
     assert body["is_overdue"] is False
 
 
-def test_kept_without_done_at_means_now_and_a_future_one_is_refused(client, auth, vendor):
+def test_kept_without_done_at_means_on_time_once_due_now_before_and_a_future_one_is_refused(client, auth, vendor):
     first = log(client, auth, vendor, due_at="2026-06-29T10:00:00Z")
-    assert resolve(client, auth, first, status="kept").get_json()["done_at"] == "2026-06-30T12:00:00+00:00"
+    assert resolve(client, auth, first, status="kept").get_json()["done_at"] == "2026-06-29T10:00:00+00:00", \
+        "kept after the fact, with no time given, is kept on time, not a day late"
+    early = log(client, auth, vendor, due_at="2026-07-03T10:00:00Z")
+    assert resolve(client, auth, early, status="kept").get_json()["done_at"] == "2026-06-30T12:00:00+00:00", \
+        "kept before it is due: now is the only honest guess"
 
     second = log(client, auth, vendor, due_at="2026-06-29T10:00:00Z")
     future = resolve(client, auth, second, status="kept", done_at="2026-07-02T10:00:00Z")

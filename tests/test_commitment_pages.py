@@ -103,7 +103,8 @@ def test_rescheduled_opens_a_follow_up_and_the_chain_is_shown(client, editor, me
     client.login(editor)
     response = client.submit(f"/commitments/{meeting.id}/resolve",
                              {"status": "rescheduled", "new_due_date": "2026-07-07", "new_due_time": "09:00",
-                              "excuse_category": "plot_twist", "excuse": "Boss changed plans"})  # fmt: skip
+                              "excuse_category": "plot_twist", "excuse": "Boss changed plans",
+                              "confirm_past": "y"})  # fmt: skip
     assert response.status_code == 302
     successor = session.scalars(sa.select(Commitment).where(Commitment.id != meeting.id)).one()
     assert successor.rescheduled_from_id == meeting.id and successor.status == Status.open

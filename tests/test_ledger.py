@@ -161,7 +161,8 @@ def test_reopening_a_rescheduled_commitment_cancels_its_open_follow_up(session, 
 
 
 def test_reopening_is_refused_while_the_follow_up_has_an_outcome(session, meeting, editor):
-    successor = ledger.reschedule(session, meeting, actor=editor, now=NOW, new_due_at=NOW - timedelta(hours=1))
+    successor = ledger.reschedule(session, meeting, actor=editor, now=NOW, new_due_at=NOW - timedelta(hours=1),
+                                  confirm_past=True)  # fmt: skip
     ledger.resolve_kept(session, successor, actor=editor, now=NOW)
     with pytest.raises(LedgerError, match="follow-up"):
         ledger.reopen(session, meeting, actor=editor, now=NOW)

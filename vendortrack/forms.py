@@ -6,10 +6,19 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField, TimeField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional
 
-from vendortrack.ledger import TITLE_MAX
+from vendortrack.ledger import TITLE_MAX, default_done_at
 from vendortrack.models import ExcuseCategory, Status
 from vendortrack.templating import EXCUSE_LABELS, KIND_LABELS
 from vendortrack.timeutil import in_zone, local_moment
@@ -79,6 +88,50 @@ class CommitmentForm(Form):
         self.due_date.data, self.due_time.data = local.date(), local.time().replace(microsecond=0)
 
 
+CONFIRM_PAST = _l("Yes, it was moved into the past or to an earlier time")
+
+
+class LogForm(CommitmentForm):
+    """Logging, with what already happened when the due time has passed: one form, one save."""
+
+    status = RadioField(_l("It already happened"), default=Status.open.value, choices=[
+        (Status.open.value, _l("Still open")), (Status.kept.value, _l("Kept")),
+        (Status.broken.value, _l("Broken")), (Status.rescheduled.value, _l("Moved by the vendor")),
+    ])  # fmt: skip
+    done_date = DateField(_l("Kept on"), validators=[Optional()],
+                          description=_l("Leave empty if it was kept on time."))  # fmt: skip
+    done_time = TimeField(_l("at"), validators=[Optional()])
+    excuse_category = SelectField(
+        _l("Excuse"), choices=[(c.value, label) for c, label in EXCUSE_LABELS.items()],
+        default=ExcuseCategory.none_given.value,
+    )  # fmt: skip
+    excuse = TextAreaField(_l("What they said"), validators=[Length(max=2000)])
+    new_due_date = DateField(_l("Moved to"), validators=[Optional()])
+    new_due_time = TimeField(_l("Time"), validators=[Optional()])
+    confirm_past = BooleanField(CONFIRM_PAST)
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        moved_to = self.new_due_date
+        if self.status.data == Status.rescheduled and moved_to.data is None and not moved_to.errors:
+            moved_to.errors = [*moved_to.errors, _l("Give the new due date.")]
+            valid = False
+        return valid
+
+    def outcome(self, tz: str) -> dict:
+        """What happened, as the ledger's log_what_happened takes it; only the chosen outcome's fields."""
+        status = Status(self.status.data)
+        fields: dict = {"status": status}
+        if status == Status.kept:
+            fields["done_at"] = _moment(self.done_date, self.done_time, tz)
+        if status in (Status.broken, Status.rescheduled):
+            fields |= {"excuse_category": self.excuse_category.data, "excuse": self.excuse.data or ""}
+        if status == Status.rescheduled:
+            fields |= {"new_due_at": _moment(self.new_due_date, self.new_due_time, tz),
+                       "confirm_past": self.confirm_past.data}  # fmt: skip
+        return fields
+
+
 OUTCOMES = (Status.kept, Status.broken, Status.rescheduled, Status.cancelled)
 
 
@@ -95,6 +148,7 @@ class ResolveForm(Form):
     excuse = TextAreaField(_l("What they said"), validators=[Length(max=2000)])
     new_due_date = DateField(_l("New due date"), validators=[Optional()])
     new_due_time = TimeField(_l("Time"), validators=[Optional()])
+    confirm_past = BooleanField(CONFIRM_PAST)
     reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])
 
     # Which date each outcome needs; Optional() on the fields would stop inline validators.
@@ -117,7 +171,8 @@ class ResolveForm(Form):
     def new_due_at(self, tz: str) -> datetime | None:
         return _moment(self.new_due_date, self.new_due_time, tz)
 
-    def show_now(self, now: datetime, tz: str) -> None:
-        local = in_zone(now, tz)
+    def show_default_done(self, due_at: datetime, now: datetime, tz: str) -> None:
+        """Pre-fill "kept" with the ledger's default: on time when the due time is past, else now."""
+        local = in_zone(default_done_at(due_at, now), tz)
         self.done_date.data = self.done_date.data or local.date()
         self.done_time.data = self.done_time.data or local.time().replace(second=0, microsecond=0)

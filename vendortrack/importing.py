@@ -450,8 +450,10 @@ def _write_row(session: Session, plan: RowPlan, *, actor: User, now: datetime) -
             ledger.resolve_broken(session, commitment, actor=actor, now=now, excuse_category=category,
                                   excuse=values.get("excuse", ""))  # fmt: skip
         case Status.rescheduled:
+            # A moved date in the file is history, confirmed by committing the previewed rows.
             ledger.reschedule(session, commitment, actor=actor, now=now, new_due_at=plan.new_due_at,
-                              excuse_category=category, excuse=values.get("excuse", ""))  # fmt: skip
+                              excuse_category=category, excuse=values.get("excuse", ""),
+                              confirm_past=True)  # fmt: skip
         case Status.cancelled:
             ledger.cancel(session, commitment, actor=actor, now=now, reason=values.get("reason", ""))
 

@@ -64,11 +64,17 @@ def _tell_owners(session: Session, ids: list[int], kind: MailKind, now: datetime
 
 
 def flag_overdue(session: Session, now: datetime, config: Config) -> dict[str, int]:
-    """Flag each open commitment past due plus grace, once, and ask its owner what happened."""
+    """Flag each open commitment past due plus grace, once, and ask its owner what happened.
+
+    Only what was in the ledger when it came due: one logged after its due time (history written
+    down, a follow-up moved into the past) was entered by someone who knew, and is not nagged. It
+    still counts as overdue in the scores (SCORING.md §2); only the flag and the email are spared.
+    """
     flagged = session.execute(
         sa.update(Commitment)
         .where(Commitment.status == Status.open, Commitment.flagged_overdue_at.is_(None),
-               Commitment.due_at <= now - config["VENDORTRACK_GRACE"])  # fmt: skip
+               Commitment.due_at <= now - config["VENDORTRACK_GRACE"],
+               Commitment.created_at <= Commitment.due_at)  # fmt: skip
         .values(flagged_overdue_at=now)
         .returning(Commitment.id, Commitment.vendor_id)
         .execution_options(synchronize_session=False)

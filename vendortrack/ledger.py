@@ -177,6 +177,10 @@ def _check_contact(vendor: Vendor, contact: Contact | None) -> Contact | None:
 def _check_owner(owner: User) -> User:
     if not owner.is_active:
         raise LedgerError("owner_id", _l("This user is disabled and cannot own commitments."))
+    if not owner.can_write:
+        # The owner is asked what happened; a viewer could not record the answer.
+        raise LedgerError("owner_id", _l("A viewer cannot follow up commitments; "
+                                         "choose an editor or an admin."))  # fmt: skip
     return owner
 
 
@@ -250,8 +254,8 @@ def edit_commitment(
         changes["due_at"] = _check_moment("due_at", changes["due_at"])
     if "contact" in changes:
         _check_contact(commitment.vendor, changes["contact"])
-    if "owner" in changes:
-        _check_owner(changes["owner"])
+    if "owner" in changes and changes["owner"].id != commitment.owner_id:
+        _check_owner(changes["owner"])  # an owner kept as they were stays, even if now a viewer
     if "notes" in changes:
         changes["notes"] = (changes["notes"] or "").strip()
     if "kind" in changes:
@@ -294,11 +298,20 @@ def _excuse(category: ExcuseCategory | str | None, text: str) -> dict[str, Any]:
     return {"excuse_category": category, "excuse": (text or "").strip()}
 
 
+def default_done_at(due_at: datetime, now: datetime) -> datetime:
+    """When "kept" happened if no one says: on time once the due time has passed, else just now.
+
+    Recording a commitment kept after the fact must not make it late by however long it took to
+    log it; one click on "kept" for a past meeting records it kept on time.
+    """
+    return min(due_at, now)
+
+
 def resolve_kept(
     session: Session, commitment: Commitment, *, actor: User, now: datetime,
     done_at: datetime | None = None,
 ) -> Commitment:  # fmt: skip
-    done_at = _check_moment("done_at", done_at or now)
+    done_at = _check_moment("done_at", done_at or default_done_at(commitment.due_at, now))
     if done_at > now + CLOCK_SKEW:
         raise LedgerError("done_at", _l("It cannot have been kept in the future."))
     before = snapshot(commitment)
@@ -339,10 +352,20 @@ def cancel(
 def reschedule(
     session: Session, commitment: Commitment, *, actor: User, now: datetime,
     new_due_at: datetime | None, excuse_category: ExcuseCategory | str | None = None,
-    excuse: str = "",
+    excuse: str = "", confirm_past: bool = False,
 ) -> Commitment:  # fmt: skip
-    """Close the commitment as rescheduled and open its successor; returns the successor."""
+    """Close the commitment as rescheduled and open its successor; returns the successor.
+
+    A new time in the past, or earlier than the current one, is usually a typo (the wrong month,
+    the wrong year); it is taken only with `confirm_past`, when it is history being written down.
+    """
     new_due_at = _check_moment("new_due_at", new_due_at)
+    if not confirm_past and new_due_at < now:
+        raise LedgerError("new_due_at", _l("The new due time has already passed; "
+                                           "confirm that this is what happened."))  # fmt: skip
+    if not confirm_past and new_due_at < commitment.due_at:
+        raise LedgerError("new_due_at", _l("The new due time is earlier than the current one; "
+                                           "confirm that this is what happened."))  # fmt: skip
     values = _excuse(excuse_category, excuse)
     before = snapshot(commitment)
     _close(session, commitment, values | {
@@ -389,7 +412,7 @@ def reopen(session: Session, commitment: Commitment, *, actor: User, now: dateti
 def resolve(
     session: Session, commitment: Commitment, status: Status | str, *, actor: User,
     now: datetime, done_at: datetime | None = None, excuse_category: str | None = None,
-    excuse: str = "", new_due_at: datetime | None = None, reason: str = "",
+    excuse: str = "", new_due_at: datetime | None = None, reason: str = "", confirm_past: bool = False,
 ) -> Commitment:  # fmt: skip
     """One entry point for forms and the API: dispatch on the outcome the user chose."""
     match status:
@@ -400,8 +423,32 @@ def resolve(
                                   excuse_category=excuse_category, excuse=excuse)  # fmt: skip
         case Status.rescheduled:
             reschedule(session, commitment, actor=actor, now=now, new_due_at=new_due_at,
-                       excuse_category=excuse_category, excuse=excuse)  # fmt: skip
+                       excuse_category=excuse_category, excuse=excuse, confirm_past=confirm_past)  # fmt: skip
             return commitment
         case Status.cancelled:
             return cancel(session, commitment, actor=actor, now=now, reason=reason)
     raise LedgerError("status", _l("Choose kept, broken, rescheduled or cancelled."))
+
+
+# The outcomes a commitment can be logged with at once: what already happened to it.
+LOGGED_OUTCOMES = (Status.open, Status.kept, Status.broken, Status.rescheduled)
+
+
+def log_what_happened(
+    session: Session, *, actor: User, now: datetime, status: Status | str = Status.open,
+    done_at: datetime | None = None, excuse_category: ExcuseCategory | str | None = None,
+    excuse: str = "", new_due_at: datetime | None = None, confirm_past: bool = False, **logged: Any,
+) -> Commitment:  # fmt: skip
+    """Log a commitment and what already became of it, in one unit of work: backfilling history.
+
+    The outcome is written by the same functions as a later resolve, so it reads in the history
+    as it would have then; a refusal of either part leaves the caller nothing to commit.
+    """
+    if status not in LOGGED_OUTCOMES:
+        raise LedgerError("status", _l("Choose still open, kept, broken or moved."))
+    commitment = log_commitment(session, actor=actor, now=now, **logged)
+    if status != Status.open:
+        resolve(session, commitment, status, actor=actor, now=now, done_at=done_at,
+                excuse_category=excuse_category, excuse=excuse, new_due_at=new_due_at,
+                confirm_past=confirm_past)  # fmt: skip
+    return commitment

@@ -9,10 +9,10 @@ from flask_login import current_user, login_required
 
 from vendortrack import agenda, ledger
 from vendortrack.extensions import db
-from vendortrack.forms import CommitmentForm, ResolveForm
+from vendortrack.forms import CommitmentForm, LogForm, ResolveForm
 from vendortrack.i18n import user_timezone
 from vendortrack.ledger import LedgerError
-from vendortrack.models import Commitment, Contact, Kind, User
+from vendortrack.models import Commitment, Contact, Kind, Role, Status, User
 from vendortrack.permissions import editor_required
 from vendortrack.templating import STANDING_LABELS
 from vendortrack.timeutil import utcnow
@@ -28,18 +28,26 @@ def get_commitment(commitment_id: int) -> Commitment:
     return db.get_or_404(Commitment, commitment_id)
 
 
-def _owners() -> list[User]:
-    return db.session.scalars(
-        sa.select(User).where(User.disabled_at.is_(None)).order_by(User.name, User.email)
-    ).all()
+def _owners(current: int | None = None) -> list[User]:
+    """Who can own a commitment: active editors and admins, who can record what happened.
+
+    On an edit the current owner stays a choice even if since made a viewer, so saving a
+    corrected title does not force a new owner.
+    """
+    can_act = sa.and_(User.disabled_at.is_(None), User.role.in_((Role.editor, Role.admin)))
+    if current is not None:
+        can_act = sa.or_(can_act, User.id == current)
+    return db.session.scalars(sa.select(User).where(can_act).order_by(User.name, User.email)).all()
 
 
 def _commitment_form(vendor, commitment: Commitment | None = None) -> CommitmentForm:
-    form = CommitmentForm(obj=commitment)
-    form.set_choices(vendor.contacts, _owners())
+    form = (LogForm if commitment is None else CommitmentForm)(obj=commitment)
+    form.set_choices(vendor.contacts, _owners(commitment.owner_id if commitment else None))
     if request.method == "GET":
         if commitment is None:
             form.owner_id.data = current_user.id
+            if len(vendor.contacts) == 1:
+                form.contact_id.data = vendor.contacts[0].id  # the only person there who could promise it
         else:
             form.show_due(commitment.due_at, user_timezone())
             form.contact_id.data = commitment.contact_id or 0
@@ -79,8 +87,9 @@ def create(vendor_id: int):
     vendor = get_vendor(vendor_id)
     form = _commitment_form(vendor)
     warning = scorecards.standing_warning(vendor, utcnow())
-    if form.validate_on_submit() and (commitment := save(form, lambda: ledger.log_commitment(
-        db.session, vendor=vendor, actor=current_user, now=utcnow(), **_chosen(form)
+    if form.validate_on_submit() and (commitment := save(form, lambda: ledger.log_what_happened(
+        db.session, vendor=vendor, actor=current_user, now=utcnow(), **_chosen(form),
+        **form.outcome(user_timezone()),
     ))):  # fmt: skip
         flash(_("Logged: %(title)s.", title=commitment.title), "success")
         if warning is not None:
@@ -88,9 +97,17 @@ def create(vendor_id: int):
             flash(_("Keep an eye on it: %(name)s stands at %(standing)s, score %(score)s.",
                     name=vendor.name, standing=STANDING_LABELS[figures.standing],
                     score=f"{figures.score:.1f}"), "warning")  # fmt: skip
-        return redirect(url_for("vendors.detail", vendor_id=vendor.id))
+        return redirect(_next_action(commitment))
     return render_template("commitments/form.html", form=form, vendor=vendor, commitment=None,
                            warning=warning), status_for(form)  # fmt: skip
+
+
+def _next_action(logged: Commitment) -> str:
+    """Where to go after logging: the commitment if it is open and due (what happened?), else its vendor."""
+    live = logged.rescheduled_to if logged.status == Status.rescheduled else logged
+    if live.status == Status.open and live.due_at <= utcnow():
+        return url_for("commitments.detail", commitment_id=live.id)
+    return url_for("vendors.detail", vendor_id=logged.vendor_id)
 
 
 @bp.route("/<int:commitment_id>")
@@ -98,7 +115,7 @@ def create(vendor_id: int):
 def detail(commitment_id: int):
     commitment = get_commitment(commitment_id)
     form = ResolveForm()
-    form.show_now(utcnow(), user_timezone())
+    form.show_default_done(commitment.due_at, utcnow(), user_timezone())
     return _detail_page(commitment, form)
 
 
@@ -120,6 +137,7 @@ def resolve(commitment_id: int):
         db.session, commitment, form.status.data, actor=current_user, now=utcnow(),
         done_at=form.done_at(tz), excuse_category=form.excuse_category.data,
         excuse=form.excuse.data or "", new_due_at=form.new_due_at(tz), reason=form.reason.data or "",
+        confirm_past=form.confirm_past.data,
     )):  # fmt: skip
         flash(_("Outcome recorded."), "success")
         return redirect(url_for("commitments.detail", commitment_id=commitment.id))

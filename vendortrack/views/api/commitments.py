@@ -59,11 +59,16 @@ def list_commitments(args: dict[str, Any]):
 @bp.arguments(schemas.CommitmentCreateSchema)
 @bp.response(201, schemas.CommitmentSchema)
 def log_commitment(values: dict[str, Any], vendor_id: int):
-    """Log what the vendor committed to; it is owned by the caller unless owner_id says otherwise."""
+    """Log what the vendor committed to; it is owned by the caller unless owner_id says otherwise.
+
+    Logged after its due time, it can carry what already happened (status and that outcome's
+    fields, as in resolve): both are written in one transaction, or neither. A rescheduled one
+    answers with `rescheduled_to` set.
+    """
     vendor = get_or_404(Vendor, vendor_id)
     values = _with_references(values)
     with ledger_write(reread=False):
-        commitment = ledger.log_commitment(
+        commitment = ledger.log_what_happened(
             db.session, vendor=vendor, actor=current_api_user(), now=request_now(), **values
         )
     return commitment

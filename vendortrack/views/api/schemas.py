@@ -9,7 +9,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from vendortrack.ledger import TITLE_MAX
+from vendortrack.ledger import LOGGED_OUTCOMES, TITLE_MAX
 from vendortrack.models import EventAction, ExcuseCategory, Kind, Status
 from vendortrack.views.api.guard import request_now
 
@@ -213,39 +213,60 @@ class CommitmentPatchSchema(Schema):
     owner_id = row_id()
 
 
-class CommitmentCreateSchema(CommitmentPatchSchema):
-    kind = fields.Enum(Kind, required=True)
-    title = name(TITLE_MAX, required=True)
-    due_at = UTCDateTime(required=True)
-    owner_id = row_id(metadata={"description": "Who follows it up; the caller when left out."})
-
-
 # Which optional fields each outcome takes; any other is a client's mistake worth naming.
 OUTCOME_FIELDS = {
+    Status.open: set(),
     Status.kept: {"done_at"},
     Status.broken: {"excuse_category", "excuse"},
-    Status.rescheduled: {"new_due_at", "excuse_category", "excuse"},
+    Status.rescheduled: {"new_due_at", "excuse_category", "excuse", "confirm_past"},
     Status.cancelled: {"reason"},
 }
+RESOLVED = [str(s) for s in OUTCOME_FIELDS if s != Status.open]
+OUTCOME_ARGUMENTS = {"status"} | set().union(*OUTCOME_FIELDS.values())
+DONE_AT = ("When it was kept. Left out: the due time if that has passed (kept on time), "
+           "else the moment of the request.")  # fmt: skip
+NEW_DUE_AT = ("Required when rescheduled. A time already past, or earlier than the current due time, "
+              "is refused (422 on new_due_at) unless confirm_past is true.")  # fmt: skip
+CONFIRM_PAST = "true: the new due time is meant to be in the past or earlier than the current one."
 
 
-class ResolveSchema(Schema):
-    status = fields.String(required=True, validate=validate.OneOf([str(s) for s in OUTCOME_FIELDS]))
-    done_at = UTCDateTime(metadata={"description": "When it was kept; now when left out."})
+class OutcomeSchema(Schema):
+    """An outcome's fields, each taken only with the status that uses it."""
+
+    done_at = UTCDateTime(metadata={"description": DONE_AT})
     excuse_category = fields.Enum(ExcuseCategory, allow_none=True)
     excuse = text(TEXT_MAX)
-    new_due_at = UTCDateTime(metadata={"description": "Required when rescheduled."})
-    reason = text(TEXT_MAX)
+    new_due_at = UTCDateTime(metadata={"description": NEW_DUE_AT})
+    confirm_past = fields.Boolean(metadata={"description": CONFIRM_PAST})
 
     @validates_schema
     def only_fields_of_the_outcome(self, data: dict[str, Any], **kwargs: Any) -> None:
-        status = data.get("status")
-        if status is None:
-            return
-        extra = set(data) - {"status"} - OUTCOME_FIELDS[Status(status)]
+        status = data.get("status", Status.open)
+        extra = (set(data) & OUTCOME_ARGUMENTS) - {"status"} - OUTCOME_FIELDS[Status(status)]
         if extra:
             message = _("Not used when the status is %(status)s.", status=status)
             raise ValidationError({field: [message] for field in sorted(extra)})
+
+
+class CommitmentCreateSchema(CommitmentPatchSchema, OutcomeSchema):
+    """A commitment, and what already became of it when it is logged after its due time."""
+
+    kind = fields.Enum(Kind, required=True)
+    title = name(TITLE_MAX, required=True)
+    due_at = UTCDateTime(required=True)
+    owner_id = row_id(
+        metadata={"description": "Who follows it up, an editor or an admin; the caller when left out."}
+    )
+    status = fields.String(
+        validate=validate.OneOf([str(s) for s in LOGGED_OUTCOMES]),
+        metadata={"description": "What already happened to it; open when left out. Each outcome takes the "
+                                 "fields it uses, as in resolve, in the same transaction."},
+    )  # fmt: skip
+
+
+class ResolveSchema(OutcomeSchema):
+    status = fields.String(required=True, validate=validate.OneOf(RESOLVED))
+    reason = text(TEXT_MAX)
 
 
 class EventSchema(Schema):
