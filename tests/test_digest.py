@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from flask import current_app
 
+from config import ConfigError, DevelopmentConfig
 from tests.conftest import NOW
 from vendortrack import digest, jobs, ledger, mail, scorecard
 from vendortrack.models import ExcuseCategory, Kind, MailKind, OutboxMessage, Role, User
@@ -127,9 +128,9 @@ def test_what_came_due_says_what_became_of_each_commitment(app, session, week, s
 
     assert "6 commitments came due." in text
     assert "Kept on time" in text.split("Site visit", 1)[1].splitlines()[1]
-    assert "Kept late, late by 3 hours" in text.split("Send the quote", 1)[1].splitlines()[1]
+    assert "Kept 3 h late" in text.split("Send the quote", 1)[1].splitlines()[1]  # templating.lateness
     assert "Broken" in text.split("Deliver the boiler", 1)[1].splitlines()[1]
-    assert "Rescheduled, moved to 7/1/2026" in text.split("Call back", 1)[1].splitlines()[1]
+    assert "Rescheduled to 7/1/2026" in text.split("Call back", 1)[1].splitlines()[1]
     assert "Overdue, no outcome logged" in text.split("Send the invoice", 1)[1].splitlines()[1]
     assert "Open, still within its grace period" in text.split("Confirm the date", 1)[1].splitlines()[1]
     assert "Old report" not in text and "Install the meter" not in text
@@ -199,22 +200,125 @@ def test_due_next_week_lists_the_coming_week_only(app, session, week, subscriber
     assert "Annual review" not in text
 
 
-def test_the_best_and_worst_vendors_leave_out_those_with_too_little_history(app, session, week, subscriber):
+def test_best_and_worst_split_the_rated_vendors_and_never_name_one_twice(app, session, week, subscriber):
     text = text_section(composed(app, session, subscriber).text, "Best and worst vendors")
     best, worst = text.split("Worst:", 1)
+    worst = worst.split("Not yet rated:", 1)[0]
 
-    assert line_with(best, "1.").startswith("  1. Acme Plumbing:")
+    # Three rated vendors (SCORING.md §9): best takes ceil(3/2) = 2, worst floor(3/2) = 1.
+    assert [line.split(":")[0].strip() for line in best.splitlines() if line.startswith("  ")] == [
+        "1. Acme Plumbing", "2. Slowpoke IT"]  # fmt: skip
     assert f"{score(session, week.acme, WEEK_END):.1f} (Fair)" in line_with(best, "Acme")
-    assert line_with(worst, "1.").startswith("  1. Bodge & Sons")
-    assert "(Unreliable)" in line_with(worst, "Bodge")
-    assert "Newcomer Ltd" not in text
+    assert [line for line in worst.splitlines() if line.startswith("  ")] == [
+        f"  1. Bodge & Sons <script>alert(1)</script>: {score(session, week.bodge, WEEK_END):.1f} (Unreliable)"]
+    assert "Slowpoke IT" not in worst  # third from the top is also second from the bottom: best has it
+
+
+def test_vendors_not_yet_rated_follow_the_ranked_ones_with_a_dash_and_the_intro_says_so(
+    app, session, week, subscriber
+):
+    rendered = composed(app, session, subscriber)
+    text = text_section(rendered.text, "Best and worst vendors")
+
+    assert ("Vendors with fewer than 3 counted commitments are not yet rated: they follow the ranked ones, "
+            "without a score.") in text  # fmt: skip
+    assert text.index("Worst:") < text.index("Not yet rated:") < text.index("Newcomer Ltd")
+    assert "  - Newcomer Ltd: — (too little history: 0 of 3 commitments counted)" in text
+    html = unescape(html_section(rendered.html, "ranking"))
+    assert html.index("Worst") < html.index("Not yet rated") < html.index("Newcomer Ltd")
+    assert "too little history: 0 of 3 commitments counted" in html
+
+
+def test_a_vendor_with_too_little_history_gets_a_dash_and_no_figure_anywhere_in_the_digest(
+    app, session, week, subscriber, make_vendor, editor, client
+):
+    fresh = make_vendor("Fresh Supplies")
+    first = log(session, fresh, editor, "First order", at(10, 9))
+    ledger.resolve_kept(session, first, actor=editor, now=at(10, 10), done_at=at(10, 9))
+    second = log(session, fresh, editor, "Second order", at(24, 9))  # counted this week: its "score" moved
+    ledger.resolve_broken(session, second, actor=editor, now=at(24, 12))
+    session.commit()
+
+    rendered = composed(app, session, subscriber)
+
+    ranking = text_section(rendered.text, "Best and worst vendors")
+    assert line_with(ranking, "Fresh Supplies") == (
+        "  - Fresh Supplies: — (too little history: 2 of 3 commitments counted)")  # fmt: skip
+    assert "Fresh Supplies" not in text_section(rendered.text, "Scores that moved")
+    assert "Fresh Supplies" not in html_section(rendered.html, "movers")
+    html_row = unescape(rendered.html).split(">Fresh Supplies</a>")[-1].split("</tr>", 1)[0]
+    assert "too little history: 2 of 3 commitments counted" in html_row and "<b>—</b>" in html_row
+    assert not re.search(r"\d[.,]\d", html_row)
+    client.login(subscriber)
+    page = unescape(client.get(f"/digest?week={WEEK}").get_data(as_text=True))
+    page_row = page.split(f'/vendors/{fresh.id}">Fresh Supplies</a>')[-1].split("</tr>", 1)[0]
+    assert "too little history: 2 of 3 commitments counted" in page_row
+    assert not re.search(r"\d[.,]\d", page_row)
+
+
+def test_a_single_rated_vendor_is_best_and_nobody_is_worst(app, session, subscriber, make_vendor, editor):
+    solo = make_vendor("Solo Services")
+    for day in (1, 8, 15):
+        c = log(session, solo, editor, f"Job {day}", at(day, 9))
+        ledger.resolve_kept(session, c, actor=editor, now=at(day, 10), done_at=at(day, 9))
+    session.commit()
+
+    text = text_section(composed(app, session, subscriber).text, "Best and worst vendors")
+
+    assert "  1. Solo Services:" in text.split("Best:", 1)[1]
+    assert "Worst:" not in text
+
+
+def test_scores_that_moved_leave_out_small_moves_and_vendors_with_nothing_due(
+    app, session, week, subscriber, make_vendor, editor
+):
+    # A vendor whose whole record is old: a short half-life moves its score a lot in a week, but
+    # nothing of its came due, so the move is the weights drifting, not news.
+    drifting = make_vendor("Drifting Ltd")
+    for day in (1, 2, 3, 4):
+        c = log(session, drifting, editor, f"Old job {day}", at(day, 9))
+        ledger.resolve_broken(session, c, actor=editor, now=at(day, 12))
+    session.commit()
+    app.config["VENDORTRACK_HALF_LIFE_DAYS"] = 14
+
+    text = text_section(composed(app, session, subscriber).text, "Scores that moved")
+    drift = score(session, drifting, WEEK_END) - score(session, drifting, WEEK_START)
+
+    assert drift >= 1.0  # it did move, by more than the threshold
+    assert "Drifting Ltd" not in text
+    assert "Moves of 1.0 points or more, of vendors with a commitment that came due this week." in text
+
+
+def test_the_smallest_move_listed_is_a_setting(app, session, week, subscriber):
+    slow_move = score(session, week.slow, WEEK_END) - score(session, week.slow, WEEK_START)
+    acme_move = score(session, week.acme, WEEK_END) - score(session, week.acme, WEEK_START)
+    app.config["VENDORTRACK_DIGEST_MIN_MOVE"] = round(abs(slow_move) - 0.5, 1)
+    assert abs(acme_move) < app.config["VENDORTRACK_DIGEST_MIN_MOVE"]
+
+    text = text_section(composed(app, session, subscriber).text, "Scores that moved")
+
+    assert "Slowpoke IT" in text and "Acme Plumbing" not in text
+    app.config["VENDORTRACK_DIGEST_MIN_MOVE"] = 50.0
+    quiet = text_section(composed(app, session, subscriber).text, "Scores that moved")
+    assert "No vendor's score moved by 50.0 points or more this week." in quiet
+
+
+@pytest.mark.parametrize("raw", ["-1", "101", "a lot", "nan"])
+def test_a_bad_smallest_move_stops_the_start_naming_the_setting(tmp_path, raw):
+    with pytest.raises(ConfigError, match="VENDORTRACK_DIGEST_MIN_MOVE"):
+        DevelopmentConfig({"VENDORTRACK_DIGEST_MIN_MOVE": raw}, instance_path=tmp_path)
+
+
+def test_the_smallest_move_defaults_to_one_point(tmp_path):
+    assert DevelopmentConfig({}, instance_path=tmp_path).VENDORTRACK_DIGEST_MIN_MOVE == 1.0
 
 
 def test_the_excuse_of_the_week_is_the_most_common_with_an_example(app, session, week, subscriber):
     rendered = composed(app, session, subscriber)
     text = text_section(rendered.text, "Excuse of the week")
 
-    assert "Third party (their supplier, “the system”): 2 of 2 broken or rescheduled commitments" in text
+    # The week's three: the boiler and the call came due this week, the gate was marked broken in it.
+    assert "Third party (their supplier, “the system”): 2 of the week's 3 broken or rescheduled commitments." in text
     assert "“Our system was down” (Slowpoke IT, Call back)" in text
     assert "“Our system was down”" in html_section(rendered.html, "excuse")
 
@@ -237,10 +341,10 @@ def test_a_quiet_week_says_so_in_every_section(app, session, week, subscriber):
 
     rendered = composed(app, session, subscriber, quiet_end)
 
-    for sentence in ("Nothing came due this week.", "No vendor's score moved by 0.1 points or more this week.",
+    for sentence in ("Nothing came due this week.", "No vendor's score moved by 1.0 points or more this week.",
                      "No promise was marked broken this week.", "Nothing is overdue.",
                      "Nothing is due next week.", "No vendor has enough history to rank yet.",
-                     "No excuses this week: nothing due was broken or rescheduled."):  # fmt: skip
+                     "No excuses this week: nothing was broken or rescheduled."):  # fmt: skip
         assert sentence in rendered.text
         assert sentence in unescape(rendered.html)
 
@@ -268,7 +372,9 @@ def test_markup_in_a_vendor_name_or_an_excuse_is_escaped_in_the_html_part(app, s
 def test_the_html_charts_need_no_script_no_images_and_no_css(app, session, week, subscriber):
     html = composed(app, session, subscriber).html
 
-    assert "<script" not in html and "<img" not in html and "style=" not in html and "<svg" not in html
+    assert "<script" not in html and "<img" not in html and "<svg" not in html
+    # The one style: the layout's cap of 600 px, which mail clients honour only inline.
+    assert re.findall(r"style=\"[^\"]*\"", html) == ['style="max-width:600px"']
     # The score bars are table cells sized and coloured by attributes: Acme's bar is yellow (fair).
     acme_score = round(score(session, week.acme, WEEK_END))
     assert f'<td width="{acme_score}%" bgcolor="#ffc107"' in html_section(html, "ranking")

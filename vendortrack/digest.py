@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from babel.dates import format_date, format_timedelta
+from babel.dates import format_date
 from flask import current_app, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -24,15 +25,24 @@ from vendortrack.i18n import speaking, user_timezone
 from vendortrack.ledger import LedgerError
 from vendortrack.models import Commitment, ExcuseCategory, MailKind, Status, User, Vendor
 from vendortrack.models.user import DIGEST_TIME, DIGEST_WEEKDAY
-from vendortrack.scoring import Fact, Outcome, Rules, Standing, Totals, headline, outcome
+from vendortrack.scoring import (
+    COUNTED,
+    MIN_COUNTED,
+    Fact,
+    Outcome,
+    Rules,
+    Standing,
+    Totals,
+    headline,
+    outcome,
+)
 from vendortrack.timeutil import utcnow
 
 WEEK = timedelta(days=7)
 LIST_LIMIT = 50  # a longer list belongs on the site, not in an email
 OVERDUE_LIMIT = 20
 MOVERS = 3  # each way
-MIN_MOVE = 0.1  # score points; smaller moves are the recency weights drifting, not news
-STANDOUTS = 5  # best and worst
+STANDOUTS = 5  # best and worst, at most
 BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
 WEEK_PATTERN = re.compile(r"(\d{4})-W(\d{1,2})", re.IGNORECASE)
 FIRST_YEAR, LAST_YEAR = 1970, 9998  # far enough either way, and clear of datetime's limits
@@ -115,10 +125,19 @@ class Standout:
 
 
 @dataclass(frozen=True)
+class Unrated:
+    """A vendor with too little history to rank (SCORING.md §9): how many of the 3 needed count."""
+
+    vendor_id: int
+    name: str
+    counted: int
+
+
+@dataclass(frozen=True)
 class ExcuseOfTheWeek:
     category: ExcuseCategory
     count: int
-    out_of: int  # broken and rescheduled commitments due this week
+    out_of: int  # the week's broken and rescheduled commitments, as "New broken promises" takes them
     example: Line | None  # one with a text, if any gave one
 
 
@@ -138,7 +157,10 @@ class Week:
     next_week: Capped
     best: list[Standout]
     worst: list[Standout]
+    unrated: list[Unrated]
+    unrated_more: int
     excuse: ExcuseOfTheWeek | None
+    min_move: float  # score points: a smaller move is not listed
 
     @property
     def came_due_total(self) -> int:
@@ -288,22 +310,52 @@ def _capped(session: Session, rules: Rules, as_of: datetime, conditions: list, o
     return Capped([_line(row, rules, as_of) for row in rows], more)
 
 
-def _movers(session: Session, rules: Rules, start: datetime,
-            at_end: list[scorecard.Ranked]) -> tuple[list[Move], list[Move]]:  # fmt: skip
-    """Each active vendor's score as of the start against the ranked scorecard's as of the end."""
-    before = scorecard.totals_by_vendor(session, rules, start)
+def _rated(line: scorecard.Ranked) -> bool:
+    return line.figures.standing != Standing.insufficient_data
+
+
+def _movers(session: Session, rules: Rules, start: datetime, at_end: list[scorecard.Ranked],
+            active: set[int], min_move: float) -> tuple[list[Move], list[Move]]:  # fmt: skip
+    """Vendors whose score moved by `min_move` or more between the week's start and its end.
+
+    Only vendors with a commitment that came due in the week and counts (`active`): otherwise
+    the move is the recency weights drifting, not news. Only vendors rated at both ends: a score
+    on too little history is not shown at all (SCORING.md §9), so neither is its move.
+    """
+    before = scorecard.totals_by_vendor(session, rules, start, sorted(active)) if active else {}
     moves = []
     for line in at_end:
+        if line.vendor_id not in active or not _rated(line):
+            continue
         old = headline(before.get(line.vendor_id, (Totals(), None))[0], rules)
-        moves.append(Move(line.vendor_id, line.name, old.score, line.figures.score, line.figures.standing))
-    up = sorted((m for m in moves if m.delta >= MIN_MOVE), key=lambda m: (-m.delta, m.name.casefold()))
-    down = sorted((m for m in moves if m.delta <= -MIN_MOVE), key=lambda m: (m.delta, m.name.casefold()))
+        if old.standing != Standing.insufficient_data:
+            figures = line.figures
+            moves.append(Move(line.vendor_id, line.name, old.score, figures.score, figures.standing))
+    up = sorted((m for m in moves if m.delta >= min_move), key=lambda m: (-m.delta, m.name.casefold()))
+    down = sorted((m for m in moves if m.delta <= -min_move), key=lambda m: (m.delta, m.name.casefold()))
     return up[:MOVERS], down[:MOVERS]
 
 
-def _standouts(lines: list[scorecard.Ranked]) -> list[Standout]:
-    return [Standout(line.vendor_id, line.name, line.figures.score, line.figures.standing)
-            for line in lines if line.figures.standing != Standing.insufficient_data][:STANDOUTS]  # fmt: skip
+def _standout(line: scorecard.Ranked) -> Standout:
+    return Standout(line.vendor_id, line.name, line.figures.score, line.figures.standing)
+
+
+def _standouts(best_first: list[scorecard.Ranked],
+               worst_first: list[scorecard.Ranked]) -> tuple[list[Standout], list[Standout]]:  # fmt: skip
+    """SCORING.md §9: of n rated vendors, best takes the top min(5, ceil(n/2)) and worst the
+    bottom min(5, floor(n/2)) by its own key, skipping those in best: no vendor is in both."""
+    rated = [line for line in best_first if _rated(line)]
+    best = rated[: min(STANDOUTS, math.ceil(len(rated) / 2))]
+    taken = {line.vendor_id for line in best}
+    worst = [line for line in worst_first if _rated(line) and line.vendor_id not in taken]
+    worst = worst[: min(STANDOUTS, len(rated) // 2)]
+    return [_standout(line) for line in best], [_standout(line) for line in worst]
+
+
+def _unrated(lines: list[scorecard.Ranked]) -> list[Unrated]:
+    """The vendors not yet rated, by name: the reader looks one up, there is no order to them yet."""
+    unrated = [Unrated(line.vendor_id, line.name, line.figures.counted) for line in lines if not _rated(line)]
+    return sorted(unrated, key=lambda u: (u.name.casefold(), u.vendor_id))
 
 
 def _excuse_of_the_week(lines: list[Line]) -> ExcuseOfTheWeek | None:
@@ -331,17 +383,28 @@ def week_summary(session: Session, start: datetime, end: datetime, following: da
     ).all()  # fmt: skip
     came_due = [_line(row, rules, end) for row in came_due_rows]
     counts = Counter(line.outcome for line in came_due)
+    # The week's failures: broken or rescheduled, and either due this week or, having come due
+    # before, marked so this week. "New broken promises" and the excuse of the week both read
+    # this one set, so a promise listed broken is always among the week's excuses.
+    failed = [_line(row, rules, end) for row in session.execute(
+        _lines_query(Commitment.status.in_([Status.broken, Status.rescheduled]), Commitment.due_at < end,
+                     sa.or_(Commitment.due_at >= start,
+                            sa.and_(Commitment.resolved_at >= start, Commitment.resolved_at < end)))
+        .order_by(Commitment.due_at, Commitment.id)
+    )]  # fmt: skip
+    broken = [line for line in failed if line.status == Status.broken]
     best_first = scorecard.ranked(session, rules, end)
-    movers_up, movers_down = _movers(session, rules, start, best_first)
+    active = {line.vendor_id for line in came_due if line.outcome in COUNTED}
+    min_move = current_app.config["VENDORTRACK_DIGEST_MIN_MOVE"]
+    movers_up, movers_down = _movers(session, rules, start, best_first, active, min_move)
+    best, worst = _standouts(best_first, scorecard.ranked(session, rules, end, worst_first=True))
+    unrated = _unrated(best_first)
     return Week(
         start=start, end=end, following=following,
         came_due=Capped(came_due[:LIST_LIMIT], max(len(came_due) - LIST_LIMIT, 0)),
         outcome_counts={key: counts[key] for key in DUE_OUTCOMES if counts[key]},
         movers_up=movers_up, movers_down=movers_down,
-        broken=_capped(session, rules, end,
-                       [Commitment.status == Status.broken, Commitment.resolved_at >= start,
-                        Commitment.resolved_at < end],
-                       [Commitment.resolved_at, Commitment.id], LIST_LIMIT),
+        broken=Capped(broken[:LIST_LIMIT], max(len(broken) - LIST_LIMIT, 0)),
         overdue=_capped(session, rules, end,
                         [Commitment.status == Status.open, Commitment.due_at <= end - rules.grace],
                         [Commitment.due_at, Commitment.id], OVERDUE_LIMIT),
@@ -349,18 +412,13 @@ def week_summary(session: Session, start: datetime, end: datetime, following: da
                           [Commitment.status.in_([Status.open, Status.kept, Status.broken]),
                            Commitment.due_at >= end, Commitment.due_at < following],
                           [Commitment.due_at, Commitment.id], LIST_LIMIT),
-        best=_standouts(best_first),
-        worst=_standouts(scorecard.ranked(session, rules, end, worst_first=True)),
-        excuse=_excuse_of_the_week(came_due),
+        best=best, worst=worst,
+        unrated=unrated[:LIST_LIMIT], unrated_more=max(len(unrated) - LIST_LIMIT, 0),
+        excuse=_excuse_of_the_week(failed), min_move=min_move,
     )  # fmt: skip
 
 
 # --- how it reads -------------------------------------------------------------------------------
-
-
-def duration(delta: timedelta) -> str:
-    """'35 minutes', '3 hours', '2 days': how late, in the reader's language."""
-    return format_timedelta(delta, threshold=1.5, locale=get_locale())
 
 
 def bar_width(score: float) -> int:
@@ -370,7 +428,7 @@ def bar_width(score: float) -> int:
 
 def _template_context(week: Week, tz: str) -> dict[str, Any]:
     return {
-        "week": week, "tz": tz, "duration": duration, "bar_width": bar_width,
+        "week": week, "tz": tz, "bar_width": bar_width, "MIN_COUNTED": MIN_COUNTED,
         "DUE_OUTCOMES": DUE_OUTCOMES, "OUTCOME_COLOURS": OUTCOME_COLOURS,
         "STANDING_COLOURS": STANDING_COLOURS, "OLD_SCORE_COLOUR": OLD_SCORE_COLOUR,
         "TRACK_COLOUR": TRACK_COLOUR, "week_date": week_date(week.start, tz),
