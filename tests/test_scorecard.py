@@ -40,7 +40,7 @@ def build_history(session, vendors, actor, seed: int = 7, per_vendor: int = 40) 
                 ledger.resolve_broken(session, c, actor=actor, now=resolved_at,
                                       excuse_category=rnd.choice(list(ExcuseCategory)))  # fmt: skip
             elif choice < 0.75:
-                ledger.reschedule(session, c, actor=actor, now=resolved_at,
+                ledger.reschedule(session, c, actor=actor, now=resolved_at, confirm_past=True,
                                   new_due_at=due + timedelta(days=rnd.randrange(1, 60)))  # fmt: skip
             elif choice < 0.8:
                 ledger.cancel(session, c, actor=actor, now=resolved_at)
@@ -233,7 +233,7 @@ def test_each_change_keeps_every_bucket_equal_to_a_recount(session, ledger_of_fi
             elif outcome == "broken":
                 ledger.resolve_broken(session, c, actor=editor, now=NOW)
             elif outcome == "moved":
-                commitments.append(ledger.reschedule(session, c, actor=editor, now=NOW,
+                commitments.append(ledger.reschedule(session, c, actor=editor, now=NOW, confirm_past=True,
                                                      new_due_at=c.due_at + timedelta(days=20)))  # fmt: skip
             else:
                 ledger.cancel(session, c, actor=editor, now=NOW)

@@ -102,13 +102,21 @@ def test_the_scorecard_ranks_the_reliable_vendor_above_the_unreliable_one(client
     assert page.count('class="band"') == 2
 
 
-def test_a_vendor_with_too_little_history_comes_last_and_says_so(client, viewer, solid, chaos, make_vendor):
+def test_a_vendor_with_too_little_history_is_listed_after_the_ranked_ones_as_not_yet_rated(
+    client, viewer, solid, chaos, make_vendor
+):
     make_vendor("Brand New Ltd")
     client.login(viewer)
 
-    ranked = [row for row in rows(text(client.get("/scorecard"))) if row[:1].isdigit()]
+    page = text(client.get("/scorecard"))
 
-    assert ranked[-1].startswith("3 Brand New Ltd") and "Too little history" in ranked[-1]
+    ranked = [row for row in rows(page) if row[:1].isdigit()]
+    assert [row.split(" ")[1] for row in ranked] == ["Solid", "Chaos"]
+    shown = visible(page)
+    assert "are not yet rated: they are listed after the ranked ones, without a score." in shown
+    assert shown.index("Chaos Consulting") < shown.index("Not yet rated") < shown.index("Brand New Ltd")
+    unrated = visible(page.split('id="unrated-h"')[1])
+    assert "Brand New Ltd — too little history: 0 of 3 commitments counted nothing counted yet" in unrated
 
 
 def test_worst_first_puts_the_unreliable_vendor_on_top(client, viewer, solid, chaos):
@@ -182,15 +190,32 @@ def test_compare_shows_the_chosen_vendors_side_by_side(client, viewer, solid, ch
     assert text(response).count('class="sparkline"') == 2
 
 
-@pytest.mark.parametrize("how_many", [1, 5])
-def test_compare_refuses_fewer_than_two_or_more_than_four_vendors(client, viewer, make_vendor, how_many):
-    vendors = [make_vendor() for _ in range(how_many)]
+@pytest.mark.parametrize("how_many", [0, 1, 5])
+def test_compare_with_fewer_than_two_or_more_than_four_says_so_on_the_scorecard_with_its_filters_and_ticks_kept(
+    client, viewer, make_vendor, how_many
+):
+    vendors = [make_vendor(category="IT") for _ in range(how_many)]
     client.login(viewer)
 
-    response = client.get("/scorecard/compare?" + "&".join(f"vendor={v.id}" for v in vendors))
+    picked = "".join(f"&vendor={v.id}" for v in vendors)
+    response = client.get(f"/scorecard/compare?category=IT&order=worst{picked}", follow_redirects=True)
 
-    assert response.status_code == 400
-    assert f"Pick between 2 and 4 vendors to compare; you picked {how_many}." in visible(text(response))
+    assert response.status_code == 200
+    assert response.request.path == "/scorecard"
+    assert response.request.args["category"] == "IT" and response.request.args["order"] == "worst"
+    page = text(response)
+    assert f"Pick between 2 and 4 vendors to compare; you picked {how_many}." in visible(page)
+    assert page.count("checked>") == how_many
+    assert '<option value="worst" selected>' in page
+
+
+def test_the_compare_button_carries_the_scorecards_filters(client, viewer, solid, chaos):
+    client.login(viewer)
+
+    form = text(client.get("/scorecard?category=IT&order=worst")).split('id="compare-form"')[1].split("</form>")[0]
+
+    assert '<input type="hidden" name="category" value="IT">' in form
+    assert '<input type="hidden" name="order" value="worst">' in form
 
 
 def test_compare_refuses_a_vendor_number_that_is_not_a_number(client, viewer, solid):
@@ -217,7 +242,7 @@ def test_each_sparkline_ends_at_the_score_shown_beside_it(client, viewer, solid,
     lines = re.findall(r"<tr>(.*?)</tr>", page, flags=re.S)[1:]
     assert len(lines) == 2
     for row in lines:
-        score = re.search(r'class="text-end fw-semibold score">([\d.]+)<', row).group(1)
+        score = re.search(r'class="text-end fw-semibold score"[^>]*>([\d.]+)<', row).group(1)
         assert re.search(rf'aria-label="Score over the last 12 months, from [\d.]+ to {re.escape(score)}"', row)
 
 
@@ -272,7 +297,8 @@ def test_the_vendor_page_shows_the_figures_trend_and_excuses_charts(client, view
     shown = visible(page)
     assert "Scorecard" in shown and "Unreliable" in shown
     assert re.search(r"Score \d+\.\d 90 % band \d+\.\d–\d+\.\d", shown)
-    assert page.count('class="trend-point') == 12
+    # The first of its commitments came due 120 days ago: the points as of 120, 90, 60, 30 days ago and now.
+    assert page.count('class="trend-point') == 5
     assert 'aria-label="Excuses by category: Oversight (forgot, mixed up dates) 3;' in page
     assert "Third party (their supplier, “the system”) 2;" in html.unescape(page)
     assert "Kept late 1" in shown and "Median lateness, meetings 45 min" in shown

@@ -166,14 +166,32 @@ def test_the_trend_has_twelve_points_thirty_days_apart_ending_at_t():
     assert len(moments) == 12 and moments[-1] == T and moments[0] == T - timedelta(days=330)
     report = score_vendor(WORKED, RULES, T)
     assert report.trend[-1]["score"] == pytest.approx(report.figures.score, abs=1e-9)
-    # Before the first commitment came due there is nothing to count: 50 and insufficient data.
-    assert report.trend[0] == {"as_of": moments[0], "score": 50.0, "standing": "insufficient_data"}
+    # Before the first commitment came due there is nothing to count: no point, not a flat 50 (§9).
+    assert report.trend[0] == {"as_of": moments[0], "score": None, "standing": None}
+
+
+def test_the_trend_starts_with_the_first_month_a_commitment_counted():
+    # First promise kept 100 days before T: the points as of T - 90, - 60, - 30 days and T count it;
+    # as of T - 120 days and earlier the vendor had no history, so those points are absent.
+    facts = [Fact(1, "promise", T - timedelta(days=100), "kept", done_at=T - timedelta(days=100)),
+             Fact(2, "promise", T - timedelta(days=50), "broken")]  # fmt: skip
+
+    trend = score_vendor(facts, RULES, T).trend
+
+    assert [p["as_of"] for p in trend if p["score"] is not None] == [T - timedelta(days=30 * k) for k in (3, 2, 1, 0)]
+    assert all(p["score"] is None and p["standing"] is None for p in trend[:8])
+    # As of T - 90 days one kept promise counts: R = P = (1 + 1) / (1 + 2) weighted, not a prior's 50.
+    assert trend[8]["score"] == pytest.approx(score_as_of(facts, RULES, T - timedelta(days=90)).score)
+    assert trend[8]["standing"] == "insufficient_data"
 
 
 def test_each_trend_point_equals_the_score_computed_as_of_that_moment():
     report = score_vendor(WORKED, RULES, T + timedelta(days=40))
     for point in report.trend:
         direct = score_as_of(WORKED, RULES, point["as_of"])
+        if direct.counted == 0:
+            assert point["score"] is None and point["standing"] is None
+            continue
         assert point["score"] == pytest.approx(direct.score, abs=1e-9)
         assert point["standing"] == direct.standing
 

@@ -42,11 +42,16 @@ class Sparkline:
     last_y: float
 
 
-def sparkline(scores: Sequence[float], width: int = 100, height: int = 28, pad: float = 3) -> Sparkline:
-    """Scores 0-100 on a fixed scale, so two vendors' lines can be compared by eye."""
+def sparkline(
+    scores: Sequence[float | None], width: int = 100, height: int = 28, pad: float = 3
+) -> Sparkline:
+    """Scores 0-100 on a fixed scale, so two vendors' lines can be compared by eye.
+
+    A None (a month before anything counted) keeps its place along the time axis but is not drawn.
+    """
     step = (width - 2 * pad) / max(len(scores) - 1, 1)
     coords = [(pad + i * step, height - pad - _clamp(s, 0, 100) / 100 * (height - 2 * pad))
-              for i, s in enumerate(scores)]  # fmt: skip
+              for i, s in enumerate(scores) if s is not None]  # fmt: skip
     last = coords[-1] if coords else (pad, height / 2)
     return Sparkline(width, height, " ".join(f"{x:.1f},{y:.1f}" for x, y in coords), *last)
 
@@ -89,10 +94,13 @@ class TrendChart:
 
 
 def trend_chart(
-    points: Sequence[tuple[float, str, str]], width: int = 640, height: int = 240,
+    points: Sequence[tuple[float | None, str | None, str]], width: int = 640, height: int = 240,
     margin: tuple[int, int, int, int] = (12, 84, 34, 40),
 ) -> TrendChart:  # fmt: skip
-    """A line chart of (score, standing, date label) points on 0-100, with the standing floors."""
+    """A line chart of (score, standing, date label) points on 0-100, with the standing floors.
+
+    A point without a score (before anything counted) keeps its date on the axis but is not drawn.
+    """
     top, right_margin, bottom_margin, left = margin
     right, bottom = width - right_margin, height - bottom_margin
 
@@ -101,9 +109,10 @@ def trend_chart(
 
     step = (right - left) / max(len(points) - 1, 1)
     plotted = [TrendPoint(left + i * step, y_of(score), score, standing, label)
-               for i, (score, standing, label) in enumerate(points)]  # fmt: skip
+               for i, (score, standing, label) in enumerate(points) if score is not None]  # fmt: skip
     # Every other date along the axis: twelve labels side by side would overlap on a phone.
-    x_ticks = [Tick(p.x, p.label) for i, p in enumerate(plotted) if (len(plotted) - 1 - i) % 2 == 0]
+    x_ticks = [Tick(left + i * step, label) for i, (_, _, label) in enumerate(points)
+               if (len(points) - 1 - i) % 2 == 0]  # fmt: skip
     return TrendChart(
         width=width, height=height, left=left, right=right, top=top, bottom=bottom,
         points=plotted,

@@ -288,17 +288,26 @@ def trend_moments(as_of: datetime) -> list[datetime]:
     return [as_of - TREND_STEP * k for k in range(TREND_POINTS - 1, -1, -1)]
 
 
+def trend_point(totals: Totals, rules: Rules, moment: datetime) -> dict[str, Any]:
+    """One point of the trend; absent (score and standing None) before anything counted (SCORING.md §9).
+
+    A vendor with nothing counted yet sits at the prior's 50, which would draw a flat line at 50 back
+    to before the vendor existed. Counted commitments only ever accrue as T moves on, so the points
+    present are exactly those from the first month with a counted commitment.
+    """
+    if totals.n == 0:
+        return {"as_of": moment, "score": None, "standing": None}
+    figures = headline(totals, rules)
+    return {"as_of": moment, "score": figures.score, "standing": figures.standing.value}
+
+
 def trend(facts: Sequence[Fact], rules: Rules, as_of: datetime,
           outcomes: Sequence[Outcome] | None = None) -> list[dict[str, Any]]:  # fmt: skip
     sums = TrendSums(facts, rules, as_of, outcomes)
-    points = []
-    for moment in trend_moments(as_of):
-        figures = headline(sums.totals(moment), rules)
-        points.append({"as_of": moment, "score": figures.score, "standing": figures.standing.value})
-    return points
+    return [trend_point(sums.totals(moment), rules, moment) for moment in trend_moments(as_of)]
 
 
-def _median_or_none(values: list[float]) -> float | None:
+def _median_or_none(values: list) -> Any:
     return median(values) if values else None
 
 
@@ -329,6 +338,8 @@ class VendorScore:
     excuses: dict[str, int]
     longest_reschedule_chain: int
     explain: list[Credit]
+    # Over every late one, meetings and the rest together: the plain-facts line's "late by a median of".
+    median_lateness: timedelta | None = None
     trend: list[dict[str, Any]] = field(default_factory=list)
     contacts: list[dict[str, Any]] = field(default_factory=list)
 
@@ -378,6 +389,7 @@ def score_vendor(
         excuses=dict(sorted(excuses.items())),
         longest_reschedule_chain=longest_chain(facts, as_of),
         explain=counted,
+        median_lateness=_median_or_none([timedelta(seconds=s) for s in late_meetings + late_other]),
         trend=trend(facts, rules, as_of, outcomes) if with_trend else [],
     )
     if contact_names is not None:

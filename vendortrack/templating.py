@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from vendortrack.extensions import db
 from vendortrack.models import Contact, EventAction, ExcuseCategory, Kind, Role, Status, User
-from vendortrack.scoring import Outcome, Standing
+from vendortrack.scoring import COUNTED, MIN_COUNTED, Outcome, Standing
 
 KIND_LABELS = {Kind.meeting: _l("Meeting"), Kind.promise: _l("Promise"), Kind.deadline: _l("Deadline")}
 STATUS_LABELS = {
@@ -79,9 +80,12 @@ def local(moment: datetime | str | None, format: str = "medium", tz: str | None 
     return get_datetime_format("medium", locale=locale).replace("{1}", day).replace("{0}", clock)
 
 
-def decimal(value: float, digits: int = 1, signed: bool = False) -> str:
-    """A figure as the viewer's locale writes it: 87.3 in English, 87,3 in Polish, Hungarian, Russian."""
-    pattern = "0" + ("." + "0" * digits if digits else "")
+def decimal(value: float, digits: int | None = 1, signed: bool = False) -> str:
+    """A figure as the viewer's locale writes it: 87.3 in English, 87,3 in Polish, Hungarian, Russian.
+
+    `digits=None` writes only the digits a value has, up to three: 1, 0.5, 0.6 (for weights and credits).
+    """
+    pattern = "0.###" if digits is None else "0" + ("." + "0" * digits if digits else "")
     if signed:
         pattern = f"+{pattern};-{pattern}"
     return format_decimal(value, format=pattern, locale=get_locale())
@@ -105,6 +109,48 @@ def lateness(delta: timedelta | float | None) -> str:
         return _("%(hours)d h %(minutes)d min", hours=hours, minutes=rest)
     days = round(minutes / (24 * 60))
     return ngettext("%(num)d day", "%(num)d days", days)
+
+
+def too_little_history(counted: int) -> str:
+    """What stands in for a score, reliability or punctuality the record cannot carry (SCORING.md §9)."""
+    return ngettext("too little history: %(num)d of %(needed)d commitments counted",
+                    "too little history: %(num)d of %(needed)d commitments counted",
+                    counted, needed=MIN_COUNTED)  # fmt: skip
+
+
+def facts_line(counts: Mapping[str, int], median_lateness: timedelta | None = None) -> str:
+    """The plain facts beside the smoothed score, over the counted commitments, in one line:
+    "1 of 6 on time, 1 broken, moved twice, 2 late by a median of 1 h 20 min".
+
+    `counts` as scoring.counts_of gives them; a part that is zero is left out, but "0 of 6 on time"
+    stays, as it is the point. Without a median (the ranked list has none) the late part is a count.
+    """
+    counted = sum(counts[key] for key in COUNTED)
+    if not counted:
+        return _("nothing counted yet")
+    on_time, late = counts["kept_on_time"], counts["kept_late"]
+    broken, overdue, moved = counts["broken"], counts["overdue"], counts["rescheduled"]
+    parts = [ngettext("%(on_time)d of %(num)d on time", "%(on_time)d of %(num)d on time", counted,
+                      on_time=on_time)]  # fmt: skip
+    if broken:
+        parts.append(ngettext("%(num)d broken", "%(num)d broken", broken))
+    if overdue:
+        parts.append(ngettext("%(num)d overdue", "%(num)d overdue", overdue))
+    if moved == 1:
+        parts.append(_("moved once"))
+    elif moved == 2:
+        parts.append(_("moved twice"))
+    elif moved:
+        parts.append(ngettext("moved %(num)d time", "moved %(num)d times", moved))
+    if late and median_lateness is None:
+        parts.append(ngettext("%(num)d late", "%(num)d late", late))
+    elif late == 1:
+        parts.append(_("1 late by %(lateness)s", lateness=lateness(median_lateness)))
+    elif late:
+        parts.append(ngettext("%(num)d late by a median of %(lateness)s",
+                              "%(num)d late by a median of %(lateness)s", late,
+                              lateness=lateness(median_lateness)))  # fmt: skip
+    return ", ".join(parts)
 
 
 def describe(field: str, value: Any) -> str:
@@ -131,6 +177,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(lateness, "lateness")
     app.add_template_global(get_locale, "get_locale")
     app.add_template_global(describe, "describe")
+    app.add_template_global(facts_line, "facts_line")
+    app.add_template_global(too_little_history, "too_little_history")
 
     # Globals, not a context processor, so imported macros see them too.
     app.jinja_env.globals.update({

@@ -10,7 +10,7 @@ from itertools import pairwise
 
 import sqlalchemy as sa
 from babel.dates import format_skeleton
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, to_user_timezone
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -21,14 +21,15 @@ from vendortrack.csvsafe import spreadsheet_safe
 from vendortrack.extensions import db
 from vendortrack.models import Commitment, Status, Vendor
 from vendortrack.scoring import (
+    MIN_COUNTED,
     Headline,
     Rules,
     Standing,
     Totals,
     VendorScore,
-    headline,
     totals_of,
     trend_moments,
+    trend_point,
 )
 from vendortrack.timeutil import utcnow
 from vendortrack.views.paging import MAX_PAGE, text_arg
@@ -90,17 +91,25 @@ def _ranked(now: datetime, filters: dict[str, str]) -> list[scorecard.Ranked]:
                             worst_first=filters["order"] == "worst")  # fmt: skip
 
 
-def trend_scores(vendor_ids: list[int], now: datetime) -> dict[int, list[float]]:
-    """Twelve scores per vendor, oldest first: one pass over all the vendors per moment, not per vendor."""
+def trend_scores(vendor_ids: list[int], now: datetime) -> dict[int, list[float | None]]:
+    """Twelve scores per vendor, oldest first, None before anything counted (scoring.trend_point):
+    one pass over all the vendors per moment, not per vendor."""
+    if not vendor_ids:
+        return {}
     ids = None if len(vendor_ids) > 500 else vendor_ids  # as scorecard.ranked: a long IN list costs more
     the_rules = rules()
-    lines: dict[int, list[float]] = {vendor_id: [] for vendor_id in vendor_ids}
+    lines: dict[int, list[float | None]] = {vendor_id: [] for vendor_id in vendor_ids}
     for moment in trend_moments(now):
         totals = scorecard.totals_by_vendor(db.session, the_rules, moment, ids)
         for vendor_id, scores in lines.items():
             sums = totals.get(vendor_id, (Totals(), None))[0]
-            scores.append(headline(sums, the_rules).score)
+            scores.append(trend_point(sums, the_rules, moment)["score"])
     return lines
+
+
+def rated(figures: Headline) -> bool:
+    """Whether the record carries a score at all (SCORING.md §9): the pages show none while it does not."""
+    return figures.standing != Standing.insufficient_data
 
 
 @dataclass
@@ -150,23 +159,37 @@ def index():
     now = utcnow()
     filters, errors = _filters()
     page = _page_of(_ranked(now, filters))
-    trends = trend_scores([line.vendor_id for line in page.items], now)
+    # The ranked order puts the vendors with too little history last, so on a page they follow the rest.
+    ranked_lines = [line for line in page.items if rated(line.figures)]
+    not_yet_rated = [line for line in page.items if not rated(line.figures)]
+    trends = trend_scores([line.vendor_id for line in ranked_lines], now)
     return render_template(
-        "scorecards/index.html", page=page, filters=filters, errors=errors, categories=_categories(),
+        "scorecards/index.html", page=page, ranked=ranked_lines, not_yet_rated=not_yet_rated,
+        filters=filters, errors=errors, categories=_categories(), picked=_picked(),
         trends=trends, sparklines={vendor_id: charts.sparkline(line) for vendor_id, line in trends.items()},
-        bands={line.vendor_id: score_band(line.figures) for line in page.items},
-        standings=list(Standing), now=now,
+        bands={line.vendor_id: score_band(line.figures) for line in ranked_lines},
+        standings=list(Standing), min_counted=MIN_COUNTED, now=now,
     ), (400 if errors else 200)  # fmt: skip
 
 
+def _picked() -> set[int]:
+    """The vendors ticked for comparing, when compare sent the reader back to tick more or fewer."""
+    return set(_compare_ids()[0])
+
+
 def csv_row(rank: int, line: scorecard.Ranked) -> list[str]:
+    """One vendor's line; a vendor not yet rated has no rank and no figures, as on the page."""
     f = line.figures
-    cells = [
-        rank, line.name, line.category, round(f.score, 2), f.standing.value,
+    figures = [
         round(f.reliability, 4), round(f.reliability_band[0], 4), round(f.reliability_band[1], 4),
         round(f.punctuality, 4), round(f.punctuality_band[0], 4), round(f.punctuality_band[1], 4),
-        f.counted, *(line.counts[key] for key in CSV_COLUMNS[12:]),
     ]  # fmt: skip
+    if not rated(f):
+        rank, score, figures = "", "", [""] * len(figures)
+    else:
+        score = round(f.score, 2)
+    cells = [rank, line.name, line.category, score, f.standing.value, *figures, f.counted,
+             *(line.counts[key] for key in CSV_COLUMNS[12:])]  # fmt: skip
     return [spreadsheet_safe(cell) for cell in cells]
 
 
@@ -200,9 +223,6 @@ def _compare_ids() -> tuple[list[int], str | None]:
             return [], _("Vendor: “%(value)s” is not a vendor number.", value=value[:40])
         if int(value) not in ids:
             ids.append(int(value))
-    if not COMPARE_MIN <= len(ids) <= COMPARE_MAX:
-        return [], _("Pick between %(low)d and %(high)d vendors to compare; you picked %(n)d.",
-                     low=COMPARE_MIN, high=COMPARE_MAX, n=len(ids))  # fmt: skip
     return ids, None
 
 
@@ -210,8 +230,15 @@ def _compare_ids() -> tuple[list[int], str | None]:
 @login_required
 def compare():
     ids, error = _compare_ids()
-    if error:
+    if error:  # only a hand-made address gets here: the scorecard's boxes send vendor numbers
         return render_template("scorecards/compare.html", columns=[], error=error), 400
+    if not COMPARE_MIN <= len(ids) <= COMPARE_MAX:
+        # Said on the scorecard itself, its filters and page kept and the ticked boxes still ticked.
+        flash(_("Pick between %(low)d and %(high)d vendors to compare; you picked %(n)d.",
+                low=COMPARE_MIN, high=COMPARE_MAX, n=len(ids)), "warning")  # fmt: skip
+        kept = {name: request.args[name] for name in ("category", "standing", "order", "page")
+                if request.args.get(name)}  # fmt: skip
+        return redirect(url_for("scorecards.index", **kept, vendor=ids))
     now = utcnow()
     columns = []
     for vendor_id in ids:
@@ -223,6 +250,7 @@ def compare():
             "vendor": vendor, "report": report, "band": score_band(report.figures),
             "excuses": sorted(report.excuses.items(), key=lambda item: (-item[1], item[0]))[:3],
             "sparkline": charts.sparkline([point["score"] for point in report.trend]),
+            "rated": rated(report.figures),
         })  # fmt: skip
     return render_template("scorecards/compare.html", columns=columns, error=None, now=now)
 
@@ -288,6 +316,7 @@ def vendor_section(vendor: Vendor, now: datetime) -> dict:
     return {
         "report": report,
         "rules": the_rules,
+        "rated": rated(report.figures),
         "sums": totals_of(report.explain),
         "explain": explain[:EXPLAIN_SHOWN],
         "bands": {
