@@ -378,3 +378,79 @@ def test_overdue_is_judged_at_the_request_time(client, auth, vendor, monkeypatch
     monkeypatch.setattr(guard, "utcnow", lambda: NOW + timedelta(days=1))
     later = client.get(f"/api/v1/commitments/{commitment['id']}", headers=auth).get_json()
     assert later["is_overdue"] is True
+
+
+# -- logging what already happened ------------------------------------------------------------------
+
+
+def test_a_commitment_is_logged_kept_at_once_on_time_when_no_done_at_is_given(client, auth, vendor, session):
+    body = log(client, auth, vendor, due_at="2026-06-29T10:00:00Z", status="kept")
+    assert (body["status"], body["done_at"]) == ("kept", "2026-06-29T10:00:00+00:00")
+    late = log(client, auth, vendor, due_at="2026-06-29T10:00:00Z", status="kept", done_at="2026-06-29T10:40:00Z")
+    assert late["done_at"] == "2026-06-29T10:40:00+00:00"
+    history = client.get(f"/api/v1/commitments/{body['id']}/history", headers=auth).get_json()["items"]
+    assert [event["action"] for event in history] == ["created", "resolved"]
+
+
+def test_a_backfilled_move_into_the_past_needs_confirm_past_and_a_refusal_writes_nothing(
+    client, auth, vendor, session
+):
+    moved = {"kind": "meeting", "title": "Kick-off", "due_at": "2026-06-20T10:00:00Z", "status": "rescheduled",
+             "new_due_at": "2026-06-24T10:00:00Z", "excuse_category": "personal"}  # fmt: skip
+    refused = client.post(f"/api/v1/vendors/{vendor.id}/commitments", headers=auth, json=moved)
+    assert refused.status_code == 422
+    assert list(refused.get_json()["error"]["fields"]) == ["new_due_at"]
+    assert "confirm" in refused.get_json()["error"]["fields"]["new_due_at"][0]
+    assert (count(session, Commitment), count(session, LedgerEvent)) == (0, 0)
+
+    body = log(client, auth, vendor, **moved, confirm_past=True)
+    assert body["status"] == "rescheduled" and body["rescheduled_to"] is not None
+    follow_up = client.get(f"/api/v1/commitments/{body['rescheduled_to']}", headers=auth).get_json()
+    assert (follow_up["status"], follow_up["due_at"]) == ("open", "2026-06-24T10:00:00+00:00")
+
+
+@pytest.mark.parametrize("outcome, field", [
+    ({"status": "broken", "done_at": "2026-06-29T10:00:00Z"}, "done_at"),
+    ({"done_at": "2026-06-29T10:00:00Z"}, "done_at"),
+    ({"status": "kept", "confirm_past": True}, "confirm_past"),
+    ({"status": "cancelled"}, "status"),
+    ({"status": "kept", "done_at": "2026-07-02T10:00:00Z"}, "done_at"),
+    ({"status": "rescheduled"}, "new_due_at"),
+])  # fmt: skip
+def test_an_outcome_with_the_wrong_fields_is_refused_naming_one_and_nothing_is_logged(
+    client, auth, vendor, session, outcome, field
+):
+    body = {"kind": "meeting", "title": "Kick-off", "due_at": "2026-06-29T10:00:00Z"} | outcome
+    response = client.post(f"/api/v1/vendors/{vendor.id}/commitments", headers=auth, json=body)
+    assert response.status_code == 422
+    assert list(response.get_json()["error"]["fields"]) == [field]
+    assert (count(session, Commitment), count(session, LedgerEvent)) == (0, 0)
+
+
+def test_a_reschedule_earlier_than_the_due_time_needs_confirm_past(client, auth, vendor):
+    commitment = log(client, auth, vendor, due_at="2026-07-10T10:00:00Z")
+    earlier = resolve(client, auth, commitment, status="rescheduled", new_due_at="2026-07-05T10:00:00Z")
+    assert earlier.status_code == 422 and list(earlier.get_json()["error"]["fields"]) == ["new_due_at"]
+    confirmed = resolve(client, auth, commitment, status="rescheduled", new_due_at="2026-07-05T10:00:00Z",
+                        confirm_past=True)  # fmt: skip
+    assert confirmed.status_code == 200 and confirmed.get_json()["rescheduled_to"] is not None
+
+
+def test_a_viewer_cannot_be_made_an_owner(client, auth, vendor, make_user, session):
+    viewer = make_user(Role.viewer)
+    response = client.post(f"/api/v1/vendors/{vendor.id}/commitments", headers=auth, json={
+        "kind": "promise", "title": "Quote", "due_at": "2026-07-03T15:00:00Z", "owner_id": viewer.id,
+    })  # fmt: skip
+    assert response.status_code == 422
+    assert "viewer" in response.get_json()["error"]["fields"]["owner_id"][0]
+    assert count(session, Commitment) == 0
+
+
+def test_the_schema_documents_the_outcome_at_logging_and_the_done_at_rule(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    create = spec["components"]["schemas"]["CommitmentCreate"]["properties"]
+    assert {"status", "done_at", "excuse_category", "excuse", "new_due_at", "confirm_past"} <= set(create)
+    assert "due time if that has passed" in create["done_at"]["description"]
+    resolve_fields = spec["components"]["schemas"]["Resolve"]["properties"]
+    assert "due time if that has passed" in resolve_fields["done_at"]["description"]
+    assert "confirm_past" in resolve_fields

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,8 +11,9 @@ import sqlalchemy as sa
 
 from tests.conftest import NOW
 from vendortrack import ledger
-from vendortrack.models import Commitment, EventAction, Kind, LedgerEvent, Status
+from vendortrack.models import Commitment, EventAction, Kind, LedgerEvent, Role, Status
 from vendortrack.timeutil import utcnow
+from vendortrack.vendors import add_contact
 
 
 def text(response) -> str:
@@ -174,3 +177,210 @@ def test_a_viewer_sees_no_resolve_forms(client, viewer, meeting):
     page = text(client.get(f"/commitments/{meeting.id}"))
     assert "What happened?" not in page
     assert "History" in page
+
+
+# -- logging what already happened, in one form -------------------------------------------------------
+
+
+def visible(page: str) -> str:
+    """The page's text as a person reads it: tags gone, entities decoded, spaces collapsed."""
+    body = re.sub(r"<(script|title)\b.*?</\1>", " ", page, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def days_ago(days: float) -> datetime:
+    """A moment before the real clock (the pages read it), to the minute; editors here are on UTC."""
+    return (utcnow() - timedelta(days=days)).replace(second=0, microsecond=0)
+
+
+def when(moment: datetime) -> dict:
+    return {"due_date": moment.date().isoformat(), "due_time": moment.strftime("%H:%M")}
+
+
+def test_a_late_meeting_is_logged_kept_on_time_in_one_save_and_lands_on_the_vendor(
+    client, editor, vendor, session
+):
+    client.login(editor)
+    due = days_ago(3)
+    form = client.get(f"/commitments/new/{vendor.id}")
+    assert "It already happened:" in visible(text(form))
+    assert 'type="radio"' in text(form), "the choice works without script"
+
+    response = client.submit(f"/commitments/new/{vendor.id}", log_form(editor, status="kept", **when(due)))
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/vendors/{vendor.id}", "nothing is left to do: back to the vendor"
+    kept = session.scalars(sa.select(Commitment)).one()
+    assert (kept.status, kept.done_at) == (Status.kept, due), "no time given: kept on time"
+    assert [e.action for e in kept.events] == [EventAction.created, EventAction.resolved]
+
+
+def test_a_backfilled_broken_promise_keeps_its_excuse(client, editor, vendor, session):
+    client.login(editor)
+    client.submit(f"/commitments/new/{vendor.id}", log_form(editor, kind="promise", status="broken",
+                  excuse_category="oversight", excuse="Forgot the date", **when(days_ago(5))))  # fmt: skip
+    broken = session.scalars(sa.select(Commitment)).one()
+    assert (broken.status, broken.excuse_category.value, broken.excuse) == ("broken", "oversight", "Forgot the date")
+
+
+def test_moved_into_the_past_at_logging_needs_the_box_ticked_and_lands_on_the_open_follow_up(
+    client, editor, vendor, session
+):
+    client.login(editor)
+    moved = log_form(editor, status="rescheduled", excuse_category="personal", **when(days_ago(6)),
+                     new_due_date=days_ago(2).date().isoformat(), new_due_time="09:00")  # fmt: skip
+    refused = client.submit(f"/commitments/new/{vendor.id}", moved)
+    assert refused.status_code == 400
+    shown = visible(text(refused))
+    assert "The new due time has already passed; confirm that this is what happened." in shown
+    assert "Yes, it was moved into the past or to an earlier time" in shown
+    assert (count(session, Commitment), count(session, LedgerEvent)) == (0, 0)
+
+    response = client.submit(f"/commitments/new/{vendor.id}", moved | {"confirm_past": "y"})
+    follow_up = session.scalars(sa.select(Commitment).where(Commitment.status == Status.open)).one()
+    assert response.headers["Location"] == f"/commitments/{follow_up.id}", "open and due: what happened to it?"
+    assert follow_up.due_at.date() == days_ago(2).date()
+
+
+def test_after_logging_an_open_commitment_lands_on_it_when_due_and_on_the_vendor_when_ahead(
+    client, editor, vendor, session
+):
+    client.login(editor)
+    due = client.submit(f"/commitments/new/{vendor.id}", log_form(editor, title="Due", **when(days_ago(1))))
+    ahead = client.submit(f"/commitments/new/{vendor.id}", log_form(editor, title="Ahead", **when(days_ago(-3))))
+    logged = session.scalars(sa.select(Commitment).where(Commitment.title == "Due")).one()
+    assert due.headers["Location"] == f"/commitments/{logged.id}"
+    assert ahead.headers["Location"] == f"/vendors/{vendor.id}"
+
+
+def test_an_outcome_chosen_for_a_commitment_still_ahead_is_recorded_as_it_happened(client, editor, vendor, session):
+    client.login(editor)
+    client.submit(f"/commitments/new/{vendor.id}", log_form(editor, status="broken", **when(days_ago(-3))))
+    assert session.scalars(sa.select(Commitment.status)).one() == Status.broken
+
+
+def test_the_contact_defaults_to_the_vendors_only_contact(client, editor, vendor, session):
+    client.login(editor)
+    jan = add_contact(session, vendor, now=NOW, name="Jan Kowalski")
+    session.commit()
+    only = text(client.get(f"/commitments/new/{vendor.id}"))
+    assert re.search(rf'<option selected value="{jan.id}">Jan Kowalski</option>', only)
+    add_contact(session, vendor, now=NOW, name="Anna Nowak")
+    session.commit()
+    two = text(client.get(f"/commitments/new/{vendor.id}"))
+    assert "<option selected" not in two.split('name="contact_id"', 1)[1].split("</select>", 1)[0], \
+        "two contacts: no guess"
+
+
+def test_owners_are_offered_among_people_who_can_act_and_an_owner_made_viewer_stays_on_edit(
+    client, editor, vendor, session, make_user
+):
+    viewer = make_user(Role.viewer, name="Vera Viewer")
+    disabled = make_user(Role.editor, name="Gone Editor")
+    disabled.disabled_at = NOW
+    colleague = make_user(Role.admin, name="Ada Admin")
+    session.commit()
+    client.login(editor)
+    offered = text(client.get(f"/commitments/new/{vendor.id}"))
+    assert "Ada Admin" in offered and "Edith Editor" in offered
+    assert "Vera Viewer" not in offered and "Gone Editor" not in offered
+
+    refused = client.submit(f"/commitments/new/{vendor.id}", log_form(editor, owner_id=viewer.id))
+    assert refused.status_code == 400 and count(session, Commitment) == 0
+
+    quote = ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=NOW,
+                                  actor=editor, now=NOW, owner=colleague)  # fmt: skip
+    colleague.role = Role.viewer
+    session.commit()
+    edit = text(client.get(f"/commitments/{quote.id}/edit"))
+    assert re.search(rf'<option selected value="{colleague.id}">Ada Admin</option>', edit)
+    saved = client.submit(f"/commitments/{quote.id}/edit",
+                          log_form(colleague, title="The quote", kind="promise", due_date="2026-06-30",
+                                   due_time="12:00"))  # fmt: skip
+    assert saved.status_code == 302
+    session.refresh(quote)
+    assert (quote.title, quote.owner_id) == ("The quote", colleague.id)
+
+
+def field_value(page: str, field_id: str) -> str:
+    return re.search(rf'id="{field_id}"[^>]*value="([^"]*)"', page).group(1)
+
+
+def test_the_kept_form_is_filled_with_the_due_time_once_it_has_passed_and_now_before(
+    client, editor, vendor, session
+):
+    past_due = days_ago(2)
+    past = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Past", due_at=past_due,
+                                 actor=editor, now=past_due)  # fmt: skip
+    ahead = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Ahead",
+                                  due_at=days_ago(-2), actor=editor, now=past_due)  # fmt: skip
+    session.commit()
+    client.login(editor)
+    page = text(client.get(f"/commitments/{past.id}"))
+    assert (field_value(page, "kept-done_date"), field_value(page, "kept-done_time")) == (
+        past_due.date().isoformat(), past_due.strftime("%H:%M"))
+    assert field_value(text(client.get(f"/commitments/{ahead.id}")), "kept-done_date") == utcnow().date().isoformat()
+
+    # One click on "Kept", the form as it came: kept on time.
+    client.submit(f"/commitments/{past.id}/resolve", {"status": "kept", "done_date": field_value(page, "kept-done_date"),
+                                                      "done_time": field_value(page, "kept-done_time")})  # fmt: skip
+    session.refresh(past)
+    assert past.done_at == past_due and "late" not in visible(text(client.get(f"/commitments/{past.id}")))
+
+
+def test_a_reschedule_into_the_past_on_the_commitment_page_warns_and_needs_the_box(client, editor, meeting, session):
+    client.login(editor)
+    page = visible(text(client.get(f"/commitments/{meeting.id}")))
+    assert "A new time in the past, or earlier than the one promised, is taken only when you confirm it." in page
+    moved = {"status": "rescheduled", "new_due_date": "2026-06-29", "new_due_time": "09:00"}
+    refused = client.submit(f"/commitments/{meeting.id}/resolve", moved)
+    assert refused.status_code == 400
+    assert "confirm that this is what happened" in visible(text(refused))
+    session.refresh(meeting)
+    assert meeting.status == Status.open and count(session, Commitment) == 1
+    assert client.submit(f"/commitments/{meeting.id}/resolve", moved | {"confirm_past": "y"}).status_code == 302
+
+
+def test_a_late_badge_says_hours_and_minutes(client, editor, meeting):
+    client.login(editor)
+    client.submit(f"/commitments/{meeting.id}/resolve",
+                  {"status": "kept", "done_date": "2026-06-30", "done_time": "14:10"})  # fmt: skip
+    assert "2 h 10 min late" in visible(text(client.get(f"/commitments/{meeting.id}")))
+
+
+def test_the_history_names_every_field_any_event_carries_in_words(client, editor, vendor, session, make_user):
+    from vendortrack import jobs
+    from vendortrack.templating import FIELD_LABELS
+
+    colleague = make_user(Role.editor, name="Cole League")
+    jan = add_contact(session, vendor, now=NOW, name="Jan")
+    logged_at = NOW - timedelta(days=10)
+    first = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Kick-off", actor=editor,
+                                  due_at=NOW - timedelta(days=3), now=logged_at)  # fmt: skip
+    ledger.edit_commitment(session, first, actor=editor, now=logged_at, kind=Kind.promise, title="Quote",
+                           notes="By mail", due_at=NOW - timedelta(days=2), contact=jan, owner=colleague)  # fmt: skip
+    session.commit()
+    jobs.run("overdue", session, NOW)
+    ledger.resolve_kept(session, first, actor=editor, now=NOW)
+    ledger.reopen(session, first, actor=editor, now=NOW)
+    ledger.resolve_broken(session, first, actor=editor, now=NOW, excuse_category="other", excuse="Flu")
+    ledger.reopen(session, first, actor=editor, now=NOW)
+    ledger.cancel(session, first, actor=editor, now=NOW, reason="Not needed")
+    ledger.reopen(session, first, actor=editor, now=NOW)
+    follow_up = ledger.reschedule(session, first, actor=editor, now=NOW, new_due_at=NOW + timedelta(days=3))
+    session.commit()
+
+    events = session.scalars(sa.select(LedgerEvent)).all()
+    assert {e.action for e in events} == set(EventAction)
+    client.login(editor)
+    for commitment in (first, follow_up):
+        page = text(client.get(f"/commitments/{commitment.id}"))
+        history = visible(page.split('id="history-h"', 1)[1].split("</section>", 1)[0])
+        for event in (e for e in events if e.commitment_id == commitment.id and e.action != EventAction.created):
+            for key in {*event.before, *event.after}:
+                assert key in FIELD_LABELS, f"{key} has no label"
+                assert f"{FIELD_LABELS[key]}:" in history
+                assert f"{key}:" not in history, f"the column name {key} is shown"
+    assert "Flagged overdue:" in visible(text(client.get(f"/commitments/{first.id}")))
+    keys = {key for e in events for key in (*e.before, *e.after)}
+    assert keys - set(FIELD_LABELS) == set(), "every key any event carries, created ones too, has a label"

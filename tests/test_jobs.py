@@ -429,3 +429,67 @@ def test_the_weekly_digest_is_written_in_each_subscribers_language(session, make
     assert digest.subject.startswith(polish.split("%(date)s")[0])
     assert digest.subject.endswith("6 lipca 2026")  # the week's date, written the Polish way
     assert catalog("pl").get("What came due this week").string in digest.body_text
+
+
+# -- what was logged after its due time is never nagged ------------------------------------------------
+
+
+def test_a_commitment_logged_after_its_due_time_is_never_flagged_nor_mailed_yet_counts_as_overdue(
+    session, make_user, make_vendor
+):
+    from flask import current_app
+
+    from vendortrack import agenda, scorecard
+    from vendortrack.scoring import Rules
+
+    ann = make_user(Role.editor, email="ann@example.test")
+    acme = make_vendor("Acme Printing")
+    in_time = commitment(session, acme, ann, "Logged before it was due", NOW - timedelta(days=3))
+    backfilled = ledger.log_commitment(session, vendor=acme, kind=Kind.meeting, title="Written down a week later",
+                                       due_at=NOW - timedelta(days=9), actor=ann, now=NOW - timedelta(days=2))  # fmt: skip
+    # Backfilled with its outcome, moved to a date that has also passed (confirmed): the follow-up
+    # was created after its due time too.
+    moved = ledger.log_what_happened(session, vendor=acme, kind=Kind.promise, title="Moved, also in the past",
+                                     due_at=NOW - timedelta(days=8), actor=ann, now=NOW - timedelta(days=2),
+                                     status="rescheduled", new_due_at=NOW - timedelta(days=5),
+                                     confirm_past=True).rescheduled_to  # fmt: skip
+    # Moved ahead while in the ledger: that one became overdue under our eyes, and is asked about.
+    moved_ahead = ledger.reschedule(session, commitment(session, acme, ann, "Moved ahead", NOW - timedelta(days=9)),
+                                    actor=ann, now=NOW - timedelta(days=8),
+                                    new_due_at=NOW - timedelta(days=4))  # fmt: skip
+    session.commit()
+
+    assert jobs.run("overdue", session, NOW) == {"flagged": 2, "emails": 1}
+    assert flag_events(session) == Counter({in_time.id: 1, moved_ahead.id: 1})
+    (mail,) = outbox(session, MailKind.overdue)
+    assert "Logged before it was due" in mail.body_text and "Moved ahead" in mail.body_text
+    assert backfilled.title not in mail.body_text and moved.title not in mail.body_text
+    for spared in (backfilled, moved):
+        session.refresh(spared)
+        assert spared.flagged_overdue_at is None
+
+    # Spared the nagging, not the score: each is overdue in the lists and counts as broken.
+    grace = current_app.config["VENDORTRACK_GRACE"]
+    overdue = session.scalars(agenda.commitments(agenda.View.overdue, now=NOW, grace=grace)).all()
+    assert {backfilled.id, moved.id} <= {c.id for c in overdue}
+    counts = scorecard.vendor_score(session, acme, Rules.from_config(current_app.config), NOW).counts
+    assert counts["overdue"] == 4
+
+
+def test_a_due_date_corrected_to_before_it_was_logged_is_not_flagged_and_one_corrected_to_after_is(
+    session, make_user, make_vendor
+):
+    ann = make_user(Role.editor, email="ann@example.test")
+    acme = make_vendor("Acme Printing")
+    logged_at = NOW - timedelta(days=10)
+    slipped = ledger.log_commitment(session, vendor=acme, kind=Kind.promise, title="Its date was earlier",
+                                    due_at=NOW + timedelta(days=5), actor=ann, now=logged_at)  # fmt: skip
+    waited = ledger.log_commitment(session, vendor=acme, kind=Kind.promise, title="Its date had been waiting",
+                                   due_at=NOW + timedelta(days=5), actor=ann, now=logged_at)  # fmt: skip
+    # The due date was mistyped; corrected today to one before the commitment was logged, or after.
+    ledger.edit_commitment(session, slipped, actor=ann, now=NOW, due_at=logged_at - timedelta(days=1))
+    ledger.edit_commitment(session, waited, actor=ann, now=NOW, due_at=logged_at + timedelta(days=1))
+    session.commit()
+
+    assert jobs.run("overdue", session, NOW) == {"flagged": 1, "emails": 1}
+    assert flag_events(session) == Counter({waited.id: 1})

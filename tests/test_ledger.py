@@ -297,3 +297,99 @@ def test_correcting_the_due_date_lets_the_reminder_and_overdue_flag_happen_again
     meeting.reminded_at = NOW
     ledger.edit_commitment(session, meeting, actor=editor, now=NOW, title="Renamed only")
     assert meeting.reminded_at == NOW, "a change that leaves the date alone keeps the claim"
+
+
+# -- backfilling: logging what already happened -------------------------------------------------------
+
+
+def count(session, model) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_kept_with_no_time_given_is_on_time_once_due_and_now_while_still_ahead(session, vendor, editor):
+    past = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Past", due_at=DUE,
+                                 actor=editor, now=NOW)  # fmt: skip
+    ahead = ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Early delivery",
+                                  due_at=NOW + timedelta(days=3), actor=editor, now=NOW)  # fmt: skip
+    ledger.resolve_kept(session, past, actor=editor, now=NOW)
+    ledger.resolve_kept(session, ahead, actor=editor, now=NOW)
+    assert past.done_at == DUE and past.lateness() == timedelta(0), "kept on time, not two days late"
+    assert ahead.done_at == NOW
+    assert ledger.default_done_at(DUE, NOW) == DUE
+    assert ledger.default_done_at(NOW + timedelta(days=3), NOW) == NOW
+
+
+def test_a_commitment_is_logged_with_what_already_happened_in_one_unit_of_work(session, vendor, editor):
+    kept = ledger.log_what_happened(session, vendor=vendor, kind=Kind.meeting, title="Kick-off", due_at=DUE,
+                                    actor=editor, now=NOW, status=Status.kept,
+                                    done_at=DUE + timedelta(minutes=40))  # fmt: skip
+    broken = ledger.log_what_happened(session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=DUE,
+                                      actor=editor, now=NOW, status="broken", excuse_category="oversight",
+                                      excuse="Forgot")  # fmt: skip
+    session.commit()
+    assert (kept.status, kept.done_at) == (Status.kept, DUE + timedelta(minutes=40))
+    assert (broken.status, broken.excuse_category, broken.excuse) == (Status.broken, ExcuseCategory.oversight,
+                                                                      "Forgot")  # fmt: skip
+    for commitment in (kept, broken):
+        assert actions(commitment) == [EventAction.created, EventAction.resolved]
+
+
+def test_a_backfilled_move_into_the_past_needs_confirming_and_a_refusal_writes_nothing(session, vendor, editor):
+    moved = dict(vendor=vendor, kind=Kind.meeting, title="Kick-off", due_at=DUE, actor=editor, now=NOW,
+                 status=Status.rescheduled, new_due_at=DUE + timedelta(days=1), excuse_category="personal")  # fmt: skip
+    with pytest.raises(LedgerError, match="already passed") as refused:
+        ledger.log_what_happened(session, **moved)
+    assert refused.value.field == "new_due_at"
+    session.rollback()
+    # As when a request ends: the refused row's object goes, so it cannot meet its id reused by SQLite.
+    for stale in [row for row in session.identity_map.values() if isinstance(row, Commitment)]:
+        session.expunge(stale)
+    assert (count(session, Commitment), count(session, LedgerEvent)) == (0, 0)
+
+    original = ledger.log_what_happened(session, **moved, confirm_past=True)
+    session.commit()
+    successor = original.rescheduled_to
+    assert original.status == Status.rescheduled
+    assert (successor.status, successor.due_at, successor.original_due_at) == (Status.open, DUE + timedelta(days=1),
+                                                                               DUE)  # fmt: skip
+
+
+def test_a_move_earlier_than_the_current_due_time_needs_confirming_even_in_the_future(session, vendor, editor):
+    later = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Review",
+                                  due_at=NOW + timedelta(days=10), actor=editor, now=NOW)  # fmt: skip
+    with pytest.raises(LedgerError, match="earlier than the current one") as refused:
+        ledger.reschedule(session, later, actor=editor, now=NOW, new_due_at=NOW + timedelta(days=5))
+    assert refused.value.field == "new_due_at" and later.status == Status.open
+    successor = ledger.reschedule(session, later, actor=editor, now=NOW, new_due_at=NOW + timedelta(days=5),
+                                  confirm_past=True)  # fmt: skip
+    assert successor.due_at == NOW + timedelta(days=5)
+
+
+def test_a_commitment_cannot_be_logged_as_cancelled_at_once(session, vendor, editor):
+    with pytest.raises(LedgerError) as refused:
+        ledger.log_what_happened(session, vendor=vendor, kind=Kind.meeting, title="Kick-off", due_at=DUE,
+                                 actor=editor, now=NOW, status=Status.cancelled)  # fmt: skip
+    assert refused.value.field == "status"
+
+
+def test_a_viewer_cannot_own_a_commitment_but_one_who_became_a_viewer_keeps_theirs(
+    session, vendor, editor, make_user
+):
+    from vendortrack.models import Role
+
+    viewer = make_user(Role.viewer)
+    with pytest.raises(LedgerError, match="viewer") as refused:
+        ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=DUE,
+                              actor=editor, now=NOW, owner=viewer)  # fmt: skip
+    assert refused.value.field == "owner_id"
+    session.rollback()
+
+    colleague = make_user(Role.editor)
+    quote = ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=DUE,
+                                  actor=editor, now=NOW, owner=colleague)  # fmt: skip
+    colleague.role = Role.viewer
+    session.commit()
+    ledger.edit_commitment(session, quote, actor=editor, now=NOW, title="The quote", owner=colleague)
+    assert (quote.title, quote.owner_id) == ("The quote", colleague.id)
+    with pytest.raises(LedgerError, match="viewer"):
+        ledger.edit_commitment(session, quote, actor=editor, now=NOW, owner=viewer)

@@ -107,7 +107,7 @@ class LogForm(CommitmentForm):
     )  # fmt: skip
     excuse = TextAreaField(_l("What they said"), validators=[Length(max=2000)])
     new_due_date = DateField(_l("Moved to"), validators=[Optional()])
-    new_due_time = TimeField(_l("Time"), validators=[Optional()])
+    new_due_time = TimeField(_l("New time"), validators=[Optional()])  # not "Time": that is the due time's
     confirm_past = BooleanField(CONFIRM_PAST)
 
     def validate(self, extra_validators=None) -> bool:

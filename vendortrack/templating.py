@@ -58,6 +58,7 @@ FIELD_LABELS = {
     "contact_id": _l("Contact"), "owner_id": _l("Owner"), "status": _l("Status"),
     "done_at": _l("Done at"), "excuse_category": _l("Excuse category"), "excuse": _l("Excuse"),
     "reason": _l("Reason"), "rescheduled_to": _l("Moved to"), "rescheduled_from": _l("Moved from"),
+    "flagged_overdue_at": _l("Flagged overdue"),
 }  # fmt: skip
 
 
