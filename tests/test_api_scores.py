@@ -10,6 +10,7 @@ from flask_migrate import upgrade
 
 from tests.conftest import PG_URL, make_app
 from tests.test_scorecard import NOW, build_history
+from tests.test_scorecard_pages import kept
 from vendortrack.accounts import create_user, issue_token
 from vendortrack.extensions import db
 from vendortrack.models import Contact, Role
@@ -171,3 +172,25 @@ def assert_same_numbers(a, b, path="") -> None:
         assert a == pytest.approx(b, abs=1e-9), path
     else:
         assert a == b, path
+
+
+def test_a_thin_record_keeps_its_figures_in_the_api_with_its_standing_and_no_trend_before_it_began(
+    client, viewer, token_for, make_vendor, editor, session
+):
+    vendor = make_vendor("Fresh Start Ltd")
+    kept(session, vendor, editor, days_ago=40)
+    kept(session, vendor, editor, days_ago=10)
+    session.commit()
+
+    body = client.get(f"/api/v1/vendors/{vendor.id}/score", headers=token_for(viewer)).get_json()
+
+    # Two kept on time, weights w1, w2: R = P = (w1 + w2 + 1) / (w1 + w2 + 2), a figure the pages do not show.
+    assert body["standing"] == "insufficient_data" and body["counted"] == 2
+    n = body["weight_total"]
+    assert body["reliability"] == pytest.approx((n + 1) / (n + 2)) and body["score"] > 50
+    # The first came due 40 days ago: only the points as of 30 days ago and now are there.
+    drawn = [point for point in body["trend"] if point["score"] is not None]
+    assert len(drawn) == 2 and drawn[-1]["standing"] == "insufficient_data"
+    assert all(point == {"as_of": point["as_of"], "score": None, "standing": None} for point in body["trend"][:10])
+    schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["TrendPoint"]["properties"]
+    assert schema["score"].get("nullable") or "null" in schema["score"].get("type", [])

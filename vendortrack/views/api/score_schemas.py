@@ -46,8 +46,10 @@ class ContactScoreSchema(FiguresSchema):
 
 class TrendPointSchema(Schema):
     as_of = UTCDateTime(required=True)
-    score = fields.Float(required=True)
-    standing = fields.String(required=True)
+    score = fields.Float(required=True, allow_none=True, metadata={
+        "description": "null before the vendor's first counted commitment: no point, not the prior's 50."})
+    standing = fields.String(required=True, allow_none=True, validate=validate.OneOf(STANDINGS),
+                             metadata={"description": "null where score is null."})
 
 
 class ExplainSchema(Schema):
