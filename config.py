@@ -12,6 +12,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent
+# Where `flask serve` listens unless told otherwise, and so where links point by default.
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000
+DEFAULT_BASE_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 
 
 class ConfigError(RuntimeError):
@@ -92,7 +95,7 @@ class Config:
         "SECRET_KEY": (_text, None),
         "DATABASE_URL": (_text, None),
         "VENDORTRACK_TIMEZONE": (_timezone, "UTC"),
-        "VENDORTRACK_BASE_URL": (_text, "http://127.0.0.1:5000"),
+        "VENDORTRACK_BASE_URL": (_text, None),
         "VENDORTRACK_GRACE_HOURS": (_number(float, 0, 24 * 365), "24"),
         "VENDORTRACK_HALF_LIFE_DAYS": (_half_life, "180"),
         "VENDORTRACK_MEETING_TOLERANCE_MINUTES": (_number(float, 0, 24 * 60), "5"),
@@ -142,7 +145,10 @@ class Config:
         is_server = not self.SQLALCHEMY_DATABASE_URI.startswith("sqlite")
         self.SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": is_server}
         self.VENDORTRACK_TIMEZONE = v["VENDORTRACK_TIMEZONE"]
-        self.VENDORTRACK_BASE_URL = v["VENDORTRACK_BASE_URL"].rstrip("/")
+        # Unset, links follow the address the embedded default serves on: `serve` passes its own
+        # (another --port or PORT) to the processes it starts, so they all agree (cli.links_base_url).
+        self.VENDORTRACK_BASE_URL_SET = v["VENDORTRACK_BASE_URL"] is not None
+        self.VENDORTRACK_BASE_URL = (v["VENDORTRACK_BASE_URL"] or DEFAULT_BASE_URL).rstrip("/")
         self.VENDORTRACK_GRACE = timedelta(hours=v["VENDORTRACK_GRACE_HOURS"])
         self.VENDORTRACK_HALF_LIFE_DAYS = v["VENDORTRACK_HALF_LIFE_DAYS"]
         self.VENDORTRACK_MEETING_TOLERANCE = timedelta(

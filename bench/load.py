@@ -223,7 +223,7 @@ class Server:
 
 def start(environ: dict[str, str], run_dir: Path, port: int, args: argparse.Namespace) -> Server:
     extra = {} if args.threads is None else {"threads": args.threads}
-    web = web_process(HOST, port, workers=args.workers, **extra)
+    web = web_process(HOST, port, workers=args.workers, access_log=True, **extra)  # its statuses are checked
     if args.worker_class:  # to compare: placed before the app, the last argument
         web.argv[-1:-1] = ["--worker-class", args.worker_class]
     env = os.environ | environ

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import click
 import sqlalchemy as sa
@@ -17,6 +19,7 @@ from flask.cli import AppGroup, with_appcontext
 from flask_babel import gettext as _
 from flask_migrate import upgrade
 
+from config import DEFAULT_HOST, DEFAULT_PORT
 from vendortrack import ROOT
 from vendortrack.accounts import check_password_strength, create_user, find_user, issue_token
 from vendortrack.demo import DEMO_ADMIN, DemoResult, load_demo
@@ -26,6 +29,9 @@ from vendortrack.ledger import LedgerError
 from vendortrack.models import Role, User, Vendor
 from vendortrack.scoring import Rules
 from vendortrack.timeutil import is_aware, utcnow
+
+if TYPE_CHECKING:
+    from vendortrack.jobs import DryRun
 
 users_cli = AppGroup("users", help="Create and list users, set passwords, issue API tokens.")
 scheduler_cli = AppGroup("scheduler", help="The scheduler process: overdue flags, reminders, digests, mail.")
@@ -74,15 +80,47 @@ class AwareMoment(click.ParamType):
         return moment
 
 
+# How far ahead of this machine's clock --now may be and still pass for the same moment (clocks drift).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 @jobs_cli.command("run")
 @click.argument("name", type=click.Choice(["overdue", "reminders", "digests", "outbox"]))
 @click.option("--now", type=AwareMoment(), default=None, help="Run as if it were this moment (default: now).")
-def jobs_run(name: str, now: datetime | None) -> None:
+@click.option("--dry-run", is_flag=True, help="Print what the job would do; write nothing, send nothing.")
+@click.option("--force", is_flag=True, help="Run even with a --now ahead of the clock.")
+def jobs_run(name: str, now: datetime | None, dry_run: bool, force: bool) -> None:
     """Run one job once, as of --now, and print what it did."""
     from vendortrack import jobs
 
+    if dry_run:
+        describe_dry_run(name, jobs.dry_run(name, db.engine, now or utcnow()))
+        return
+    clock = utcnow()
+    if now is not None and now > clock + CLOCK_SKEW and not force:
+        # A future moment would date its flags and emails in the future, in the real ledger and outbox.
+        raise click.ClickException(_(
+            "--now %(now)s is ahead of the clock (%(clock)s): the job would record events and mail dated "
+            "in the future. Nothing was run. See what it would do with --dry-run, or run it anyway "
+            "with --force.", now=now.isoformat(), clock=clock.isoformat(timespec="seconds")))  # fmt: skip
     result = jobs.run(name, db.session, now)
     click.echo(f"{name}: " + ", ".join(f"{key}={value}" for key, value in result.items()))
+
+
+def describe_dry_run(name: str, dry: DryRun) -> None:
+    """The dry run's result as `jobs run` prints a real one, then each commitment and message it names."""
+    result = ", ".join(f"{key}={value}" for key, value in dry.result.items())
+    click.echo(_("%(job)s, dry run (nothing written, nothing sent): %(result)s", job=name, result=result))
+    for label, commitments in ((_("Would flag as overdue"), dry.flagged), (_("Would remind"), dry.reminded)):
+        for c in commitments:
+            click.echo(_("%(what)s: #%(id)d %(title)s (%(vendor)s), due %(due)s, owner %(owner)s",
+                         what=label, id=c.id, title=c.title, vendor=c.vendor.name,
+                         due=f"{c.due_at:%Y-%m-%d %H:%M} UTC", owner=c.owner.email))  # fmt: skip
+    for label, messages in ((_("Would queue"), dry.queued), (_("Would deliver"), dry.deliveries)):
+        for m in messages:
+            click.echo(_("%(what)s: %(kind)s email to %(recipient)s: %(subject)s (attempt %(attempt)d)",
+                         what=label, kind=m.kind.value, recipient=m.recipient, subject=m.subject,
+                         attempt=m.attempts + 1))  # fmt: skip
 
 
 def refused(error: LedgerError) -> click.ClickException:
@@ -368,12 +406,14 @@ class Process:
 
     name: str
     argv: list[str]
+    env: Mapping[str, str] | None = None  # None: this process's own environment
 
 
 REQUEST_TIMEOUT_SECONDS = 300
 
 
-def web_process(host: str, port: int, workers: int = 2, threads: int = 1) -> Process:
+def web_process(host: str, port: int, workers: int = 2, threads: int = 1, access_log: bool = False,
+                env: Mapping[str, str] | None = None) -> Process:
     # One thread a worker (gunicorn's sync worker): the work is CPU in Python, so a second thread only
     # queues for the GIL, and one holding SQLite's write lock waits behind it while every other writer
     # waits for the lock (bench/load.py, alternating runs: 1.8 times the writes a second of 2 threads).
@@ -385,20 +425,33 @@ def web_process(host: str, port: int, workers: int = 2, threads: int = 1) -> Pro
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     # Newer gunicorns open a control socket at one path per user; two checkouts would fight over it.
     quiet = ["--no-control-socket"] if "control_socket_disable" in GunicornConfig().settings else []
+    # A line a request would bury the address and the one-time demo password printed just before.
+    access = ["--access-logfile", "-"] if access_log else []
     return Process("web", [
         sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
         "--timeout", str(REQUEST_TIMEOUT_SECONDS), "--bind", bind, "--chdir", str(ROOT),
-        "--config", "python:vendortrack.gunicorn_conf", "--access-logfile", "-", *quiet, "wsgi:app",
-    ])  # fmt: skip
+        "--config", "python:vendortrack.gunicorn_conf", *access, *quiet, "wsgi:app",
+    ], env)  # fmt: skip
 
 
-def scheduler_process() -> Process:
-    return Process("scheduler", [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run"])
+def scheduler_process(env: Mapping[str, str] | None = None) -> Process:
+    return Process("scheduler", [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run"], env)
 
 
-def embedded_processes(host: str, port: int) -> list[Process]:
-    """What `serve` runs side by side: the web server and the one scheduler."""
-    return [web_process(host, port), scheduler_process()]
+def links_base_url(config: Mapping[str, object], host: str, port: int) -> str:
+    """Where links in emails, the calendar feed and unsubscribe point: VENDORTRACK_BASE_URL when it is
+    set, else the address `serve` listens on (loopback when it listens on every address)."""
+    if config["VENDORTRACK_BASE_URL_SET"]:
+        return str(config["VENDORTRACK_BASE_URL"])
+    host = {"0.0.0.0": DEFAULT_HOST, "::": "::1", "": DEFAULT_HOST}.get(host, host)  # noqa: S104 - a name, not a bind
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def embedded_processes(host: str, port: int, base_url: str, access_log: bool = False) -> list[Process]:
+    """What `serve` runs side by side: the web server and the one scheduler, both making links to
+    `base_url` (each reads its settings afresh from the environment it is given)."""
+    env = {**os.environ, "VENDORTRACK_BASE_URL": base_url}
+    return [web_process(host, port, access_log=access_log, env=env), scheduler_process(env)]
 
 
 class _Stop(Exception):
@@ -415,7 +468,7 @@ def run_processes(processes: Sequence[Process], poll_seconds: float = 0.5) -> in
     children: list[subprocess.Popen] = []
     code = 0
     try:
-        children = [subprocess.Popen(p.argv) for p in processes]  # noqa: S603 - our own argv
+        children = [subprocess.Popen(p.argv, env=p.env) for p in processes]  # noqa: S603 - our own argv
         while all(child.poll() is None for child in children):
             time.sleep(poll_seconds)
         ended = next(i for i, child in enumerate(children) if child.returncode is not None)
@@ -441,10 +494,12 @@ def run_processes(processes: Sequence[Process], poll_seconds: float = 0.5) -> in
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(1, 65535), default=5000, envvar="PORT", show_default=True,
+@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, envvar="PORT", show_default=True,
               help="Port to listen on (or the PORT environment variable).")  # fmt: skip
+@click.option("--access-log", is_flag=True,
+              help="Log every request (off by default, so the banner stays readable).")  # fmt: skip
 @with_appcontext
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int, access_log: bool) -> None:
     """Migrate, load demo data on first start, and run the web server (gunicorn) in the foreground."""
     upgrade()
     result = None
@@ -463,6 +518,13 @@ def serve(host: str, port: int) -> None:
     db.session.remove()
     db.engine.dispose()  # the workers open their own connections
     shown_host = f"[{host}]" if ":" in host else host
+    base_url = links_base_url(current_app.config, host, port)
     click.echo(_("vendortrack is at http://%(host)s:%(port)d/", host=shown_host, port=port))
+    if current_app.config["VENDORTRACK_BASE_URL_SET"]:
+        click.echo(_("Links in emails and the calendar feed use %(url)s (VENDORTRACK_BASE_URL).",
+                     url=base_url))  # fmt: skip
+    else:
+        click.echo(_("Links in emails and the calendar feed use %(url)s; set VENDORTRACK_BASE_URL if people "
+                     "reach the app at another address.", url=base_url))  # fmt: skip
     click.echo(hint)
-    sys.exit(run_processes(embedded_processes(host, port)))
+    sys.exit(run_processes(embedded_processes(host, port, base_url, access_log=access_log)))

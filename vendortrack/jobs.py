@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from vendortrack.models import (
     JobRun,
     LedgerEvent,
     MailKind,
+    OutboxMessage,
     Status,
     User,
 )
@@ -185,5 +187,71 @@ def run(name: str, session: Session, now: datetime | None = None) -> dict[str, A
     record.result, record.finished_at = result, utcnow()
     session.commit()
     return result
+
+
+# -- a dry run: what a job would do, kept nowhere ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a job would do at `now`: its result, and whom and what it would flag, remind, mail or send."""
+
+    result: dict[str, int]
+    flagged: list[Commitment]
+    reminded: list[Commitment]
+    queued: list[OutboxMessage]  # the messages it would put in the outbox
+    deliveries: list[OutboxMessage]  # the outbox job: the messages it would try to deliver
+
+
+def dry_run(name: str, engine: sa.Engine, now: datetime) -> DryRun:
+    """Run the job inside one transaction that is rolled back, its own commits turned into savepoints:
+    it reads and decides exactly as a real run would, and nothing it writes is kept, not even a JobRun.
+
+    The outbox job only lists what is due: a delivered email cannot be rolled back.
+    """
+    app = current_app._get_current_object()
+    intent = write_intent.set(True)
+    try:
+        with engine.connect() as connection, mail.mail_context(app):
+            outer = connection.begin()
+            session = Session(bind=connection, join_transaction_mode="create_savepoint",
+                              expire_on_commit=False)  # fmt: skip
+            try:
+                if name == "outbox":
+                    deliveries = _messages(session, OutboxMessage.id.in_(mail.due_ids(session, now)))
+                    return DryRun({"due": len(deliveries)}, [], [], [], deliveries)
+                # Stamped with this very moment already (a real run at the same --now): not this run's doing.
+                flagged_before = _stamped(session, Commitment.flagged_overdue_at, now)
+                reminded_before = _stamped(session, Commitment.reminded_at, now)
+                last_message = session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
+                result = JOBS[name](session, now, app.config)
+                return DryRun(
+                    result,
+                    _commitments(session, Commitment.flagged_overdue_at == now, flagged_before),
+                    _commitments(session, Commitment.reminded_at == now, reminded_before),
+                    _messages(session, OutboxMessage.id > last_message, OutboxMessage.created_at == now),
+                    [],
+                )  # fmt: skip
+            finally:
+                session.close()
+                outer.rollback()
+    finally:
+        write_intent.reset(intent)
+
+
+def _stamped(session: Session, column: sa.ColumnElement, now: datetime) -> set[int]:
+    return set(session.scalars(sa.select(Commitment.id).where(column == now)))
+
+
+def _commitments(session: Session, stamped: sa.ColumnElement[bool], before: set[int]) -> list[Commitment]:
+    rows = session.scalars(
+        sa.select(Commitment).where(stamped).order_by(Commitment.due_at, Commitment.id)
+        .options(joinedload(Commitment.vendor), joinedload(Commitment.owner))
+    )  # fmt: skip
+    return [c for c in rows if c.id not in before]
+
+
+def _messages(session: Session, *where: sa.ColumnElement[bool]) -> list[OutboxMessage]:
+    return list(session.scalars(sa.select(OutboxMessage).where(*where).order_by(OutboxMessage.id)))
 
 

@@ -153,6 +153,12 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
+def due_ids(session: Session, now: datetime) -> list[int]:
+    """The messages a run at `now` delivers, in the order it tries them (a dry run lists the same)."""
+    query = sa.select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.next_attempt_at).limit(BATCH)
+    return list(session.scalars(query))
+
+
 # The longest wait between two attempts: once a mail server is back, the queue follows it within
 # half an hour, however long it was down.
 MAX_RETRY_GAP = timedelta(minutes=30)
@@ -167,9 +173,7 @@ def send_due(session: Session, now: datetime, config: Mapping[str, Any]) -> dict
     """Deliver every message whose time has come; each is claimed first by a conditional UPDATE,
     committed, so a second sender skips it. Returns how many were sent, retried and failed."""
     done = {"sent": 0, "retried": 0, "failed": 0}
-    ids = session.scalars(
-        sa.select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.next_attempt_at).limit(BATCH)
-    ).all()
+    ids = due_ids(session, now)
     session.commit()
     for message_id in ids:
         claimed = session.execute(
