@@ -331,8 +331,11 @@ def _movers(session: Session, rules: Rules, start: datetime, at_end: list[scorec
         if old.standing != Standing.insufficient_data:
             figures = line.figures
             moves.append(Move(line.vendor_id, line.name, old.score, figures.score, figures.standing))
-    up = sorted((m for m in moves if m.delta >= min_move), key=lambda m: (-m.delta, m.name.casefold()))
-    down = sorted((m for m in moves if m.delta <= -min_move), key=lambda m: (m.delta, m.name.casefold()))
+    # Strictly up or down: with a threshold of 0, a score that stayed put is in neither list.
+    up = sorted((m for m in moves if m.delta > 0 and m.delta >= min_move),
+                key=lambda m: (-m.delta, m.name.casefold()))  # fmt: skip
+    down = sorted((m for m in moves if m.delta < 0 and m.delta <= -min_move),
+                  key=lambda m: (m.delta, m.name.casefold()))  # fmt: skip
     return up[:MOVERS], down[:MOVERS]
 
 
