@@ -8,8 +8,10 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import DESK, PHONE, open_context, screenshot
 from tests.browser.test_ledger_journey import sign_in
+from tests.catalogs import say
+from tests.conftest import PASSWORD
 from vendortrack import ledger
 from vendortrack.models import ExcuseCategory, Kind
 from vendortrack.timeutil import utcnow
@@ -42,6 +44,7 @@ def scored_ledger(session, make_vendor, editor):
                               excuse_category=ExcuseCategory.third_party, excuse="The courier")  # fmt: skip
 
     steady = make_vendor("Kowalski Instalacje", category="Plumbing")
+    thin = make_vendor("Świeży Start sp. z o.o.", category="Printing")
     slipping = make_vendor("Győr Print Kft.", category="Printing")
     excuses_inc = make_vendor("Excuses Inc.", category="IT")
     anna = add_contact(session, excuses_inc, now=now - timedelta(days=400), name="Anna Nowak")
@@ -50,8 +53,10 @@ def scored_ledger(session, make_vendor, editor):
         log(steady, days_ago, "late" if i % 7 == 3 else "kept", i)
         log(slipping, days_ago, "kept" if i < 12 else ["late", "broken", "kept"][i % 3], i)
         log(excuses_inc, days_ago, ["broken", "late", "moved", "kept", "broken"][i % 5], i, contact=anna)
+    log(thin, 20, "kept", 0)
+    log(thin, 6, "late", 1)
     session.commit()
-    return {"steady": steady, "slipping": slipping, "excuses": excuses_inc}
+    return {"steady": steady, "slipping": slipping, "excuses": excuses_inc, "thin": thin}
 
 
 def test_a_reviewer_reads_the_ranked_scorecard_and_one_vendors_report(scored_ledger, page, viewer):
@@ -59,7 +64,7 @@ def test_a_reviewer_reads_the_ranked_scorecard_and_one_vendors_report(scored_led
 
     page.get_by_role("link", name="Scorecard").click()
     expect(page.get_by_role("heading", name="Scorecard")).to_be_visible()
-    table = page.locator("table.scorecard-table")
+    table = page.locator("table.scorecard-table").first
     expect(table.locator("tbody tr")).to_have_count(3)
     expect(table.locator("tbody tr").first).to_contain_text("Kowalski Instalacje")
     expect(table.locator("tbody tr").last).to_contain_text("Excuses Inc.")
@@ -123,3 +128,71 @@ def test_an_editor_is_warned_when_logging_with_an_unreliable_vendor_and_logs_any
     page.get_by_role("button", name="Log it").click()
     expect(page.get_by_text("Logged: One last chance.")).to_be_visible()
     expect(page.get_by_text("Keep an eye on it: Excuses Inc. stands at Unreliable")).to_be_visible()
+
+
+# Run in a page: elements holding figures that scroll sideways inside the page, hiding some past their edge.
+SIDEWAYS_SCROLLERS = """() => [...document.querySelectorAll(
+    'main .scorecard *, main .scorecard-table, main .scorecard-table *, main .compare-table, main .compare-table *'
+  )].filter(e => {
+  const x = getComputedStyle(e).overflowX;
+  return (x === 'auto' || x === 'scroll') && e.scrollWidth > e.clientWidth + 1;
+}).map(e => e.className || e.tagName)"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESK], ids=["phone", "desk"])
+@pytest.mark.parametrize("code", ["en", "pl", "hu", "ru"])
+def test_the_score_pages_show_their_figures_without_sideways_scrolling(
+    browser, live_server, scored_ledger, viewer, code, viewport
+):
+    context = open_context(browser, live_server, locale=code, viewport=viewport)  # open_context checks the fit
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto("/auth/login")
+    page.get_by_label(say(code, "Email")).fill(viewer.email)
+    page.get_by_label(say(code, "Password"), exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=say(code, "Sign in")).click()
+    expect(page.get_by_role("heading", name=say(code, "Vendors"))).to_be_visible()
+    ids = {name: vendor.id for name, vendor in scored_ledger.items()}
+    urls = ["/scorecard", f"/scorecard/compare?vendor={ids['steady']}&vendor={ids['excuses']}&vendor={ids['thin']}",
+            f"/vendors/{ids['excuses']}", f"/vendors/{ids['thin']}"]  # fmt: skip
+
+    for url in urls:
+        page.goto(url)
+        expect(page.locator("main h1")).to_be_visible()
+        assert page.evaluate(SIDEWAYS_SCROLLERS) == [], url
+    screenshot(page, f"{code}-{viewport['width']}-thin-vendor")
+
+    # The ranked ones first, then the vendor with too little history, with no figure.
+    page.goto("/scorecard")
+    ranked = page.locator("table.scorecard-table").first
+    unrated = page.locator("table.unrated-table")
+    expect(ranked.locator("tbody tr")).to_have_count(3)
+    expect(unrated.locator("tbody tr")).to_have_count(1)
+    expect(unrated).to_contain_text("Świeży Start")
+    expect(unrated.locator(".no-figure")).to_be_visible()
+    expect(unrated.locator("svg")).to_have_count(0)
+    screenshot(page, f"{code}-{viewport['width']}-scorecard")
+    context.close()
+
+
+def test_compare_with_one_vendor_ticked_says_so_on_the_scorecard_on_a_phone_in_polish(
+    browser, live_server, scored_ledger, viewer
+):
+    context = open_context(browser, live_server, locale="pl", viewport=PHONE)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto("/auth/login")
+    page.get_by_label("E-mail").fill(viewer.email)
+    page.get_by_label(say("pl", "Password"), exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=say("pl", "Sign in")).click()
+    page.goto("/scorecard?category=Plumbing")
+
+    page.get_by_label(say("pl", "Compare %(name)s") % {"name": "Kowalski Instalacje"}).check()
+    page.get_by_role("button", name=say("pl", "Compare selected")).click()
+
+    expect(page.get_by_role("heading", name=say("pl", "Scorecard"))).to_be_visible()
+    message = say("pl", "Pick between %(low)d and %(high)d vendors to compare; you picked %(n)d.")
+    expect(page.get_by_text(message % {"low": 2, "high": 4, "n": 1})).to_be_visible()
+    expect(page.get_by_label(say("pl", "Compare %(name)s") % {"name": "Kowalski Instalacje"})).to_be_checked()
+    assert "category=Plumbing" in page.url
+    context.close()
