@@ -8,6 +8,7 @@ per language and screen, signed in once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -110,13 +111,18 @@ def test_the_widest_navigation_an_admins_stays_on_one_line_on_a_desk(browser, li
 
 def test_the_persons_menu_leads_to_the_profile_and_signs_out_on_a_phone(browser, live_server, demo):
     context, page = signed_in(browser, live_server, demo, "pl", "phone")
-    page.get_by_role("button", name=say("pl", "Toggle navigation")).click()
-    page.locator(".nav-user").click()
+
+    def open_the_persons_menu() -> None:
+        page.get_by_role("button", name=say("pl", "Toggle navigation")).click()
+        expect(page.locator("#nav")).to_have_class(re.compile(r"\bshow\b"))  # opened out, not moving
+        page.locator(".nav-user").click()
+        expect(page.locator(".nav-user + .dropdown-menu")).to_be_visible()
+
+    open_the_persons_menu()
     page.get_by_role("link", name=say("pl", "Your profile")).click()
     expect(page.get_by_role("heading", name=say("pl", "Your profile"))).to_be_visible()
 
-    page.get_by_role("button", name=say("pl", "Toggle navigation")).click()
-    page.locator(".nav-user").click()
+    open_the_persons_menu()
     page.get_by_role("button", name=say("pl", "Sign out")).click()
     expect(page.get_by_role("button", name=say("pl", "Sign in"))).to_be_visible()
     context.close()
