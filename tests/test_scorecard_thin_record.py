@@ -180,3 +180,19 @@ def test_why_this_score_writes_every_number_with_the_readers_decimal_separator(c
     assert moved and all(re.search(r" 0,\d{3} 0,5 0 0,\d{3} 0,000$", row) for row in moved), moved
     figures = re.sub(r"\d{1,2}\.\d{2}\.\d{4}", "", visible(why.split("</table>")[0]))  # Polish dates: 18.10.2026
     assert not re.search(r"\d\.\d", figures), "a figure with a decimal point in Polish"
+
+
+def test_the_warning_after_logging_with_an_unreliable_vendor_writes_its_score_in_the_readers_language(
+    client, editor, chaos, session
+):
+    editor.locale = "pl"
+    session.commit()
+    client.login(editor)
+
+    response = client.submit(f"/commitments/new/{chaos.id}", {
+        "kind": "promise", "title": "Jeszcze jedna szansa", "due_date": (NOW + timedelta(days=7)).date().isoformat(),
+        "owner_id": editor.id, "contact_id": 0,
+    }, follow_redirects=True)  # fmt: skip
+
+    warning = re.search(r"Chaos Consulting[^<]*?(\d+[.,]\d)", text(response))
+    assert warning and "," in warning.group(1), warning
