@@ -14,7 +14,7 @@ from vendortrack.i18n import user_timezone
 from vendortrack.ledger import LedgerError
 from vendortrack.models import Commitment, Contact, Kind, Role, Status, User
 from vendortrack.permissions import editor_required
-from vendortrack.templating import STANDING_LABELS
+from vendortrack.templating import STANDING_LABELS, decimal
 from vendortrack.timeutil import utcnow
 from vendortrack.views import scorecards
 from vendortrack.views.paging import paginate
@@ -96,7 +96,7 @@ def create(vendor_id: int):
             figures = warning.report.figures
             flash(_("Keep an eye on it: %(name)s stands at %(standing)s, score %(score)s.",
                     name=vendor.name, standing=STANDING_LABELS[figures.standing],
-                    score=f"{figures.score:.1f}"), "warning")  # fmt: skip
+                    score=decimal(figures.score)), "warning")  # fmt: skip
         return redirect(_next_action(commitment))
     return render_template("commitments/form.html", form=form, vendor=vendor, commitment=None,
                            warning=warning), status_for(form)  # fmt: skip
