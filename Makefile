@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+SERVE_ARGS ?=
 
 # Compiled message catalogs are built here, not kept in git: the .po files are the source.
 CATALOGS := $(wildcard vendortrack/translations/*/LC_MESSAGES/messages.po)
@@ -13,7 +14,7 @@ BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2
 .PHONY: run test lint messages
 
 run: $(VENV)/.installed-run $(COMPILED)
-	$(BIN)/flask --app wsgi serve
+	$(BIN)/flask --app wsgi serve $(SERVE_ARGS)
 
 test: $(VENV)/.installed-test $(COMPILED)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import os
 import signal
 import socket
@@ -10,14 +11,23 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import timedelta
+from email import policy
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask_migrate import upgrade
 
-from tests.conftest import PASSWORD
-from vendortrack import ROOT
-from vendortrack.accounts import find_user, user_for_token
-from vendortrack.models import Role, User
+from config import DevelopmentConfig
+from tests.conftest import PASSWORD, make_app
+from vendortrack import ROOT, calendar_feed, ledger
+from vendortrack.accounts import create_user, find_user, user_for_token
+from vendortrack.cli import embedded_processes, links_base_url
+from vendortrack.extensions import db
+from vendortrack.models import Kind, Role, User
+from vendortrack.timeutil import utcnow
+from vendortrack.vendors import create_vendor
 
 
 @pytest.fixture
@@ -171,6 +181,149 @@ def test_serve_migrates_loads_demo_data_and_answers_until_stopped(tmp_path):
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def _get_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own http URL
+        return response.read().decode()
+
+
+def _wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+@pytest.fixture
+def ledger_with_an_overdue_promise(tmp_path) -> dict:
+    """A SQLite installation (not a first start: no demo data) whose scheduler has an email to send at once."""
+    url = f"sqlite:///{tmp_path / 'vendortrack.sqlite'}"
+    app = make_app(url, tmp_path / "instance")
+    now = utcnow()
+    with app.app_context():
+        upgrade()
+        owner = create_user(db.session, email="owner@example.test", password=PASSWORD, role=Role.editor,
+                            now=now - timedelta(days=30))  # fmt: skip
+        vendor = create_vendor(db.session, name="Acme Printing", now=now - timedelta(days=30))
+        promise = ledger.log_commitment(db.session, vendor=vendor, kind=Kind.promise, title="The brochure quote",
+                                        due_at=now - timedelta(days=3), actor=owner,
+                                        now=now - timedelta(days=10))  # fmt: skip
+        secret = calendar_feed.ensure_secret(db.session, owner)
+        db.session.commit()
+        found = {"commitment": promise.id, "secret": secret}
+        db.session.remove()
+        db.engine.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VENDORTRACK_") and k not in
+           ("DATABASE_URL", "SECRET_KEY", "PORT")}  # fmt: skip
+    env |= {"DATABASE_URL": url, "VENDORTRACK_INSTANCE_PATH": str(tmp_path / "instance"),
+            "SECRET_KEY": "serve-test-key", "VENDORTRACK_CONFIG": "development",
+            "VENDORTRACK_SCHEDULER_TICK_SECONDS": "1", "VENDORTRACK_MAIL_DIR": str(tmp_path / "mail")}  # fmt: skip
+    return found | {"env": env, "mail": tmp_path / "mail", "log": tmp_path / "serve.log"}
+
+
+def test_make_run_on_another_port_puts_that_port_in_every_link_and_logs_no_request(ledger_with_an_overdue_promise):
+    installation = ledger_with_an_overdue_promise
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log: Path = installation["log"]
+    with log.open("w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "serve"], cwd=ROOT,
+                                  env=installation["env"] | {"PORT": str(port)}, stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        assert _wait_for(lambda: _get(f"{base}/auth/login") == 200 or server.poll() is not None, 60), log.read_text()
+        assert _get(f"{base}/auth/login") == 200, log.read_text()
+        assert f"Links in emails and the calendar feed use {base}; set VENDORTRACK_BASE_URL" in log.read_text()
+
+        # The web process: the calendar feed links to the commitment on this port.
+        feed = _get_text(f"{base}/calendar/{installation['secret']}.ics")
+        assert f"{base}/commitments/{installation['commitment']}" in feed.replace("\r\n ", "")
+
+        # The scheduler it started: the overdue email links to the same address.
+        mail_dir: Path = installation["mail"]
+        assert _wait_for(lambda: any(mail_dir.glob("*.eml")), 30), log.read_text()
+        (eml,) = mail_dir.glob("*.eml")
+        message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+        assert f"{base}/commitments/{installation['commitment']}" in message.get_body(("plain",)).get_content()
+        assert f"{base}/commitments/{installation['commitment']}" in message.get_body(("html",)).get_content()
+        assert "127.0.0.1:5000" not in eml.read_text()
+
+        # No access log: the requests above left no line behind the banner.
+        assert '"GET /auth/login' not in log.read_text()
+        assert "/calendar/" not in log.read_text()
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+
+
+def test_serve_with_a_base_url_set_keeps_it_for_every_link_and_says_so(ledger_with_an_overdue_promise):
+    installation = ledger_with_an_overdue_promise
+    port = _free_port()
+    env = installation["env"] | {"PORT": str(port), "VENDORTRACK_BASE_URL": "https://vendors.example.com/"}
+    log: Path = installation["log"]
+    with log.open("w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "serve"], cwd=ROOT, env=env,
+                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        mail_dir: Path = installation["mail"]
+        assert _wait_for(lambda: any(mail_dir.glob("*.eml")) or server.poll() is not None, 60), log.read_text()
+        (eml,) = mail_dir.glob("*.eml")
+        text = email.message_from_bytes(eml.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
+        assert f"https://vendors.example.com/commitments/{installation['commitment']}" in text
+        assert f":{port}" not in text
+        banner = "Links in emails and the calendar feed use https://vendors.example.com (VENDORTRACK_BASE_URL)."
+        assert banner in log.read_text()
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+
+
+def settings(tmp_path, **environ: str) -> dict:
+    return DevelopmentConfig(environ, instance_path=tmp_path).as_dict()
+
+
+def test_links_follow_the_address_serve_listens_on_unless_the_base_url_is_set(tmp_path):
+    unset = settings(tmp_path)
+    assert links_base_url(unset, "127.0.0.1", 5101) == "http://127.0.0.1:5101"
+    assert links_base_url(unset, "127.0.0.1", 5000) == unset["VENDORTRACK_BASE_URL"] == "http://127.0.0.1:5000"
+    # Listening on every address: a link to 0.0.0.0 leads nowhere; loopback at least works here.
+    assert links_base_url(unset, "0.0.0.0", 8080) == "http://127.0.0.1:8080"  # noqa: S104
+    assert links_base_url(unset, "::", 8080) == "http://[::1]:8080"
+    assert links_base_url(unset, "::1", 8080) == "http://[::1]:8080"
+
+    configured = settings(tmp_path, VENDORTRACK_BASE_URL="https://vendors.example.com/")
+    assert links_base_url(configured, "127.0.0.1", 5101) == "https://vendors.example.com"
+
+
+def test_serve_gives_the_web_server_and_the_scheduler_the_same_base_url():
+    web, scheduler = embedded_processes("127.0.0.1", 5101, "http://127.0.0.1:5101")
+
+    assert web.env["VENDORTRACK_BASE_URL"] == scheduler.env["VENDORTRACK_BASE_URL"] == "http://127.0.0.1:5101"
+    for name in ("PATH", "HOME"):  # everything else they inherit
+        if name in os.environ:
+            assert web.env[name] == scheduler.env[name] == os.environ[name]
+
+
+def test_the_access_log_is_off_unless_asked_for():
+    quiet, _scheduler = embedded_processes("127.0.0.1", 5101, "http://127.0.0.1:5101")
+    loud, _scheduler = embedded_processes("127.0.0.1", 5101, "http://127.0.0.1:5101", access_log=True)
+
+    assert "--access-logfile" not in quiet.argv
+    at = loud.argv.index("--access-logfile")
+    assert loud.argv[at + 1] == "-"  # to the terminal, beside the banner
 
 
 def test_a_web_worker_sets_the_loaded_app_aside_and_collects_garbage_less_often():

@@ -93,3 +93,17 @@ def test_a_postgres_url_uses_psycopg_3(tmp_path):
 def test_an_unknown_config_name_is_refused():
     with pytest.raises(ConfigError, match="VENDORTRACK_CONFIG"):
         config_from_env({"VENDORTRACK_CONFIG": "staging"})
+
+
+@pytest.mark.parametrize("environ", [{}, {"VENDORTRACK_BASE_URL": ""}])
+def test_an_unset_base_url_is_the_embedded_servers_address_and_known_to_be_unset(tmp_path, environ):
+    # `serve` on another port then puts its own port in the links (cli.links_base_url).
+    config = DevelopmentConfig(environ, instance_path=tmp_path)
+    assert config.VENDORTRACK_BASE_URL == "http://127.0.0.1:5000"
+    assert config.VENDORTRACK_BASE_URL_SET is False
+
+
+def test_a_base_url_that_is_set_is_kept_without_its_trailing_slash(tmp_path):
+    config = DevelopmentConfig({"VENDORTRACK_BASE_URL": "https://vendors.example.com/"}, instance_path=tmp_path)
+    assert config.VENDORTRACK_BASE_URL == "https://vendors.example.com"
+    assert config.VENDORTRACK_BASE_URL_SET is True
