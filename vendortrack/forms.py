@@ -94,7 +94,7 @@ CONFIRM_PAST = _l("Yes, it was moved into the past or to an earlier time")
 class LogForm(CommitmentForm):
     """Logging, with what already happened when the due time has passed: one form, one save."""
 
-    status = RadioField(_l("It already happened"), default=Status.open.value, choices=[
+    status = RadioField(_l("It already happened:"), default=Status.open.value, choices=[
         (Status.open.value, _l("Still open")), (Status.kept.value, _l("Kept")),
         (Status.broken.value, _l("Broken")), (Status.rescheduled.value, _l("Moved by the vendor")),
     ])  # fmt: skip
