@@ -29,9 +29,9 @@ from vendortrack.vendors import add_contact
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The only routes open to anyone: the sign-in page, the digest's signed unsubscribe link (it works
 # from a mail client, signed out), the calendar feed (its secret URL is the credential, and calendar
-# apps sign in to nothing), the API's description, static files.
+# apps sign in to nothing), the API's description, static files and the favicon that points at one.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "digest.unsubscribe", "calendar.feed"})
-PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
+PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/favicon.ico"})
 # Writes a viewer may make: signing in and out, their own name, time zone and password, and their
 # own calendar feed (what it shows, a new secret address), and their own profile over the API.
 SELF_SERVICE = frozenset({"auth.login", "auth.logout", "auth.profile",
