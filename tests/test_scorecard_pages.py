@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from vendortrack import ledger
+from vendortrack import ledger, scorecard
 from vendortrack.charts import bar_chart, sparkline, trend_chart
 from vendortrack.extensions import db
 from vendortrack.models import Commitment, ExcuseCategory, Kind
-from vendortrack.scoring import weight
+from vendortrack.scoring import Rules, weight
 from vendortrack.timeutil import utcnow
 from vendortrack.vendors import add_contact
 from vendortrack.views.scorecards import spreadsheet_safe
@@ -379,6 +379,24 @@ def test_logging_with_an_unreliable_vendor_still_logs_it(client, editor, chaos, 
     assert "Logged: One more chance." in shown
     assert "Keep an eye on it: Chaos Consulting stands at Unreliable" in shown
     assert session.scalar(sa.select(Commitment.id).where(Commitment.title == "One more chance")) is not None
+
+
+def test_the_warning_after_logging_gives_the_score_with_what_was_just_logged(client, editor, chaos, app):
+    rules = Rules.from_config(app.config)
+    before = scorecard.vendor_score(db.session, chaos, rules, utcnow()).figures.score
+    client.login(editor)
+
+    # History written down: a promise broken a week ago moves the score before the page is shown.
+    response = client.submit(f"/commitments/new/{chaos.id}", {
+        "kind": "promise", "title": "Backfilled broken promise", "owner_id": editor.id, "contact_id": 0,
+        "due_date": (utcnow() - timedelta(days=7)).date().isoformat(), "status": "broken",
+        "excuse_category": "oversight",
+    }, follow_redirects=True)  # fmt: skip
+
+    after = scorecard.vendor_score(db.session, chaos, rules, utcnow()).figures.score
+    shown = visible(text(response))
+    assert f"{after:.1f}" != f"{before:.1f}"
+    assert f"Keep an eye on it: Chaos Consulting stands at Unreliable, score {after:.1f}." in shown
 
 
 def test_a_refused_log_with_an_unreliable_vendor_still_warns(client, editor, chaos):

@@ -86,18 +86,20 @@ def index():
 def create(vendor_id: int):
     vendor = get_vendor(vendor_id)
     form = _commitment_form(vendor)
-    warning = scorecards.standing_warning(vendor, utcnow())
     if form.validate_on_submit() and (commitment := save(form, lambda: ledger.log_what_happened(
         db.session, vendor=vendor, actor=current_user, now=utcnow(), **_chosen(form),
         **form.outcome(user_timezone()),
     ))):  # fmt: skip
         flash(_("Logged: %(title)s.", title=commitment.title), "success")
-        if warning is not None:
+        # The standing with what was just logged (a backfilled broken promise moves it), not as
+        # the form showed it before.
+        if (warning := scorecards.standing_warning(vendor, utcnow())) is not None:
             figures = warning.report.figures
             flash(_("Keep an eye on it: %(name)s stands at %(standing)s, score %(score)s.",
                     name=vendor.name, standing=STANDING_LABELS[figures.standing],
                     score=decimal(figures.score)), "warning")  # fmt: skip
         return redirect(_next_action(commitment))
+    warning = scorecards.standing_warning(vendor, utcnow())
     return render_template("commitments/form.html", form=form, vendor=vendor, commitment=None,
                            warning=warning), status_for(form)  # fmt: skip
 
