@@ -91,7 +91,17 @@ class CommitmentForm(Form):
 CONFIRM_PAST = _l("Yes, it was moved into the past or to an earlier time")
 
 
-class LogForm(CommitmentForm):
+class ExcuseFields(Form):
+    """What the vendor said when it broke or moved a commitment: on the log and the resolve forms."""
+
+    excuse_category = SelectField(
+        _l("Excuse"), choices=[(c.value, label) for c, label in EXCUSE_LABELS.items()],
+        default=ExcuseCategory.none_given.value,
+    )  # fmt: skip
+    excuse = TextAreaField(_l("What they said"), validators=[Length(max=2000)])
+
+
+class LogForm(CommitmentForm, ExcuseFields):
     """Logging, with what already happened when the due time has passed: one form, one save."""
 
     status = RadioField(_l("It already happened:"), default=Status.open.value, choices=[
@@ -101,11 +111,6 @@ class LogForm(CommitmentForm):
     done_date = DateField(_l("Kept on"), validators=[Optional()],
                           description=_l("Leave empty if it was kept on time."))  # fmt: skip
     done_time = TimeField(_l("at"), validators=[Optional()])
-    excuse_category = SelectField(
-        _l("Excuse"), choices=[(c.value, label) for c, label in EXCUSE_LABELS.items()],
-        default=ExcuseCategory.none_given.value,
-    )  # fmt: skip
-    excuse = TextAreaField(_l("What they said"), validators=[Length(max=2000)])
     new_due_date = DateField(_l("Moved to"), validators=[Optional()])
     new_due_time = TimeField(_l("New time"), validators=[Optional()])  # not "Time": that is the due time's
     confirm_past = BooleanField(CONFIRM_PAST)
@@ -135,17 +140,12 @@ class LogForm(CommitmentForm):
 OUTCOMES = (Status.kept, Status.broken, Status.rescheduled, Status.cancelled)
 
 
-class ResolveForm(Form):
+class ResolveForm(ExcuseFields):
     """One form for the four outcomes; which fields count depends on the chosen status."""
 
     status = SelectField(_l("Outcome"), choices=[(s.value, s.value) for s in OUTCOMES])
     done_date = DateField(_l("Done on"), validators=[Optional()])
     done_time = TimeField(_l("at"), validators=[Optional()])
-    excuse_category = SelectField(
-        _l("Excuse"), choices=[(c.value, label) for c, label in EXCUSE_LABELS.items()],
-        default=ExcuseCategory.none_given.value,
-    )  # fmt: skip
-    excuse = TextAreaField(_l("What they said"), validators=[Length(max=2000)])
     new_due_date = DateField(_l("New due date"), validators=[Optional()])
     new_due_time = TimeField(_l("Time"), validators=[Optional()])
     confirm_past = BooleanField(CONFIRM_PAST)
