@@ -309,7 +309,7 @@ def test_the_vendor_page_shows_each_reschedule_with_its_excuse(client, viewer, c
 
     shown = visible(text(client.get(f"/vendors/{chaos.id}")))
 
-    assert "Migration plan · moved 2 times · Open" in shown
+    assert "Migration plan · moved twice · Open" in shown  # the facts line's words
     assert re.search(r"Originally .+? → .+? — Personal \(illness, accident, family\): “Flu” "
                      r"→ .+? — Third party \(their supplier, “the system”\): “Their supplier again”", shown)
 

@@ -119,6 +119,15 @@ def too_little_history(counted: int) -> str:
                     counted, needed=MIN_COUNTED)  # fmt: skip
 
 
+def times_moved(moves: int) -> str:
+    """How often a vendor moved something, as people say it: "moved once", "moved twice", "moved 3 times"."""
+    if moves == 1:
+        return _("moved once")
+    if moves == 2:
+        return _("moved twice")
+    return ngettext("moved %(num)d time", "moved %(num)d times", moves)
+
+
 def facts_line(counts: Mapping[str, int], median_lateness: timedelta | None = None) -> str:
     """The plain facts beside the smoothed score, over the counted commitments, in one line:
     "1 of 6 on time, 1 broken, moved twice, 2 late by a median of 1 h 20 min".
@@ -137,12 +146,8 @@ def facts_line(counts: Mapping[str, int], median_lateness: timedelta | None = No
         parts.append(ngettext("%(num)d broken", "%(num)d broken", broken))
     if overdue:
         parts.append(ngettext("%(num)d overdue", "%(num)d overdue", overdue))
-    if moved == 1:
-        parts.append(_("moved once"))
-    elif moved == 2:
-        parts.append(_("moved twice"))
-    elif moved:
-        parts.append(ngettext("moved %(num)d time", "moved %(num)d times", moved))
+    if moved:
+        parts.append(times_moved(moved))
     if late and median_lateness is None:
         parts.append(ngettext("%(num)d late", "%(num)d late", late))
     elif late == 1:
@@ -179,6 +184,7 @@ def register(app: Flask) -> None:
     app.add_template_global(get_locale, "get_locale")
     app.add_template_global(describe, "describe")
     app.add_template_global(facts_line, "facts_line")
+    app.add_template_global(times_moved, "times_moved")
     app.add_template_global(too_little_history, "too_little_history")
 
     # Globals, not a context processor, so imported macros see them too.
