@@ -16,7 +16,7 @@ from config import ConfigError, DevelopmentConfig
 from tests.conftest import NOW
 from vendortrack import digest, jobs, ledger, mail, scorecard
 from vendortrack.models import ExcuseCategory, Kind, MailKind, OutboxMessage, Role, User
-from vendortrack.scoring import Rules
+from vendortrack.scoring import Rules, Standing
 
 WARSAW = "Europe/Warsaw"
 # The digest of the week of Monday 22 June 2026 goes out on Monday 29 June, 08:00 in Warsaw (06:00 UTC).
@@ -156,8 +156,11 @@ def test_the_movers_show_the_old_and_the_new_score(app, session, week, subscribe
     acme_old, acme_new = score(session, week.acme, WEEK_START), score(session, week.acme, WEEK_END)
     bodge_old, bodge_new = score(session, week.bodge, WEEK_START), score(session, week.bodge, WEEK_END)
 
-    assert f"Acme Plumbing: {acme_old:.1f} → {acme_new:.1f} ({acme_new - acme_old:+.1f})" in up
-    assert f"{bodge_old:.1f} → {bodge_new:.1f} ({bodge_new - bodge_old:+.1f})" in line_with(down, "Bodge")
+    def moved(old: float, new: float) -> str:  # the difference of the two figures as shown
+        return f"{old:.1f} → {new:.1f} ({round(new, 1) - round(old, 1):+.1f})"
+
+    assert f"Acme Plumbing: {moved(acme_old, acme_new)}" in up
+    assert moved(bodge_old, bodge_new) in line_with(down, "Bodge")
     assert "Slowpoke IT" in down
     assert "Newcomer Ltd" not in text  # no history: its score never moved from 50
     html = html_section(rendered.html, "movers")
@@ -668,3 +671,10 @@ def test_the_latest_week_ends_at_the_last_monday_eight_on_the_users_clock(subscr
     assert digest.last_digest_at(subscriber, monday_eight - timedelta(minutes=1)) == WEEK_START
     assert digest.last_digest_at(subscriber, monday_eight + timedelta(days=6)) == monday_eight
 
+
+
+def test_a_move_is_the_difference_of_the_two_scores_the_reader_sees():
+    move = digest.Move(vendor_id=1, name="Solid Ground Builders", old=59.84, new=55.56, standing=Standing.poor)
+
+    # Shown as 59.8 → 55.6: the move beside them is -4.2, not the -4.3 of the unrounded scores.
+    assert move.delta == -4.2

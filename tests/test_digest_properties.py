@@ -130,7 +130,8 @@ def check_week(session, week: digest.Week, min_move: float) -> None:
 
     # Movers: only vendors rated at both ends, with a counted commitment this week, moved min_move or more.
     active = {c.vendor_id for c in came_due if outcomes[c.id] not in ("pending", "cancelled")}
-    moved = {v: at_end[v].score - at_start[v].score for v in rated
+    # A move is read off the two scores as shown, to one decimal.
+    moved = {v: round(round(at_end[v].score, 1) - round(at_start[v].score, 1), 1) for v in rated
              if v in active and at_start[v].standing != Standing.insufficient_data}  # fmt: skip
     up = sorted((v for v, d in moved.items() if d > 0 and d >= min_move), key=lambda v: (-moved[v], names[v]))
     down = sorted((v for v, d in moved.items() if d < 0 and d <= -min_move), key=lambda v: (moved[v], names[v]))

@@ -111,7 +111,9 @@ class Move:
 
     @property
     def delta(self) -> float:
-        return self.new - self.old
+        """The move between the scores as the digest shows them (one decimal): 59.8 → 55.6 is -4.2,
+        never a -4.3 that the reader cannot find from the two figures beside it."""
+        return round(round(self.new, 1) - round(self.old, 1), 1)
 
 
 @dataclass(frozen=True)
