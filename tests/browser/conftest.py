@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser.watch import DESK, PHONE, open_context, problems  # noqa: F401 - the tests' imports
 from vendortrack.database import write_intent
 from vendortrack.extensions import db
 
@@ -54,52 +55,11 @@ def browser():
         browser.close()
 
 
-PHONE = {"width": 390, "height": 844}
-DESK = {"width": 1366, "height": 768}
-
-# Run in every page before its own scripts; on load it reports a page wider than its window.
-OVERFLOW_PROBE = """
-window.addEventListener('load', () => {
-  const wide = document.documentElement.scrollWidth;
-  if (wide > window.innerWidth) {
-    console.error(`vendortrack-overflow ${location.pathname}${location.search}: `
-                  + `${wide} px of content in a ${window.innerWidth} px window`);
-  }
-});
-"""
-
-# What the pages of this test broke; checked and emptied after each test.
-_problems: list[str] = []
-
-
-def open_context(browser, live_server: str, **options):
-    """A browser context on the live server whose every page is held to fit and to find its files."""
-    options = {"locale": "en-GB", "timezone_id": "UTC", "viewport": DESK} | options
-    context = browser.new_context(base_url=live_server, **options)
-    context.add_init_script(OVERFLOW_PROBE)
-    width = options["viewport"]["width"]
-
-    def on_console(message) -> None:
-        # The console also names files the response watch cannot see: the favicon Chromium asks for.
-        if message.text.startswith("vendortrack-overflow") or (
-            message.text.startswith("Failed to load resource") and " 404 " in message.text
-        ):
-            _problems.append(f"{message.text} {message.location.get('url', '')} ({options['locale']}, {width} px)")
-
-    def on_response(response) -> None:
-        if response.status == 404 and response.request.resource_type != "document":
-            _problems.append(f"404 for {response.url} ({options['locale']}, {width} px)")
-
-    context.on("console", on_console)
-    context.on("response", on_response)
-    return context
-
-
 @pytest.fixture(autouse=True)
 def pages_fit_and_find_their_files():
-    _problems.clear()
+    problems.clear()
     yield
-    found, _problems[:] = list(_problems), []
+    found, problems[:] = list(problems), []
     assert not found, "\n".join(found)
 
 

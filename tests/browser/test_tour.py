@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.browser import conftest as watch
+from tests.browser import watch
 from tests.browser.conftest import DESK, PHONE, open_context
 from tests.catalogs import say
 from vendortrack import jobs
@@ -137,6 +137,13 @@ def test_a_file_a_page_cannot_find_is_a_problem_even_when_only_the_console_repor
     page.evaluate("document.readyState")
     context.close()
 
-    found, watch._problems[:] = list(watch._problems), []  # seen, and not this test's failure
+    found, watch.problems[:] = list(watch.problems), []  # seen, and not this test's failure
     assert any(p.startswith("Failed to load resource") and "no-such-icon.png" in p for p in found), found
     assert any(p.startswith("404 for") and "no-such-icon.png" in p for p in found), found
+
+
+def test_the_check_after_each_test_reads_the_problems_the_pages_report(request):
+    # pytest imports conftest.py under a name of its own besides the tests' tests.browser.conftest:
+    # a list kept in it would be two, and the check would read one that no page ever writes to.
+    check = request._arg2fixturedefs["pages_fit_and_find_their_files"][-1].func
+    assert check.__globals__["problems"] is watch.problems
