@@ -409,11 +409,14 @@ def test_each_owner_is_asked_about_overdue_commitments_in_their_own_language(ses
     assert subjects[ola.email] == forms["pl"][1] % {"num": 2}  # the "few" form: 2 zobowiązania
     assert subjects[ivan.email] == forms["ru"][2] % {"num": 5}  # the "many" form: 5 обязательств
     assert subjects[ann.email] == "1 commitment is overdue: what happened?"
-    ask = "These commitments passed their date with no outcome logged. What happened?"
+    one = "This commitment passed its date with no outcome logged. What happened?"
+    many = "These commitments passed their date with no outcome logged. What happened?"
+    asks = {code: catalog(code).get(one).string for code in ("pl", "ru")}
     bodies = {m.recipient: m.body_text for m in outbox(session)}
-    assert catalog("pl").get(ask).string in bodies[ola.email] and ask not in bodies[ola.email]
-    assert catalog("ru").get(ask).string in bodies[ivan.email]
-    assert ask in bodies[ann.email]
+    assert asks["pl"][1] in bodies[ola.email] and many not in bodies[ola.email]
+    assert asks["ru"][2] in bodies[ivan.email]
+    # One commitment is one: the body agrees with the subject's "1 commitment is overdue".
+    assert one in bodies[ann.email] and many not in bodies[ann.email]
 
 
 def test_the_weekly_digest_is_written_in_each_subscribers_language(session, make_user):

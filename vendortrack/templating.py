@@ -93,7 +93,7 @@ def decimal(value: float, digits: int | None = 1, signed: bool = False) -> str:
 
 
 def lateness(delta: timedelta | float | None) -> str:
-    """How late, in the largest sensible unit: "35 min", "2 h 10 min", "3 days" (SCORING.md §9).
+    """How late, in the largest sensible unit: "35 min", "2 h 10 min", "1 day 10 h", "3 days" (SCORING.md §9).
 
     The one wording for lateness on every page, email and digest; a float is taken as minutes.
     """
@@ -108,8 +108,12 @@ def lateness(delta: timedelta | float | None) -> str:
         if not rest:
             return _("%(num)d h", num=hours)
         return _("%(hours)d h %(minutes)d min", hours=hours, minutes=rest)
-    days = round(minutes / (24 * 60))
-    return ngettext("%(num)d day", "%(num)d days", days)
+    hours = round(minutes / 60)
+    if hours < 3 * 24:  # "1 day" for 34 hours would hide most of a working day
+        days, rest = divmod(hours, 24)
+        if rest:
+            return ngettext("%(num)d day %(hours)d h", "%(num)d days %(hours)d h", days, hours=rest)
+    return ngettext("%(num)d day", "%(num)d days", round(minutes / (24 * 60)))
 
 
 def too_little_history(counted: int) -> str:
