@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 ROOT = Path(__file__).resolve().parent
 # Where `flask serve` listens unless told otherwise, and so where links point by default.
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000
-DEFAULT_BASE_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 
 
 class ConfigError(RuntimeError):
@@ -96,6 +95,8 @@ class Config:
         "DATABASE_URL": (_text, None),
         "VENDORTRACK_TIMEZONE": (_timezone, "UTC"),
         "VENDORTRACK_BASE_URL": (_text, None),
+        # The embedded default's port (`make run`, `serve`); with no base URL set, links follow it.
+        "PORT": (_number(int, 1, 65535), str(DEFAULT_PORT)),
         "VENDORTRACK_GRACE_HOURS": (_number(float, 0, 24 * 365), "24"),
         "VENDORTRACK_HALF_LIFE_DAYS": (_half_life, "180"),
         "VENDORTRACK_MEETING_TOLERANCE_MINUTES": (_number(float, 0, 24 * 60), "5"),
@@ -148,7 +149,8 @@ class Config:
         # Unset, links follow the address the embedded default serves on: `serve` passes its own
         # (another --port or PORT) to the processes it starts, so they all agree (cli.links_base_url).
         self.VENDORTRACK_BASE_URL_SET = v["VENDORTRACK_BASE_URL"] is not None
-        self.VENDORTRACK_BASE_URL = (v["VENDORTRACK_BASE_URL"] or DEFAULT_BASE_URL).rstrip("/")
+        # A job run by hand beside `PORT=5101 make run` links to 5101 too when given the same PORT.
+        self.VENDORTRACK_BASE_URL = (v["VENDORTRACK_BASE_URL"] or f"http://{DEFAULT_HOST}:{v['PORT']}").rstrip("/")
         self.VENDORTRACK_GRACE = timedelta(hours=v["VENDORTRACK_GRACE_HOURS"])
         self.VENDORTRACK_HALF_LIFE_DAYS = v["VENDORTRACK_HALF_LIFE_DAYS"]
         self.VENDORTRACK_MEETING_TOLERANCE = timedelta(

@@ -103,6 +103,18 @@ def test_an_unset_base_url_is_the_embedded_servers_address_and_known_to_be_unset
     assert config.VENDORTRACK_BASE_URL_SET is False
 
 
+def test_with_no_base_url_links_follow_the_port_of_the_embedded_default(tmp_path):
+    # `PORT=5101 flask --app wsgi jobs run digests`, beside `PORT=5101 make run`, links to 5101.
+    config = DevelopmentConfig({"PORT": "5101"}, instance_path=tmp_path)
+    assert config.VENDORTRACK_BASE_URL == "http://127.0.0.1:5101"
+    assert config.VENDORTRACK_BASE_URL_SET is False
+
+
+def test_a_port_that_is_no_port_stops_the_start_naming_it(tmp_path):
+    with pytest.raises(ConfigError, match="PORT"):
+        DevelopmentConfig({"PORT": "80000"}, instance_path=tmp_path)
+
+
 def test_a_base_url_that_is_set_is_kept_without_its_trailing_slash(tmp_path):
     config = DevelopmentConfig({"VENDORTRACK_BASE_URL": "https://vendors.example.com/"}, instance_path=tmp_path)
     assert config.VENDORTRACK_BASE_URL == "https://vendors.example.com"
