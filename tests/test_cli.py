@@ -21,6 +21,7 @@ from flask_migrate import upgrade
 
 from config import DevelopmentConfig
 from tests.conftest import PASSWORD, make_app
+from tests.test_scheduler import wait_for
 from vendortrack import ROOT, calendar_feed, ledger
 from vendortrack.accounts import create_user, find_user, user_for_token
 from vendortrack.cli import embedded_processes, links_base_url
@@ -188,15 +189,6 @@ def _get_text(url: str) -> str:
         return response.read().decode()
 
 
-def _wait_for(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
 @pytest.fixture
 def ledger_with_an_overdue_promise(tmp_path) -> dict:
     """A SQLite installation (not a first start: no demo data) whose scheduler has an email to send at once."""
@@ -234,7 +226,7 @@ def test_make_run_on_another_port_puts_that_port_in_every_link_and_logs_no_reque
                                   env=installation["env"] | {"PORT": str(port)}, stdout=out,
                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
-        assert _wait_for(lambda: _get(f"{base}/auth/login") == 200 or server.poll() is not None, 60), log.read_text()
+        assert wait_for(lambda: _get(f"{base}/auth/login") == 200 or server.poll() is not None, 60), log.read_text()
         assert _get(f"{base}/auth/login") == 200, log.read_text()
         assert f"Links in emails and the calendar feed use {base}; set VENDORTRACK_BASE_URL" in log.read_text()
 
@@ -244,7 +236,7 @@ def test_make_run_on_another_port_puts_that_port_in_every_link_and_logs_no_reque
 
         # The scheduler it started: the overdue email links to the same address.
         mail_dir: Path = installation["mail"]
-        assert _wait_for(lambda: any(mail_dir.glob("*.eml")), 30), log.read_text()
+        assert wait_for(lambda: any(mail_dir.glob("*.eml")), 30), log.read_text()
         (eml,) = mail_dir.glob("*.eml")
         message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
         assert f"{base}/commitments/{installation['commitment']}" in message.get_body(("plain",)).get_content()
@@ -274,7 +266,7 @@ def test_serve_with_a_base_url_set_keeps_it_for_every_link_and_says_so(ledger_wi
                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
         mail_dir: Path = installation["mail"]
-        assert _wait_for(lambda: any(mail_dir.glob("*.eml")) or server.poll() is not None, 60), log.read_text()
+        assert wait_for(lambda: any(mail_dir.glob("*.eml")) or server.poll() is not None, 60), log.read_text()
         (eml,) = mail_dir.glob("*.eml")
         text = email.message_from_bytes(eml.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
         assert f"https://vendors.example.com/commitments/{installation['commitment']}" in text
