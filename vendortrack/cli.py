@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -28,7 +28,7 @@ from vendortrack.generate import generate
 from vendortrack.ledger import LedgerError
 from vendortrack.models import Role, User, Vendor
 from vendortrack.scoring import Rules
-from vendortrack.timeutil import is_aware, utcnow
+from vendortrack.timeutil import CLOCK_SKEW, is_aware, utcnow
 
 if TYPE_CHECKING:
     from vendortrack.jobs import DryRun
@@ -78,10 +78,6 @@ class AwareMoment(click.ParamType):
         if not is_aware(moment):
             self.fail(_("Give the moment a time zone offset, such as 2026-06-30T12:00:00Z."), param, ctx)
         return moment
-
-
-# How far ahead of this machine's clock --now may be and still pass for the same moment (clocks drift).
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 @jobs_cli.command("run")

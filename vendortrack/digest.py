@@ -312,10 +312,6 @@ def _capped(session: Session, rules: Rules, as_of: datetime, conditions: list, o
     return Capped([_line(row, rules, as_of) for row in rows], more)
 
 
-def _rated(line: scorecard.Ranked) -> bool:
-    return line.figures.standing != Standing.insufficient_data
-
-
 def _movers(session: Session, rules: Rules, start: datetime, at_end: list[scorecard.Ranked],
             active: set[int], min_move: float) -> tuple[list[Move], list[Move]]:  # fmt: skip
     """Vendors whose score moved by `min_move` or more between the week's start and its end.
@@ -327,10 +323,10 @@ def _movers(session: Session, rules: Rules, start: datetime, at_end: list[scorec
     before = scorecard.totals_by_vendor(session, rules, start, sorted(active)) if active else {}
     moves = []
     for line in at_end:
-        if line.vendor_id not in active or not _rated(line):
+        if line.vendor_id not in active or not line.figures.rated:
             continue
         old = headline(before.get(line.vendor_id, (Totals(), None))[0], rules)
-        if old.standing != Standing.insufficient_data:
+        if old.rated:
             figures = line.figures
             moves.append(Move(line.vendor_id, line.name, old.score, figures.score, figures.standing))
     # Strictly up or down: with a threshold of 0, a score that stayed put is in neither list.
@@ -349,17 +345,18 @@ def _standouts(best_first: list[scorecard.Ranked],
                worst_first: list[scorecard.Ranked]) -> tuple[list[Standout], list[Standout]]:  # fmt: skip
     """SCORING.md §9: of n rated vendors, best takes the top min(5, ceil(n/2)) and worst the
     bottom min(5, floor(n/2)) by its own key, skipping those in best: no vendor is in both."""
-    rated = [line for line in best_first if _rated(line)]
+    rated = [line for line in best_first if line.figures.rated]
     best = rated[: min(STANDOUTS, math.ceil(len(rated) / 2))]
     taken = {line.vendor_id for line in best}
-    worst = [line for line in worst_first if _rated(line) and line.vendor_id not in taken]
+    worst = [line for line in worst_first if line.figures.rated and line.vendor_id not in taken]
     worst = worst[: min(STANDOUTS, len(rated) // 2)]
     return [_standout(line) for line in best], [_standout(line) for line in worst]
 
 
 def _unrated(lines: list[scorecard.Ranked]) -> list[Unrated]:
     """The vendors not yet rated, by name: the reader looks one up, there is no order to them yet."""
-    unrated = [Unrated(line.vendor_id, line.name, line.figures.counted) for line in lines if not _rated(line)]
+    unrated = [Unrated(line.vendor_id, line.name, line.figures.counted)
+               for line in lines if not line.figures.rated]
     return sorted(unrated, key=lambda u: (u.name.casefold(), u.vendor_id))
 
 

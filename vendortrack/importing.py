@@ -19,7 +19,7 @@ from vendortrack import ledger, tally
 from vendortrack.ledger import OUT_OF_RANGE, TITLE_MAX, LedgerError, in_range
 from vendortrack.models import Commitment, ExcuseCategory, ImportUpload, Kind, Status, User, Vendor
 from vendortrack.models.vendor import name_key
-from vendortrack.timeutil import is_aware, local_moment
+from vendortrack.timeutil import CLOCK_SKEW, is_aware, local_moment
 from vendortrack.vendors import add_contact, create_vendor, update_vendor
 
 DATE_FORMATS = ("auto", "iso", "dmy", "mdy")
@@ -336,7 +336,7 @@ def preview(
             plan.done_at = moment(number, "done_at", values["done_at"])
             if plan.status != Status.kept:
                 problems.append(Problem(number, "done_at", _l("Only a kept commitment has a done date.")))
-            elif plan.done_at is not None and plan.done_at > now + ledger.CLOCK_SKEW:
+            elif plan.done_at is not None and plan.done_at > now + CLOCK_SKEW:
                 problems.append(Problem(number, "done_at", _l("It cannot have been kept in the future.")))
         elif plan.status == Status.kept:
             problems.append(Problem(number, "done_at", _l("A kept commitment needs the date it was kept.")))

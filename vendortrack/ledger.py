@@ -30,11 +30,9 @@ from vendortrack.models import (
     Vendor,
 )
 from vendortrack.scoring import Fact
-from vendortrack.timeutil import is_aware
+from vendortrack.timeutil import CLOCK_SKEW, is_aware
 
 TITLE_MAX = 200
-# A kept time a little ahead of the server's clock is a skewed phone, not a prophecy.
-CLOCK_SKEW = timedelta(minutes=5)
 
 # The fields an event records, in the order the history shows them.
 TRACKED = (

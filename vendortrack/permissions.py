@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 
 from vendortrack.extensions import db
-from vendortrack.models import Role, User
+from vendortrack.models import WRITERS, Role, User
 
 
 def configure_login(login_manager: LoginManager) -> None:
@@ -44,5 +44,5 @@ def role_required(*roles: Role) -> Callable:
     return decorator
 
 
-editor_required = role_required(Role.editor, Role.admin)
+editor_required = role_required(*WRITERS)
 admin_required = role_required(Role.admin)

@@ -174,6 +174,11 @@ class Headline:
     counted: int
     weight_total: float
 
+    @property
+    def rated(self) -> bool:
+        """Whether the record carries a score at all (SCORING.md §9): pages show none while it does not."""
+        return self.standing != Standing.insufficient_data
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "reliability": self.reliability, "punctuality": self.punctuality,

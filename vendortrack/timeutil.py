@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 END_OF_DAY = time(23, 59, 59)
+# How far ahead of this server's clock a moment may be and still pass for now: a kept time from a
+# phone whose clock drifts, a --now typed from another machine. Further ahead is the future.
+CLOCK_SKEW = timedelta(minutes=5)
 # Every IANA zone the system knows, read once: the pickers list them, the checks look them up.
 TIMEZONES = sorted(available_timezones())
 _KNOWN = frozenset(TIMEZONES)

@@ -12,7 +12,7 @@ from vendortrack.models.imports import ImportUpload
 from vendortrack.models.outbox import JobRun, MailKind, MailState, OutboxMessage
 from vendortrack.models.score import ScoreBucket, ScoreTallyState
 from vendortrack.models.security import LoginAttempt
-from vendortrack.models.user import ApiToken, Role, User
+from vendortrack.models.user import WRITERS, ApiToken, Role, User
 from vendortrack.models.vendor import Contact, Vendor
 
 __all__ = [
@@ -35,4 +35,5 @@ __all__ = [
     "Status",
     "User",
     "Vendor",
+    "WRITERS",
 ]

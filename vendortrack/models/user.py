@@ -27,6 +27,11 @@ class Role(StrEnum):
     admin = "admin"
 
 
+# The roles that log and resolve commitments, and so can own them: the pages' guard, the owner
+# choices and User.can_write all read this one tuple.
+WRITERS = (Role.editor, Role.admin)
+
+
 class CalendarScope(StrEnum):
     """Which open commitments a user's calendar feed lists."""
 
@@ -111,7 +116,7 @@ class User(UserMixin, db.Model):
 
     @property
     def can_write(self) -> bool:
-        return self.role in (Role.editor, Role.admin)
+        return self.role in WRITERS
 
     @property
     def is_admin(self) -> bool:

@@ -12,7 +12,7 @@ from vendortrack.extensions import db
 from vendortrack.forms import CommitmentForm, LogForm, ResolveForm
 from vendortrack.i18n import user_timezone
 from vendortrack.ledger import LedgerError
-from vendortrack.models import Commitment, Contact, Kind, Role, Status, User
+from vendortrack.models import WRITERS, Commitment, Contact, Kind, Status, User
 from vendortrack.permissions import editor_required
 from vendortrack.templating import STANDING_LABELS, decimal
 from vendortrack.timeutil import utcnow
@@ -34,7 +34,7 @@ def _owners(current: int | None = None) -> list[User]:
     On an edit the current owner stays a choice even if since made a viewer, so saving a
     corrected title does not force a new owner.
     """
-    can_act = sa.and_(User.disabled_at.is_(None), User.role.in_((Role.editor, Role.admin)))
+    can_act = sa.and_(User.disabled_at.is_(None), User.role.in_(WRITERS))
     if current is not None:
         can_act = sa.or_(can_act, User.id == current)
     return db.session.scalars(sa.select(User).where(can_act).order_by(User.name, User.email)).all()

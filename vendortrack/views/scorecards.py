@@ -107,11 +107,6 @@ def trend_scores(vendor_ids: list[int], now: datetime) -> dict[int, list[float |
     return lines
 
 
-def rated(figures: Headline) -> bool:
-    """Whether the record carries a score at all (SCORING.md §9): the pages show none while it does not."""
-    return figures.standing != Standing.insufficient_data
-
-
 @dataclass
 class Page:
     """One page of an already ranked list, shaped for macros.pagination."""
@@ -160,8 +155,8 @@ def index():
     filters, errors = _filters()
     page = _page_of(_ranked(now, filters))
     # The ranked order puts the vendors with too little history last, so on a page they follow the rest.
-    ranked_lines = [line for line in page.items if rated(line.figures)]
-    not_yet_rated = [line for line in page.items if not rated(line.figures)]
+    ranked_lines = [line for line in page.items if line.figures.rated]
+    not_yet_rated = [line for line in page.items if not line.figures.rated]
     trends = trend_scores([line.vendor_id for line in ranked_lines], now)
     return render_template(
         "scorecards/index.html", page=page, ranked=ranked_lines, not_yet_rated=not_yet_rated,
@@ -184,7 +179,7 @@ def csv_row(rank: int, line: scorecard.Ranked) -> list[str]:
         round(f.reliability, 4), round(f.reliability_band[0], 4), round(f.reliability_band[1], 4),
         round(f.punctuality, 4), round(f.punctuality_band[0], 4), round(f.punctuality_band[1], 4),
     ]  # fmt: skip
-    if not rated(f):
+    if not f.rated:
         rank, score, figures = "", "", [""] * len(figures)
     else:
         score = round(f.score, 2)
@@ -250,7 +245,7 @@ def compare():
             "vendor": vendor, "report": report, "band": score_band(report.figures),
             "excuses": sorted(report.excuses.items(), key=lambda item: (-item[1], item[0]))[:3],
             "sparkline": charts.sparkline([point["score"] for point in report.trend]),
-            "rated": rated(report.figures),
+            "rated": report.figures.rated,
         })  # fmt: skip
     return render_template("scorecards/compare.html", columns=columns, error=None, now=now)
 
@@ -316,7 +311,7 @@ def vendor_section(vendor: Vendor, now: datetime) -> dict:
     return {
         "report": report,
         "rules": the_rules,
-        "rated": rated(report.figures),
+        "rated": report.figures.rated,
         "sums": totals_of(report.explain),
         "explain": explain[:EXPLAIN_SHOWN],
         "bands": {
