@@ -30,6 +30,7 @@ messages: $(VENV)/.installed-run
 	$(BIN)/pybabel compile --statistics -i $< -o $@
 
 lint: $(VENV)/.installed-test
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
 $(BIN)/python:

@@ -77,7 +77,7 @@ def _database_url(raw: str) -> str:
     # psycopg 3 is the only PostgreSQL driver installed; accept the short forms people paste.
     for prefix in ("postgres://", "postgresql://"):
         if raw.startswith(prefix):
-            return "postgresql+psycopg://" + raw[len(prefix):]
+            return "postgresql+psycopg://" + raw[len(prefix) :]
     return raw
 
 
@@ -150,15 +150,13 @@ class Config:
         # (another --port or PORT) to the processes it starts, so they all agree (cli.links_base_url).
         self.VENDORTRACK_BASE_URL_SET = v["VENDORTRACK_BASE_URL"] is not None
         # A job run by hand beside `PORT=5101 make run` links to 5101 too when given the same PORT.
-        self.VENDORTRACK_BASE_URL = (v["VENDORTRACK_BASE_URL"] or f"http://{DEFAULT_HOST}:{v['PORT']}").rstrip("/")
+        self.VENDORTRACK_BASE_URL = (
+            v["VENDORTRACK_BASE_URL"] or f"http://{DEFAULT_HOST}:{v['PORT']}"
+        ).rstrip("/")
         self.VENDORTRACK_GRACE = timedelta(hours=v["VENDORTRACK_GRACE_HOURS"])
         self.VENDORTRACK_HALF_LIFE_DAYS = v["VENDORTRACK_HALF_LIFE_DAYS"]
-        self.VENDORTRACK_MEETING_TOLERANCE = timedelta(
-            minutes=v["VENDORTRACK_MEETING_TOLERANCE_MINUTES"]
-        )
-        self.VENDORTRACK_DEADLINE_TOLERANCE = timedelta(
-            minutes=v["VENDORTRACK_DEADLINE_TOLERANCE_MINUTES"]
-        )
+        self.VENDORTRACK_MEETING_TOLERANCE = timedelta(minutes=v["VENDORTRACK_MEETING_TOLERANCE_MINUTES"])
+        self.VENDORTRACK_DEADLINE_TOLERANCE = timedelta(minutes=v["VENDORTRACK_DEADLINE_TOLERANCE_MINUTES"])
         self.VENDORTRACK_WEIGHT_RELIABILITY = v["VENDORTRACK_WEIGHT_RELIABILITY"]
         self.VENDORTRACK_PAGE_SIZE = v["VENDORTRACK_PAGE_SIZE"]
         self.VENDORTRACK_DEMO_PASSWORD = v["VENDORTRACK_DEMO_PASSWORD"]
@@ -182,8 +180,10 @@ class Config:
         # Flask 3.1 answers 400 to a Host header not in this list; None (development) accepts any.
         self.TRUSTED_HOSTS = v["VENDORTRACK_TRUSTED_HOSTS"]
         if self.TRUSTED_HOSTS is None and self.REQUIRE_TRUSTED_HOSTS:
-            raise ConfigError("VENDORTRACK_TRUSTED_HOSTS must be set in production "
-                              "(the host names the app answers to, comma-separated)")  # fmt: skip
+            raise ConfigError(
+                "VENDORTRACK_TRUSTED_HOSTS must be set in production "
+                "(the host names the app answers to, comma-separated)"
+            )
         # How many reverse proxies stand in front; their X-Forwarded-* headers are believed only then.
         self.VENDORTRACK_PROXY_HOPS = v["VENDORTRACK_PROXY_HOPS"]
         # Sign-in throttling (vendortrack/throttle.py): failures allowed per account and per address.

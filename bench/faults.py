@@ -94,13 +94,24 @@ class Cluster:
     def init(self) -> None:
         if os.geteuid() == 0:
             shutil.chown(self.directory, "postgres", "postgres")
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "--no-locale", "-E", "UTF8", "--no-sync")  # fmt: skip
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-locale",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
 
     def start(self) -> None:
         options = f"-p {self.port} -c listen_addresses={HOST} -k {self.directory} -c fsync=off"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log), "-w",
-                  "start")  # fmt: skip
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "start"
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
@@ -235,8 +246,10 @@ def judge(answers: list[Answer], went: float, back: float, timeout: float) -> li
 
 
 def summary(answers: list[Answer], went: float, back: float, stopped: float, started: float) -> str:
-    lines = [f"database stop took {stopped - went:.1f}s, down {started - stopped:.1f}s, start took "
-             f"{back - started:.1f}s"]  # fmt: skip
+    lines = [
+        f"database stop took {stopped - went:.1f}s, down {started - stopped:.1f}s, start took "
+        f"{back - started:.1f}s"
+    ]
     counts: dict[str, Counter] = defaultdict(Counter)
     times: dict[str, list[float]] = defaultdict(list)
     for answer in answers:
@@ -274,13 +287,19 @@ def main() -> int:
         admin.dispose()
 
         web_port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VENDORTRACK_") and k not in
-               ("DATABASE_URL", "SECRET_KEY")}  # fmt: skip
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("VENDORTRACK_") and k not in ("DATABASE_URL", "SECRET_KEY")
+        }
         env |= {
-            "DATABASE_URL": cluster.url("vendortrack"), "SECRET_KEY": secrets.token_urlsafe(32),
-            "VENDORTRACK_CONFIG": "production", "VENDORTRACK_SECURE_COOKIES": "false",
-            "VENDORTRACK_TRUSTED_HOSTS": HOST, "VENDORTRACK_INSTANCE_PATH": str(directory / "instance"),
-        }  # fmt: skip
+            "DATABASE_URL": cluster.url("vendortrack"),
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "VENDORTRACK_CONFIG": "production",
+            "VENDORTRACK_SECURE_COOKIES": "false",
+            "VENDORTRACK_TRUSTED_HOSTS": HOST,
+            "VENDORTRACK_INSTANCE_PATH": str(directory / "instance"),
+        }
         flask(env, "db", "upgrade")
         flask(env, "users", "create", EMAIL, "--role", "editor", "--password-stdin", stdin=PASSWORD + "\n")
         api_token = flask(env, "users", "token", EMAIL).split()[-1]
@@ -288,10 +307,24 @@ def main() -> int:
         gunicorn_log = directory / "gunicorn.log"
         with gunicorn_log.open("w") as log:
             gunicorn = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"{HOST}:{web_port}",
-                 "--timeout", "30", "wsgi:app"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--workers",
+                    "2",
+                    "--bind",
+                    f"{HOST}:{web_port}",
+                    "--timeout",
+                    "30",
+                    "wsgi:app",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         base = f"http://{HOST}:{web_port}"
         deadline = time.monotonic() + 60
         while True:
@@ -332,13 +365,17 @@ def main() -> int:
             failures.append(f"{len(missing)} writes answered 201 are not in the database: {missing[:3]}")
         refused = [a.vendor_name for a in answers if a.kind == "api write" and a.status == 503]
         print(summary(answers, went, back, stopped, started))
-        print(f"writes: {len(created)} answered 201, all stored: {not missing}; {len(refused)} answered 503, "
-              f"of which stored anyway: {sum(name in stored for name in refused)}")  # fmt: skip
+        print(
+            f"writes: {len(created)} answered 201, all stored: {not missing}; {len(refused)} answered 503, "
+            f"of which stored anyway: {sum(name in stored for name in refused)}"
+        )
         print(f"gunicorn workers before and after: {sorted(workers)} -> {sorted(workers_after)}")
         logged = gunicorn_log.read_text()
-        print(f"gunicorn log: {logged.count('Database unavailable')} 'Database unavailable' (503) lines, "
-              f"{logged.count('Database gone as a session ended')} 'Database gone as a session ended' lines, "
-              f"{logged.count('Traceback')} tracebacks")  # fmt: skip
+        print(
+            f"gunicorn log: {logged.count('Database unavailable')} 'Database unavailable' (503) lines, "
+            f"{logged.count('Database gone as a session ended')} 'Database gone as a session ended' lines, "
+            f"{logged.count('Traceback')} tracebacks"
+        )
         if failures and "Traceback" in logged:
             first = logged.index("Traceback")
             print("the first traceback in gunicorn's log:\n" + logged[first : first + 6000])

@@ -69,8 +69,10 @@ DATA = ROOT / "bench" / ".data"
 NOW = datetime(2026, 6, 29, 18, 0, tzinfo=UTC)
 ZONES = ("UTC", "Europe/Warsaw", "Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Tokyo")
 TARGETS = {"overdue": 5.0, "digests": 30.0}
-PARTIAL_INDEX = ("CREATE INDEX ix_bench_commitment_open_unflagged_due_at ON commitment (due_at) "
-                 "WHERE status = 'open' AND flagged_overdue_at IS NULL")  # fmt: skip
+PARTIAL_INDEX = (
+    "CREATE INDEX ix_bench_commitment_open_unflagged_due_at ON commitment (due_at) "
+    "WHERE status = 'open' AND flagged_overdue_at IS NULL"
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -82,11 +84,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3, help="1 to 10 runs of each job")
     parser.add_argument("--only", choices=("overdue", "digests"), help="run one of the two jobs")
-    parser.add_argument("--zones", type=int, default=len(ZONES),
-                        help=f"spread the subscribers over the first 1 to {len(ZONES)} of {', '.join(ZONES)}")
+    parser.add_argument(
+        "--zones",
+        type=int,
+        default=len(ZONES),
+        help=f"spread the subscribers over the first 1 to {len(ZONES)} of {', '.join(ZONES)}",
+    )
     parser.add_argument("--partial-index", action="store_true", help="add the partial index to the copies")
-    parser.add_argument("--profile", action="store_true",
-                        help="an extra, uncounted run of each job under cProfile first")
+    parser.add_argument(
+        "--profile", action="store_true", help="an extra, uncounted run of each job under cProfile first"
+    )
     args = parser.parse_args()
     if not 20_000 <= args.commitments <= 5_000_000 or not 1 <= args.repeat <= 10:
         parser.error("--commitments must be 20,000 to 5,000,000 and --repeat 1 to 10")
@@ -98,8 +105,11 @@ def parse_args() -> argparse.Namespace:
 
 
 def bench_app(path: Path) -> Flask:
-    environ = {"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": secrets.token_urlsafe(32),
-               "VENDORTRACK_MAIL_DIR": str(path.parent / "jobs-mail")}  # fmt: skip
+    environ = {
+        "DATABASE_URL": f"sqlite:///{path}",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "VENDORTRACK_MAIL_DIR": str(path.parent / "jobs-mail"),
+    }
     return create_app(DevelopmentConfig(environ, instance_path=path.parent))
 
 
@@ -120,53 +130,85 @@ def add_subscribers(session, count: int, now: datetime) -> list[int]:
     for i in range(count):
         zone = ZONES[i % len(ZONES)]
         scheduled = User(timezone=zone).next_digest_at(now - timedelta(days=7), "UTC")
-        rows.append({"email": f"subscriber{i:04d}@vendortrack.test", "name": f"Subscriber {i}",
-                     "password_hash": password_hash, "role": Role.editor, "timezone": zone,
-                     "session_token": secrets.token_urlsafe(32), "created_at": now - timedelta(days=400),
-                     "digest_enabled": True, "digest_next_at": scheduled})  # fmt: skip
+        rows.append(
+            {
+                "email": f"subscriber{i:04d}@vendortrack.test",
+                "name": f"Subscriber {i}",
+                "password_hash": password_hash,
+                "role": Role.editor,
+                "timezone": zone,
+                "session_token": secrets.token_urlsafe(32),
+                "created_at": now - timedelta(days=400),
+                "digest_enabled": True,
+                "digest_next_at": scheduled,
+            }
+        )
     session.execute(sa.insert(User), rows)
-    return list(session.scalars(sa.select(User.id).where(User.email.like("subscriber%@vendortrack.test"))
-                                .order_by(User.id)))  # fmt: skip
+    return list(
+        session.scalars(
+            sa.select(User.id).where(User.email.like("subscriber%@vendortrack.test")).order_by(User.id)
+        )
+    )
 
 
 def make_just_overdue(session, count: int, now: datetime, grace: timedelta, owners: list[int]) -> None:
     """Past-grace open commitments flagged already; then `count` resolved ones reopened, just overdue."""
     session.execute(
         sa.update(Commitment)
-        .where(Commitment.status == Status.open, Commitment.flagged_overdue_at.is_(None),
-               Commitment.due_at <= now - grace)  # fmt: skip
+        .where(
+            Commitment.status == Status.open,
+            Commitment.flagged_overdue_at.is_(None),
+            Commitment.due_at <= now - grace,
+        )
         .values(flagged_overdue_at=now - timedelta(days=1))  # by some earlier run
     )
     # Spread evenly over the whole history (every n-th resolved one), and over the owners.
-    resolved = sa.select(Commitment.id).where(Commitment.status != Status.open,
-                                              Commitment.due_at < now - grace)  # fmt: skip
+    resolved = sa.select(Commitment.id).where(
+        Commitment.status != Status.open, Commitment.due_at < now - grace
+    )
     ids = list(session.scalars(resolved.order_by(Commitment.id)))
     step = max(len(ids) // count, 1)
     chosen = ids[::step][:count]
     if len(chosen) < count:
         raise SystemExit(f"only {len(chosen)} resolved commitments to reopen; generate more")
     # One UPDATE with a per-row owner and due moment: due_at + grace lands 1..59 s before `now`.
-    session.execute(sa.text("CREATE TEMP TABLE bench_pick (id INTEGER PRIMARY KEY, owner_id INTEGER, "
-                            "due_at DATETIME)"))  # fmt: skip
+    session.execute(
+        sa.text("CREATE TEMP TABLE bench_pick (id INTEGER PRIMARY KEY, owner_id INTEGER, due_at DATETIME)")
+    )
     due = now - grace
-    session.execute(sa.text("INSERT INTO bench_pick VALUES (:id, :owner_id, :due_at)"), [
-        {"id": cid, "owner_id": owners[i % len(owners)],
-         "due_at": stored(due - timedelta(seconds=1 + i % 59))}
-        for i, cid in enumerate(chosen)
-    ])  # fmt: skip
-    session.execute(sa.text(
-        "UPDATE commitment SET status = 'open', owner_id = p.owner_id, due_at = p.due_at, "
-        "done_at = NULL, lateness_us = NULL, excuse_category = NULL, excuse = '', reason = '', "
-        "resolved_at = NULL, resolved_by_id = NULL, flagged_overdue_at = NULL, reminded_at = p.due_at "
-        "FROM bench_pick AS p WHERE commitment.id = p.id"
-    ))  # fmt: skip
+    session.execute(
+        sa.text("INSERT INTO bench_pick VALUES (:id, :owner_id, :due_at)"),
+        [
+            {
+                "id": cid,
+                "owner_id": owners[i % len(owners)],
+                "due_at": stored(due - timedelta(seconds=1 + i % 59)),
+            }
+            for i, cid in enumerate(chosen)
+        ],
+    )
+    session.execute(
+        sa.text(
+            "UPDATE commitment SET status = 'open', owner_id = p.owner_id, due_at = p.due_at, "
+            "done_at = NULL, lateness_us = NULL, excuse_category = NULL, excuse = '', reason = '', "
+            "resolved_at = NULL, resolved_by_id = NULL, flagged_overdue_at = NULL, reminded_at = p.due_at "
+            "FROM bench_pick AS p WHERE commitment.id = p.id"
+        )
+    )
     session.execute(sa.text("DROP TABLE bench_pick"))
 
 
 def prepare(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     """The base database for these parameters, built unless a matching one is already there."""
-    wanted = {"commitments": args.commitments, "overdue": args.overdue, "recipients": args.recipients,
-              "vendors": args.vendors, "seed": args.seed, "now": NOW.isoformat(), "version": 1}  # fmt: skip
+    wanted = {
+        "commitments": args.commitments,
+        "overdue": args.overdue,
+        "recipients": args.recipients,
+        "vendors": args.vendors,
+        "seed": args.seed,
+        "now": NOW.isoformat(),
+        "version": 1,
+    }
     path = DATA / f"jobs-c{args.commitments}-o{args.overdue}-r{args.recipients}-s{args.seed}.sqlite"
     sidecar = path.with_name(path.name + ".json")
     if path.exists() and sidecar.exists():
@@ -181,8 +223,15 @@ def prepare(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     with app.app_context():
         with contextlib.redirect_stderr(io.StringIO()):  # alembic's INFO lines
             upgrade()
-        generated = generate(db.session, vendors=args.vendors, commitments=args.commitments, seed=args.seed,
-                             now=NOW, rules=Rules.from_config(app.config), timezone="UTC")  # fmt: skip
+        generated = generate(
+            db.session,
+            vendors=args.vendors,
+            commitments=args.commitments,
+            seed=args.seed,
+            now=NOW,
+            rules=Rules.from_config(app.config),
+            timezone="UTC",
+        )
         subscribers = add_subscribers(db.session, args.recipients, NOW)
         db.session.commit()
         make_just_overdue(db.session, args.overdue, NOW, app.config["VENDORTRACK_GRACE"], subscribers)
@@ -190,8 +239,11 @@ def prepare(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
         db.session.execute(sa.text("ANALYZE"))
         db.session.commit()
         _close(app)
-    meta = wanted | {"build_seconds": round(time.perf_counter() - started, 1), "events": generated.events,
-                     "statuses": {s.value: n for s, n in generated.statuses.items()}}  # fmt: skip
+    meta = wanted | {
+        "build_seconds": round(time.perf_counter() - started, 1),
+        "events": generated.events,
+        "statuses": {s.value: n for s, n in generated.statuses.items()},
+    }
     sidecar.write_text(json.dumps(meta, indent=1))
     return path, meta | {"reused": False}
 
@@ -209,14 +261,17 @@ def fresh_copy(base: Path, args: argparse.Namespace) -> Path:
             for i, (user_id,) in enumerate(rows):
                 zone = ZONES[i % args.zones]
                 at = User(timezone=zone).next_digest_at(NOW - timedelta(days=7), "UTC")
-                conn.execute("UPDATE user SET timezone = ?, digest_next_at = ? WHERE id = ?",
-                             (zone, stored(at), user_id))  # fmt: skip
+                conn.execute(
+                    "UPDATE user SET timezone = ?, digest_next_at = ? WHERE id = ?",
+                    (zone, stored(at), user_id),
+                )
         conn.commit()
     return copy
 
 
-def timed(base: Path, args: argparse.Namespace, name: str, run: Callable[[Flask], dict[str, int]],
-          profile: bool) -> tuple[float, dict[str, int]]:  # fmt: skip
+def timed(
+    base: Path, args: argparse.Namespace, name: str, run: Callable[[Flask], dict[str, int]], profile: bool
+) -> tuple[float, dict[str, int]]:
     """One run of a job on a fresh copy: wall seconds and what it returned."""
     app = bench_app(fresh_copy(base, args))
     with app.app_context(), mail.mail_context(app):
@@ -242,24 +297,39 @@ def check(name: str, result: dict[str, int], args: argparse.Namespace) -> None:
     """The run did the whole job: a fast wrong answer is no benchmark."""
     session = db.session
     if name == "overdue":
-        events = session.scalar(sa.select(sa.func.count()).select_from(LedgerEvent).where(
-            LedgerEvent.action == EventAction.flagged_overdue, LedgerEvent.at == NOW))  # fmt: skip
-        queued = session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
-                                .where(OutboxMessage.kind == MailKind.overdue))  # fmt: skip
+        events = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(LedgerEvent)
+            .where(LedgerEvent.action == EventAction.flagged_overdue, LedgerEvent.at == NOW)
+        )
+        queued = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind == MailKind.overdue)
+        )
         assert result["flagged"] == args.overdue == events, (result, events)
         assert result["emails"] == queued == args.recipients, (result, queued)
     else:
-        queued = session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
-                                .where(OutboxMessage.kind == MailKind.digest))  # fmt: skip
+        queued = session.scalar(
+            sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == MailKind.digest)
+        )
         assert result["queued"] == queued >= args.recipients, (result, queued)
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown")  # fmt: skip
-    return (f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-            f"SQLite {sqlite3.sqlite_version}, SQLAlchemy {sa.__version__}, "
-            f"{platform.system()} {platform.release()}")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, SQLAlchemy {sa.__version__}, "
+        f"{platform.system()} {platform.release()}"
+    )
 
 
 def main() -> int:
@@ -268,11 +338,13 @@ def main() -> int:
     started = time.perf_counter()
     base, meta = prepare(args)
     how = "reused" if meta["reused"] else f"built in {meta['build_seconds']} s"
-    print(f"database: {base.relative_to(ROOT)} ({base.stat().st_size // 2**20} MiB, {how}): "
-          f"{args.commitments} commitments, {meta.get('events', '?')} events, {args.overdue} just overdue, "
-          f"{args.recipients} digest subscribers; now = {NOW.isoformat()}"
-          + ("; with the partial index" if args.partial_index else "")
-          + (f"; subscribers in {args.zones} time zone(s)" if args.zones < len(ZONES) else ""))  # fmt: skip
+    print(
+        f"database: {base.relative_to(ROOT)} ({base.stat().st_size // 2**20} MiB, {how}): "
+        f"{args.commitments} commitments, {meta.get('events', '?')} events, {args.overdue} just overdue, "
+        f"{args.recipients} digest subscribers; now = {NOW.isoformat()}"
+        + ("; with the partial index" if args.partial_index else "")
+        + (f"; subscribers in {args.zones} time zone(s)" if args.zones < len(ZONES) else "")
+    )
     runs = {
         "overdue": lambda app: jobs.flag_overdue(db.session, NOW, app.config),
         "digests": lambda app: jobs.send_digests(db.session, NOW, app.config),
@@ -291,8 +363,10 @@ def main() -> int:
         ok = median <= TARGETS[name]
         missed += [] if ok else [name]
         each = ", ".join(f"{s:.2f}" for s in figures)
-        print(f"{name}: median {median:.2f} s of {args.repeat} (runs: {each}); "
-              f"target <= {TARGETS[name]:.0f} s: {'met' if ok else 'MISSED'}; result {result}")  # fmt: skip
+        print(
+            f"{name}: median {median:.2f} s of {args.repeat} (runs: {each}); "
+            f"target <= {TARGETS[name]:.0f} s: {'met' if ok else 'MISSED'}; result {result}"
+        )
     print(f"total {time.perf_counter() - started:.0f} s")
     return 1 if missed else 0
 

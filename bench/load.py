@@ -162,10 +162,16 @@ class Database:
 
 def environment(database: Database, run_dir: Path) -> dict[str, str]:
     """The settings of the app in this process and in the two it starts: production, as gunicorn runs."""
-    return {"VENDORTRACK_CONFIG": "production", "DATABASE_URL": database.url,
-            "SECRET_KEY": secrets.token_urlsafe(32), "VENDORTRACK_INSTANCE_PATH": str(run_dir),
-            "VENDORTRACK_MAIL_DIR": str(run_dir / "mail"), "VENDORTRACK_SCHEDULER_TICK_SECONDS": TICK_SECONDS,
-            "VENDORTRACK_BASE_URL": f"http://{HOST}", "VENDORTRACK_TRUSTED_HOSTS": HOST}  # fmt: skip
+    return {
+        "VENDORTRACK_CONFIG": "production",
+        "DATABASE_URL": database.url,
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "VENDORTRACK_INSTANCE_PATH": str(run_dir),
+        "VENDORTRACK_MAIL_DIR": str(run_dir / "mail"),
+        "VENDORTRACK_SCHEDULER_TICK_SECONDS": TICK_SECONDS,
+        "VENDORTRACK_BASE_URL": f"http://{HOST}",
+        "VENDORTRACK_TRUSTED_HOSTS": HOST,
+    }
 
 
 def setup_app(environ: dict[str, str]) -> Flask:
@@ -187,13 +193,26 @@ def seed_database(app: Flask, args: argparse.Namespace) -> Seeded:
     with app.app_context():
         with contextlib.redirect_stderr(io.StringIO()):  # alembic's INFO lines
             upgrade()
-        generate(db.session, vendors=args.vendors, commitments=args.history, seed=args.seed, now=now,
-                 rules=rules, password=secrets.token_urlsafe(16))  # fmt: skip
+        generate(
+            db.session,
+            vendors=args.vendors,
+            commitments=args.history,
+            seed=args.seed,
+            now=now,
+            rules=rules,
+            password=secrets.token_urlsafe(16),
+        )
         password = secrets.token_urlsafe(16)
         tokens = []
         for i in range(args.clients):
-            user = create_user(db.session, email=f"load{i:02d}@vendortrack.test", password=password,
-                               role=Role.editor, now=now, name=f"Load client {i}")  # fmt: skip
+            user = create_user(
+                db.session,
+                email=f"load{i:02d}@vendortrack.test",
+                password=password,
+                role=Role.editor,
+                now=now,
+                name=f"Load client {i}",
+            )
             tokens.append(issue_token(db.session, user, now=now))
         db.session.commit()
         scorecard.ensure_tally(db.session, rules, now)  # the rollups, so no request has to make them
@@ -228,10 +247,16 @@ def start(environ: dict[str, str], run_dir: Path, port: int, args: argparse.Name
         web.argv[-1:-1] = ["--worker-class", args.worker_class]
     env = os.environ | environ
     logs = {name: run_dir / f"{name}.log" for name in ("access", "web", "scheduler")}
-    web_popen = subprocess.Popen(web.argv, cwd=ROOT, env=env, stdout=logs["access"].open("wb"),
-                                 stderr=logs["web"].open("wb"))  # fmt: skip
-    scheduler_popen = subprocess.Popen(scheduler_process().argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                       stderr=logs["scheduler"].open("wb"))  # fmt: skip
+    web_popen = subprocess.Popen(
+        web.argv, cwd=ROOT, env=env, stdout=logs["access"].open("wb"), stderr=logs["web"].open("wb")
+    )
+    scheduler_popen = subprocess.Popen(
+        scheduler_process().argv,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=logs["scheduler"].open("wb"),
+    )
     return Server(web_popen, scheduler_popen, logs, web.argv)
 
 
@@ -417,8 +442,15 @@ class HttpConnection:
 
 
 class Client(threading.Thread):
-    def __init__(self, number: int, port: int, token: str, vendor_ids: list[int], args: argparse.Namespace,
-                 budget: Budget):  # fmt: skip
+    def __init__(
+        self,
+        number: int,
+        port: int,
+        token: str,
+        vendor_ids: list[int],
+        args: argparse.Namespace,
+        budget: Budget,
+    ):
         super().__init__(name=f"client-{number}", daemon=True)
         self.number, self.port, self.budget, self.mix = number, port, budget, args.mix
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -435,8 +467,10 @@ class Client(threading.Thread):
     def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:
         """Send one request and read its answer; the body is decoded for writes and failures only."""
         payload = b"" if body is None else json.dumps(body).encode()
-        request = (f"{method} {path} HTTP/1.1\r\n{self.head}Content-Length: {len(payload)}\r\n\r\n"
-                   .encode() + payload)  # fmt: skip
+        request = (
+            f"{method} {path} HTTP/1.1\r\n{self.head}Content-Length: {len(payload)}\r\n\r\n".encode()
+            + payload
+        )
         for attempt in (1, 2):
             if self.conn is None:
                 self.conn = HttpConnection(self.port)
@@ -538,9 +572,15 @@ def verify(app: Flask, ledger: Ledger) -> list[str]:
         wanted = set(ledger.logged) | set(ledger.resolved) | set(ledger.successors)
         rows, events = {}, {}
         for part in chunks(sorted(wanted)):
-            for row in session.execute(sa.select(Commitment.id, Commitment.vendor_id, Commitment.title,
-                                                 Commitment.status, Commitment.rescheduled_from_id)
-                                       .where(Commitment.id.in_(part))):  # fmt: skip
+            for row in session.execute(
+                sa.select(
+                    Commitment.id,
+                    Commitment.vendor_id,
+                    Commitment.title,
+                    Commitment.status,
+                    Commitment.rescheduled_from_id,
+                ).where(Commitment.id.in_(part))
+            ):
                 rows[row.id] = row
             actions = sa.select(LedgerEvent.commitment_id, LedgerEvent.action)
             for commitment_id, action in session.execute(actions.where(LedgerEvent.commitment_id.in_(part))):
@@ -573,16 +613,21 @@ def check_buckets(session, rules: Rules, months: set[tuple[int, datetime]]) -> l
     a write that lost a race for a bucket would leave it short without any error."""
     problems = []
     for vendor_id, start in sorted(months):
-        month = (Commitment.vendor_id == vendor_id, Commitment.due_at >= start,
-                 Commitment.due_at < tally.next_month(start))  # fmt: skip
+        month = (
+            Commitment.vendor_id == vendor_id,
+            Commitment.due_at >= start,
+            Commitment.due_at < tally.next_month(start),
+        )
         facts = session.execute(tally.facts_query().where(*month))
         expected = tally.bucket_for(vendor_id, start, (tally.to_fact(r) for r in facts), rules) or {}
         bucket = session.get(ScoreBucket, (vendor_id, start))
         for name in ("counted", "kept_on_time", "kept_late", "broken", "rescheduled", "overdue", "cancelled"):
             stored = getattr(bucket, name) if bucket else 0
             if stored != expected.get(name, 0):
-                problems.append(f"vendor #{vendor_id}, month {start:%Y-%m}: {name} is {stored}, "
-                                f"a recount gives {expected.get(name, 0)}")  # fmt: skip
+                problems.append(
+                    f"vendor #{vendor_id}, month {start:%Y-%m}: {name} is {stored}, "
+                    f"a recount gives {expected.get(name, 0)}"
+                )
                 break
     return problems
 
@@ -619,36 +664,60 @@ def summarize(samples: list[Sample], seconds: float) -> dict[str, dict[str, floa
     for kind, group in groups.items():
         latencies = [s.ms for s in group]
         errors = sum(1 for s in group if s.status != EXPECTED[s.kind])
-        table[kind] = {"count": len(group), "per_s": len(group) / seconds, "p50": percentile(latencies, 50),
-                       "p95": percentile(latencies, 95), "p99": percentile(latencies, 99),
-                       "max": max(latencies, default=float("nan")), "errors": errors}  # fmt: skip
+        table[kind] = {
+            "count": len(group),
+            "per_s": len(group) / seconds,
+            "p50": percentile(latencies, 50),
+            "p95": percentile(latencies, 95),
+            "p99": percentile(latencies, 99),
+            "max": max(latencies, default=float("nan")),
+            "errors": errors,
+        }
     return table
 
 
 def print_table(table: dict[str, dict[str, float]]) -> None:
-    print(f"{'kind':<10} {'count':>7} {'per s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-          f"{'errors':>6}")  # fmt: skip
+    print(
+        f"{'kind':<10} {'count':>7} {'per s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+        f"{'errors':>6}"
+    )
     for kind, row in table.items():
         if not row["count"] and kind in EXPECTED:
             continue  # a kind the mix left out
         if kind == "writes":
             print("-" * 72)
-        print(f"{kind:<10} {row['count']:>7} {row['per_s']:>8.1f} {row['p50']:>8.1f} {row['p95']:>8.1f} "
-              f"{row['p99']:>8.1f} {row['max']:>8.0f} {row['errors']:>6}")  # fmt: skip
+        print(
+            f"{kind:<10} {row['count']:>7} {row['per_s']:>8.1f} {row['p50']:>8.1f} {row['p95']:>8.1f} "
+            f"{row['p99']:>8.1f} {row['max']:>8.0f} {row['errors']:>6}"
+        )
 
 
 def machine(database: Database) -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown")  # fmt: skip
-    memory = next((int(line.split()[1]) // 2**20 for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:")), 0)  # fmt: skip
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    memory = next(
+        (
+            int(line.split()[1]) // 2**20
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        ),
+        0,
+    )
     engine = f"SQLite {sqlite3.sqlite_version}"
     if database.kind == "postgresql":
         with psycopg.connect(database.maintenance) as conn:
             engine = "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0].split()[0]
     load = os.getloadavg()[0]
-    return (f"{os.cpu_count()} CPUs ({cpu}), {memory} GiB RAM, Python {platform.python_version()}, {engine}, "
-            f"load average {load:.2f} before the run")  # fmt: skip
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {memory} GiB RAM, Python {platform.python_version()}, {engine}, "
+        f"load average {load:.2f} before the run"
+    )
 
 
 def main() -> int:
@@ -666,21 +735,26 @@ def main() -> int:
         environ = environment(database, run_dir)
         app = setup_app(environ)
         seeded = seed_database(app, args)
-        print(f"database: {args.database} ({database.name}), {len(seeded.vendor_ids)} vendors, "
-              f"{args.history} generated commitments, {args.clients} editors with tokens; "
-              f"seeded in {seeded.seconds:.1f} s")  # fmt: skip
+        print(
+            f"database: {args.database} ({database.name}), {len(seeded.vendor_ids)} vendors, "
+            f"{args.history} generated commitments, {args.clients} editors with tokens; "
+            f"seeded in {seeded.seconds:.1f} s"
+        )
         port = free_port()
         server = start(environ, run_dir, port, args)
         print(f"gunicorn: {' '.join(server.argv[1:])}")
-        print(f"ready in {wait_ready(server, port, seeded.tokens[0]):.1f} s; {args.clients} clients for "
-              f"{args.seconds:.0f} s (at most {args.max_requests} requests)")  # fmt: skip
+        print(
+            f"ready in {wait_ready(server, port, seeded.tokens[0]):.1f} s; {args.clients} clients for "
+            f"{args.seconds:.0f} s (at most {args.max_requests} requests)"
+        )
         sampler = RssSampler(server)
         sampler.start()
         own_cpu = time.process_time()
         budget = Budget(args.seconds, args.max_requests)
         started = time.perf_counter()
-        clients = [Client(i, port, seeded.tokens[i], seeded.vendor_ids, args, budget)
-                   for i in range(args.clients)]  # fmt: skip
+        clients = [
+            Client(i, port, seeded.tokens[i], seeded.vendor_ids, args, budget) for i in range(args.clients)
+        ]
         for client in clients:
             client.start()
         for client in clients:
@@ -699,8 +773,10 @@ def main() -> int:
 
         samples = [s for c in clients for s in c.samples]
         table = summarize(samples, elapsed)
-        print(f"\n{len(samples)} requests in {elapsed:.1f} s ({args.workers} workers, {args.clients} "
-              f"clients, {args.database})\n")  # fmt: skip
+        print(
+            f"\n{len(samples)} requests in {elapsed:.1f} s ({args.workers} workers, {args.clients} "
+            f"clients, {args.database})\n"
+        )
         print_table(table)
         for client in clients:
             failures += [f"{client.name}: {failure}" for failure in client.failures]
@@ -724,16 +800,20 @@ def main() -> int:
         workers = {name: mb for name, mb in sampler.peaks.items() if name.startswith("worker")}
         heaviest = max(workers.values(), default=0.0)
         print(f"\naccess log: {sum(statuses.values())} requests, statuses {dict(sorted(statuses.items()))}")
-        print(f"acknowledged writes checked in the database: {len(ledger.logged)} logged, "
-              f"{len(ledger.resolved)} resolved, {len(ledger.successors)} successors, "
-              f"{len(ledger.months)} monthly sums recounted; {len(missing)} problems")  # fmt: skip
+        print(
+            f"acknowledged writes checked in the database: {len(ledger.logged)} logged, "
+            f"{len(ledger.resolved)} resolved, {len(ledger.successors)} successors, "
+            f"{len(ledger.months)} monthly sums recounted; {len(missing)} problems"
+        )
         print("peak RSS (MB): " + ", ".join(f"{name} {mb:.0f}" for name, mb in sorted(sampler.peaks.items())))
         cpu = sampler.cpu_used()
         web_cpu = sum(seconds for name, seconds in cpu.items() if name.startswith("worker"))
-        print(f"CPU during the load: workers {web_cpu:.1f} s ({web_cpu * 1000 / max(len(samples), 1):.2f} ms "
-              f"a request), scheduler {cpu.get('scheduler', 0):.1f} s, these clients {own_cpu:.1f} s, "
-              f"of {elapsed * (os.cpu_count() or 1):.0f} s of CPU the machine had; load average "
-              f"{load_after:.2f} at the end")  # fmt: skip
+        print(
+            f"CPU during the load: workers {web_cpu:.1f} s ({web_cpu * 1000 / max(len(samples), 1):.2f} ms "
+            f"a request), scheduler {cpu.get('scheduler', 0):.1f} s, these clients {own_cpu:.1f} s, "
+            f"of {elapsed * (os.cpu_count() or 1):.0f} s of CPU the machine had; load average "
+            f"{load_after:.2f} at the end"
+        )
         if heaviest > RSS_LIMIT_MB:
             failures.append(f"a worker reached {heaviest:.0f} MB, over {RSS_LIMIT_MB:.0f} MB")
         if not workers:
@@ -742,16 +822,29 @@ def main() -> int:
         verdict = ""
         if args.database == "sqlite":
             met = writes["per_s"] >= TARGET["writes_per_s"] and writes["p95"] < TARGET["write_p95_ms"]
-            verdict = (f"; target on SQLite >= {TARGET['writes_per_s']:.0f} writes/s with p95 < "
-                       f"{TARGET['write_p95_ms']:.0f} ms: {'met' if met else 'MISSED'}")  # fmt: skip
+            verdict = (
+                f"; target on SQLite >= {TARGET['writes_per_s']:.0f} writes/s with p95 < "
+                f"{TARGET['write_p95_ms']:.0f} ms: {'met' if met else 'MISSED'}"
+            )
         print(f"writes: {writes['per_s']:.1f}/s, p95 {writes['p95']:.1f} ms{verdict}")
         if args.json:
-            args.json.write_text(json.dumps({
-                "database": args.database, "workers": args.workers, "clients": args.clients,
-                "seconds": elapsed, "table": table, "rss_mb": sampler.peaks, "statuses": statuses,
-                "cpu_seconds": cpu | {"clients": own_cpu},
-                "failures": failures, "finished": datetime.now(UTC).isoformat(),
-            }, indent=1))  # fmt: skip
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "database": args.database,
+                        "workers": args.workers,
+                        "clients": args.clients,
+                        "seconds": elapsed,
+                        "table": table,
+                        "rss_mb": sampler.peaks,
+                        "statuses": statuses,
+                        "cpu_seconds": cpu | {"clients": own_cpu},
+                        "failures": failures,
+                        "finished": datetime.now(UTC).isoformat(),
+                    },
+                    indent=1,
+                )
+            )
         finished = True
     finally:
         if server is not None:

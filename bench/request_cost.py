@@ -48,8 +48,13 @@ class InProcessClient(load.Client):
         self.base = f"http://{load.HOST}"  # the trusted host the production settings name
 
     def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:
-        response = self.http.open(path, base_url=self.base, method=method, json=body,
-                                  headers={"Authorization": self.headers["Authorization"]})
+        response = self.http.open(
+            path,
+            base_url=self.base,
+            method=method,
+            json=body,
+            headers={"Authorization": self.headers["Authorization"]},
+        )
         return response.status_code, response.get_json(silent=True)
 
 
@@ -81,8 +86,12 @@ class Meter:
 
     def __init__(self, engine: sa.Engine):
         self.engine, self.statements, self.locked_since, self.locked = engine, 0, None, []
-        self.events = {"before_cursor_execute": self.statement, "begin": self.begin, "commit": self.end,
-                       "rollback": self.end}  # fmt: skip
+        self.events = {
+            "before_cursor_execute": self.statement,
+            "begin": self.begin,
+            "commit": self.end,
+            "rollback": self.end,
+        }
 
     def statement(self, *_args) -> None:
         self.statements += 1
@@ -147,15 +156,19 @@ def main() -> int:
             measure(client, "log", 50)  # warm the caches: compiled statements, templates, the pool
             print(f"{args.requests} requests of each kind, one at a time, in process ({args.database})\n")
             heading = ("kind", "cpu p50 ms", "cpu p90 ms", "statements", "locked p50 ms", "calls")
-            print(f"{heading[0]:10} {heading[1]:>11} {heading[2]:>11} {heading[3]:>11} {heading[4]:>14} "
-                  f"{heading[5]:>8}")  # fmt: skip
+            print(
+                f"{heading[0]:10} {heading[1]:>11} {heading[2]:>11} {heading[3]:>11} {heading[4]:>14} "
+                f"{heading[5]:>8}"
+            )
             for kind in load.EXPECTED:
                 costs = measure(client, kind, args.requests)
                 p90 = statistics.quantiles(costs.cpu, n=10)[-1]
                 locked = f"{statistics.median(costs.locked):14.2f}" if costs.locked else f"{'-':>14}"
                 statements = statistics.median(costs.statements)
-                print(f"{kind:10} {statistics.median(costs.cpu):11.2f} {p90:11.2f} {statements:11.0f} "
-                      f"{locked} {calls(client, kind):8.0f}")  # fmt: skip
+                print(
+                    f"{kind:10} {statistics.median(costs.cpu):11.2f} {p90:11.2f} {statements:11.0f} "
+                    f"{locked} {calls(client, kind):8.0f}"
+                )
             if args.profile:
                 profiler = cProfile.Profile()
                 profiler.runcall(measure, client, args.profile, args.requests)

@@ -210,8 +210,7 @@ def auth(editor, token_for) -> str:
 @pytest.fixture
 def make_vendor(session):
     def make(name: str | None = None, **values) -> Vendor:
-        vendor = create_vendor(session, now=NOW, name=name or f"Vendor {uuid.uuid4().hex[:6]}",
-                               **values)  # fmt: skip
+        vendor = create_vendor(session, now=NOW, name=name or f"Vendor {uuid.uuid4().hex[:6]}", **values)
         session.commit()
         return vendor
 

@@ -152,11 +152,15 @@ def silent_server() -> Iterator[SilentServer]:
 def smtp_settings(server: MailServer | SilentServer, **settings: str) -> dict[str, str]:
     """Settings that send through the given server, plain (no STARTTLS), retrying after 60 s at first."""
     return {
-        "VENDORTRACK_SMTP_HOST": server.host, "VENDORTRACK_SMTP_PORT": str(server.port),
-        "VENDORTRACK_SMTP_STARTTLS": "false", "VENDORTRACK_SMTP_TIMEOUT_SECONDS": "5",
-        "VENDORTRACK_MAIL_RETRY_SECONDS": "60", "VENDORTRACK_MAIL_FROM": "Vendortrack <ledger@vendortrack.test>",
-        "VENDORTRACK_BASE_URL": "https://vendortrack.test", **settings,
-    }  # fmt: skip
+        "VENDORTRACK_SMTP_HOST": server.host,
+        "VENDORTRACK_SMTP_PORT": str(server.port),
+        "VENDORTRACK_SMTP_STARTTLS": "false",
+        "VENDORTRACK_SMTP_TIMEOUT_SECONDS": "5",
+        "VENDORTRACK_MAIL_RETRY_SECONDS": "60",
+        "VENDORTRACK_MAIL_FROM": "Vendortrack <ledger@vendortrack.test>",
+        "VENDORTRACK_BASE_URL": "https://vendortrack.test",
+        **settings,
+    }
 
 
 @contextmanager

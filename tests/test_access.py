@@ -34,8 +34,9 @@ PUBLIC_ENDPOINTS = frozenset({"auth.login", "digest.unsubscribe", "calendar.feed
 PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/favicon.ico"})
 # Writes a viewer may make: signing in and out, their own name, time zone and password, and their
 # own calendar feed (what it shows, a new secret address), and their own profile over the API.
-SELF_SERVICE = frozenset({"auth.login", "auth.logout", "auth.profile",
-                          "calendar.choose_scope", "calendar.new_secret", "api_me.me"})  # fmt: skip
+SELF_SERVICE = frozenset(
+    {"auth.login", "auth.logout", "auth.profile", "calendar.choose_scope", "calendar.new_secret", "api_me.me"}
+)
 # Writes exempt from CSRF because a signed token in the URL authenticates them: RFC 8058's one-click
 # unsubscribe is a POST from the mail client, which has no form to carry a CSRF token.
 TOKEN_AUTHENTICATED = frozenset({"digest.unsubscribe"})
@@ -68,26 +69,52 @@ def world(app, session, make_vendor, viewer, editor, admin, token_for) -> World:
     vendor = make_vendor(name="Acme Plumbing")
     contact = add_contact(session, vendor, now=NOW, name="Jan Kowalski")
     due = NOW - timedelta(days=3)
-    commitment = log_commitment(session, vendor=vendor, kind=Kind.promise, title="Send the quote",
-                                due_at=NOW + timedelta(days=2), actor=editor, now=NOW, contact=contact)
-    kept = log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Site visit", due_at=due,
-                          actor=editor, now=due - timedelta(days=1))  # fmt: skip
+    commitment = log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.promise,
+        title="Send the quote",
+        due_at=NOW + timedelta(days=2),
+        actor=editor,
+        now=NOW,
+        contact=contact,
+    )
+    kept = log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.meeting,
+        title="Site visit",
+        due_at=due,
+        actor=editor,
+        now=due - timedelta(days=1),
+    )
     resolve_kept(session, kept, actor=editor, now=due, done_at=due)
     session.commit()
-    ids = {"vendor": vendor.id, "contact": contact.id, "commitment": commitment.id,
-           "user": editor.id, "event": commitment.events[0].id}  # fmt: skip
+    ids = {
+        "vendor": vendor.id,
+        "contact": contact.id,
+        "commitment": commitment.id,
+        "user": editor.id,
+        "event": commitment.events[0].id,
+    }
     return World(app, ids, viewer, editor, admin, token_for)
 
 
 def routes(app: Flask) -> list[Rule]:
     """Every rule but static files."""
-    return [rule for rule in app.url_map.iter_rules()
-            if rule.endpoint != "static" and not rule.endpoint.endswith(".static")]  # fmt: skip
+    return [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static" and not rule.endpoint.endswith(".static")
+    ]
 
 
 def guarded_rules(app: Flask) -> list[Rule]:
-    return [rule for rule in routes(app)
-            if rule.endpoint not in PUBLIC_ENDPOINTS and rule.rule not in PUBLIC_PATHS]  # fmt: skip
+    return [
+        rule
+        for rule in routes(app)
+        if rule.endpoint not in PUBLIC_ENDPOINTS and rule.rule not in PUBLIC_PATHS
+    ]
 
 
 def methods(rule: Rule) -> list[str]:
@@ -175,12 +202,16 @@ def refused_anonymous(world: World) -> Report:
             else:
                 data = {"csrf_token": token} if method in WRITES else None
                 response = anonymous.open(url, method=method, data=data)
-                ok = (response.status_code == 302
-                      and response.headers["Location"].startswith("/auth/login"))  # fmt: skip
+                ok = response.status_code == 302 and response.headers["Location"].startswith("/auth/login")
                 expected = "302 to /auth/login"
             changed = changed_tables(before, ledger_state(db.session))
-            report.check(rule, method, url, ok and not changed,
-                         f"got {response.status_code}, expected {expected}; changed {changed}")
+            report.check(
+                rule,
+                method,
+                url,
+                ok and not changed,
+                f"got {response.status_code}, expected {expected}; changed {changed}",
+            )
     return report
 
 
@@ -200,8 +231,13 @@ def refused_viewer_writes(world: World) -> Report:
                 response = browser.open(url, method=method, data={"csrf_token": token})
                 ok = response.status_code == 403
             changed = changed_tables(before, ledger_state(db.session))
-            report.check(rule, method, url, ok and not changed,
-                         f"got {response.status_code}, expected 403; changed {changed}")
+            report.check(
+                rule,
+                method,
+                url,
+                ok and not changed,
+                f"got {response.status_code}, expected 403; changed {changed}",
+            )
     return report
 
 
@@ -221,8 +257,13 @@ def refused_without_csrf(world: World, user: User) -> Report:
                 response = browser.open(url, method=method, data={})
                 ok, expected = response.status_code == 400, 400
             changed = changed_tables(before, ledger_state(db.session))
-            report.check(rule, method, url, ok and not changed,
-                         f"got {response.status_code}, expected {expected}; changed {changed}")
+            report.check(
+                rule,
+                method,
+                url,
+                ok and not changed,
+                f"got {response.status_code}, expected {expected}; changed {changed}",
+            )
     return report
 
 
@@ -236,8 +277,9 @@ def missing_objects_not_found(world: World) -> Report:
             url = url_for_rule(world, rule, missing=name)
             response = browser.get(url, headers=headers if is_api(rule) else None)
             ok = response.status_code == 404 and (not is_api(rule) or api_error_code(response) == "not_found")
-            report.check(rule, "GET", url, ok,
-                         f"got {response.status_code} for a missing {name}, expected 404")
+            report.check(
+                rule, "GET", url, ok, f"got {response.status_code} for a missing {name}, expected 404"
+            )
     return report
 
 
@@ -279,8 +321,12 @@ def test_a_page_for_an_id_that_does_not_exist_is_not_found(world):
 
 @pytest.mark.parametrize(
     ("path", "kind"),
-    [("/vendors/<int:vendor_id>", "vendor"), ("/api/v1/commitments/<int:id>/history", "commitment"),
-     ("/admin/users/<int:id>", "user"), ("/vendors/<int:vendor_id>/contacts/<int:id>", "contact")],
+    [
+        ("/vendors/<int:vendor_id>", "vendor"),
+        ("/api/v1/commitments/<int:id>/history", "commitment"),
+        ("/admin/users/<int:id>", "user"),
+        ("/vendors/<int:vendor_id>/contacts/<int:id>", "contact"),
+    ],
 )
 def test_an_argument_is_read_as_the_row_it_names(path, kind):
     rule = Rule(path, endpoint="x")
@@ -335,16 +381,24 @@ def writes_then_refuses(vendor_id: int):
 PARTLY_GUARDED = {
     "signed in, but no role check": ("viewer", login_required(any_role_may_write), ["POST"], False),
     "a 403 after the row is written": ("viewer", login_required(writes_then_refuses), ["PATCH"], False),
-    "a role check, but exempt from CSRF": ("csrf", editor_required(any_role_may_write), ["PUT", "DELETE"],
-                                           True),
-}  # fmt: skip
+    "a role check, but exempt from CSRF": (
+        "csrf",
+        editor_required(any_role_may_write),
+        ["PUT", "DELETE"],
+        True,
+    ),
+}
 
 
 @pytest.mark.parametrize("planted", sorted(PARTLY_GUARDED))
 def test_the_walk_reports_a_write_route_missing_one_guard(app, world, planted):
     check, view, write_methods, exempt = PARTLY_GUARDED[planted]
-    app.add_url_rule("/vendors/<int:vendor_id>/planted", "planted", csrf.exempt(view) if exempt else view,
-                     methods=write_methods)  # fmt: skip
+    app.add_url_rule(
+        "/vendors/<int:vendor_id>/planted",
+        "planted",
+        csrf.exempt(view) if exempt else view,
+        methods=write_methods,
+    )
 
     report = CHECKS[check](world)
 

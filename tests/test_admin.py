@@ -21,7 +21,7 @@ def page(response) -> str:
 def row(text: str, user: User) -> str:
     """The user's row in the list, as HTML."""
     start = text.index(f'<tr id="user-{user.id}">')
-    return text[start:text.index("</tr>", start)]
+    return text[start : text.index("</tr>", start)]
 
 
 def user_count(session) -> int:
@@ -60,26 +60,41 @@ def test_only_admins_see_the_user_list(client, make_user, role):
 
 
 def test_invited_user_can_sign_in_with_the_password_the_admin_set(admin_client, app, session):
-    response = admin_client.submit("/admin/users/invite", {
-        "email": "New.Person@Example.test", "name": "New Person", "role": "editor",
-        "password": "a first password",
-    })  # fmt: skip
+    response = admin_client.submit(
+        "/admin/users/invite",
+        {
+            "email": "New.Person@Example.test",
+            "name": "New Person",
+            "role": "editor",
+            "password": "a first password",
+        },
+    )
 
     assert response.status_code == 302
     assert "new.person@example.test can now sign in" in page(admin_client.get("/admin/users"))
     invited = session.scalar(sa.select(User).where(User.email == "new.person@example.test"))
     assert invited.role == Role.editor and invited.name == "New Person"
     newcomer = app.test_client()
-    assert newcomer.submit("/auth/login", {"email": "new.person@example.test",
-                                           "password": "a first password"}).status_code == 302
+    assert (
+        newcomer.submit(
+            "/auth/login", {"email": "new.person@example.test", "password": "a first password"}
+        ).status_code
+        == 302
+    )
 
 
 def test_invite_of_a_taken_email_keeps_what_was_typed_and_adds_no_one(admin_client, editor, session):
     before = user_count(session)
 
-    response = admin_client.submit("/admin/users/invite", {
-        "email": editor.email, "name": "Second Edith", "role": "viewer", "password": "long enough pw",
-    })  # fmt: skip
+    response = admin_client.submit(
+        "/admin/users/invite",
+        {
+            "email": editor.email,
+            "name": "Second Edith",
+            "role": "viewer",
+            "password": "long enough pw",
+        },
+    )
 
     assert response.status_code == 400
     text = page(response)
@@ -99,8 +114,12 @@ def test_invite_of_a_taken_email_keeps_what_was_typed_and_adds_no_one(admin_clie
 )
 def test_invite_with_a_bad_field_is_refused_with_its_message(admin_client, session, values, message):
     before = user_count(session)
-    data = {"email": "someone@example.test", "name": "Some One", "role": "viewer",
-            "password": "long enough pw"} | values  # fmt: skip
+    data = {
+        "email": "someone@example.test",
+        "name": "Some One",
+        "role": "viewer",
+        "password": "long enough pw",
+    } | values
 
     response = admin_client.submit("/admin/users/invite", data)
 
@@ -201,9 +220,15 @@ def test_an_unknown_user_id_is_not_found(admin_client, action):
 
 
 def test_password_is_not_echoed_back_on_a_refused_invite(admin_client):
-    response = admin_client.submit("/admin/users/invite", {
-        "email": "bad", "name": "", "role": "viewer", "password": PASSWORD,
-    })  # fmt: skip
+    response = admin_client.submit(
+        "/admin/users/invite",
+        {
+            "email": "bad",
+            "name": "",
+            "role": "viewer",
+            "password": PASSWORD,
+        },
+    )
 
     assert response.status_code == 400
     assert PASSWORD not in page(response)

@@ -56,13 +56,23 @@ class Ledger:
         self.max = make_user(Role.editor, name="Max Editor")
         day = timedelta(days=1)
         self.quote = ledger.log_commitment(
-            session, vendor=self.acme, kind=Kind.promise, title="Send the quote", due_at=NOW - 2 * day,
-            actor=self.eve, now=NOW - 3 * day,
-        )  # fmt: skip
+            session,
+            vendor=self.acme,
+            kind=Kind.promise,
+            title="Send the quote",
+            due_at=NOW - 2 * day,
+            actor=self.eve,
+            now=NOW - 3 * day,
+        )
         self.boiler = ledger.log_commitment(
-            session, vendor=self.bodge, kind=Kind.deadline, title="Deliver the boiler", due_at=NOW + 5 * day,
-            actor=self.max, now=NOW - 2 * day,
-        )  # fmt: skip
+            session,
+            vendor=self.bodge,
+            kind=Kind.deadline,
+            title="Deliver the boiler",
+            due_at=NOW + 5 * day,
+            actor=self.max,
+            now=NOW - 2 * day,
+        )
         ledger.resolve_broken(
             session,
             self.boiler,
@@ -97,8 +107,11 @@ def test_every_event_of_every_vendor_comes_newest_first_with_its_vendor_and_comm
 
     assert ids_of(result) == [e.id for e in world.events]
     assert [line.event.action for line in result.lines] == [
-        EventAction.flagged_overdue, EventAction.resolved, EventAction.created, EventAction.created,
-    ]  # fmt: skip
+        EventAction.flagged_overdue,
+        EventAction.resolved,
+        EventAction.created,
+        EventAction.created,
+    ]
     flagged, broken = result.lines[0], result.lines[1]
     assert (flagged.vendor_name, flagged.commitment_title, flagged.event.actor) == (
         "Acme Plumbing",
@@ -145,11 +158,21 @@ def test_filters_combine(session, world):
 
 def add_events(session, commitment, count: int, at: datetime) -> None:
     """Many events at the same moment: the page order must still be total, by id after time."""
-    session.execute(sa.insert(LedgerEvent), [
-        {"commitment_id": commitment.id, "vendor_id": commitment.vendor_id, "actor_id": None, "at": at,
-         "action": EventAction.edited, "before": {}, "after": {"notes": f"note {n}"}}
-        for n in range(count)
-    ])  # fmt: skip
+    session.execute(
+        sa.insert(LedgerEvent),
+        [
+            {
+                "commitment_id": commitment.id,
+                "vendor_id": commitment.vendor_id,
+                "actor_id": None,
+                "at": at,
+                "action": EventAction.edited,
+                "before": {},
+                "after": {"notes": f"note {n}"},
+            }
+            for n in range(count)
+        ],
+    )
     session.commit()
 
 
@@ -177,12 +200,17 @@ def test_pages_older_then_newer_visit_every_match_once_even_when_many_share_a_mo
     # both must cut the same pages.
     monkeypatch.setattr(audit, "FEW", few)
     add_events(session, world.quote, 7, NOW - timedelta(hours=12))
-    filters = {"everything": {}, "vendor": {"vendor_id": world.acme.id},
-               "scheduler": {"user_id": audit.SCHEDULER}}[filtered]  # fmt: skip
+    filters = {
+        "everything": {},
+        "vendor": {"vendor_id": world.acme.id},
+        "scheduler": {"user_id": audit.SCHEDULER},
+    }[filtered]
     expected = [
-        e.id for e in all_events(session)
-        if (filtered != "vendor" or e.vendor_id == world.acme.id) and (filtered != "scheduler" or e.actor_id is None)
-    ]  # fmt: skip
+        e.id
+        for e in all_events(session)
+        if (filtered != "vendor" or e.vendor_id == world.acme.id)
+        and (filtered != "scheduler" or e.actor_id is None)
+    ]
 
     forward, back = walk(session, **filters)
 
@@ -246,8 +274,9 @@ def test_a_time_of_day_narrows_the_range_to_that_minute(session, world):
 
 
 def test_users_and_vendors_are_read_by_id_and_the_scheduler_by_name(session, world):
-    where, errors = audit.read_filter(session, {"user_id": str(world.eve.id), "vendor_id": str(world.acme.id)},
-                                      "UTC")  # fmt: skip
+    where, errors = audit.read_filter(
+        session, {"user_id": str(world.eve.id), "vendor_id": str(world.acme.id)}, "UTC"
+    )
     scheduler, _ = audit.read_filter(session, {"user_id": "scheduler"}, "UTC")
 
     assert errors == {}
@@ -309,8 +338,9 @@ def test_the_admin_sees_each_event_with_time_person_vendor_commitment_action_and
 def test_the_page_filters_by_user_vendor_and_days_and_keeps_the_choice_in_the_form(
     admin_client, world, session
 ):
-    response = admin_client.get(f"/admin/events?user_id={world.max.id}&vendor_id={world.bodge.id}"
-                                "&from=2026-06-28&to=2026-06-29")  # fmt: skip
+    response = admin_client.get(
+        f"/admin/events?user_id={world.max.id}&vendor_id={world.bodge.id}&from=2026-06-28&to=2026-06-29"
+    )
 
     assert response.status_code == 200
     assert len(shown_ids(response)) == 2

@@ -26,12 +26,12 @@ def page(response) -> str:
 def section(text: str, job: str) -> str:
     """One job's card on the jobs page."""
     start = text.index(f'id="job-{job}"')
-    return text[start:text.index("</section>", start)]
+    return text[start : text.index("</section>", start)]
 
 
 def message_row(text: str, message: OutboxMessage) -> str:
     start = text.index(f'<tr id="message-{message.id}">')
-    return text[start:text.index("</tr>", start)]
+    return text[start : text.index("</tr>", start)]
 
 
 def shown(app, moment: datetime) -> str:
@@ -48,10 +48,16 @@ def admin_client(client, admin):
 
 @pytest.fixture
 def add_run(session):
-    def add(job: str, started: datetime, seconds: float = 0.5, result: dict | None = None,
-            error: str = "") -> JobRun:  # fmt: skip
-        run = JobRun(job=job, started_at=started, finished_at=started + timedelta(seconds=seconds),
-                     result=result or {}, error=error)  # fmt: skip
+    def add(
+        job: str, started: datetime, seconds: float = 0.5, result: dict | None = None, error: str = ""
+    ) -> JobRun:
+        run = JobRun(
+            job=job,
+            started_at=started,
+            finished_at=started + timedelta(seconds=seconds),
+            result=result or {},
+            error=error,
+        )
         session.add(run)
         session.commit()
         return run
@@ -61,15 +67,30 @@ def add_run(session):
 
 @pytest.fixture
 def add_message(session):
-    def add(state: MailState = MailState.queued, kind: MailKind = MailKind.digest,
-            recipient: str = "ann@example.test", created: datetime = NOW, **values) -> OutboxMessage:  # fmt: skip
+    def add(
+        state: MailState = MailState.queued,
+        kind: MailKind = MailKind.digest,
+        recipient: str = "ann@example.test",
+        created: datetime = NOW,
+        **values,
+    ) -> OutboxMessage:
         key = uuid.uuid4().hex[:10]
         row = OutboxMessage(
-            recipient=recipient, kind=kind, period_key=key, subject=values.pop("subject", f"Subject {key}"),
-            body_text="Hello", body_html="", headers={}, message_id=f"<{key}@example.test>", state=state,
-            attempts=values.pop("attempts", 0), next_attempt_at=values.pop("next_attempt_at", created),
-            last_error=values.pop("last_error", ""), created_at=created, **values,
-        )  # fmt: skip
+            recipient=recipient,
+            kind=kind,
+            period_key=key,
+            subject=values.pop("subject", f"Subject {key}"),
+            body_text="Hello",
+            body_html="",
+            headers={},
+            message_id=f"<{key}@example.test>",
+            state=state,
+            attempts=values.pop("attempts", 0),
+            next_attempt_at=values.pop("next_attempt_at", created),
+            last_error=values.pop("last_error", ""),
+            created_at=created,
+            **values,
+        )
         session.add(row)
         session.commit()
         return row
@@ -80,12 +101,20 @@ def add_message(session):
 # -- jobs -----------------------------------------------------------------------------------------
 
 
-def test_a_real_overdue_run_shows_what_it_did_and_its_email_waits_in_the_outbox(admin_client, session,
-                                                                                 make_vendor, editor):  # fmt: skip
+def test_a_real_overdue_run_shows_what_it_did_and_its_email_waits_in_the_outbox(
+    admin_client, session, make_vendor, editor
+):
     now = utcnow()
     due = now - timedelta(days=3)
-    log_commitment(session, vendor=make_vendor(name="Acme Plumbing"), kind=Kind.promise, title="Send the quote",
-                   due_at=due, actor=editor, now=due - timedelta(days=1))  # fmt: skip
+    log_commitment(
+        session,
+        vendor=make_vendor(name="Acme Plumbing"),
+        kind=Kind.promise,
+        title="Send the quote",
+        due_at=due,
+        actor=editor,
+        now=due - timedelta(days=1),
+    )
     session.commit()
 
     jobs.run("overdue", session)
@@ -106,11 +135,11 @@ def test_the_last_run_shows_when_how_long_what_it_did_and_when_it_runs_next(app,
 
     card = section(page(admin_client.get("/admin/jobs")), "outbox")
 
-    last = card[card.index("Last run"):card.index("Next run")]
+    last = card[card.index("Last run") : card.index("Next run")]
     assert f"{shown(app, started)} (1.5 s)" in last
     assert "sent: 3, to retry: 1, failed: 0" in last
     assert "sent: 9" not in last  # the older run is only in the table
-    next_run = card[card.index("Next run"):]
+    next_run = card[card.index("Next run") :]
     assert shown(app, started + TICK) in next_run.split("</dd>")[0]
     assert "No recent run" not in card
 
@@ -170,18 +199,35 @@ def test_a_recent_run_of_every_job_means_no_warning(admin_client, add_run):
 # -- outbox ---------------------------------------------------------------------------------------
 
 
-def test_outbox_lists_messages_newest_first_with_their_details_and_a_count_per_state(app, admin_client,
-                                                                                     add_message):  # fmt: skip
-    failed = add_message(MailState.failed, MailKind.overdue, "bob@example.test", created=NOW - timedelta(hours=2),
-                         subject="2 commitments are overdue", attempts=1, last_error="550 mailbox unavailable")
+def test_outbox_lists_messages_newest_first_with_their_details_and_a_count_per_state(
+    app, admin_client, add_message
+):
+    failed = add_message(
+        MailState.failed,
+        MailKind.overdue,
+        "bob@example.test",
+        created=NOW - timedelta(hours=2),
+        subject="2 commitments are overdue",
+        attempts=1,
+        last_error="550 mailbox unavailable",
+    )
     sent = add_message(MailState.sent, created=NOW - timedelta(hours=1), attempts=1, sent_at=NOW)
-    waiting = add_message(MailState.queued, MailKind.reminder, created=NOW, attempts=2,
-                          next_attempt_at=NOW + timedelta(minutes=4), last_error="451 try again later")
+    waiting = add_message(
+        MailState.queued,
+        MailKind.reminder,
+        created=NOW,
+        attempts=2,
+        next_attempt_at=NOW + timedelta(minutes=4),
+        last_error="451 try again later",
+    )
 
     text = page(admin_client.get("/admin/outbox"))
 
-    assert text.index(f'id="message-{waiting.id}"') < text.index(f'id="message-{sent.id}"') \
-        < text.index(f'id="message-{failed.id}"')  # fmt: skip
+    assert (
+        text.index(f'id="message-{waiting.id}"')
+        < text.index(f'id="message-{sent.id}"')
+        < text.index(f'id="message-{failed.id}"')
+    )
     row = message_row(text, failed)
     assert "bob@example.test" in row and "Overdue" in row and "2 commitments are overdue" in row
     assert "Failed" in row and "550 mailbox unavailable" in row and "Retry now" in row
@@ -190,11 +236,11 @@ def test_outbox_lists_messages_newest_first_with_their_details_and_a_count_per_s
     assert "451 try again later" in row and "Retry now" in row
     row = message_row(text, sent)
     assert "Sent" in row and shown(app, NOW) in row and "Retry now" not in row
-    counts = text[text.index('id="state-counts"'):text.index("</ul>", text.index('id="state-counts"'))]
+    counts = text[text.index('id="state-counts"') : text.index("</ul>", text.index('id="state-counts"'))]
     assert ">3</span>" in counts  # all
     for state, count in [("queued", 1), ("sending", 0), ("sent", 1), ("failed", 1)]:
-        link = counts[counts.index(f'id="count-{state}"'):]
-        assert link[:link.index("</a>")].endswith(f">{count}</span>")
+        link = counts[counts.index(f'id="count-{state}"') :]
+        assert link[: link.index("</a>")].endswith(f">{count}</span>")
 
 
 def test_outbox_filters_by_state_and_kind(admin_client, add_message):
@@ -226,17 +272,23 @@ def test_outbox_is_paginated_and_keeps_the_filter_across_pages(app, admin_client
     assert f"message-{rows[0].id}" in second and f"message-{rows[2].id}" not in second
 
 
-def test_retry_now_requeues_a_failed_message_and_the_next_outbox_run_sends_it(app, admin_client, add_message,
-                                                                              session):  # fmt: skip
-    failed = add_message(MailState.failed, attempts=app.config["VENDORTRACK_MAIL_MAX_ATTEMPTS"],
-                         next_attempt_at=NOW - timedelta(days=1), last_error="550 mailbox unavailable")
+def test_retry_now_requeues_a_failed_message_and_the_next_outbox_run_sends_it(
+    app, admin_client, add_message, session
+):
+    failed = add_message(
+        MailState.failed,
+        attempts=app.config["VENDORTRACK_MAIL_MAX_ATTEMPTS"],
+        next_attempt_at=NOW - timedelta(days=1),
+        last_error="550 mailbox unavailable",
+    )
     before = utcnow()
 
     response = admin_client.submit(f"/admin/outbox/{failed.id}/retry", {"next": "/admin/outbox?state=failed"})
 
     assert response.status_code == 302 and response.headers["Location"] == "/admin/outbox?state=failed"
     assert "The message to ann@example.test goes out on the next outbox run." in page(
-        admin_client.get(response.headers["Location"]))
+        admin_client.get(response.headers["Location"])
+    )
     session.refresh(failed)
     assert failed.state == MailState.queued
     assert failed.attempts == 0 and failed.next_attempt_at >= before
@@ -264,7 +316,8 @@ def test_a_sent_message_is_not_sent_again(admin_client, add_message, session):
 
     assert response.status_code == 302
     assert "Only a failed or queued message can be retried; this one is: Sent." in page(
-        admin_client.get("/admin/outbox"))
+        admin_client.get("/admin/outbox")
+    )
     session.refresh(sent)
     assert sent.state == MailState.sent and sent.next_attempt_at == NOW
 
@@ -272,7 +325,9 @@ def test_a_sent_message_is_not_sent_again(admin_client, add_message, session):
 def test_retry_goes_back_only_to_the_outbox(admin_client, add_message):
     failed = add_message(MailState.failed)
 
-    response = admin_client.submit(f"/admin/outbox/{failed.id}/retry", {"next": "https://evil.test/admin/outbox"})
+    response = admin_client.submit(
+        f"/admin/outbox/{failed.id}/retry", {"next": "https://evil.test/admin/outbox"}
+    )
 
     assert response.headers["Location"] == "/admin/outbox"
 
@@ -306,9 +361,17 @@ def test_the_navigation_links_jobs_and_outbox_for_admins_only(admin_client, clie
 @pytest.mark.parametrize(
     ("query", "status"),
     [
-        ("state=bogus", 200), ("kind=%00", 200), ("state=queued%00&kind=digest", 200), ("state=&kind=", 200),
-        ("state=sent&state=failed", 200), ("kind=" + "x" * 5000, 200), ("page=abc", 200), ("page=-1", 404),
-        ("page=0", 404), ("page=99999999999999999999", 404), ("page=2", 200),
+        ("state=bogus", 200),
+        ("kind=%00", 200),
+        ("state=queued%00&kind=digest", 200),
+        ("state=&kind=", 200),
+        ("state=sent&state=failed", 200),
+        ("kind=" + "x" * 5000, 200),
+        ("page=abc", 200),
+        ("page=-1", 404),
+        ("page=0", 404),
+        ("page=99999999999999999999", 404),
+        ("page=2", 200),
     ],
 )
 def test_odd_outbox_arguments_never_fail(admin_client, add_message, query, status):
@@ -331,4 +394,7 @@ def test_a_retry_without_its_csrf_token_changes_nothing(admin_client, add_messag
     response = admin_client.post(f"/admin/outbox/{failed.id}/retry", data={})
 
     assert response.status_code == 400
-    assert session.scalar(sa.select(OutboxMessage.state).where(OutboxMessage.id == failed.id)) == MailState.failed
+    assert (
+        session.scalar(sa.select(OutboxMessage.state).where(OutboxMessage.id == failed.id))
+        == MailState.failed
+    )

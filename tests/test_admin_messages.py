@@ -31,10 +31,19 @@ def add_message(session):
     def add(state: MailState = MailState.queued, body_html: str = "", **values) -> OutboxMessage:
         key = uuid.uuid4().hex[:10]
         row = OutboxMessage(
-            recipient="ann@example.test", kind=MailKind.digest, period_key=key, subject=f"Subject {key}",
-            body_text="Hello", body_html=body_html, headers={}, message_id=f"<{key}@example.test>", state=state,
-            next_attempt_at=utcnow(), created_at=utcnow(), **values,
-        )  # fmt: skip
+            recipient="ann@example.test",
+            kind=MailKind.digest,
+            period_key=key,
+            subject=f"Subject {key}",
+            body_text="Hello",
+            body_html=body_html,
+            headers={},
+            message_id=f"<{key}@example.test>",
+            state=state,
+            next_attempt_at=utcnow(),
+            created_at=utcnow(),
+            **values,
+        )
         session.add(row)
         session.commit()
         return row
@@ -47,8 +56,15 @@ def overdue_email(session, make_vendor, editor) -> OutboxMessage:
     """The real email the overdue check queues for one commitment left without an outcome."""
     now = utcnow()
     due = now - timedelta(days=3)
-    log_commitment(session, vendor=make_vendor(name="Acme Plumbing"), kind=Kind.promise, title="Send the quote",
-                   due_at=due, actor=editor, now=due - timedelta(days=1))  # fmt: skip
+    log_commitment(
+        session,
+        vendor=make_vendor(name="Acme Plumbing"),
+        kind=Kind.promise,
+        title="Send the quote",
+        due_at=due,
+        actor=editor,
+        now=due - timedelta(days=1),
+    )
     session.commit()
     jobs.run("overdue", session)
     return session.scalars(sa.select(OutboxMessage)).one()
@@ -66,7 +82,7 @@ def test_a_message_shows_who_it_went_to_and_its_text_as_sent(admin_client, overd
     assert "<h1" in text and "1 commitment is overdue: what happened?</h1>" in text
     assert editor.email in text and "Overdue" in text and "Queued" in text and "Retry now" in text
     assert overdue_email.message_id in text
-    shown_text = text[text.index('id="message-text">') + len('id="message-text">'):text.index("</pre>")]
+    shown_text = text[text.index('id="message-text">') + len('id="message-text">') : text.index("</pre>")]
     assert shown_text == overdue_email.body_text
     assert "Send the quote" in shown_text
 
@@ -83,7 +99,9 @@ def test_a_messages_html_is_framed_in_a_sandbox_and_served_as_it_was_stored(admi
 
 
 def test_html_in_a_message_can_never_run_script_or_load_anything(admin_client, add_message):
-    message = add_message(body_html='<p style="color: red">Hi</p><script>alert(1)</script><img src="https://x.test/">')
+    message = add_message(
+        body_html='<p style="color: red">Hi</p><script>alert(1)</script><img src="https://x.test/">'
+    )
 
     framed = admin_client.get(f"/admin/outbox/{message.id}/html")
 
@@ -92,8 +110,10 @@ def test_html_in_a_message_can_never_run_script_or_load_anything(admin_client, a
     assert "style-src 'unsafe-inline'" in policy  # styled as a mail client would show it
     assert "frame-ancestors 'self'" in policy and framed.headers["X-Frame-Options"] == "SAMEORIGIN"
     # The app's other pages still refuse to be framed at all.
-    assert "frame-ancestors 'none'" in admin_client.get(f"/admin/outbox/{message.id}").headers[
-        "Content-Security-Policy"]
+    assert (
+        "frame-ancestors 'none'"
+        in admin_client.get(f"/admin/outbox/{message.id}").headers["Content-Security-Policy"]
+    )
 
 
 def test_a_text_only_message_shows_its_text_and_no_frame(admin_client, add_message):
@@ -105,7 +125,9 @@ def test_a_text_only_message_shows_its_text_and_no_frame(admin_client, add_messa
     assert admin_client.get(f"/admin/outbox/{message.id}/html").status_code == 404
 
 
-@pytest.mark.parametrize("message_id", ["999999", str(ROW_ID_MAX + 1), "99999999999999999999", "0", "-1", "x"])
+@pytest.mark.parametrize(
+    "message_id", ["999999", str(ROW_ID_MAX + 1), "99999999999999999999", "0", "-1", "x"]
+)
 def test_an_unknown_message_is_not_found(admin_client, message_id):
     assert admin_client.get(f"/admin/outbox/{message_id}").status_code == 404
     assert admin_client.get(f"/admin/outbox/{message_id}/html").status_code == 404
@@ -134,8 +156,8 @@ def test_a_state_with_no_messages_has_a_plain_count_and_failures_are_red(admin_c
     text = admin_client.get("/admin/outbox").get_data(as_text=True)
 
     def badge(state: str) -> str:
-        link = text[text.index(f'id="count-{state}"'):]
-        return link[link.index("<span"):link.index("</span>")]
+        link = text[text.index(f'id="count-{state}"') :]
+        return link[link.index("<span") : link.index("</span>")]
 
     assert badge("failed") == '<span class="badge text-bg-light">0'
     assert badge("sent") == '<span class="badge text-bg-success">1'

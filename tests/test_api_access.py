@@ -16,21 +16,33 @@ def test_me_says_whose_token_it_is(client, viewer, token_for):
     response = client.get("/api/v1/me", headers=token_for(viewer))
     assert response.status_code == 200
     assert response.get_json() == {
-        "id": viewer.id, "email": viewer.email, "name": "Victor Viewer", "role": "viewer", "timezone": None,
-        "locale": None, "digest_enabled": True,
-    }  # fmt: skip
+        "id": viewer.id,
+        "email": viewer.email,
+        "name": "Victor Viewer",
+        "role": "viewer",
+        "timezone": None,
+        "locale": None,
+        "digest_enabled": True,
+    }
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Authorization": "Bearer"},
-    {"Authorization": "Bearer vt_not-a-real-token"},
-    {"Authorization": "Basic dXNlcjpwYXNz"},
-    {"Authorization": "vt_no-scheme"},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer vt_not-a-real-token"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "vt_no-scheme"},
+    ],
+)
 def test_without_a_valid_token_every_endpoint_answers_401_json(client, headers):
-    for method, path in (("get", "/api/v1/me"), ("get", "/api/v1/vendors"), ("post", "/api/v1/vendors"),
-                         ("get", "/api/v1/commitments/1/history")):  # fmt: skip
+    for method, path in (
+        ("get", "/api/v1/me"),
+        ("get", "/api/v1/vendors"),
+        ("post", "/api/v1/vendors"),
+        ("get", "/api/v1/commitments/1/history"),
+    ):
         response = getattr(client, method)(path, headers=headers, json={"name": "Sneaky"})
         assert response.status_code == 401, path
         assert response.get_json()["error"]["code"] == "unauthorized"
@@ -69,9 +81,15 @@ def test_a_viewer_reads_but_gets_403_on_every_write_and_nothing_changes(
     client, auth, viewer, token_for, make_vendor, session
 ):
     vendor = make_vendor("Acme", category="it")
-    commitment = client.post(f"/api/v1/vendors/{vendor.id}/commitments", headers=auth, json={
-        "kind": "promise", "title": "Quote", "due_at": "2026-07-03T15:00:00Z",
-    }).get_json()  # fmt: skip
+    commitment = client.post(
+        f"/api/v1/vendors/{vendor.id}/commitments",
+        headers=auth,
+        json={
+            "kind": "promise",
+            "title": "Quote",
+            "due_at": "2026-07-03T15:00:00Z",
+        },
+    ).get_json()
     resolved = client.post("/api/v1/vendors", headers=auth, json={"name": "Done"}).get_json()
     c = commitment["id"]
     as_viewer = token_for(viewer)
@@ -82,12 +100,15 @@ def test_a_viewer_reads_but_gets_403_on_every_write_and_nothing_changes(
         ("post", f"/api/v1/vendors/{resolved['id']}/unarchive", None),
         ("post", f"/api/v1/vendors/{vendor.id}/contacts", {"name": "Jan"}),
         ("patch", f"/api/v1/vendors/{vendor.id}/contacts/1", {"name": "Jan"}),
-        ("post", f"/api/v1/vendors/{vendor.id}/commitments",
-         {"kind": "meeting", "title": "x", "due_at": "2026-07-03T15:00:00Z"}),
+        (
+            "post",
+            f"/api/v1/vendors/{vendor.id}/commitments",
+            {"kind": "meeting", "title": "x", "due_at": "2026-07-03T15:00:00Z"},
+        ),
         ("patch", f"/api/v1/commitments/{c}", {"title": "Changed"}),
         ("post", f"/api/v1/commitments/{c}/resolve", {"status": "kept"}),
         ("post", f"/api/v1/commitments/{c}/reopen", None),
-    ]  # fmt: skip
+    ]
     before = ledger_counts(session)
     for method, path, body in writes:
         response = getattr(client, method)(path, headers=as_viewer, json=body)
@@ -101,8 +122,9 @@ def test_a_viewer_reads_but_gets_403_on_every_write_and_nothing_changes(
 
 
 def test_malformed_json_is_a_400_json_error(client, auth):
-    response = client.post("/api/v1/vendors", headers=auth, data='{"name": "Acme",',
-                           content_type="application/json")  # fmt: skip
+    response = client.post(
+        "/api/v1/vendors", headers=auth, data='{"name": "Acme",', content_type="application/json"
+    )
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["code"] == "bad_request"

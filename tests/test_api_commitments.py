@@ -59,41 +59,60 @@ def test_a_past_due_date_is_allowed_and_shows_overdue_after_grace(client, auth, 
 
 
 def test_commitment_names_its_contact_and_another_owner(client, auth, vendor, make_vendor, make_user):
-    contact = client.post(f"/api/v1/vendors/{vendor.id}/contacts", headers=auth,
-                          json={"name": "Jan"}).get_json()  # fmt: skip
+    contact = client.post(
+        f"/api/v1/vendors/{vendor.id}/contacts", headers=auth, json={"name": "Jan"}
+    ).get_json()
     colleague = make_user(Role.editor)
     body = log(client, auth, vendor, contact_id=contact["id"], owner_id=colleague.id)
     assert (body["contact_id"], body["owner_id"]) == (contact["id"], colleague.id)
 
     elsewhere = make_vendor("Other")
-    stranger = client.post(f"/api/v1/vendors/{elsewhere.id}/contacts", headers=auth,
-                           json={"name": "Not Jan"}).get_json()  # fmt: skip
-    response = client.post(f"/api/v1/vendors/{vendor.id}/commitments", headers=auth, json={
-        "kind": "promise", "title": "Quote", "due_at": "2026-07-03T15:00:00Z", "contact_id": stranger["id"],
-    })  # fmt: skip
+    stranger = client.post(
+        f"/api/v1/vendors/{elsewhere.id}/contacts", headers=auth, json={"name": "Not Jan"}
+    ).get_json()
+    response = client.post(
+        f"/api/v1/vendors/{vendor.id}/commitments",
+        headers=auth,
+        json={
+            "kind": "promise",
+            "title": "Quote",
+            "due_at": "2026-07-03T15:00:00Z",
+            "contact_id": stranger["id"],
+        },
+    )
     assert response.status_code == 422
     assert "another vendor" in response.get_json()["error"]["fields"]["contact_id"][0]
 
-    nobody = client.post(f"/api/v1/vendors/{vendor.id}/commitments", headers=auth, json={
-        "kind": "promise", "title": "Quote", "due_at": "2026-07-03T15:00:00Z", "owner_id": 4242,
-    })  # fmt: skip
+    nobody = client.post(
+        f"/api/v1/vendors/{vendor.id}/commitments",
+        headers=auth,
+        json={
+            "kind": "promise",
+            "title": "Quote",
+            "due_at": "2026-07-03T15:00:00Z",
+            "owner_id": 4242,
+        },
+    )
     assert nobody.status_code == 422
     assert list(nobody.get_json()["error"]["fields"]) == ["owner_id"]
 
 
-@pytest.mark.parametrize("field, value", [
-    ("due_at", "2026-07-01T10:00:00"),
-    ("due_at", "2026-07-01"),
-    ("due_at", "next Tuesday"),
-    ("due_at", "9615-12-21T01:29:03+00:48"),  # Schemathesis found it counted as neither due nor upcoming
-    ("due_at", "1899-12-31T23:59:59+00:00"),
-    ("kind", "lunch"),
-    ("title", ""),
-    ("title", "x" * 201),
-    ("notes", None),
-    ("contact_id", "abc"),
-    ("owner_id", 2**40),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("due_at", "2026-07-01T10:00:00"),
+        ("due_at", "2026-07-01"),
+        ("due_at", "next Tuesday"),
+        ("due_at", "9615-12-21T01:29:03+00:48"),  # Schemathesis found it counted as neither due nor upcoming
+        ("due_at", "1899-12-31T23:59:59+00:00"),
+        ("kind", "lunch"),
+        ("title", ""),
+        ("title", "x" * 201),
+        ("notes", None),
+        ("contact_id", "abc"),
+        ("owner_id", 2**40),
+    ],
+)
 def test_bad_commitment_input_is_refused_naming_the_field_and_nothing_is_created(
     client, auth, vendor, session, field, value
 ):
@@ -107,9 +126,15 @@ def test_bad_commitment_input_is_refused_naming_the_field_and_nothing_is_created
 
 
 def test_a_naive_time_is_refused_as_not_aware(client, auth, vendor):
-    response = client.post(f"/api/v1/vendors/{vendor.id}/commitments", headers=auth, json={
-        "kind": "meeting", "title": "Kick-off", "due_at": "2026-07-01T10:00:00",
-    })  # fmt: skip
+    response = client.post(
+        f"/api/v1/vendors/{vendor.id}/commitments",
+        headers=auth,
+        json={
+            "kind": "meeting",
+            "title": "Kick-off",
+            "due_at": "2026-07-01T10:00:00",
+        },
+    )
     assert response.get_json()["error"]["fields"] == {"due_at": ["Not a valid aware datetime."]}
 
 
@@ -124,13 +149,17 @@ def test_kept_with_done_at_records_the_moment_in_utc(client, auth, vendor, edito
     assert body["is_overdue"] is False
 
 
-def test_kept_without_done_at_means_on_time_once_due_now_before_and_a_future_one_is_refused(client, auth, vendor):
+def test_kept_without_done_at_means_on_time_once_due_now_before_and_a_future_one_is_refused(
+    client, auth, vendor
+):
     first = log(client, auth, vendor, due_at="2026-06-29T10:00:00Z")
-    assert resolve(client, auth, first, status="kept").get_json()["done_at"] == "2026-06-29T10:00:00+00:00", \
+    assert resolve(client, auth, first, status="kept").get_json()["done_at"] == "2026-06-29T10:00:00+00:00", (
         "kept after the fact, with no time given, is kept on time, not a day late"
+    )
     early = log(client, auth, vendor, due_at="2026-07-03T10:00:00Z")
-    assert resolve(client, auth, early, status="kept").get_json()["done_at"] == "2026-06-30T12:00:00+00:00", \
+    assert resolve(client, auth, early, status="kept").get_json()["done_at"] == "2026-06-30T12:00:00+00:00", (
         "kept before it is due: now is the only honest guess"
+    )
 
     second = log(client, auth, vendor, due_at="2026-06-29T10:00:00Z")
     future = resolve(client, auth, second, status="kept", done_at="2026-07-02T10:00:00Z")
@@ -141,11 +170,19 @@ def test_kept_without_done_at_means_on_time_once_due_now_before_and_a_future_one
 
 def test_broken_with_an_excuse_category(client, auth, vendor):
     commitment = log(client, auth, vendor)
-    body = resolve(client, auth, commitment, status="broken", excuse_category="plot_twist",
-                   excuse="Sudden trip to Lisbon").get_json()  # fmt: skip
+    body = resolve(
+        client,
+        auth,
+        commitment,
+        status="broken",
+        excuse_category="plot_twist",
+        excuse="Sudden trip to Lisbon",
+    ).get_json()
     assert (body["status"], body["excuse_category"], body["excuse"]) == (
-        "broken", "plot_twist", "Sudden trip to Lisbon",
-    )  # fmt: skip
+        "broken",
+        "plot_twist",
+        "Sudden trip to Lisbon",
+    )
 
 
 def test_broken_without_a_category_means_none_given_and_an_unknown_one_is_refused(client, auth, vendor):
@@ -157,12 +194,17 @@ def test_broken_without_a_category_means_none_given_and_an_unknown_one_is_refuse
     assert body["excuse_category"] == "none_given"
 
 
-def test_rescheduled_closes_the_old_one_and_opens_a_successor_keeping_the_original_date(
-    client, auth, vendor
-):
+def test_rescheduled_closes_the_old_one_and_opens_a_successor_keeping_the_original_date(client, auth, vendor):
     old = log(client, auth, vendor, due_at="2026-07-01T10:00:00Z")
-    response = resolve(client, auth, old, status="rescheduled", new_due_at="2026-07-08T10:00:00+02:00",
-                       excuse_category="personal", excuse="Flu")  # fmt: skip
+    response = resolve(
+        client,
+        auth,
+        old,
+        status="rescheduled",
+        new_due_at="2026-07-08T10:00:00+02:00",
+        excuse_category="personal",
+        excuse="Flu",
+    )
     assert response.status_code == 200
     closed = response.get_json()
     assert closed["id"] == old["id"]
@@ -176,8 +218,10 @@ def test_rescheduled_closes_the_old_one_and_opens_a_successor_keeping_the_origin
     assert successor["due_at"] == "2026-07-08T08:00:00+00:00"
     assert successor["original_due_at"] == "2026-07-01T10:00:00+00:00"
     assert (successor["title"], successor["kind"], successor["owner_id"]) == (
-        old["title"], old["kind"], old["owner_id"],
-    )  # fmt: skip
+        old["title"],
+        old["kind"],
+        old["owner_id"],
+    )
 
     again = resolve(client, auth, successor, status="rescheduled", new_due_at="2026-07-15T10:00:00Z")
     third = client.get(f"/api/v1/commitments/{again.get_json()['rescheduled_to']}", headers=auth)
@@ -202,13 +246,16 @@ def test_cancelled_with_a_reason(client, auth, vendor):
     assert (body["status"], body["reason"]) == ("cancelled", "We found another firm")
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"status": "open"}, "status"),
-    ({"status": "lost"}, "status"),
-    ({}, "status"),
-    ({"status": "kept", "reason": "why not"}, "reason"),
-    ({"status": "cancelled", "new_due_at": "2026-07-08T10:00:00Z"}, "new_due_at"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"status": "open"}, "status"),
+        ({"status": "lost"}, "status"),
+        ({}, "status"),
+        ({"status": "kept", "reason": "why not"}, "reason"),
+        ({"status": "cancelled", "new_due_at": "2026-07-08T10:00:00Z"}, "new_due_at"),
+    ],
+)
 def test_a_resolution_that_does_not_fit_is_refused_naming_the_field(client, auth, vendor, body, field):
     commitment = log(client, auth, vendor)
     response = resolve(client, auth, commitment, **body)
@@ -236,8 +283,9 @@ def test_resolving_twice_is_refused_until_reopened(client, auth, vendor):
 
 def test_reopening_a_reschedule_cancels_its_open_follow_up(client, auth, vendor):
     old = log(client, auth, vendor)
-    successor_id = resolve(client, auth, old, status="rescheduled",
-                           new_due_at="2026-07-08T10:00:00Z").get_json()["rescheduled_to"]  # fmt: skip
+    successor_id = resolve(
+        client, auth, old, status="rescheduled", new_due_at="2026-07-08T10:00:00Z"
+    ).get_json()["rescheduled_to"]
     reopened = client.post(f"/api/v1/commitments/{old['id']}/reopen", headers=auth).get_json()
     assert reopened["status"] == "open"
     successor = client.get(f"/api/v1/commitments/{successor_id}", headers=auth).get_json()
@@ -247,17 +295,26 @@ def test_reopening_a_reschedule_cancels_its_open_follow_up(client, auth, vendor)
 def test_editing_corrects_fields_and_a_naive_time_changes_nothing(client, auth, vendor, make_user):
     commitment = log(client, auth, vendor)
     colleague = make_user(Role.editor)
-    response = client.patch(f"/api/v1/commitments/{commitment['id']}", headers=auth, json={
-        "title": "Kick-off meeting", "kind": "deadline", "due_at": "2026-07-02T09:00:00Z",
-        "owner_id": colleague.id,
-    })  # fmt: skip
+    response = client.patch(
+        f"/api/v1/commitments/{commitment['id']}",
+        headers=auth,
+        json={
+            "title": "Kick-off meeting",
+            "kind": "deadline",
+            "due_at": "2026-07-02T09:00:00Z",
+            "owner_id": colleague.id,
+        },
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert (body["title"], body["kind"], body["owner_id"]) == ("Kick-off meeting", "deadline", colleague.id)
     assert body["due_at"] == body["original_due_at"] == "2026-07-02T09:00:00+00:00"
 
-    naive = client.patch(f"/api/v1/commitments/{commitment['id']}", headers=auth,
-                         json={"title": "Changed", "due_at": "2026-07-09T09:00:00"})  # fmt: skip
+    naive = client.patch(
+        f"/api/v1/commitments/{commitment['id']}",
+        headers=auth,
+        json={"title": "Changed", "due_at": "2026-07-09T09:00:00"},
+    )
     assert naive.status_code == 422
     assert list(naive.get_json()["error"]["fields"]) == ["due_at"]
     after = client.get(f"/api/v1/commitments/{commitment['id']}", headers=auth).get_json()
@@ -276,8 +333,11 @@ def test_history_lists_each_event_with_its_actor(client, auth, vendor, editor, m
     events = response.get_json()["items"]
     assert [e["action"] for e in events] == ["created", "edited", "resolved", "reopened"]
     assert [e["actor"]["email"] for e in events] == [
-        editor.email, editor.email, "ada@example.test", editor.email,
-    ]  # fmt: skip
+        editor.email,
+        editor.email,
+        "ada@example.test",
+        editor.email,
+    ]
     assert events[0]["actor"]["id"] == editor.id
     assert events[0]["at"] == "2026-06-30T12:00:00+00:00"
     assert events[1]["before"] == {"title": "Kick-off"}
@@ -288,8 +348,9 @@ def test_history_lists_each_event_with_its_actor(client, auth, vendor, editor, m
 
 def test_history_of_a_reschedule_links_both_ways(client, auth, vendor):
     old = log(client, auth, vendor)
-    successor_id = resolve(client, auth, old, status="rescheduled",
-                           new_due_at="2026-07-08T10:00:00Z").get_json()["rescheduled_to"]  # fmt: skip
+    successor_id = resolve(
+        client, auth, old, status="rescheduled", new_due_at="2026-07-08T10:00:00Z"
+    ).get_json()["rescheduled_to"]
     old_events = client.get(f"/api/v1/commitments/{old['id']}/history", headers=auth).get_json()["items"]
     assert old_events[-1]["action"] == "rescheduled"
     assert old_events[-1]["after"]["rescheduled_to"] == successor_id
@@ -303,11 +364,23 @@ def ledger_of_three(client, auth, vendor, make_vendor, make_user, token_for):
     colleague = make_user(Role.editor)
     meeting = log(client, auth, vendor, kind="meeting", title="Meeting", due_at="2026-06-10T10:00:00Z")
     promise = log(client, auth, vendor, kind="promise", title="Quote", due_at="2026-06-20T10:00:00Z")
-    deadline = log(client, auth, other, kind="deadline", title="Milestone", due_at="2026-07-05T10:00:00Z",
-                   owner_id=colleague.id)  # fmt: skip
+    deadline = log(
+        client,
+        auth,
+        other,
+        kind="deadline",
+        title="Milestone",
+        due_at="2026-07-05T10:00:00Z",
+        owner_id=colleague.id,
+    )
     resolve(client, auth, meeting, status="kept", done_at="2026-06-10T10:00:00Z")
-    return {"meeting": meeting, "promise": promise, "deadline": deadline, "other": other,
-            "colleague": colleague}  # fmt: skip
+    return {
+        "meeting": meeting,
+        "promise": promise,
+        "deadline": deadline,
+        "other": other,
+        "colleague": colleague,
+    }
 
 
 def titles(client, auth, **query) -> list[str]:
@@ -333,14 +406,17 @@ def test_due_window_bounds_are_inclusive_and_take_offsets(client, auth, ledger_o
     assert titles(client, auth, due_from="2026-06-15T00:00:00Z", due_to="2026-06-30T00:00:00Z") == ["Quote"]
 
 
-@pytest.mark.parametrize("query, field", [
-    ({"status": "lost"}, "status"),
-    ({"kind": "lunch"}, "kind"),
-    ({"due_from": "2026-06-15T00:00:00"}, "due_from"),
-    ({"due_to": "yesterday"}, "due_to"),
-    ({"vendor_id": "abc"}, "vendor_id"),
-    ({"owner_id": str(2**40)}, "owner_id"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"status": "lost"}, "status"),
+        ({"kind": "lunch"}, "kind"),
+        ({"due_from": "2026-06-15T00:00:00"}, "due_from"),
+        ({"due_to": "yesterday"}, "due_to"),
+        ({"vendor_id": "abc"}, "vendor_id"),
+        ({"owner_id": str(2**40)}, "owner_id"),
+    ],
+)
 def test_a_bad_filter_is_refused_naming_it(client, auth, query, field):
     response = client.get("/api/v1/commitments", query_string=query, headers=auth)
     assert response.status_code == 422
@@ -355,15 +431,18 @@ def test_the_commitment_list_is_paginated(client, auth, vendor):
     assert (page["page"], page["per_page"], page["total"]) == (2, 2, 5)
 
 
-@pytest.mark.parametrize("method, path, body", [
-    ("get", "/api/v1/commitments/999", None),
-    ("patch", "/api/v1/commitments/999", {"title": "x"}),
-    ("post", "/api/v1/commitments/999/resolve", {"status": "cancelled"}),
-    ("post", "/api/v1/commitments/999/reopen", None),
-    ("get", "/api/v1/commitments/999/history", None),
-    ("get", "/api/v1/commitments/1.5", None),
-    ("get", "/api/v1/commitments/2147483648", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("get", "/api/v1/commitments/999", None),
+        ("patch", "/api/v1/commitments/999", {"title": "x"}),
+        ("post", "/api/v1/commitments/999/resolve", {"status": "cancelled"}),
+        ("post", "/api/v1/commitments/999/reopen", None),
+        ("get", "/api/v1/commitments/999/history", None),
+        ("get", "/api/v1/commitments/1.5", None),
+        ("get", "/api/v1/commitments/2147483648", None),
+    ],
+)
 def test_an_unknown_commitment_is_a_404_json_envelope(client, auth, method, path, body):
     response = getattr(client, method)(path, headers=auth, json=body)
     assert response.status_code == 404
@@ -386,7 +465,9 @@ def test_overdue_is_judged_at_the_request_time(client, auth, vendor, monkeypatch
 def test_a_commitment_is_logged_kept_at_once_on_time_when_no_done_at_is_given(client, auth, vendor, session):
     body = log(client, auth, vendor, due_at="2026-06-29T10:00:00Z", status="kept")
     assert (body["status"], body["done_at"]) == ("kept", "2026-06-29T10:00:00+00:00")
-    late = log(client, auth, vendor, due_at="2026-06-29T10:00:00Z", status="kept", done_at="2026-06-29T10:40:00Z")
+    late = log(
+        client, auth, vendor, due_at="2026-06-29T10:00:00Z", status="kept", done_at="2026-06-29T10:40:00Z"
+    )
     assert late["done_at"] == "2026-06-29T10:40:00+00:00"
     history = client.get(f"/api/v1/commitments/{body['id']}/history", headers=auth).get_json()["items"]
     assert [event["action"] for event in history] == ["created", "resolved"]
@@ -395,8 +476,14 @@ def test_a_commitment_is_logged_kept_at_once_on_time_when_no_done_at_is_given(cl
 def test_a_backfilled_move_into_the_past_needs_confirm_past_and_a_refusal_writes_nothing(
     client, auth, vendor, session
 ):
-    moved = {"kind": "meeting", "title": "Kick-off", "due_at": "2026-06-20T10:00:00Z", "status": "rescheduled",
-             "new_due_at": "2026-06-24T10:00:00Z", "excuse_category": "personal"}  # fmt: skip
+    moved = {
+        "kind": "meeting",
+        "title": "Kick-off",
+        "due_at": "2026-06-20T10:00:00Z",
+        "status": "rescheduled",
+        "new_due_at": "2026-06-24T10:00:00Z",
+        "excuse_category": "personal",
+    }
     refused = client.post(f"/api/v1/vendors/{vendor.id}/commitments", headers=auth, json=moved)
     assert refused.status_code == 422
     assert list(refused.get_json()["error"]["fields"]) == ["new_due_at"]
@@ -409,14 +496,17 @@ def test_a_backfilled_move_into_the_past_needs_confirm_past_and_a_refusal_writes
     assert (follow_up["status"], follow_up["due_at"]) == ("open", "2026-06-24T10:00:00+00:00")
 
 
-@pytest.mark.parametrize("outcome, field", [
-    ({"status": "broken", "done_at": "2026-06-29T10:00:00Z"}, "done_at"),
-    ({"done_at": "2026-06-29T10:00:00Z"}, "done_at"),
-    ({"status": "kept", "confirm_past": True}, "confirm_past"),
-    ({"status": "cancelled"}, "status"),
-    ({"status": "kept", "done_at": "2026-07-02T10:00:00Z"}, "done_at"),
-    ({"status": "rescheduled"}, "new_due_at"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "outcome, field",
+    [
+        ({"status": "broken", "done_at": "2026-06-29T10:00:00Z"}, "done_at"),
+        ({"done_at": "2026-06-29T10:00:00Z"}, "done_at"),
+        ({"status": "kept", "confirm_past": True}, "confirm_past"),
+        ({"status": "cancelled"}, "status"),
+        ({"status": "kept", "done_at": "2026-07-02T10:00:00Z"}, "done_at"),
+        ({"status": "rescheduled"}, "new_due_at"),
+    ],
+)
 def test_an_outcome_with_the_wrong_fields_is_refused_naming_one_and_nothing_is_logged(
     client, auth, vendor, session, outcome, field
 ):
@@ -431,16 +521,24 @@ def test_a_reschedule_earlier_than_the_due_time_needs_confirm_past(client, auth,
     commitment = log(client, auth, vendor, due_at="2026-07-10T10:00:00Z")
     earlier = resolve(client, auth, commitment, status="rescheduled", new_due_at="2026-07-05T10:00:00Z")
     assert earlier.status_code == 422 and list(earlier.get_json()["error"]["fields"]) == ["new_due_at"]
-    confirmed = resolve(client, auth, commitment, status="rescheduled", new_due_at="2026-07-05T10:00:00Z",
-                        confirm_past=True)  # fmt: skip
+    confirmed = resolve(
+        client, auth, commitment, status="rescheduled", new_due_at="2026-07-05T10:00:00Z", confirm_past=True
+    )
     assert confirmed.status_code == 200 and confirmed.get_json()["rescheduled_to"] is not None
 
 
 def test_a_viewer_cannot_be_made_an_owner(client, auth, vendor, make_user, session):
     viewer = make_user(Role.viewer)
-    response = client.post(f"/api/v1/vendors/{vendor.id}/commitments", headers=auth, json={
-        "kind": "promise", "title": "Quote", "due_at": "2026-07-03T15:00:00Z", "owner_id": viewer.id,
-    })  # fmt: skip
+    response = client.post(
+        f"/api/v1/vendors/{vendor.id}/commitments",
+        headers=auth,
+        json={
+            "kind": "promise",
+            "title": "Quote",
+            "due_at": "2026-07-03T15:00:00Z",
+            "owner_id": viewer.id,
+        },
+    )
     assert response.status_code == 422
     assert "viewer" in response.get_json()["error"]["fields"]["owner_id"][0]
     assert count(session, Commitment) == 0

@@ -67,16 +67,19 @@ def test_pages_go_back_and_forth_by_cursor(client, as_admin, world):
     assert back == first
 
 
-@pytest.mark.parametrize("query, field", [
-    ("per_page=0", "per_page"),
-    ("per_page=201", "per_page"),
-    ("user_id=someone", "user_id"),
-    ("user_id=1234567890", "user_id"),
-    ("vendor_id=0", "vendor_id"),
-    ("since=2026-06-30T12:00:00", "since"),
-    ("until=yesterday", "until"),
-    ("before=1&after=2", "after"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("per_page=0", "per_page"),
+        ("per_page=201", "per_page"),
+        ("user_id=someone", "user_id"),
+        ("user_id=1234567890", "user_id"),
+        ("vendor_id=0", "vendor_id"),
+        ("since=2026-06-30T12:00:00", "since"),
+        ("until=yesterday", "until"),
+        ("before=1&after=2", "after"),
+    ],
+)
 def test_a_wrong_query_is_refused_naming_the_argument(client, as_admin, world, query, field):
     response = client.get(f"/api/v1/events?{query}", headers=as_admin)
     assert response.status_code == 422

@@ -44,9 +44,13 @@ def test_without_commit_the_api_previews_every_row_and_changes_nothing(client, a
     )
     assert (second["vendor_new"], second["contact"], second["contact_new"]) == (False, "Jan Kowalski", False)
     assert first["commitment"] == {
-        "kind": "promise", "title": "Deliver 40 chairs", "status": "kept", "new_due_at": None,
-        "due_at": "2026-06-30T21:59:59+00:00", "done_at": "2026-06-29T08:00:00+00:00",
-    }  # fmt: skip
+        "kind": "promise",
+        "title": "Deliver 40 chairs",
+        "status": "kept",
+        "new_due_at": None,
+        "due_at": "2026-06-30T21:59:59+00:00",
+        "done_at": "2026-06-29T08:00:00+00:00",
+    }
     assert third["commitment"]["due_at"] == "2026-07-01T07:30:00+00:00"
     assert counts(session) == (0, 0, 0, 0)
 
@@ -54,8 +58,9 @@ def test_without_commit_the_api_previews_every_row_and_changes_nothing(client, a
 def test_commit_imports_every_row_with_its_history_and_answers_201_with_the_counts(
     client, auth, editor, session
 ):
-    response = client.post("/api/v1/import", headers=auth,
-                           json={"csv": FILE, "timezone": "Europe/Warsaw", "commit": True})  # fmt: skip
+    response = client.post(
+        "/api/v1/import", headers=auth, json={"csv": FILE, "timezone": "Europe/Warsaw", "commit": True}
+    )
 
     assert response.status_code == 201
     assert response.get_json() == {
@@ -93,7 +98,7 @@ def test_committing_a_file_with_problems_is_a_422_listing_them_and_writes_nothin
 
 def test_a_row_the_ledger_refuses_while_writing_rolls_back_every_row(
     client, auth, session, ledger_refuses_import_row
-):  # fmt: skip
+):
     ledger_refuses_import_row(4)  # the third row of the file
 
     response = client.post("/api/v1/import", headers=auth, json={"csv": FILE, "commit": True})
@@ -105,11 +110,14 @@ def test_a_row_the_ledger_refuses_while_writing_rolls_back_every_row(
     assert counts(session) == (0, 0, 0, 0)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("   \n", "The file is empty."),
-    ("vendor\nA\x00B\n", "Text cannot contain NUL characters."),  # refused for every API field alike
-    ('vendor\n"' + "x" * 200_000 + '"\n', "The file is not valid CSV"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("   \n", "The file is empty."),
+        ("vendor\nA\x00B\n", "Text cannot contain NUL characters."),  # refused for every API field alike
+        ('vendor\n"' + "x" * 200_000 + '"\n', "The file is not valid CSV"),
+    ],
+)
 def test_text_that_is_no_csv_file_is_a_422_naming_the_csv_field(client, auth, session, text, message):
     response = client.post("/api/v1/import", headers=auth, json={"csv": text, "commit": True})
 
@@ -119,8 +127,9 @@ def test_text_that_is_no_csv_file_is_a_422_naming_the_csv_field(client, auth, se
     assert counts(session) == (0, 0, 0, 0)
 
 
-@pytest.mark.parametrize("field, value", [("timezone", "Mars/Olympus"), ("date_format", "ymd"),
-                                          ("csv", ""), ("commit", "maybe")])  # fmt: skip
+@pytest.mark.parametrize(
+    "field, value", [("timezone", "Mars/Olympus"), ("date_format", "ymd"), ("csv", ""), ("commit", "maybe")]
+)
 def test_a_bad_option_is_a_422_naming_the_field(client, auth, field, value):
     response = client.post("/api/v1/import", headers=auth, json={"csv": FILE, field: value})
 

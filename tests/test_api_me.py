@@ -17,19 +17,34 @@ NEXT_MONDAY = NOW + timedelta(days=6)
 
 def test_a_viewer_changes_their_own_profile_and_reads_it_back(client, viewer, token_for, session):
     headers = token_for(viewer)
-    response = client.patch("/api/v1/me", headers=headers, json={
-        "name": "  Vic  ", "timezone": "Europe/Warsaw", "locale": "pl", "digest_enabled": False,
-    })  # fmt: skip
+    response = client.patch(
+        "/api/v1/me",
+        headers=headers,
+        json={
+            "name": "  Vic  ",
+            "timezone": "Europe/Warsaw",
+            "locale": "pl",
+            "digest_enabled": False,
+        },
+    )
     assert response.status_code == 200
     assert response.get_json() == {
-        "id": viewer.id, "email": viewer.email, "name": "Vic", "role": "viewer",
-        "timezone": "Europe/Warsaw", "locale": "pl", "digest_enabled": False,
-    }  # fmt: skip
+        "id": viewer.id,
+        "email": viewer.email,
+        "name": "Vic",
+        "role": "viewer",
+        "timezone": "Europe/Warsaw",
+        "locale": "pl",
+        "digest_enabled": False,
+    }
     assert client.get("/api/v1/me", headers=headers).get_json() == response.get_json()
     session.refresh(viewer)
     assert (viewer.name, viewer.timezone, viewer.locale, viewer.digest_enabled) == (
-        "Vic", "Europe/Warsaw", "pl", False
-    )  # fmt: skip
+        "Vic",
+        "Europe/Warsaw",
+        "pl",
+        False,
+    )
 
 
 def test_a_viewer_still_may_not_write_to_the_ledger(client, viewer, token_for):
@@ -44,8 +59,11 @@ def test_fields_left_out_stay_as_they_were(client, editor, token_for, session):
     assert response.status_code == 200
     body = response.get_json()
     assert (body["name"], body["timezone"], body["locale"], body["digest_enabled"]) == (
-        "Edie", "Europe/Budapest", "hu", True
-    )  # fmt: skip
+        "Edie",
+        "Europe/Budapest",
+        "hu",
+        True,
+    )
 
 
 def test_null_time_zone_and_language_go_back_to_the_defaults(client, editor, token_for, session):
@@ -74,14 +92,17 @@ def test_a_name_or_language_change_keeps_the_next_digest(client, editor, token_f
     assert editor.digest_next_at == NEXT_MONDAY
 
 
-@pytest.mark.parametrize("body, field, words", [
-    ({"timezone": "Mars/Olympus_Mons"}, "timezone", "IANA time zone"),
-    ({"locale": "xx"}, "locale", "languages offered"),
-    ({"digest_enabled": "sometimes"}, "digest_enabled", "boolean"),
-    ({"name": "x" * 121}, "name", "Longer than maximum"),
-    ({"email": "new@example.test"}, "email", "Unknown field"),
-    ({"role": "admin"}, "role", "Unknown field"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "body, field, words",
+    [
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone", "IANA time zone"),
+        ({"locale": "xx"}, "locale", "languages offered"),
+        ({"digest_enabled": "sometimes"}, "digest_enabled", "boolean"),
+        ({"name": "x" * 121}, "name", "Longer than maximum"),
+        ({"email": "new@example.test"}, "email", "Unknown field"),
+        ({"role": "admin"}, "role", "Unknown field"),
+    ],
+)
 def test_a_wrong_value_is_refused_naming_the_field_and_nothing_changes(
     client, viewer, token_for, session, body, field, words
 ):
@@ -94,8 +115,11 @@ def test_a_wrong_value_is_refused_naming_the_field_and_nothing_changes(
     assert words in error["fields"][field][0]
     session.refresh(viewer)
     assert (viewer.name, viewer.role.value, viewer.timezone, viewer.digest_next_at) == (
-        "Victor Viewer", "viewer", None, NEXT_MONDAY
-    )  # fmt: skip
+        "Victor Viewer",
+        "viewer",
+        None,
+        NEXT_MONDAY,
+    )
 
 
 def test_without_a_token_the_profile_cannot_be_changed(client):

@@ -35,20 +35,41 @@ CHECKS = [not_a_server_error, response_schema_conformance, status_code_conforman
 def _seed_ledger(role: Role) -> str:
     """A few vendors, contacts and commitments in every state, and a token of the role for the fuzzer."""
     session = db.session
-    editor = create_user(session, email=f"fuzz-{uuid.uuid4().hex[:6]}@example.test", password=PASSWORD,
-                         role=role, now=NOW, name=f"Fuzz {role.value.title()}")  # fmt: skip
+    editor = create_user(
+        session,
+        email=f"fuzz-{uuid.uuid4().hex[:6]}@example.test",
+        password=PASSWORD,
+        role=role,
+        now=NOW,
+        name=f"Fuzz {role.value.title()}",
+    )
     for i in range(3):
         vendor = create_vendor(session, now=NOW, name=f"Fuzzed {uuid.uuid4().hex[:6]} {i}", category="IT")
         contact = add_contact(session, vendor, now=NOW, name=f"Contact {i}")
         made = [
-            ledger.log_commitment(session, vendor=vendor, kind=kind, title=f"{kind} {i}", actor=editor, now=NOW,
-                                  due_at=NOW + timedelta(days=days), contact=contact)  # fmt: skip
+            ledger.log_commitment(
+                session,
+                vendor=vendor,
+                kind=kind,
+                title=f"{kind} {i}",
+                actor=editor,
+                now=NOW,
+                due_at=NOW + timedelta(days=days),
+                contact=contact,
+            )
             for days, kind in enumerate(Kind, start=-2)
-        ]  # fmt: skip
+        ]
         later = NOW + timedelta(days=3)
         ledger.resolve(session, made[0], Status.kept, actor=editor, now=later, done_at=later)
-        ledger.resolve(session, made[1], Status.rescheduled, actor=editor, now=later,
-                       new_due_at=later + timedelta(days=7), excuse="Stuck in traffic")  # fmt: skip
+        ledger.resolve(
+            session,
+            made[1],
+            Status.rescheduled,
+            actor=editor,
+            now=later,
+            new_due_at=later + timedelta(days=7),
+            excuse="Stuck in traffic",
+        )
     token = issue_token(session, editor, now=NOW)
     session.commit()
     return token
@@ -94,9 +115,15 @@ def _load_schema():
 schema = _load_schema()
 # What only an admin may do: the editor's run sees it answer 403, an admin's reaches the bodies.
 admin_schema = schema.include(path_regex=r"^/api/v1/users")
-FUZZING = settings(max_examples=25, deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                          HealthCheck.function_scoped_fixture])  # fmt: skip
+FUZZING = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 
 
 # The ledger is seeded once per operation (token_headers), not per example, on purpose.
@@ -117,30 +144,45 @@ def test_a_score_as_of_centuries_after_the_ledger_is_answered(fuzzed_app, token_
     """Found by the fuzzer: PostgreSQL's exp() refuses to underflow, where SQLite returns 0."""
     client = fuzzed_app.test_client()
     vendor_id = client.get("/api/v1/vendors", headers=token_headers).get_json()["items"][0]["id"]
-    response = client.get(path.format(vendor_id=vendor_id), query_string={"as_of": "5567-12-18T02:36:12Z"},
-                          headers=token_headers)  # fmt: skip
+    response = client.get(
+        path.format(vendor_id=vendor_id),
+        query_string={"as_of": "5567-12-18T02:36:12Z"},
+        headers=token_headers,
+    )
     assert response.status_code == 200
     assert response.get_json()["as_of"] == "5567-12-18T02:36:12+00:00"
 
 
 def test_a_year_one_typo_is_refused_and_one_stored_before_leaves_the_scorecard_answering(
     fuzzed_app, token_headers
-):  # fmt: skip
+):
     client = fuzzed_app.test_client()
     vendor_id = client.get("/api/v1/vendors", headers=token_headers).get_json()["items"][0]["id"]
-    typo = client.post(f"/api/v1/vendors/{vendor_id}/commitments", headers=token_headers,
-                       json={"kind": "promise", "title": "A typo in the year", "due_at": "0001-01-01T00:00:00Z"})  # fmt: skip
+    typo = client.post(
+        f"/api/v1/vendors/{vendor_id}/commitments",
+        headers=token_headers,
+        json={"kind": "promise", "title": "A typo in the year", "due_at": "0001-01-01T00:00:00Z"},
+    )
     assert typo.status_code == 422
     assert list(typo.get_json()["error"]["fields"]) == ["due_at"]
     # A ledger restored from before the years were checked may still hold one, kept the next day.
-    logged = client.post(f"/api/v1/vendors/{vendor_id}/commitments", headers=token_headers,
-                         json={"kind": "promise", "title": "A typo in the year", "due_at": "2026-06-01T00:00:00Z"})  # fmt: skip
+    logged = client.post(
+        f"/api/v1/vendors/{vendor_id}/commitments",
+        headers=token_headers,
+        json={"kind": "promise", "title": "A typo in the year", "due_at": "2026-06-01T00:00:00Z"},
+    )
     with fuzzed_app.app_context():
         year_one = datetime(1, 1, 1, tzinfo=UTC)
         db.session.execute(
-            sa.update(Commitment).where(Commitment.id == logged.get_json()["id"])
-            .values(due_at=year_one, original_due_at=year_one, done_at=year_one + timedelta(days=1),
-                    lateness_us=86_400_000_000, status=Status.kept)  # fmt: skip
+            sa.update(Commitment)
+            .where(Commitment.id == logged.get_json()["id"])
+            .values(
+                due_at=year_one,
+                original_due_at=year_one,
+                done_at=year_one + timedelta(days=1),
+                lateness_us=86_400_000_000,
+                status=Status.kept,
+            )
         )
         tally.refresh(db.session, vendor_id, [year_one, datetime(2026, 6, 1, tzinfo=UTC)])
         db.session.commit()

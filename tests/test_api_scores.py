@@ -27,14 +27,30 @@ def scored(session, make_vendor, editor):
 
 
 def test_a_vendors_score_has_every_figure_of_scoring_md(client, viewer, token_for, scored):
-    response = client.get(f"/api/v1/vendors/{scored[0].id}/score?as_of=2026-11-15T09:30:00Z",
-                          headers=token_for(viewer))  # fmt: skip
+    response = client.get(
+        f"/api/v1/vendors/{scored[0].id}/score?as_of=2026-11-15T09:30:00Z", headers=token_for(viewer)
+    )
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) >= {"reliability", "punctuality", "score", "standing", "reliability_band",
-                         "punctuality_band", "ranking_key", "counted", "weight_total", "counts",
-                         "median_late_minutes_meetings", "median_late_hours_other", "excuses",
-                         "longest_reschedule_chain", "contacts", "trend", "explain"}  # fmt: skip
+    assert set(body) >= {
+        "reliability",
+        "punctuality",
+        "score",
+        "standing",
+        "reliability_band",
+        "punctuality_band",
+        "ranking_key",
+        "counted",
+        "weight_total",
+        "counts",
+        "median_late_minutes_meetings",
+        "median_late_hours_other",
+        "excuses",
+        "longest_reschedule_chain",
+        "contacts",
+        "trend",
+        "explain",
+    }
     assert body["as_of"] == "2026-11-15T09:30:00+00:00"
     assert len(body["trend"]) == 12
     assert len(body["explain"]) == body["counted"]
@@ -46,17 +62,22 @@ def test_a_vendors_score_has_every_figure_of_scoring_md(client, viewer, token_fo
 
 def test_a_score_for_one_contact_counts_only_their_commitments(client, viewer, token_for, scored, session):
     contact = session.scalars(sa.select(Contact)).one()
-    response = client.get(f"/api/v1/vendors/{scored[0].id}/score?contact_id={contact.id}", headers=token_for(viewer))
+    response = client.get(
+        f"/api/v1/vendors/{scored[0].id}/score?contact_id={contact.id}", headers=token_for(viewer)
+    )
     assert response.status_code == 200
     assert response.get_json()["counted"] == 0, "nothing was logged with this contact"
-    other = client.get(f"/api/v1/vendors/{scored[1].id}/score?contact_id={contact.id}", headers=token_for(viewer))
+    other = client.get(
+        f"/api/v1/vendors/{scored[1].id}/score?contact_id={contact.id}", headers=token_for(viewer)
+    )
     assert other.status_code == 422
     assert "contact_id" in other.get_json()["error"]["fields"]
 
 
 def test_a_naive_as_of_is_refused(client, viewer, token_for, scored):
-    response = client.get(f"/api/v1/vendors/{scored[0].id}/score?as_of=2026-11-15T09:30:00",
-                          headers=token_for(viewer))  # fmt: skip
+    response = client.get(
+        f"/api/v1/vendors/{scored[0].id}/score?as_of=2026-11-15T09:30:00", headers=token_for(viewer)
+    )
     assert response.status_code == 422
     assert "as_of" in response.get_json()["error"]["fields"]
 
@@ -75,8 +96,9 @@ def test_the_scorecard_and_the_vendor_score_agree(client, viewer, token_for, sco
     headers = token_for(viewer)
     board = client.get("/api/v1/scorecard?as_of=2026-11-15T09:30:00Z", headers=headers).get_json()
     for item in board["items"]:
-        own = client.get(f"/api/v1/vendors/{item['vendor_id']}/score?as_of=2026-11-15T09:30:00Z",
-                         headers=headers).get_json()  # fmt: skip
+        own = client.get(
+            f"/api/v1/vendors/{item['vendor_id']}/score?as_of=2026-11-15T09:30:00Z", headers=headers
+        ).get_json()
         for name in ("reliability", "punctuality", "score", "ranking_key", "weight_total"):
             assert item[name] == pytest.approx(own[name], abs=1e-9)
         assert item["counts"] == own["counts"]
@@ -98,8 +120,9 @@ def count_statements(app, action) -> int:
     return len(statements)
 
 
-def test_the_scorecard_takes_as_many_statements_for_forty_vendors_as_for_four(app, client, viewer, token_for,
-                                                                             scored, session, editor):
+def test_the_scorecard_takes_as_many_statements_for_forty_vendors_as_for_four(
+    app, client, viewer, token_for, scored, session, editor
+):
     headers = token_for(viewer)
     client.get("/api/v1/scorecard", headers=headers)  # builds the buckets once
     few = count_statements(app, lambda: client.get("/api/v1/scorecard", headers=headers))
@@ -119,8 +142,13 @@ def test_sqlite_and_postgresql_give_the_same_figures_for_the_same_ledger(tmp_pat
         app = make_app(url, tmp_path / uuid.uuid4().hex)
         with app.app_context():
             session = db.session
-            user = create_user(session, email="same@example.test", password="correct horse battery",
-                               role=Role.editor, now=NOW)  # fmt: skip
+            user = create_user(
+                session,
+                email="same@example.test",
+                password="correct horse battery",
+                role=Role.editor,
+                now=NOW,
+            )
             vendors = [create_vendor(session, now=NOW, name=f"Same {i}") for i in range(3)]
             build_history(session, vendors, user, seed=11, per_vendor=30)
             token = issue_token(session, user, now=NOW)
@@ -128,8 +156,12 @@ def test_sqlite_and_postgresql_give_the_same_figures_for_the_same_ledger(tmp_pat
             client = app.test_client()
             headers = {"Authorization": f"Bearer {token}"}
             board = client.get("/api/v1/scorecard?as_of=2026-11-15T09:30:00Z", headers=headers).get_json()
-            scores = [client.get(f"/api/v1/vendors/{v.id}/score?as_of=2026-11-15T09:30:00Z",
-                                 headers=headers).get_json() for v in vendors]  # fmt: skip
+            scores = [
+                client.get(
+                    f"/api/v1/vendors/{v.id}/score?as_of=2026-11-15T09:30:00Z", headers=headers
+                ).get_json()
+                for v in vendors
+            ]
             results.append((board, scores))
             db.session.remove()
             db.engine.dispose()
@@ -191,6 +223,10 @@ def test_a_thin_record_keeps_its_figures_in_the_api_with_its_standing_and_no_tre
     # The first came due 40 days ago: only the points as of 30 days ago and now are there.
     drawn = [point for point in body["trend"] if point["score"] is not None]
     assert len(drawn) == 2 and drawn[-1]["standing"] == "insufficient_data"
-    assert all(point == {"as_of": point["as_of"], "score": None, "standing": None} for point in body["trend"][:10])
-    schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["TrendPoint"]["properties"]
+    assert all(
+        point == {"as_of": point["as_of"], "score": None, "standing": None} for point in body["trend"][:10]
+    )
+    schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["TrendPoint"][
+        "properties"
+    ]
     assert schema["score"].get("nullable") or "null" in schema["score"].get("type", [])

@@ -27,8 +27,13 @@ def as_admin(admin, token_for):
 
 
 def new_user(**overrides) -> dict:
-    return {"email": "Nina@Example.test", "name": "Nina New", "role": "editor", "password": PASSWORD,
-            **overrides}  # fmt: skip
+    return {
+        "email": "Nina@Example.test",
+        "name": "Nina New",
+        "role": "editor",
+        "password": PASSWORD,
+        **overrides,
+    }
 
 
 def user_count(session) -> int:
@@ -40,7 +45,11 @@ def test_an_admin_creates_a_user_who_can_then_sign_in(client, as_admin, session)
     assert response.status_code == 201
     created = response.get_json()
     assert (created["email"], created["name"], created["role"]) == ("nina@example.test", "Nina New", "editor")
-    assert (created["timezone"], created["is_active"], created["disabled_at"]) == ("Europe/Warsaw", True, None)
+    assert (created["timezone"], created["is_active"], created["disabled_at"]) == (
+        "Europe/Warsaw",
+        True,
+        None,
+    )
     assert not set(SECRETS) & set(created)
     signed_in = client.submit("/auth/login", {"email": "nina@example.test", "password": PASSWORD})
     assert signed_in.status_code == 302
@@ -55,8 +64,10 @@ def test_a_duplicate_email_is_refused_naming_the_field(client, as_admin, editor,
     assert user_count(session) == before
 
 
-@pytest.mark.parametrize("field, value", [("password", "short"), ("role", "owner"), ("timezone", "Mars/Base"),
-                                          ("email", "not an address")])  # fmt: skip
+@pytest.mark.parametrize(
+    "field, value",
+    [("password", "short"), ("role", "owner"), ("timezone", "Mars/Base"), ("email", "not an address")],
+)
 def test_bad_input_is_a_422_naming_the_field_and_creates_no_one(client, as_admin, session, field, value):
     before = user_count(session)
     response = client.post("/api/v1/users", headers=as_admin, json=new_user(**{field: value}))
@@ -105,11 +116,18 @@ def test_an_admin_lists_and_reads_users_without_any_secret(client, as_admin, adm
 
 
 def test_an_admin_changes_role_name_and_time_zone(client, as_admin, viewer, token_for, session):
-    response = client.patch(f"/api/v1/users/{viewer.id}", headers=as_admin,
-                            json={"role": "editor", "name": " Victor V ", "timezone": "America/New_York"})  # fmt: skip
+    response = client.patch(
+        f"/api/v1/users/{viewer.id}",
+        headers=as_admin,
+        json={"role": "editor", "name": " Victor V ", "timezone": "America/New_York"},
+    )
     assert response.status_code == 200
     changed = response.get_json()
-    assert (changed["role"], changed["name"], changed["timezone"]) == ("editor", "Victor V", "America/New_York")
+    assert (changed["role"], changed["name"], changed["timezone"]) == (
+        "editor",
+        "Victor V",
+        "America/New_York",
+    )
     # The promotion applies to the viewer's existing token at once.
     assert client.post("/api/v1/vendors", headers=token_for(viewer), json={"name": "Acme"}).status_code == 201
     back = client.patch(f"/api/v1/users/{viewer.id}", headers=as_admin, json={"timezone": None})
@@ -224,8 +242,9 @@ def test_the_export_returns_every_vendor_contact_commitment_and_event(
     client, viewer, editor, token_for, make_vendor, session
 ):
     vendor = make_vendor("Łódź Supplies", category="IT")
-    ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Send the quote", actor=editor,
-                          now=NOW, due_at=NOW)  # fmt: skip
+    ledger.log_commitment(
+        session, vendor=vendor, kind=Kind.promise, title="Send the quote", actor=editor, now=NOW, due_at=NOW
+    )
     session.commit()
     client.post(f"/api/v1/vendors/{vendor.id}/contacts", headers=token_for(editor), json={"name": "Jan"})
     response = client.get("/api/v1/export/ledger", headers=token_for(viewer))
@@ -235,7 +254,9 @@ def test_the_export_returns_every_vendor_contact_commitment_and_event(
     assert document["exported_at"] == NOW.isoformat()
     assert [v["name"] for v in document["vendors"]] == ["Łódź Supplies"]
     assert [c["name"] for c in document["contacts"]] == ["Jan"]
-    assert [(c["title"], c["owner_email"]) for c in document["commitments"]] == [("Send the quote", editor.email)]
+    assert [(c["title"], c["owner_email"]) for c in document["commitments"]] == [
+        ("Send the quote", editor.email)
+    ]
     assert [e["action"] for e in document["events"]] == ["created"]
 
 

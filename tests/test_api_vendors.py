@@ -19,9 +19,15 @@ def names(response) -> list[str]:
 
 
 def test_editor_creates_a_vendor_and_reads_it_back(client, auth):
-    created = client.post("/api/v1/vendors", headers=auth, json={
-        "name": "  Acme   Printing ", "category": "print", "email": "hi@acme.test",
-    })  # fmt: skip
+    created = client.post(
+        "/api/v1/vendors",
+        headers=auth,
+        json={
+            "name": "  Acme   Printing ",
+            "category": "print",
+            "email": "hi@acme.test",
+        },
+    )
     assert created.status_code == 201
     body = created.get_json()
     assert body["name"] == "Acme Printing"
@@ -84,12 +90,12 @@ def test_search_matches_part_of_the_name_in_any_case_and_category_filters(client
     make_vendor("100% Office", category="print")
 
     assert sorted(names(client.get("/api/v1/vendors?q=PLUMB", headers=auth))) == [
-        "Plumb & Co", "Plumbline Printing", "Łódź Plumbing",
-    ]  # fmt: skip
-    assert names(client.get("/api/v1/vendors", query_string={"q": "łÓDŹ"}, headers=auth)) == ["Łódź Plumbing"]
-    assert names(client.get("/api/v1/vendors?q=plumb&category=print", headers=auth)) == [
-        "Plumbline Printing"
+        "Plumb & Co",
+        "Plumbline Printing",
+        "Łódź Plumbing",
     ]
+    assert names(client.get("/api/v1/vendors", query_string={"q": "łÓDŹ"}, headers=auth)) == ["Łódź Plumbing"]
+    assert names(client.get("/api/v1/vendors?q=plumb&category=print", headers=auth)) == ["Plumbline Printing"]
     # % and _ are searched for, not wildcards.
     assert names(client.get("/api/v1/vendors", query_string={"q": "0%"}, headers=auth)) == ["100% Office"]
     assert names(client.get("/api/v1/vendors", query_string={"q": "_"}, headers=auth)) == []
@@ -111,10 +117,17 @@ def test_list_is_paginated_with_page_per_page_and_total(client, auth, make_vendo
     assert default["per_page"] == app.config["VENDORTRACK_PAGE_SIZE"]
 
 
-@pytest.mark.parametrize("query, field", [
-    ("page=0", "page"), ("page=-1", "page"), ("page=abc", "page"),
-    ("page=99999999999999999999999", "page"), ("per_page=0", "per_page"), ("per_page=201", "per_page"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=abc", "page"),
+        ("page=99999999999999999999999", "page"),
+        ("per_page=0", "per_page"),
+        ("per_page=201", "per_page"),
+    ],
+)
 def test_paging_out_of_range_is_refused_naming_the_parameter(client, auth, query, field):
     response = client.get(f"/api/v1/vendors?{query}", headers=auth)
     assert response.status_code == 422
@@ -123,13 +136,17 @@ def test_paging_out_of_range_is_refused_naming_the_parameter(client, auth, query
 
 def test_editor_edits_some_details_and_keeps_the_rest(client, auth, make_vendor):
     vendor = make_vendor("Acme", category="print", phone="+48 123")
-    response = client.patch(f"/api/v1/vendors/{vendor.id}", headers=auth,
-                            json={"name": "Acme Print", "notes": "Slow on Mondays"})  # fmt: skip
+    response = client.patch(
+        f"/api/v1/vendors/{vendor.id}", headers=auth, json={"name": "Acme Print", "notes": "Slow on Mondays"}
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert (body["name"], body["notes"], body["category"], body["phone"]) == (
-        "Acme Print", "Slow on Mondays", "print", "+48 123",
-    )  # fmt: skip
+        "Acme Print",
+        "Slow on Mondays",
+        "print",
+        "+48 123",
+    )
 
     clash = make_vendor("Other")
     refused = client.patch(f"/api/v1/vendors/{clash.id}", headers=auth, json={"name": "acme print"})
@@ -140,9 +157,15 @@ def test_editor_edits_some_details_and_keeps_the_rest(client, auth, make_vendor)
 
 def test_archive_keeps_commitments_and_history_readable_and_unarchive_restores(client, auth, make_vendor):
     vendor = make_vendor("Acme")
-    logged = client.post(f"/api/v1/vendors/{vendor.id}/commitments", headers=auth, json={
-        "kind": "promise", "title": "Quote", "due_at": "2026-07-03T15:00:00+00:00",
-    }).get_json()  # fmt: skip
+    logged = client.post(
+        f"/api/v1/vendors/{vendor.id}/commitments",
+        headers=auth,
+        json={
+            "kind": "promise",
+            "title": "Quote",
+            "due_at": "2026-07-03T15:00:00+00:00",
+        },
+    ).get_json()
 
     archived = client.post(f"/api/v1/vendors/{vendor.id}/archive", headers=auth)
     assert archived.status_code == 200
@@ -155,9 +178,15 @@ def test_archive_keeps_commitments_and_history_readable_and_unarchive_restores(c
     history = client.get(f"/api/v1/commitments/{logged['id']}/history", headers=auth).get_json()
     assert [e["action"] for e in history["items"]] == ["created"]
 
-    more = client.post(f"/api/v1/vendors/{vendor.id}/commitments", headers=auth, json={
-        "kind": "promise", "title": "Another", "due_at": "2026-07-03T15:00:00+00:00",
-    })  # fmt: skip
+    more = client.post(
+        f"/api/v1/vendors/{vendor.id}/commitments",
+        headers=auth,
+        json={
+            "kind": "promise",
+            "title": "Another",
+            "due_at": "2026-07-03T15:00:00+00:00",
+        },
+    )
     assert more.status_code == 422
     assert "vendor_id" in more.get_json()["error"]["fields"]
 
@@ -170,8 +199,9 @@ def test_contacts_are_added_and_listed_by_name(client, auth, make_vendor):
     vendor = make_vendor("Acme")
     other = make_vendor("Other")
     for name in ("Zofia Nowak", "Adam Kowalski"):
-        created = client.post(f"/api/v1/vendors/{vendor.id}/contacts", headers=auth,
-                              json={"name": name, "role": "sales"})  # fmt: skip
+        created = client.post(
+            f"/api/v1/vendors/{vendor.id}/contacts", headers=auth, json={"name": name, "role": "sales"}
+        )
         assert created.status_code == 201
         assert created.get_json()["vendor_id"] == vendor.id
     client.post(f"/api/v1/vendors/{other.id}/contacts", headers=auth, json={"name": "Someone Else"})
@@ -189,18 +219,21 @@ def test_contacts_are_added_and_listed_by_name(client, auth, make_vendor):
 COMMITMENT = {"kind": "meeting", "title": "Kick-off", "due_at": "2026-07-01T10:00:00+02:00"}
 
 
-@pytest.mark.parametrize("method, path, body", [
-    ("get", "/api/v1/vendors/999", None),
-    ("patch", "/api/v1/vendors/999", {"name": "x"}),
-    ("post", "/api/v1/vendors/999/archive", None),
-    ("post", "/api/v1/vendors/999/unarchive", None),
-    ("get", "/api/v1/vendors/999/contacts", None),
-    ("post", "/api/v1/vendors/999/contacts", {"name": "x"}),
-    ("post", "/api/v1/vendors/999/commitments", COMMITMENT),
-    ("get", "/api/v1/vendors/99999999999999999999", None),
-    ("get", "/api/v1/vendors/0", None),
-    ("get", "/api/v1/vendors/abc", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("get", "/api/v1/vendors/999", None),
+        ("patch", "/api/v1/vendors/999", {"name": "x"}),
+        ("post", "/api/v1/vendors/999/archive", None),
+        ("post", "/api/v1/vendors/999/unarchive", None),
+        ("get", "/api/v1/vendors/999/contacts", None),
+        ("post", "/api/v1/vendors/999/contacts", {"name": "x"}),
+        ("post", "/api/v1/vendors/999/commitments", COMMITMENT),
+        ("get", "/api/v1/vendors/99999999999999999999", None),
+        ("get", "/api/v1/vendors/0", None),
+        ("get", "/api/v1/vendors/abc", None),
+    ],
+)
 def test_an_unknown_vendor_is_a_404_json_envelope(client, auth, method, path, body):
     response = getattr(client, method)(path, headers=auth, json=body)
     assert response.status_code == 404
@@ -235,23 +268,36 @@ def test_a_nul_character_in_any_query_argument_is_refused_by_name(client, auth):
 
 def test_editor_changes_a_contacts_details_and_keeps_the_rest(client, auth, make_vendor):
     vendor = make_vendor("Acme")
-    contact = client.post(f"/api/v1/vendors/{vendor.id}/contacts", headers=auth, json={
-        "name": "Jan Kowalski", "role": "sales", "email": "jan@acme.test", "phone": "123",
-    }).get_json()  # fmt: skip
-    response = client.patch(f"/api/v1/vendors/{vendor.id}/contacts/{contact['id']}", headers=auth,
-                            json={"name": "  Jan Nowak ", "phone": ""})  # fmt: skip
+    contact = client.post(
+        f"/api/v1/vendors/{vendor.id}/contacts",
+        headers=auth,
+        json={
+            "name": "Jan Kowalski",
+            "role": "sales",
+            "email": "jan@acme.test",
+            "phone": "123",
+        },
+    ).get_json()
+    response = client.patch(
+        f"/api/v1/vendors/{vendor.id}/contacts/{contact['id']}",
+        headers=auth,
+        json={"name": "  Jan Nowak ", "phone": ""},
+    )
     assert response.status_code == 200
     assert response.get_json() == {**contact, "name": "Jan Nowak", "phone": ""}
     listed = client.get(f"/api/v1/vendors/{vendor.id}/contacts", headers=auth).get_json()
     assert listed["items"] == [response.get_json()]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"name": ""}, "name"),
-    ({"name": "   "}, "name"),
-    ({"email": "x" * 255}, "email"),
-    ({"vendor_id": 2}, "vendor_id"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"email": "x" * 255}, "email"),
+        ({"vendor_id": 2}, "vendor_id"),
+    ],
+)
 def test_a_wrong_contact_change_is_refused_naming_the_field_and_nothing_changes(
     client, auth, make_vendor, body, field
 ):
@@ -266,10 +312,14 @@ def test_a_wrong_contact_change_is_refused_naming_the_field_and_nothing_changes(
 
 def test_a_contact_is_found_only_under_its_own_vendor(client, auth, make_vendor):
     vendor, other = make_vendor("Acme"), make_vendor("Other")
-    contact = client.post(f"/api/v1/vendors/{other.id}/contacts", headers=auth,
-                          json={"name": "Eve"}).get_json()  # fmt: skip
-    for path in (f"/api/v1/vendors/{vendor.id}/contacts/{contact['id']}",
-                 f"/api/v1/vendors/{vendor.id}/contacts/999", f"/api/v1/vendors/999/contacts/{contact['id']}"):  # fmt: skip
+    contact = client.post(
+        f"/api/v1/vendors/{other.id}/contacts", headers=auth, json={"name": "Eve"}
+    ).get_json()
+    for path in (
+        f"/api/v1/vendors/{vendor.id}/contacts/{contact['id']}",
+        f"/api/v1/vendors/{vendor.id}/contacts/999",
+        f"/api/v1/vendors/999/contacts/{contact['id']}",
+    ):
         response = client.patch(path, headers=auth, json={"name": "Mallory"})
         assert response.status_code == 404, path
         assert response.get_json()["error"]["code"] == "not_found"
@@ -279,9 +329,13 @@ def test_a_contact_is_found_only_under_its_own_vendor(client, auth, make_vendor)
 
 def test_a_viewer_may_not_change_a_contact(client, auth, viewer, token_for, make_vendor):
     vendor = make_vendor("Acme")
-    contact = client.post(f"/api/v1/vendors/{vendor.id}/contacts", headers=auth,
-                          json={"name": "Jan"}).get_json()  # fmt: skip
-    response = client.patch(f"/api/v1/vendors/{vendor.id}/contacts/{contact['id']}", headers=token_for(viewer),
-                            json={"name": "Changed"})  # fmt: skip
+    contact = client.post(
+        f"/api/v1/vendors/{vendor.id}/contacts", headers=auth, json={"name": "Jan"}
+    ).get_json()
+    response = client.patch(
+        f"/api/v1/vendors/{vendor.id}/contacts/{contact['id']}",
+        headers=token_for(viewer),
+        json={"name": "Changed"},
+    )
     assert response.status_code == 403
     assert client.get(f"/api/v1/vendors/{vendor.id}/contacts", headers=auth).get_json()["items"] == [contact]

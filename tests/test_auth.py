@@ -27,8 +27,9 @@ def copy_of_the_session(app, browser):
 
 
 def test_signing_in_lands_on_the_vendor_list(client, editor):
-    response = client.submit("/auth/login", {"email": editor.email, "password": PASSWORD},
-                             follow_redirects=True)  # fmt: skip
+    response = client.submit(
+        "/auth/login", {"email": editor.email, "password": PASSWORD}, follow_redirects=True
+    )
 
     assert response.status_code == 200
     assert response.request.path == "/vendors/"
@@ -64,8 +65,11 @@ def test_a_disabled_user_cannot_sign_in(client, admin, editor, app):
 
 
 def test_next_is_followed_when_it_is_a_local_path(client, editor):
-    response = client.submit("/auth/login", {"email": editor.email, "password": PASSWORD},
-                             query_string={"next": "/commitments/?status=open"})  # fmt: skip
+    response = client.submit(
+        "/auth/login",
+        {"email": editor.email, "password": PASSWORD},
+        query_string={"next": "/commitments/?status=open"},
+    )
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/commitments/?status=open"
@@ -75,8 +79,9 @@ def test_next_is_followed_when_it_is_a_local_path(client, editor):
     "target", ["https://evil.test/", "//evil.test", "/\\evil.test", "javascript:alert(1)"]
 )
 def test_next_pointing_elsewhere_is_ignored(client, editor, target):
-    response = client.submit("/auth/login", {"email": editor.email, "password": PASSWORD},
-                             query_string={"next": target})  # fmt: skip
+    response = client.submit(
+        "/auth/login", {"email": editor.email, "password": PASSWORD}, query_string={"next": target}
+    )
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
@@ -103,10 +108,15 @@ def test_changing_the_password_signs_out_every_other_session(app, client, editor
     laptop.login(editor)
     phone.login(editor)
 
-    response = laptop.submit("/auth/profile", {
-        "name": editor.name, "timezone": "", "current_password": PASSWORD,
-        "new_password": "a brand new password",
-    })  # fmt: skip
+    response = laptop.submit(
+        "/auth/profile",
+        {
+            "name": editor.name,
+            "timezone": "",
+            "current_password": PASSWORD,
+            "new_password": "a brand new password",
+        },
+    )
 
     assert response.status_code == 302
     assert laptop.get("/vendors/").status_code == 200  # the browser that changed it stays in
@@ -118,10 +128,15 @@ def test_changing_the_password_signs_out_every_other_session(app, client, editor
 def test_a_wrong_current_password_changes_nothing(client, editor):
     client.login(editor)
 
-    response = client.submit("/auth/profile", {
-        "name": editor.name, "timezone": "", "current_password": "not the password",
-        "new_password": "a brand new password",
-    })  # fmt: skip
+    response = client.submit(
+        "/auth/profile",
+        {
+            "name": editor.name,
+            "timezone": "",
+            "current_password": "not the password",
+            "new_password": "a brand new password",
+        },
+    )
 
     assert response.status_code == 400
     assert "Your current password is wrong." in page(response)
@@ -165,10 +180,16 @@ def test_a_copied_session_cookie_stops_working_after_a_password_change(app, clie
     client.login(editor)
     thief = copy_of_the_session(app, client)
 
-    response = client.submit("/auth/profile", {
-        "name": editor.name, "timezone": "", "locale": "", "current_password": PASSWORD,
-        "new_password": "a brand new password",
-    })  # fmt: skip
+    response = client.submit(
+        "/auth/profile",
+        {
+            "name": editor.name,
+            "timezone": "",
+            "locale": "",
+            "current_password": PASSWORD,
+            "new_password": "a brand new password",
+        },
+    )
 
     assert response.status_code == 302
     assert is_sent_to_sign_in(thief.get("/vendors/"))

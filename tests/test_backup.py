@@ -72,15 +72,23 @@ def build_ledger(session) -> None:
     """A small ledger touching every table: users, tokens, vendors, contacts, every outcome, jobs, mail."""
     start = NOW - timedelta(days=90)
     admin = create_user(session, email="ada@example.test", password=PASSWORD, role=Role.admin, now=start)
-    editor = create_user(session, email="edith@example.test", password=PASSWORD, role=Role.editor,
-                         name="Edith Łęcka", now=start, timezone="Europe/Warsaw")  # fmt: skip
+    editor = create_user(
+        session,
+        email="edith@example.test",
+        password=PASSWORD,
+        role=Role.editor,
+        name="Edith Łęcka",
+        now=start,
+        timezone="Europe/Warsaw",
+    )
     gone = create_user(session, email="gone@example.test", password=PASSWORD, role=Role.viewer, now=start)
     disable_user(gone, now=start + timedelta(days=1))
     issue_token(session, admin, now=start)
     issue_token(session, editor, now=start + timedelta(hours=1))
     acme = create_vendor(session, now=start, name="Acme Plumbing", category="Facilities", email="a@acme.test")
-    print_shop = create_vendor(session, now=start, name="Drukarnia Łódź", category="Print",
-                               notes="Semicolons; \"quotes\"\nand lines")  # fmt: skip
+    print_shop = create_vendor(
+        session, now=start, name="Drukarnia Łódź", category="Print", notes='Semicolons; "quotes"\nand lines'
+    )
     old = create_vendor(session, now=start, name="=cmd|' /C calc'!A0")
     jan = add_contact(session, acme, now=start, name="Jan Kowalski", role="Owner", phone="+48 600 000 000")
     add_contact(session, print_shop, now=start, name="Győző Kiss")
@@ -88,26 +96,62 @@ def build_ledger(session) -> None:
 
     def log(vendor, title, days, kind=Kind.promise, **extra):
         due = start + timedelta(days=days, hours=9, microseconds=123456)
-        return log_commitment(session, vendor=vendor, kind=kind, title=title, due_at=due, actor=editor,
-                              now=start + timedelta(days=1), **extra)  # fmt: skip
+        return log_commitment(
+            session,
+            vendor=vendor,
+            kind=kind,
+            title=title,
+            due_at=due,
+            actor=editor,
+            now=start + timedelta(days=1),
+            **extra,
+        )
 
     kept = log(acme, "Fix the boiler", 10, Kind.meeting, contact=jan)
-    resolve_kept(session, kept, actor=editor, now=kept.due_at + timedelta(hours=2),
-                 done_at=kept.due_at + timedelta(minutes=7))  # fmt: skip
+    resolve_kept(
+        session,
+        kept,
+        actor=editor,
+        now=kept.due_at + timedelta(hours=2),
+        done_at=kept.due_at + timedelta(minutes=7),
+    )
     broken = log(acme, "Send the invoice", 20, owner=admin)
-    resolve_broken(session, broken, actor=editor, now=broken.due_at + timedelta(days=2),
-                   excuse_category=ExcuseCategory.third_party, excuse="The courier lost it")  # fmt: skip
+    resolve_broken(
+        session,
+        broken,
+        actor=editor,
+        now=broken.due_at + timedelta(days=2),
+        excuse_category=ExcuseCategory.third_party,
+        excuse="The courier lost it",
+    )
     dropped = log(print_shop, "Print the flyers", 30, Kind.deadline)
     cancel(session, dropped, actor=admin, now=dropped.due_at - timedelta(days=3), reason="No longer needed")
     moved = log(print_shop, "Deliver the banners", 40, Kind.deadline)
-    second = reschedule(session, moved, actor=editor, now=moved.due_at - timedelta(days=1),
-                        new_due_at=moved.due_at + timedelta(days=7),
-                        excuse_category=ExcuseCategory.force_majeure, excuse="Flood")  # fmt: skip
-    third = reschedule(session, second, actor=editor, now=second.due_at - timedelta(days=1),
-                       new_due_at=second.due_at + timedelta(days=7), excuse_category="plot_twist")  # fmt: skip
+    second = reschedule(
+        session,
+        moved,
+        actor=editor,
+        now=moved.due_at - timedelta(days=1),
+        new_due_at=moved.due_at + timedelta(days=7),
+        excuse_category=ExcuseCategory.force_majeure,
+        excuse="Flood",
+    )
+    third = reschedule(
+        session,
+        second,
+        actor=editor,
+        now=second.due_at - timedelta(days=1),
+        new_due_at=second.due_at + timedelta(days=7),
+        excuse_category="plot_twist",
+    )
     reopen(session, second, actor=editor, now=third.due_at - timedelta(days=2))
-    reschedule(session, second, actor=editor, now=third.due_at - timedelta(days=1),
-               new_due_at=NOW + timedelta(days=5))  # fmt: skip
+    reschedule(
+        session,
+        second,
+        actor=editor,
+        now=third.due_at - timedelta(days=1),
+        new_due_at=NOW + timedelta(days=5),
+    )
     log(old, "Call back", 60)  # open and overdue: the overdue job flags it and mails its owner
     log(acme, "Quote for the roof", 120)  # open, due after NOW
     archive_vendor(old, now=start + timedelta(days=61))
@@ -122,9 +166,15 @@ def invoke(app, *args: str):
 
 def every_row(app) -> dict[str, list[dict]]:
     with app.app_context():
-        rows = {table.name: [dict(row) for row in db.session.execute(
-                    sa.select(table).order_by(*table.primary_key.columns)).mappings()]
-                for table in backup.tables()}  # fmt: skip
+        rows = {
+            table.name: [
+                dict(row)
+                for row in db.session.execute(
+                    sa.select(table).order_by(*table.primary_key.columns)
+                ).mappings()
+            ]
+            for table in backup.tables()
+        }
         db.session.remove()
         db.engine.dispose()
     return rows
@@ -132,19 +182,28 @@ def every_row(app) -> dict[str, list[dict]]:
 
 def buckets(app) -> list[tuple]:
     with app.app_context():
-        rows = db.session.execute(sa.select(ScoreBucket.vendor_id, ScoreBucket.month_start, ScoreBucket.counted,
-                                            ScoreBucket.broken, ScoreBucket.rescheduled)
-                                  .order_by(ScoreBucket.vendor_id, ScoreBucket.month_start)).all()  # fmt: skip
+        rows = db.session.execute(
+            sa.select(
+                ScoreBucket.vendor_id,
+                ScoreBucket.month_start,
+                ScoreBucket.counted,
+                ScoreBucket.broken,
+                ScoreBucket.rescheduled,
+            ).order_by(ScoreBucket.vendor_id, ScoreBucket.month_start)
+        ).all()
         db.session.remove()
         db.engine.dispose()
     return [tuple(row) for row in rows]
 
 
-@pytest.mark.parametrize("source, target", [
-    ("sqlite", "sqlite"),
-    pytest.param("sqlite", "postgresql", marks=pg_only),
-    pytest.param("postgresql", "sqlite", marks=pg_only),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "source, target",
+    [
+        ("sqlite", "sqlite"),
+        pytest.param("sqlite", "postgresql", marks=pg_only),
+        pytest.param("postgresql", "sqlite", marks=pg_only),
+    ],
+)
 def test_a_backup_restored_into_another_database_has_every_row_equal(source, target, new_database, tmp_path):
     file = tmp_path / "ledger-backup.json"
     source_app = make_app(new_database(source), tmp_path / "source")
@@ -183,12 +242,15 @@ def test_a_backup_restored_into_another_database_has_every_row_equal(source, tar
 
 
 def counts(session) -> dict[str, int]:
-    return {table.name: session.scalar(sa.select(sa.func.count()).select_from(table))
-            for table in db.metadata.sorted_tables}  # fmt: skip
+    return {
+        table.name: session.scalar(sa.select(sa.func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+    }
 
 
-def test_restoring_into_a_database_with_rows_is_refused_and_changes_nothing(app, session, make_vendor,
-                                                                            tmp_path):  # fmt: skip
+def test_restoring_into_a_database_with_rows_is_refused_and_changes_nothing(
+    app, session, make_vendor, tmp_path
+):
     make_vendor("Acme Plumbing")
     file = tmp_path / "backup.json"
     assert invoke(app, "backup", str(file)).exit_code == 0
@@ -200,12 +262,15 @@ def test_restoring_into_a_database_with_rows_is_refused_and_changes_nothing(app,
     assert counts(session) == before
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{not json", "it is not valid JSON"),
-    ('{"format": 1, "revision": "x", "tables": {"vendor": [', "it is not valid JSON"),
-    ('["a list"]', "it has no tables"),
-    ('{"format": 99, "tables": {}}', "format 99 is not one this version reads"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "it is not valid JSON"),
+        ('{"format": 1, "revision": "x", "tables": {"vendor": [', "it is not valid JSON"),
+        ('["a list"]', "it has no tables"),
+        ('{"format": 99, "tables": {}}', "format 99 is not one this version reads"),
+    ],
+)
 def test_a_corrupt_backup_gives_a_clear_error_and_writes_nothing(app, session, tmp_path, content, message):
     file = tmp_path / "corrupt.json"
     file.write_text(content, encoding="utf-8")

@@ -55,8 +55,9 @@ def warsaw_editor(make_user):
 
 
 def log(session, vendor, owner, title, due_at, kind=Kind.promise, **kwargs) -> Commitment:
-    commitment = log_commitment(session, vendor=vendor, kind=kind, title=title, due_at=due_at,
-                                actor=owner, now=NOW, **kwargs)  # fmt: skip
+    commitment = log_commitment(
+        session, vendor=vendor, kind=kind, title=title, due_at=due_at, actor=owner, now=NOW, **kwargs
+    )
     session.commit()
     return commitment
 
@@ -93,8 +94,10 @@ def test_choosing_all_commitments_adds_everyones_open_ones_but_not_archived_vend
     response = client.submit("/calendar/scope", {"calendar_scope": "all"})
 
     assert response.status_code == 302
-    assert sorted(events(client, url)) == ["Acme, Plumbing; and Sons: Olga's invoice",
-                                           "Acme, Plumbing; and Sons: Send the quote"]  # fmt: skip
+    assert sorted(events(client, url)) == [
+        "Acme, Plumbing; and Sons: Olga's invoice",
+        "Acme, Plumbing; and Sons: Send the quote",
+    ]
     feed = Calendar.from_ical(fetch(client, url).data)
     assert str(feed["x-wr-calname"]) == "vendortrack: All commitments"
 
@@ -113,8 +116,9 @@ def test_times_are_due_at_in_utc_for_a_warsaw_user(client, session, warsaw_edito
     form = {"due_date": "2026-07-01", "due_time": "10:00", "owner_id": warsaw_editor.id, "contact_id": 0}
     client.submit(f"/commitments/new/{vendor.id}", form | {"kind": "meeting", "title": "Kick-off"})
     client.submit(f"/commitments/new/{vendor.id}", form | {"kind": "promise", "title": "The quote"})
-    client.submit(f"/commitments/new/{vendor.id}",
-                  form | {"kind": "deadline", "title": "Milestone 2", "due_time": ""})  # fmt: skip
+    client.submit(
+        f"/commitments/new/{vendor.id}", form | {"kind": "deadline", "title": "Milestone 2", "due_time": ""}
+    )
 
     found = events(client, feed_url(client))
 
@@ -123,7 +127,9 @@ def test_times_are_due_at_in_utc_for_a_warsaw_user(client, session, warsaw_edito
     assert when(meeting, "dtend") == datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
     assert "DTSTART:20260701T080000Z" in fetch(client, feed_url(client)).get_data(as_text=True)
     promise = found["Acme, Plumbing; and Sons: The quote"]
-    assert when(promise, "dtend") == datetime(2026, 7, 1, 8, 0, tzinfo=UTC), "a promise runs out at its due time"
+    assert when(promise, "dtend") == datetime(2026, 7, 1, 8, 0, tzinfo=UTC), (
+        "a promise runs out at its due time"
+    )
     assert when(promise, "dtstart") == datetime(2026, 7, 1, 7, 45, tzinfo=UTC)
     deadline = found["Acme, Plumbing; and Sons: Milestone 2"]
     assert when(deadline, "dtstart") == date(2026, 7, 1), "a date without a time is that whole day"
@@ -132,8 +138,9 @@ def test_times_are_due_at_in_utc_for_a_warsaw_user(client, session, warsaw_edito
 
 def test_each_event_carries_a_stable_uid_the_kind_the_contact_and_a_link(client, session, editor, vendor):
     contact = add_contact(session, vendor, now=NOW, name="Jan Kowalski")
-    commitment = log(session, vendor, editor, "Site visit", NOW + timedelta(days=1), kind=Kind.meeting,
-                     contact=contact)  # fmt: skip
+    commitment = log(
+        session, vendor, editor, "Site visit", NOW + timedelta(days=1), kind=Kind.meeting, contact=contact
+    )
     client.login(editor)
     url = feed_url(client)
 

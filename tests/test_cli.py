@@ -46,8 +46,17 @@ def count_users(session) -> int:
 
 
 def test_users_create_with_password_from_stdin_then_the_user_can_sign_in(flask_cli, session, client):
-    result = flask_cli("users", "create", "Olga@Example.test", "--role", "editor", "--name", "Olga Owner",
-                       "--password-stdin", input=PASSWORD + "\n")  # fmt: skip
+    result = flask_cli(
+        "users",
+        "create",
+        "Olga@Example.test",
+        "--role",
+        "editor",
+        "--name",
+        "Olga Owner",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
 
     assert result.exit_code == 0, result.output
     assert "olga@example.test (editor)" in result.output
@@ -58,8 +67,9 @@ def test_users_create_with_password_from_stdin_then_the_user_can_sign_in(flask_c
 
 
 def test_users_create_asks_for_the_password_twice(flask_cli, session):
-    result = flask_cli("users", "create", "ada@example.test", "--role", "admin",
-                       input=f"{PASSWORD}\n{PASSWORD}\n")  # fmt: skip
+    result = flask_cli(
+        "users", "create", "ada@example.test", "--role", "admin", input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
 
     assert result.exit_code == 0, result.output
     assert "Repeat the password" in result.output
@@ -70,8 +80,15 @@ def test_users_create_asks_for_the_password_twice(flask_cli, session):
 def test_users_create_refuses_a_duplicate_email_and_creates_nothing(flask_cli, session, editor):
     before = count_users(session)
 
-    result = flask_cli("users", "create", editor.email.upper(), "--role", "admin", "--password-stdin",
-                       input="another password\n")  # fmt: skip
+    result = flask_cli(
+        "users",
+        "create",
+        editor.email.upper(),
+        "--role",
+        "admin",
+        "--password-stdin",
+        input="another password\n",
+    )
 
     assert result.exit_code != 0
     assert "email: A user with this email already exists." in result.output
@@ -88,8 +105,9 @@ def test_users_create_refuses_a_duplicate_email_and_creates_nothing(flask_cli, s
     ],
 )
 def test_users_create_refuses_bad_input_naming_the_field(flask_cli, session, email, password, message):
-    result = flask_cli("users", "create", email, "--role", "viewer", "--password-stdin",
-                       input=password + "\n")  # fmt: skip
+    result = flask_cli(
+        "users", "create", email, "--role", "viewer", "--password-stdin", input=password + "\n"
+    )
 
     assert result.exit_code != 0
     assert message in result.output
@@ -97,8 +115,9 @@ def test_users_create_refuses_bad_input_naming_the_field(flask_cli, session, ema
 
 
 def test_users_create_refuses_an_unknown_role(flask_cli, session):
-    result = flask_cli("users", "create", "x@example.test", "--role", "owner", "--password-stdin",
-                       input=PASSWORD + "\n")  # fmt: skip
+    result = flask_cli(
+        "users", "create", "x@example.test", "--role", "owner", "--password-stdin", input=PASSWORD + "\n"
+    )
 
     assert result.exit_code != 0
     assert "--role" in result.output
@@ -131,8 +150,9 @@ def test_users_list_shows_every_user_with_role(flask_cli, editor, viewer):
 
 
 def test_users_set_password_replaces_the_old_one(flask_cli, session, editor):
-    result = flask_cli("users", "set-password", editor.email, "--password-stdin",
-                       input="a brand new secret\n")  # fmt: skip
+    result = flask_cli(
+        "users", "set-password", editor.email, "--password-stdin", input="a brand new secret\n"
+    )
 
     assert result.exit_code == 0, result.output
     session.refresh(editor)
@@ -157,14 +177,21 @@ def _get(url: str) -> int | None:
 def test_serve_migrates_loads_demo_data_and_answers_until_stopped(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
-    env |= {"VENDORTRACK_CONFIG": "development", "VENDORTRACK_INSTANCE_PATH": str(tmp_path),
-            "PORT": str(port)}  # fmt: skip
+    env |= {
+        "VENDORTRACK_CONFIG": "development",
+        "VENDORTRACK_INSTANCE_PATH": str(tmp_path),
+        "PORT": str(port),
+    }
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "wsgi", "serve"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}/auth/login"
     try:
         deadline = time.monotonic() + 60
@@ -197,38 +224,68 @@ def ledger_with_an_overdue_promise(tmp_path) -> dict:
     now = utcnow()
     with app.app_context():
         upgrade()
-        owner = create_user(db.session, email="owner@example.test", password=PASSWORD, role=Role.editor,
-                            now=now - timedelta(days=30))  # fmt: skip
+        owner = create_user(
+            db.session,
+            email="owner@example.test",
+            password=PASSWORD,
+            role=Role.editor,
+            now=now - timedelta(days=30),
+        )
         vendor = create_vendor(db.session, name="Acme Printing", now=now - timedelta(days=30))
-        promise = ledger.log_commitment(db.session, vendor=vendor, kind=Kind.promise, title="The brochure quote",
-                                        due_at=now - timedelta(days=3), actor=owner,
-                                        now=now - timedelta(days=10))  # fmt: skip
+        promise = ledger.log_commitment(
+            db.session,
+            vendor=vendor,
+            kind=Kind.promise,
+            title="The brochure quote",
+            due_at=now - timedelta(days=3),
+            actor=owner,
+            now=now - timedelta(days=10),
+        )
         secret = calendar_feed.ensure_secret(db.session, owner)
         db.session.commit()
         found = {"commitment": promise.id, "secret": secret}
         db.session.remove()
         db.engine.dispose()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VENDORTRACK_") and k not in
-           ("DATABASE_URL", "SECRET_KEY", "PORT")}  # fmt: skip
-    env |= {"DATABASE_URL": url, "VENDORTRACK_INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "serve-test-key", "VENDORTRACK_CONFIG": "development",
-            "VENDORTRACK_SCHEDULER_TICK_SECONDS": "1", "VENDORTRACK_MAIL_DIR": str(tmp_path / "mail")}  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("VENDORTRACK_") and k not in ("DATABASE_URL", "SECRET_KEY", "PORT")
+    }
+    env |= {
+        "DATABASE_URL": url,
+        "VENDORTRACK_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "serve-test-key",
+        "VENDORTRACK_CONFIG": "development",
+        "VENDORTRACK_SCHEDULER_TICK_SECONDS": "1",
+        "VENDORTRACK_MAIL_DIR": str(tmp_path / "mail"),
+    }
     return found | {"env": env, "mail": tmp_path / "mail", "log": tmp_path / "serve.log"}
 
 
-def test_make_run_on_another_port_puts_that_port_in_every_link_and_logs_no_request(ledger_with_an_overdue_promise):
+def test_make_run_on_another_port_puts_that_port_in_every_link_and_logs_no_request(
+    ledger_with_an_overdue_promise,
+):
     installation = ledger_with_an_overdue_promise
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log: Path = installation["log"]
     with log.open("w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "serve"], cwd=ROOT,
-                                  env=installation["env"] | {"PORT": str(port)}, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        server = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "serve"],
+            cwd=ROOT,
+            env=installation["env"] | {"PORT": str(port)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        assert wait_for(lambda: _get(f"{base}/auth/login") == 200 or server.poll() is not None, 60), log.read_text()
+        assert wait_for(lambda: _get(f"{base}/auth/login") == 200 or server.poll() is not None, 60), (
+            log.read_text()
+        )
         assert _get(f"{base}/auth/login") == 200, log.read_text()
-        assert f"Links in emails and the calendar feed use {base}; set VENDORTRACK_BASE_URL" in log.read_text()
+        assert (
+            f"Links in emails and the calendar feed use {base}; set VENDORTRACK_BASE_URL" in log.read_text()
+        )
 
         # The web process: the calendar feed links to the commitment on this port.
         feed = _get_text(f"{base}/calendar/{installation['secret']}.ics")
@@ -239,7 +296,9 @@ def test_make_run_on_another_port_puts_that_port_in_every_link_and_logs_no_reque
         assert wait_for(lambda: any(mail_dir.glob("*.eml")), 30), log.read_text()
         (eml,) = mail_dir.glob("*.eml")
         message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
-        assert f"{base}/commitments/{installation['commitment']}" in message.get_body(("plain",)).get_content()
+        assert (
+            f"{base}/commitments/{installation['commitment']}" in message.get_body(("plain",)).get_content()
+        )
         assert f"{base}/commitments/{installation['commitment']}" in message.get_body(("html",)).get_content()
         assert "127.0.0.1:5000" not in eml.read_text()
 
@@ -262,16 +321,28 @@ def test_serve_with_a_base_url_set_keeps_it_for_every_link_and_says_so(ledger_wi
     env = installation["env"] | {"PORT": str(port), "VENDORTRACK_BASE_URL": "https://vendors.example.com/"}
     log: Path = installation["log"]
     with log.open("w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "serve"], cwd=ROOT, env=env,
-                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        server = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         mail_dir: Path = installation["mail"]
         assert wait_for(lambda: any(mail_dir.glob("*.eml")) or server.poll() is not None, 60), log.read_text()
         (eml,) = mail_dir.glob("*.eml")
-        text = email.message_from_bytes(eml.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
+        text = (
+            email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+            .get_body(("plain",))
+            .get_content()
+        )
         assert f"https://vendors.example.com/commitments/{installation['commitment']}" in text
         assert f":{port}" not in text
-        banner = "Links in emails and the calendar feed use https://vendors.example.com (VENDORTRACK_BASE_URL)."
+        banner = (
+            "Links in emails and the calendar feed use https://vendors.example.com (VENDORTRACK_BASE_URL)."
+        )
         assert banner in log.read_text()
     finally:
         if server.poll() is None:
@@ -290,7 +361,9 @@ def settings(tmp_path, **environ: str) -> dict:
 def test_links_follow_the_address_serve_listens_on_unless_the_base_url_is_set(tmp_path):
     unset = settings(tmp_path)
     assert links_base_url(unset, "127.0.0.1", 5101) == "http://127.0.0.1:5101"
-    assert links_base_url(unset, "127.0.0.1", 5000) == unset["VENDORTRACK_BASE_URL"] == "http://127.0.0.1:5000"
+    assert (
+        links_base_url(unset, "127.0.0.1", 5000) == unset["VENDORTRACK_BASE_URL"] == "http://127.0.0.1:5000"
+    )
     # Listening on every address: a link to 0.0.0.0 leads nowhere; loopback at least works here.
     assert links_base_url(unset, "0.0.0.0", 8080) == "http://127.0.0.1:8080"  # noqa: S104
     assert links_base_url(unset, "::", 8080) == "http://[::1]:8080"
@@ -320,7 +393,9 @@ def test_the_access_log_is_off_unless_asked_for():
 
 def test_a_web_worker_sets_the_loaded_app_aside_and_collects_garbage_less_often():
     # In a process of its own: the hook changes the collector of the whole interpreter.
-    code = ("import gc; from vendortrack import gunicorn_conf; before = gc.get_threshold(); "
-            "gunicorn_conf.post_worker_init(None); print(before, gc.get_threshold(), gc.get_freeze_count() > 0)")  # fmt: skip
+    code = (
+        "import gc; from vendortrack import gunicorn_conf; before = gc.get_threshold(); "
+        "gunicorn_conf.post_worker_init(None); print(before, gc.get_threshold(), gc.get_freeze_count() > 0)"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["(700,", "10,", "10)", "(20000,", "50,", "100)", "True"]

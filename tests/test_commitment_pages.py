@@ -35,8 +35,14 @@ def warsaw_editor(make_user):
 
 
 def log_form(owner, **values) -> dict:
-    return {"kind": "meeting", "title": "Kick-off", "due_date": "2026-07-01", "due_time": "10:00",
-            "owner_id": owner.id, "contact_id": 0} | values  # fmt: skip
+    return {
+        "kind": "meeting",
+        "title": "Kick-off",
+        "due_date": "2026-07-01",
+        "due_time": "10:00",
+        "owner_id": owner.id,
+        "contact_id": 0,
+    } | values
 
 
 def test_a_meeting_is_logged_in_the_editors_time_zone(client, warsaw_editor, vendor, session):
@@ -57,8 +63,9 @@ def test_a_date_without_a_time_means_the_end_of_that_day(client, warsaw_editor, 
 
 def test_a_refused_log_keeps_what_was_typed_and_creates_nothing(client, editor, vendor, session):
     client.login(editor)
-    response = client.submit(f"/commitments/new/{vendor.id}",
-                             log_form(editor, title="Quote for the roof", due_date="not a date"))  # fmt: skip
+    response = client.submit(
+        f"/commitments/new/{vendor.id}", log_form(editor, title="Quote for the roof", due_date="not a date")
+    )
     assert response.status_code == 400
     assert 'value="Quote for the roof"' in text(response)
     assert "Not a valid date value." in text(response)
@@ -74,16 +81,19 @@ def test_an_owner_who_is_not_a_choice_is_refused(client, editor, vendor, session
 
 @pytest.fixture
 def meeting(session, vendor, editor):
-    commitment = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Kick-off",
-                                       due_at=NOW, actor=editor, now=NOW)  # fmt: skip
+    commitment = ledger.log_commitment(
+        session, vendor=vendor, kind=Kind.meeting, title="Kick-off", due_at=NOW, actor=editor, now=NOW
+    )
     session.commit()
     return commitment
 
 
 def test_kept_twenty_minutes_late_shows_on_the_page_and_in_history(client, editor, meeting, session):
     client.login(editor)
-    response = client.submit(f"/commitments/{meeting.id}/resolve",
-                             {"status": "kept", "done_date": "2026-06-30", "done_time": "12:20"})  # fmt: skip
+    response = client.submit(
+        f"/commitments/{meeting.id}/resolve",
+        {"status": "kept", "done_date": "2026-06-30", "done_time": "12:20"},
+    )
     assert response.status_code == 302
     page = text(client.get(f"/commitments/{meeting.id}"))
     assert "20 min late" in page
@@ -94,8 +104,10 @@ def test_kept_twenty_minutes_late_shows_on_the_page_and_in_history(client, edito
 
 def test_broken_with_an_excuse(client, editor, meeting, session):
     client.login(editor)
-    client.submit(f"/commitments/{meeting.id}/resolve",
-                  {"status": "broken", "excuse_category": "force_majeure", "excuse": "Snow storm"})  # fmt: skip
+    client.submit(
+        f"/commitments/{meeting.id}/resolve",
+        {"status": "broken", "excuse_category": "force_majeure", "excuse": "Snow storm"},
+    )
     page = text(client.get(f"/commitments/{meeting.id}"))
     assert "Force majeure" in page and "Snow storm" in page
     session.refresh(meeting)
@@ -104,10 +116,17 @@ def test_broken_with_an_excuse(client, editor, meeting, session):
 
 def test_rescheduled_opens_a_follow_up_and_the_chain_is_shown(client, editor, meeting, session):
     client.login(editor)
-    response = client.submit(f"/commitments/{meeting.id}/resolve",
-                             {"status": "rescheduled", "new_due_date": "2026-07-07", "new_due_time": "09:00",
-                              "excuse_category": "plot_twist", "excuse": "Boss changed plans",
-                              "confirm_past": "y"})  # fmt: skip
+    response = client.submit(
+        f"/commitments/{meeting.id}/resolve",
+        {
+            "status": "rescheduled",
+            "new_due_date": "2026-07-07",
+            "new_due_time": "09:00",
+            "excuse_category": "plot_twist",
+            "excuse": "Boss changed plans",
+            "confirm_past": "y",
+        },
+    )
     assert response.status_code == 302
     successor = session.scalars(sa.select(Commitment).where(Commitment.id != meeting.id)).one()
     assert successor.rescheduled_from_id == meeting.id and successor.status == Status.open
@@ -152,8 +171,10 @@ def test_resolving_twice_says_so(client, editor, meeting):
 
 def test_editing_a_commitment_is_recorded(client, editor, meeting, session):
     client.login(editor)
-    client.submit(f"/commitments/{meeting.id}/edit",
-                  log_form(editor, title="Kick-off at their office", due_date="2026-06-30", due_time="12:00"))  # fmt: skip
+    client.submit(
+        f"/commitments/{meeting.id}/edit",
+        log_form(editor, title="Kick-off at their office", due_date="2026-06-30", due_time="12:00"),
+    )
     session.refresh(meeting)
     assert meeting.title == "Kick-off at their office"
     assert [e.action for e in meeting.events] == [EventAction.created, EventAction.edited]
@@ -162,8 +183,15 @@ def test_editing_a_commitment_is_recorded(client, editor, meeting, session):
 def test_lists_across_vendors(client, viewer, editor, make_vendor, session):
     now = utcnow()
     for name, due in [("Late Larry", now - timedelta(days=5)), ("Soon Sam", now + timedelta(days=2))]:
-        ledger.log_commitment(session, vendor=make_vendor(name), kind=Kind.promise, title=f"{name}'s quote",
-                              due_at=due, actor=editor, now=now)  # fmt: skip
+        ledger.log_commitment(
+            session,
+            vendor=make_vendor(name),
+            kind=Kind.promise,
+            title=f"{name}'s quote",
+            due_at=due,
+            actor=editor,
+            now=now,
+        )
     session.commit()
     client.login(viewer)
     overdue = text(client.get("/commitments/?view=overdue"))
@@ -209,7 +237,9 @@ def test_a_late_meeting_is_logged_kept_on_time_in_one_save_and_lands_on_the_vend
     response = client.submit(f"/commitments/new/{vendor.id}", log_form(editor, status="kept", **when(due)))
 
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/vendors/{vendor.id}", "nothing is left to do: back to the vendor"
+    assert response.headers["Location"] == f"/vendors/{vendor.id}", (
+        "nothing is left to do: back to the vendor"
+    )
     kept = session.scalars(sa.select(Commitment)).one()
     assert (kept.status, kept.done_at) == (Status.kept, due), "no time given: kept on time"
     assert [e.action for e in kept.events] == [EventAction.created, EventAction.resolved]
@@ -217,18 +247,37 @@ def test_a_late_meeting_is_logged_kept_on_time_in_one_save_and_lands_on_the_vend
 
 def test_a_backfilled_broken_promise_keeps_its_excuse(client, editor, vendor, session):
     client.login(editor)
-    client.submit(f"/commitments/new/{vendor.id}", log_form(editor, kind="promise", status="broken",
-                  excuse_category="oversight", excuse="Forgot the date", **when(days_ago(5))))  # fmt: skip
+    client.submit(
+        f"/commitments/new/{vendor.id}",
+        log_form(
+            editor,
+            kind="promise",
+            status="broken",
+            excuse_category="oversight",
+            excuse="Forgot the date",
+            **when(days_ago(5)),
+        ),
+    )
     broken = session.scalars(sa.select(Commitment)).one()
-    assert (broken.status, broken.excuse_category.value, broken.excuse) == ("broken", "oversight", "Forgot the date")
+    assert (broken.status, broken.excuse_category.value, broken.excuse) == (
+        "broken",
+        "oversight",
+        "Forgot the date",
+    )
 
 
 def test_moved_into_the_past_at_logging_needs_the_box_ticked_and_lands_on_the_open_follow_up(
     client, editor, vendor, session
 ):
     client.login(editor)
-    moved = log_form(editor, status="rescheduled", excuse_category="personal", **when(days_ago(6)),
-                     new_due_date=days_ago(2).date().isoformat(), new_due_time="09:00")  # fmt: skip
+    moved = log_form(
+        editor,
+        status="rescheduled",
+        excuse_category="personal",
+        **when(days_ago(6)),
+        new_due_date=days_ago(2).date().isoformat(),
+        new_due_time="09:00",
+    )
     refused = client.submit(f"/commitments/new/{vendor.id}", moved)
     assert refused.status_code == 400
     shown = visible(text(refused))
@@ -238,7 +287,9 @@ def test_moved_into_the_past_at_logging_needs_the_box_ticked_and_lands_on_the_op
 
     response = client.submit(f"/commitments/new/{vendor.id}", moved | {"confirm_past": "y"})
     follow_up = session.scalars(sa.select(Commitment).where(Commitment.status == Status.open)).one()
-    assert response.headers["Location"] == f"/commitments/{follow_up.id}", "open and due: what happened to it?"
+    assert response.headers["Location"] == f"/commitments/{follow_up.id}", (
+        "open and due: what happened to it?"
+    )
     assert follow_up.due_at.date() == days_ago(2).date()
 
 
@@ -247,13 +298,17 @@ def test_after_logging_an_open_commitment_lands_on_it_when_due_and_on_the_vendor
 ):
     client.login(editor)
     due = client.submit(f"/commitments/new/{vendor.id}", log_form(editor, title="Due", **when(days_ago(1))))
-    ahead = client.submit(f"/commitments/new/{vendor.id}", log_form(editor, title="Ahead", **when(days_ago(-3))))
+    ahead = client.submit(
+        f"/commitments/new/{vendor.id}", log_form(editor, title="Ahead", **when(days_ago(-3)))
+    )
     logged = session.scalars(sa.select(Commitment).where(Commitment.title == "Due")).one()
     assert due.headers["Location"] == f"/commitments/{logged.id}"
     assert ahead.headers["Location"] == f"/vendors/{vendor.id}"
 
 
-def test_an_outcome_chosen_for_a_commitment_still_ahead_is_recorded_as_it_happened(client, editor, vendor, session):
+def test_an_outcome_chosen_for_a_commitment_still_ahead_is_recorded_as_it_happened(
+    client, editor, vendor, session
+):
     client.login(editor)
     client.submit(f"/commitments/new/{vendor.id}", log_form(editor, status="broken", **when(days_ago(-3))))
     assert session.scalars(sa.select(Commitment.status)).one() == Status.broken
@@ -268,8 +323,9 @@ def test_the_contact_defaults_to_the_vendors_only_contact(client, editor, vendor
     add_contact(session, vendor, now=NOW, name="Anna Nowak")
     session.commit()
     two = text(client.get(f"/commitments/new/{vendor.id}"))
-    assert "<option selected" not in two.split('name="contact_id"', 1)[1].split("</select>", 1)[0], \
+    assert "<option selected" not in two.split('name="contact_id"', 1)[1].split("</select>", 1)[0], (
         "two contacts: no guess"
+    )
 
 
 def test_owners_are_offered_among_people_who_can_act_and_an_owner_made_viewer_stays_on_edit(
@@ -288,15 +344,24 @@ def test_owners_are_offered_among_people_who_can_act_and_an_owner_made_viewer_st
     refused = client.submit(f"/commitments/new/{vendor.id}", log_form(editor, owner_id=viewer.id))
     assert refused.status_code == 400 and count(session, Commitment) == 0
 
-    quote = ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=NOW,
-                                  actor=editor, now=NOW, owner=colleague)  # fmt: skip
+    quote = ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.promise,
+        title="Quote",
+        due_at=NOW,
+        actor=editor,
+        now=NOW,
+        owner=colleague,
+    )
     colleague.role = Role.viewer
     session.commit()
     edit = text(client.get(f"/commitments/{quote.id}/edit"))
     assert re.search(rf'<option selected value="{colleague.id}">Ada Admin</option>', edit)
-    saved = client.submit(f"/commitments/{quote.id}/edit",
-                          log_form(colleague, title="The quote", kind="promise", due_date="2026-06-30",
-                                   due_time="12:00"))  # fmt: skip
+    saved = client.submit(
+        f"/commitments/{quote.id}/edit",
+        log_form(colleague, title="The quote", kind="promise", due_date="2026-06-30", due_time="12:00"),
+    )
     assert saved.status_code == 302
     session.refresh(quote)
     assert (quote.title, quote.owner_id) == ("The quote", colleague.id)
@@ -310,41 +375,68 @@ def test_the_kept_form_is_filled_with_the_due_time_once_it_has_passed_and_now_be
     client, editor, vendor, session
 ):
     past_due = days_ago(2)
-    past = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Past", due_at=past_due,
-                                 actor=editor, now=past_due)  # fmt: skip
-    ahead = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Ahead",
-                                  due_at=days_ago(-2), actor=editor, now=past_due)  # fmt: skip
+    past = ledger.log_commitment(
+        session, vendor=vendor, kind=Kind.meeting, title="Past", due_at=past_due, actor=editor, now=past_due
+    )
+    ahead = ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.meeting,
+        title="Ahead",
+        due_at=days_ago(-2),
+        actor=editor,
+        now=past_due,
+    )
     session.commit()
     client.login(editor)
     page = text(client.get(f"/commitments/{past.id}"))
     assert (field_value(page, "kept-done_date"), field_value(page, "kept-done_time")) == (
-        past_due.date().isoformat(), past_due.strftime("%H:%M"))
-    assert field_value(text(client.get(f"/commitments/{ahead.id}")), "kept-done_date") == utcnow().date().isoformat()
+        past_due.date().isoformat(),
+        past_due.strftime("%H:%M"),
+    )
+    assert (
+        field_value(text(client.get(f"/commitments/{ahead.id}")), "kept-done_date")
+        == utcnow().date().isoformat()
+    )
 
     # One click on "Kept", the form as it came: kept on time.
-    client.submit(f"/commitments/{past.id}/resolve", {"status": "kept", "done_date": field_value(page, "kept-done_date"),
-                                                      "done_time": field_value(page, "kept-done_time")})  # fmt: skip
+    client.submit(
+        f"/commitments/{past.id}/resolve",
+        {
+            "status": "kept",
+            "done_date": field_value(page, "kept-done_date"),
+            "done_time": field_value(page, "kept-done_time"),
+        },
+    )
     session.refresh(past)
     assert past.done_at == past_due and "late" not in visible(text(client.get(f"/commitments/{past.id}")))
 
 
-def test_a_reschedule_into_the_past_on_the_commitment_page_warns_and_needs_the_box(client, editor, meeting, session):
+def test_a_reschedule_into_the_past_on_the_commitment_page_warns_and_needs_the_box(
+    client, editor, meeting, session
+):
     client.login(editor)
     page = visible(text(client.get(f"/commitments/{meeting.id}")))
-    assert "A new time in the past, or earlier than the one promised, is taken only when you confirm it." in page
+    assert (
+        "A new time in the past, or earlier than the one promised, is taken only when you confirm it." in page
+    )
     moved = {"status": "rescheduled", "new_due_date": "2026-06-29", "new_due_time": "09:00"}
     refused = client.submit(f"/commitments/{meeting.id}/resolve", moved)
     assert refused.status_code == 400
     assert "confirm that this is what happened" in visible(text(refused))
     session.refresh(meeting)
     assert meeting.status == Status.open and count(session, Commitment) == 1
-    assert client.submit(f"/commitments/{meeting.id}/resolve", moved | {"confirm_past": "y"}).status_code == 302
+    assert (
+        client.submit(f"/commitments/{meeting.id}/resolve", moved | {"confirm_past": "y"}).status_code == 302
+    )
 
 
 def test_a_late_badge_says_hours_and_minutes(client, editor, meeting):
     client.login(editor)
-    client.submit(f"/commitments/{meeting.id}/resolve",
-                  {"status": "kept", "done_date": "2026-06-30", "done_time": "14:10"})  # fmt: skip
+    client.submit(
+        f"/commitments/{meeting.id}/resolve",
+        {"status": "kept", "done_date": "2026-06-30", "done_time": "14:10"},
+    )
     assert "2 h 10 min late" in visible(text(client.get(f"/commitments/{meeting.id}")))
 
 
@@ -355,10 +447,27 @@ def test_the_history_names_every_field_any_event_carries_in_words(client, editor
     colleague = make_user(Role.editor, name="Cole League")
     jan = add_contact(session, vendor, now=NOW, name="Jan")
     logged_at = NOW - timedelta(days=10)
-    first = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Kick-off", actor=editor,
-                                  due_at=NOW - timedelta(days=3), now=logged_at)  # fmt: skip
-    ledger.edit_commitment(session, first, actor=editor, now=logged_at, kind=Kind.promise, title="Quote",
-                           notes="By mail", due_at=NOW - timedelta(days=2), contact=jan, owner=colleague)  # fmt: skip
+    first = ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.meeting,
+        title="Kick-off",
+        actor=editor,
+        due_at=NOW - timedelta(days=3),
+        now=logged_at,
+    )
+    ledger.edit_commitment(
+        session,
+        first,
+        actor=editor,
+        now=logged_at,
+        kind=Kind.promise,
+        title="Quote",
+        notes="By mail",
+        due_at=NOW - timedelta(days=2),
+        contact=jan,
+        owner=colleague,
+    )
     session.commit()
     jobs.run("overdue", session, NOW)
     ledger.resolve_kept(session, first, actor=editor, now=NOW)
@@ -376,7 +485,9 @@ def test_the_history_names_every_field_any_event_carries_in_words(client, editor
     for commitment in (first, follow_up):
         page = text(client.get(f"/commitments/{commitment.id}"))
         history = visible(page.split('id="history-h"', 1)[1].split("</section>", 1)[0])
-        for event in (e for e in events if e.commitment_id == commitment.id and e.action != EventAction.created):
+        for event in (
+            e for e in events if e.commitment_id == commitment.id and e.action != EventAction.created
+        ):
             for key in {*event.before, *event.after}:
                 assert key in FIELD_LABELS, f"{key} has no label"
                 assert f"{FIELD_LABELS[key]}:" in history

@@ -9,23 +9,26 @@ import pytest
 from config import ConfigError, DevelopmentConfig, ProductionConfig, config_from_env
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("VENDORTRACK_GRACE_HOURS", "soon"),
-    ("VENDORTRACK_GRACE_HOURS", "-1"),
-    ("VENDORTRACK_HALF_LIFE_DAYS", "nan"),
-    ("VENDORTRACK_HALF_LIFE_DAYS", "0.25"),
-    ("VENDORTRACK_WEIGHT_RELIABILITY", "1.5"),
-    ("VENDORTRACK_MEETING_TOLERANCE_MINUTES", "five"),
-    ("VENDORTRACK_PAGE_SIZE", "0"),
-    ("VENDORTRACK_TIMEZONE", "Mars/Olympus_Mons"),
-    ("VENDORTRACK_SECURE_COOKIES", "perhaps"),
-    ("VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT", "0"),
-    ("VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS", "many"),
-    ("VENDORTRACK_LOGIN_WINDOW_MINUTES", "0.5"),
-    ("VENDORTRACK_TRUSTED_HOSTS", "https://vendors.example.com/"),
-    ("VENDORTRACK_TRUSTED_HOSTS", " , "),
-    ("VENDORTRACK_PROXY_HOPS", "-1"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("VENDORTRACK_GRACE_HOURS", "soon"),
+        ("VENDORTRACK_GRACE_HOURS", "-1"),
+        ("VENDORTRACK_HALF_LIFE_DAYS", "nan"),
+        ("VENDORTRACK_HALF_LIFE_DAYS", "0.25"),
+        ("VENDORTRACK_WEIGHT_RELIABILITY", "1.5"),
+        ("VENDORTRACK_MEETING_TOLERANCE_MINUTES", "five"),
+        ("VENDORTRACK_PAGE_SIZE", "0"),
+        ("VENDORTRACK_TIMEZONE", "Mars/Olympus_Mons"),
+        ("VENDORTRACK_SECURE_COOKIES", "perhaps"),
+        ("VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT", "0"),
+        ("VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS", "many"),
+        ("VENDORTRACK_LOGIN_WINDOW_MINUTES", "0.5"),
+        ("VENDORTRACK_TRUSTED_HOSTS", "https://vendors.example.com/"),
+        ("VENDORTRACK_TRUSTED_HOSTS", " , "),
+        ("VENDORTRACK_PROXY_HOPS", "-1"),
+    ],
+)
 def test_a_bad_value_stops_the_start_with_a_message_naming_the_setting(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
         DevelopmentConfig({name: value}, instance_path=tmp_path)
@@ -52,9 +55,10 @@ def test_production_refuses_to_start_without_the_hosts_it_answers_to(tmp_path):
 
 
 def test_the_trusted_hosts_are_a_comma_separated_list(tmp_path):
-    config = ProductionConfig({"SECRET_KEY": "x" * 40,
-                               "VENDORTRACK_TRUSTED_HOSTS": "vendors.example.com, .example.org"},
-                              instance_path=tmp_path)  # fmt: skip
+    config = ProductionConfig(
+        {"SECRET_KEY": "x" * 40, "VENDORTRACK_TRUSTED_HOSTS": "vendors.example.com, .example.org"},
+        instance_path=tmp_path,
+    )
     assert config.TRUSTED_HOSTS == ["vendors.example.com", ".example.org"]
 
 
@@ -67,8 +71,9 @@ def test_the_embedded_default_answers_any_host_and_throttles_sign_in(tmp_path):
 
 
 def test_production_cookies_are_secure_and_http_only(tmp_path):
-    config = ProductionConfig({"SECRET_KEY": "x" * 40, "VENDORTRACK_TRUSTED_HOSTS": "vendors.example.com"},
-                              instance_path=tmp_path)  # fmt: skip
+    config = ProductionConfig(
+        {"SECRET_KEY": "x" * 40, "VENDORTRACK_TRUSTED_HOSTS": "vendors.example.com"}, instance_path=tmp_path
+    )
     assert config.SESSION_COOKIE_SECURE and config.SESSION_COOKIE_HTTPONLY
     assert config.SESSION_COOKIE_SAMESITE == "Lax"
 
@@ -116,6 +121,8 @@ def test_a_port_that_is_no_port_stops_the_start_naming_it(tmp_path):
 
 
 def test_a_base_url_that_is_set_is_kept_without_its_trailing_slash(tmp_path):
-    config = DevelopmentConfig({"VENDORTRACK_BASE_URL": "https://vendors.example.com/"}, instance_path=tmp_path)
+    config = DevelopmentConfig(
+        {"VENDORTRACK_BASE_URL": "https://vendors.example.com/"}, instance_path=tmp_path
+    )
     assert config.VENDORTRACK_BASE_URL == "https://vendors.example.com"
     assert config.VENDORTRACK_BASE_URL_SET is True

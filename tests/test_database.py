@@ -33,10 +33,13 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app):
 
 def test_a_foreign_key_to_nothing_is_refused(app, session):
     with pytest.raises(sa.exc.IntegrityError):
-        session.execute(sa.text(
-            "INSERT INTO contact (vendor_id, name, role, email, phone, created_at) "
-            "VALUES (424242, 'Ghost', '', '', '', :now)"
-        ), {"now": NOW.replace(tzinfo=None)})  # fmt: skip
+        session.execute(
+            sa.text(
+                "INSERT INTO contact (vendor_id, name, role, email, phone, created_at) "
+                "VALUES (424242, 'Ghost', '', '', '', :now)"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        )
         session.flush()
     session.rollback()
 
@@ -44,22 +47,26 @@ def test_a_foreign_key_to_nothing_is_refused(app, session):
 def test_times_round_trip_aware_in_utc_from_any_offset(session, make_vendor, editor):
     tokyo = timezone(timedelta(hours=9))
     due = datetime(2026, 1, 15, 9, 30, tzinfo=tokyo)
-    c = ledger.log_commitment(session, vendor=make_vendor(), kind=Kind.deadline, title="Invoice",
-                              due_at=due, actor=editor, now=NOW)  # fmt: skip
+    c = ledger.log_commitment(
+        session, vendor=make_vendor(), kind=Kind.deadline, title="Invoice", due_at=due, actor=editor, now=NOW
+    )
     session.commit()
     session.expire_all()
     stored = session.get(Commitment, c.id)
     assert stored.due_at == datetime(2026, 1, 15, 0, 30, tzinfo=UTC)
     assert stored.due_at.tzinfo is UTC
     # ... and comparisons in SQL agree with Python's.
-    assert session.scalar(sa.select(sa.func.count()).where(Commitment.due_at < due + timedelta(seconds=1))) == 1
+    assert (
+        session.scalar(sa.select(sa.func.count()).where(Commitment.due_at < due + timedelta(seconds=1))) == 1
+    )
     assert session.scalar(sa.select(sa.func.count()).where(Commitment.due_at > due)) == 0
 
 
 def test_a_naive_time_never_reaches_the_database(session, make_vendor, editor):
     vendor = make_vendor()
-    c = ledger.log_commitment(session, vendor=vendor, kind=Kind.deadline, title="Invoice",
-                              due_at=NOW, actor=editor, now=NOW)  # fmt: skip
+    c = ledger.log_commitment(
+        session, vendor=vendor, kind=Kind.deadline, title="Invoice", due_at=NOW, actor=editor, now=NOW
+    )
     c.due_at = datetime(2026, 1, 1, 12, 0)
     with pytest.raises(sa.exc.StatementError, match="naive datetime"):
         session.flush()

@@ -104,8 +104,7 @@ def test_the_salesman_breaks_most_promises_and_is_late_to_nearly_every_meeting(s
 def test_the_salesman_has_a_different_excuse_every_time(session):
     load_demo(session, NOW)
 
-    failed = [c for c in commitments_of(session, SALESMAN)
-              if c.status in (Status.broken, Status.rescheduled)]  # fmt: skip
+    failed = [c for c in commitments_of(session, SALESMAN) if c.status in (Status.broken, Status.rescheduled)]
     excuses = [c.excuse for c in failed]
     assert len(failed) >= 10
     assert len(set(excuses)) == len(excuses)
@@ -153,10 +152,18 @@ def test_the_same_seed_gives_the_same_history(session):
     def history():
         load_demo(session, NOW)
         rows = session.execute(
-            sa.select(Vendor.name, Commitment.kind, Commitment.title, Commitment.status,
-                      Commitment.due_at, Commitment.done_at, Commitment.excuse)
-            .join(Vendor).order_by(Vendor.name, Commitment.due_at, Commitment.title, Commitment.status)
-        ).all()  # fmt: skip
+            sa.select(
+                Vendor.name,
+                Commitment.kind,
+                Commitment.title,
+                Commitment.status,
+                Commitment.due_at,
+                Commitment.done_at,
+                Commitment.excuse,
+            )
+            .join(Vendor)
+            .order_by(Vendor.name, Commitment.due_at, Commitment.title, Commitment.status)
+        ).all()
         session.rollback()
         return rows
 

@@ -30,8 +30,9 @@ def at(day: int, hour: int, minute: int = 0, month: int = 6) -> datetime:
 
 
 def log(session, vendor, editor, title, due, kind=Kind.promise):
-    return ledger.log_commitment(session, vendor=vendor, kind=kind, title=title, due_at=due, actor=editor,
-                                 now=due - timedelta(days=5))  # fmt: skip
+    return ledger.log_commitment(
+        session, vendor=vendor, kind=kind, title=title, due_at=due, actor=editor, now=due - timedelta(days=5)
+    )
 
 
 class Ledger:
@@ -49,28 +50,46 @@ class Ledger:
                     ledger.resolve_broken(session, c, actor=editor, now=at(day, 12, month=5))
                 else:
                     late = timedelta(0) if vendor is self.acme else timedelta(hours=5)
-                    ledger.resolve_kept(session, c, actor=editor, now=at(day, 20, month=5),
-                                        done_at=at(day, 9, month=5) + late)  # fmt: skip
+                    ledger.resolve_kept(
+                        session, c, actor=editor, now=at(day, 20, month=5), done_at=at(day, 9, month=5) + late
+                    )
         # The week itself.
         visit = log(session, self.acme, editor, "Site visit", at(23, 8), Kind.meeting)  # 10:00 in Warsaw
         ledger.resolve_kept(session, visit, actor=editor, now=at(23, 9), done_at=at(23, 8, 2))
         quote = log(session, self.slow, editor, "Send the quote", at(24, 10))
         ledger.resolve_kept(session, quote, actor=editor, now=at(24, 13), done_at=at(24, 13))
         boiler = log(session, self.bodge, editor, "Deliver the boiler", at(25, 15), Kind.deadline)
-        ledger.resolve_broken(session, boiler, actor=editor, now=at(26, 9),
-                              excuse_category=ExcuseCategory.third_party,
-                              excuse="<b>The supplier</b> never shipped")  # fmt: skip
+        ledger.resolve_broken(
+            session,
+            boiler,
+            actor=editor,
+            now=at(26, 9),
+            excuse_category=ExcuseCategory.third_party,
+            excuse="<b>The supplier</b> never shipped",
+        )
         call = log(session, self.slow, editor, "Call back", at(22, 12))
-        self.call_again = ledger.reschedule(session, call, actor=editor, now=at(23, 10), new_due_at=at(1, 10, month=7),
-                                            excuse_category=ExcuseCategory.third_party,
-                                            excuse="Our system was down")  # fmt: skip
+        self.call_again = ledger.reschedule(
+            session,
+            call,
+            actor=editor,
+            now=at(23, 10),
+            new_due_at=at(1, 10, month=7),
+            excuse_category=ExcuseCategory.third_party,
+            excuse="Our system was down",
+        )
         self.invoice = log(session, self.slow, editor, "Send the invoice", at(26, 12))  # overdue by the end
         log(session, self.acme, editor, "Confirm the date", at(28, 20))  # within its grace at the end
         # Before the week: an old promise still open, and one broken this week though due earlier.
         log(session, self.acme, editor, "Old report", at(1, 9))
         old = log(session, self.bodge, editor, "Fix the gate", at(10, 9))
-        ledger.resolve_broken(session, old, actor=editor, now=at(23, 14), excuse_category=ExcuseCategory.personal,
-                              excuse="The foreman was ill")  # fmt: skip
+        ledger.resolve_broken(
+            session,
+            old,
+            actor=editor,
+            now=at(23, 14),
+            excuse_category=ExcuseCategory.personal,
+            excuse="The foreman was ill",
+        )
         # After it: due next week, and the week after.
         log(session, self.acme, editor, "Install the meter", at(2, 7, month=7))
         log(session, self.acme, editor, "Annual review", at(20, 9, month=7))
@@ -141,8 +160,10 @@ def test_times_are_shown_on_the_subscribers_clock(app, session, week, subscriber
 
     warsaw = text_section(composed(app, session, subscriber).text, "What came due this week")
     # The New Yorker's week ends at their own Monday 08:00; the visit on Tuesday is in it too.
-    new_york = text_section(composed(app, session, new_yorker, datetime(2026, 6, 29, 12, tzinfo=UTC)).text,
-                            "What came due this week")  # fmt: skip
+    new_york = text_section(
+        composed(app, session, new_yorker, datetime(2026, 6, 29, 12, tzinfo=UTC)).text,
+        "What came due this week",
+    )
 
     assert "10:00" in line_with(warsaw, "Site visit")  # 08:00 UTC, in summer time
     assert "4:00" in line_with(new_york, "Site visit")
@@ -210,10 +231,13 @@ def test_best_and_worst_split_the_rated_vendors_and_never_name_one_twice(app, se
 
     # Three rated vendors (SCORING.md §9): best takes ceil(3/2) = 2, worst floor(3/2) = 1.
     assert [line.split(":")[0].strip() for line in best.splitlines() if line.startswith("  ")] == [
-        "1. Acme Plumbing", "2. Slowpoke IT"]  # fmt: skip
+        "1. Acme Plumbing",
+        "2. Slowpoke IT",
+    ]
     assert f"{score(session, week.acme, WEEK_END):.1f} (Fair)" in line_with(best, "Acme")
     assert [line for line in worst.splitlines() if line.startswith("  ")] == [
-        f"  1. Bodge & Sons <script>alert(1)</script>: {score(session, week.bodge, WEEK_END):.1f} (Unreliable)"]
+        f"  1. Bodge & Sons <script>alert(1)</script>: {score(session, week.bodge, WEEK_END):.1f} (Unreliable)"
+    ]
     assert "Slowpoke IT" not in worst  # third from the top is also second from the bottom: best has it
 
 
@@ -223,8 +247,10 @@ def test_vendors_not_yet_rated_follow_the_ranked_ones_with_a_dash_and_the_intro_
     rendered = composed(app, session, subscriber)
     text = text_section(rendered.text, "Best and worst vendors")
 
-    assert ("Vendors with fewer than 3 counted commitments are not yet rated: they follow the ranked ones, "
-            "without a score.") in text  # fmt: skip
+    assert (
+        "Vendors with fewer than 3 counted commitments are not yet rated: they follow the ranked ones, "
+        "without a score."
+    ) in text
     assert text.index("Worst:") < text.index("Not yet rated:") < text.index("Newcomer Ltd")
     assert "  - Newcomer Ltd: — (too little history: 0 of 3 commitments counted)" in text
     html = unescape(html_section(rendered.html, "ranking"))
@@ -246,7 +272,8 @@ def test_a_vendor_with_too_little_history_gets_a_dash_and_no_figure_anywhere_in_
 
     ranking = text_section(rendered.text, "Best and worst vendors")
     assert line_with(ranking, "Fresh Supplies") == (
-        "  - Fresh Supplies: — (too little history: 2 of 3 commitments counted)")  # fmt: skip
+        "  - Fresh Supplies: — (too little history: 2 of 3 commitments counted)"
+    )
     assert "Fresh Supplies" not in text_section(rendered.text, "Scores that moved")
     assert "Fresh Supplies" not in html_section(rendered.html, "movers")
     html_row = unescape(rendered.html).split(">Fresh Supplies</a>")[-1].split("</tr>", 1)[0]
@@ -321,7 +348,10 @@ def test_the_excuse_of_the_week_is_the_most_common_with_an_example(app, session,
     text = text_section(rendered.text, "Excuse of the week")
 
     # The week's three: the boiler and the call came due this week, the gate was marked broken in it.
-    assert "Third party (their supplier, “the system”): 2 of the week's 3 broken or rescheduled commitments." in text
+    assert (
+        "Third party (their supplier, “the system”): 2 of the week's 3 broken or rescheduled commitments."
+        in text
+    )
     assert "“Our system was down” (Slowpoke IT, Call back)" in text
     assert "“Our system was down”" in html_section(rendered.html, "excuse")
 
@@ -329,10 +359,15 @@ def test_the_excuse_of_the_week_is_the_most_common_with_an_example(app, session,
 def test_every_section_appears_in_both_parts(app, session, week, subscriber):
     rendered = composed(app, session, subscriber)
 
-    for title, anchor in [("What came due this week", "came-due"), ("Scores that moved", "movers"),
-                          ("New broken promises", "broken"), ("Overdue, still without an outcome", "overdue"),
-                          ("Due next week", "next-week"), ("Best and worst vendors", "ranking"),
-                          ("Excuse of the week", "excuse")]:  # fmt: skip
+    for title, anchor in [
+        ("What came due this week", "came-due"),
+        ("Scores that moved", "movers"),
+        ("New broken promises", "broken"),
+        ("Overdue, still without an outcome", "overdue"),
+        ("Due next week", "next-week"),
+        ("Best and worst vendors", "ranking"),
+        ("Excuse of the week", "excuse"),
+    ]:
         assert f"== {title} ==" in rendered.text
         assert re.search(f'<h2 id="{anchor}"[^>]*>{title}</h2>', rendered.html)
     for title in ("Site visit", "Deliver the boiler", "Send the invoice", "Install the meter"):
@@ -344,10 +379,15 @@ def test_a_quiet_week_says_so_in_every_section(app, session, week, subscriber):
 
     rendered = composed(app, session, subscriber, quiet_end)
 
-    for sentence in ("Nothing came due this week.", "No vendor's score moved by 1.0 points or more this week.",
-                     "No promise was marked broken this week.", "Nothing is overdue.",
-                     "Nothing is due next week.", "No vendor has enough history to rank yet.",
-                     "No excuses this week: nothing was broken or rescheduled."):  # fmt: skip
+    for sentence in (
+        "Nothing came due this week.",
+        "No vendor's score moved by 1.0 points or more this week.",
+        "No promise was marked broken this week.",
+        "Nothing is overdue.",
+        "Nothing is due next week.",
+        "No vendor has enough history to rank yet.",
+        "No excuses this week: nothing was broken or rescheduled.",
+    ):
         assert sentence in rendered.text
         assert sentence in unescape(rendered.html)
 
@@ -394,7 +434,9 @@ def queued_digest(app, session, user: User) -> OutboxMessage:
     return session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient == user.email)).one()
 
 
-def test_the_queued_digest_carries_a_one_click_list_unsubscribe_header(app, session, week, subscriber, client):
+def test_the_queued_digest_carries_a_one_click_list_unsubscribe_header(
+    app, session, week, subscriber, client
+):
     message = queued_digest(app, session, subscriber)
     link = re.fullmatch(r"<(.+)>", message.headers["List-Unsubscribe"]).group(1)
 
@@ -518,12 +560,15 @@ def test_the_digest_page_defaults_to_the_latest_week(session, subscriber, client
     assert 'href="/digest">Digest</a>' in body  # the nav leads here
 
 
-@pytest.mark.parametrize(("week_value", "message"), [
-    ("banana", "Week: write it as year, W and week number, e.g. 2026-W26."),
-    ("2026-W60", "Week: 2026 has no week 60."),
-    ("2025-W53", "Week: 2025 has no week 53."),
-    ("0001-W01", "Week: choose a year from 1970 to 9998."),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("week_value", "message"),
+    [
+        ("banana", "Week: write it as year, W and week number, e.g. 2026-W26."),
+        ("2026-W60", "Week: 2026 has no week 60."),
+        ("2025-W53", "Week: 2025 has no week 53."),
+        ("0001-W01", "Week: choose a year from 1970 to 9998."),
+    ],
+)
 def test_a_bad_week_gets_a_clear_message(subscriber, client, week_value, message):
     client.login(subscriber)
 
@@ -578,8 +623,11 @@ def run_digests(app, session, now: datetime) -> dict[str, int]:
 
 
 def digests_for(session, user: User) -> list[OutboxMessage]:
-    return session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient == user.email,
-                                                          OutboxMessage.kind == MailKind.digest)).all()  # fmt: skip
+    return session.scalars(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.recipient == user.email, OutboxMessage.kind == MailKind.digest
+        )
+    ).all()
 
 
 def test_the_digest_job_queues_one_per_subscriber_and_none_on_a_rerun(app, session, week, make_user):
@@ -631,16 +679,22 @@ def test_the_next_digest_is_monday_eight_local_across_a_dst_change(zone, after, 
     assert (local.weekday(), local.hour, local.minute) == (0, 8, 0)
     # And the Monday after that, a week on the wall clock: 167 or 169 hours in UTC.
     assert user.next_digest_at(following, "UTC").astimezone(ZoneInfo(zone)).replace(tzinfo=None) == (
-        local.replace(tzinfo=None) + timedelta(days=7))  # fmt: skip
+        local.replace(tzinfo=None) + timedelta(days=7)
+    )
 
 
-@pytest.mark.parametrize(("zone", "sunday"), [
-    (WARSAW, datetime(2026, 3, 29, tzinfo=UTC)), (WARSAW, datetime(2026, 10, 25, tzinfo=UTC)),
-    ("America/New_York", datetime(2026, 3, 8, tzinfo=UTC)),
-    ("America/New_York", datetime(2026, 11, 1, tzinfo=UTC)),
-])  # fmt: skip
-def test_an_hourly_job_across_a_dst_week_sends_each_digest_once_at_eight_local(app, session, make_user, zone,
-                                                                               sunday):  # fmt: skip
+@pytest.mark.parametrize(
+    ("zone", "sunday"),
+    [
+        (WARSAW, datetime(2026, 3, 29, tzinfo=UTC)),
+        (WARSAW, datetime(2026, 10, 25, tzinfo=UTC)),
+        ("America/New_York", datetime(2026, 3, 8, tzinfo=UTC)),
+        ("America/New_York", datetime(2026, 11, 1, tzinfo=UTC)),
+    ],
+)
+def test_an_hourly_job_across_a_dst_week_sends_each_digest_once_at_eight_local(
+    app, session, make_user, zone, sunday
+):
     user = make_user(Role.viewer, timezone=zone)
     start = sunday - timedelta(days=8)  # the Saturday the week before: two Mondays ahead
 
@@ -672,9 +726,10 @@ def test_the_latest_week_ends_at_the_last_monday_eight_on_the_users_clock(subscr
     assert digest.last_digest_at(subscriber, monday_eight + timedelta(days=6)) == monday_eight
 
 
-
 def test_a_move_is_the_difference_of_the_two_scores_the_reader_sees():
-    move = digest.Move(vendor_id=1, name="Solid Ground Builders", old=59.84, new=55.56, standing=Standing.poor)
+    move = digest.Move(
+        vendor_id=1, name="Solid Ground Builders", old=59.84, new=55.56, standing=Standing.poor
+    )
 
     # Shown as 59.8 → 55.6: the move beside them is -4.2, not the -4.3 of the unrounded scores.
     assert move.delta == -4.2

@@ -49,13 +49,23 @@ commitments = st.lists(
 
 def write_week(session, rows, vendors: int):
     """The random ledger, written as the app writes it; the logging always days before the due time."""
-    editor = create_user(session, email="e@example.test", password="x" * 12, role=Role.editor,
-                         now=START - timedelta(days=60))  # fmt: skip
-    made = [create_vendor(session, now=START - timedelta(days=60), name=f"Vendor {i}") for i in range(vendors)]
+    editor = create_user(
+        session, email="e@example.test", password="x" * 12, role=Role.editor, now=START - timedelta(days=60)
+    )
+    made = [
+        create_vendor(session, now=START - timedelta(days=60), name=f"Vendor {i}") for i in range(vendors)
+    ]
     for n, (v, kind, due_hours, fate, logged_after, late_minutes, category, words) in enumerate(rows):
         due = START + due_hours * HOUR
-        c = ledger.log_commitment(session, vendor=made[v % vendors], kind=kind, title=f"C{n}", due_at=due,
-                                  actor=editor, now=due - timedelta(days=5))  # fmt: skip
+        c = ledger.log_commitment(
+            session,
+            vendor=made[v % vendors],
+            kind=kind,
+            title=f"C{n}",
+            due_at=due,
+            actor=editor,
+            now=due - timedelta(days=5),
+        )
         when = max(due + logged_after * HOUR, due - timedelta(days=4))
         excuse = {"excuse_category": category, "excuse": f"Because {n}" if words else ""}
         if fate == "kept":
@@ -64,8 +74,9 @@ def write_week(session, rows, vendors: int):
         elif fate == "broken":
             ledger.resolve_broken(session, c, actor=editor, now=when, **excuse)
         elif fate == "rescheduled":
-            ledger.reschedule(session, c, actor=editor, now=when, new_due_at=max(due, when) + timedelta(days=3),
-                              **excuse)  # fmt: skip
+            ledger.reschedule(
+                session, c, actor=editor, now=when, new_due_at=max(due, when) + timedelta(days=3), **excuse
+            )
         elif fate == "cancelled":
             ledger.cancel(session, c, actor=editor, now=when)
     session.commit()
@@ -100,8 +111,13 @@ def check_week(session, week: digest.Week, min_move: float) -> None:
             assert line.moved_to == max(s.due_at for s in every if s.rescheduled_from_id == c.id)
 
     # The week's failures: one set behind the broken list and the excuse of the week.
-    failed = [c for c in every if c.status in (Status.broken, Status.rescheduled) and c.due_at < END
-              and (c.due_at >= START or START <= c.resolved_at < END)]  # fmt: skip
+    failed = [
+        c
+        for c in every
+        if c.status in (Status.broken, Status.rescheduled)
+        and c.due_at < END
+        and (c.due_at >= START or START <= c.resolved_at < END)
+    ]
     assert ids(week.broken.lines) == [c.id for c in failed if c.status == Status.broken]
     assert {c.id for c in came_due if c.status == Status.broken} <= set(ids(week.broken.lines))
     if failed:
@@ -114,10 +130,14 @@ def check_week(session, week: digest.Week, min_move: float) -> None:
         assert week.excuse is None
 
     # Overdue and next week.
-    assert ids(week.overdue.lines) == [c.id for c in every if c.status == Status.open
-                                       and c.due_at <= END - rules.grace]  # fmt: skip
-    assert ids(week.next_week.lines) == [c.id for c in every if END <= c.due_at < FOLLOWING
-                                         and c.status in (Status.open, Status.kept, Status.broken)]  # fmt: skip
+    assert ids(week.overdue.lines) == [
+        c.id for c in every if c.status == Status.open and c.due_at <= END - rules.grace
+    ]
+    assert ids(week.next_week.lines) == [
+        c.id
+        for c in every
+        if END <= c.due_at < FOLLOWING and c.status in (Status.open, Status.kept, Status.broken)
+    ]
 
     # Scores, from each vendor's facts by scoring.py alone (not the scorecard's monthly sums).
     names = dict(session.execute(sa.select(Vendor.id, Vendor.name)).all())
@@ -131,10 +151,15 @@ def check_week(session, week: digest.Week, min_move: float) -> None:
     # Movers: only vendors rated at both ends, with a counted commitment this week, moved min_move or more.
     active = {c.vendor_id for c in came_due if outcomes[c.id] not in ("pending", "cancelled")}
     # A move is read off the two scores as shown, to one decimal.
-    moved = {v: round(round(at_end[v].score, 1) - round(at_start[v].score, 1), 1) for v in rated
-             if v in active and at_start[v].standing != Standing.insufficient_data}  # fmt: skip
+    moved = {
+        v: round(round(at_end[v].score, 1) - round(at_start[v].score, 1), 1)
+        for v in rated
+        if v in active and at_start[v].standing != Standing.insufficient_data
+    }
     up = sorted((v for v, d in moved.items() if d > 0 and d >= min_move), key=lambda v: (-moved[v], names[v]))
-    down = sorted((v for v, d in moved.items() if d < 0 and d <= -min_move), key=lambda v: (moved[v], names[v]))
+    down = sorted(
+        (v for v, d in moved.items() if d < 0 and d <= -min_move), key=lambda v: (moved[v], names[v])
+    )
     assert [m.vendor_id for m in week.movers_up] == up[: digest.MOVERS]
     assert [m.vendor_id for m in week.movers_down] == down[: digest.MOVERS]
     for m in week.movers_up + week.movers_down:
@@ -147,8 +172,11 @@ def check_week(session, week: digest.Week, min_move: float) -> None:
     assert len(best_ids) == min(5, math.ceil(n / 2)) and len(worst_ids) == min(5, n // 2)
     assert not set(best_ids) & set(worst_ids)
     by_best = sorted(rated, key=lambda v: (-at_end[v].ranking_key, names[v].casefold(), v))
-    by_worst = [v for v in sorted(rated, key=lambda v: (at_end[v].worst_key, names[v].casefold(), v))
-                if v not in best_ids]  # fmt: skip
+    by_worst = [
+        v
+        for v in sorted(rated, key=lambda v: (at_end[v].worst_key, names[v].casefold(), v))
+        if v not in best_ids
+    ]
     assert best_ids == by_best[: len(best_ids)]
     assert worst_ids == by_worst[: len(worst_ids)]
 
@@ -160,8 +188,12 @@ def check_week(session, week: digest.Week, min_move: float) -> None:
 
 
 def test_every_section_of_a_random_week_agrees_with_the_ledger(app, session):
-    @settings(max_examples=30, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+    @settings(
+        max_examples=30,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(rows=commitments, vendors=st.integers(1, 6), min_move=st.sampled_from([0.0, 0.5, 1.0, 3.0]))
     def week_agrees(rows, vendors, min_move):
         _empty_all_tables()

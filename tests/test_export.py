@@ -24,13 +24,35 @@ def ledger(session, make_vendor, editor):
     evil = make_vendor(FORMULA, notes="+1 overnight\n-- call first")
     jan = add_contact(session, acme, now=NOW, name="Jan Kowalski", phone="+48 600 000 000")
     due = NOW - timedelta(days=5)
-    first = log_commitment(session, vendor=acme, kind=Kind.deadline, title="Print the flyers", due_at=due,
-                           actor=editor, now=due - timedelta(days=9), contact=jan)  # fmt: skip
-    moved = reschedule(session, first, actor=editor, now=due - timedelta(days=1), new_due_at=due + timedelta(days=2),
-                       excuse_category=ExcuseCategory.third_party, excuse="@supplier was late")  # fmt: skip
+    first = log_commitment(
+        session,
+        vendor=acme,
+        kind=Kind.deadline,
+        title="Print the flyers",
+        due_at=due,
+        actor=editor,
+        now=due - timedelta(days=9),
+        contact=jan,
+    )
+    moved = reschedule(
+        session,
+        first,
+        actor=editor,
+        now=due - timedelta(days=1),
+        new_due_at=due + timedelta(days=2),
+        excuse_category=ExcuseCategory.third_party,
+        excuse="@supplier was late",
+    )
     resolve_broken(session, moved, actor=editor, now=NOW, excuse_category="oversight")
-    log_commitment(session, vendor=evil, kind=Kind.meeting, title="-Visit", due_at=NOW + timedelta(days=3),
-                   actor=editor, now=NOW)  # fmt: skip
+    log_commitment(
+        session,
+        vendor=evil,
+        kind=Kind.meeting,
+        title="-Visit",
+        due_at=NOW + timedelta(days=3),
+        actor=editor,
+        now=NOW,
+    )
     session.commit()
     return {"acme": acme, "evil": evil, "first": first, "moved": moved, "editor": editor}
 
@@ -50,8 +72,13 @@ def csv_rows(response) -> list[dict[str, str]]:
 def test_the_export_page_lists_every_download_and_the_nav_links_to_it(client, viewer):
     client.login(viewer)
     page = download(client, "/export/").get_data(as_text=True)
-    for url in ("/export/vendors.csv", "/export/contacts.csv", "/export/commitments.csv",
-                "/export/events.csv", "/export/ledger.json"):  # fmt: skip
+    for url in (
+        "/export/vendors.csv",
+        "/export/contacts.csv",
+        "/export/commitments.csv",
+        "/export/events.csv",
+        "/export/ledger.json",
+    ):
         assert f'href="{url}"' in page
     assert 'href="/export/">Export</a>' in download(client, "/vendors/").get_data(as_text=True)
 
@@ -61,7 +88,9 @@ def test_vendors_csv_has_its_header_every_vendor_and_a_dated_attachment_name(cli
     response = download(client, "/export/vendors.csv")
     assert response.content_type == "text/csv; charset=utf-8"
     disposition = response.headers["Content-Disposition"]
-    assert disposition.startswith("attachment; filename=vendortrack-vendors-20") and disposition.endswith(".csv")
+    assert disposition.startswith("attachment; filename=vendortrack-vendors-20") and disposition.endswith(
+        ".csv"
+    )
     rows = csv_rows(response)
     assert tuple(rows[0]) == export.VENDOR_COLUMNS
     assert [row["name"] for row in rows] == ["Drukarnia Łódź", "'" + FORMULA]
@@ -73,11 +102,18 @@ def test_vendors_csv_has_its_header_every_vendor_and_a_dated_attachment_name(cli
 def test_contacts_csv_names_the_vendor_and_escapes_a_phone_starting_with_plus(client, viewer, ledger):
     client.login(viewer)
     rows = csv_rows(download(client, "/export/contacts.csv"))
-    assert rows == [{
-        "id": rows[0]["id"], "vendor_id": str(ledger["acme"].id), "vendor": "Drukarnia Łódź",
-        "name": "Jan Kowalski", "role": "", "email": "", "phone": "'+48 600 000 000",
-        "created_at": "2026-06-30T12:00:00+00:00",
-    }]  # fmt: skip
+    assert rows == [
+        {
+            "id": rows[0]["id"],
+            "vendor_id": str(ledger["acme"].id),
+            "vendor": "Drukarnia Łódź",
+            "name": "Jan Kowalski",
+            "role": "",
+            "email": "",
+            "phone": "'+48 600 000 000",
+            "created_at": "2026-06-30T12:00:00+00:00",
+        }
+    ]
 
 
 def test_commitments_csv_has_outcomes_excuses_and_the_reschedule_link(client, viewer, ledger):
@@ -86,7 +122,10 @@ def test_commitments_csv_has_outcomes_excuses_and_the_reschedule_link(client, vi
     assert tuple(rows[0]) == export.COMMITMENT_COLUMNS
     first, moved, visit = rows
     assert (first["status"], first["excuse_category"], first["excuse"]) == (
-        "rescheduled", "third_party", "'@supplier was late")
+        "rescheduled",
+        "third_party",
+        "'@supplier was late",
+    )
     assert first["contact"] == "Jan Kowalski" and first["owner_email"] == ledger["editor"].email
     assert moved["rescheduled_from_id"] == first["id"]
     assert moved["original_due_at"] == first["due_at"] == "2026-06-25T12:00:00+00:00"
@@ -131,8 +170,17 @@ def test_a_large_csv_comes_in_many_chunks_not_one_string():
     assert b"".join(chunks).decode("utf-8-sig").splitlines()[-1] == "999,Vendor 999"
 
 
-@pytest.mark.parametrize("url", ["/export/", "/export/vendors.csv", "/export/contacts.csv",
-                                 "/export/commitments.csv", "/export/events.csv", "/export/ledger.json"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/export/",
+        "/export/vendors.csv",
+        "/export/contacts.csv",
+        "/export/commitments.csv",
+        "/export/events.csv",
+        "/export/ledger.json",
+    ],
+)
 def test_anyone_signed_out_is_sent_to_sign_in(client, url):
     response = client.get(url)
     assert response.status_code == 302

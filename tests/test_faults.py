@@ -74,8 +74,14 @@ def outbox_states(session) -> Counter[str]:
 
 def start_scheduler(env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("a") as out:
-        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run"], cwd=ROOT,
-                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        return subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 @contextmanager
@@ -135,8 +141,11 @@ def test_a_scheduler_killed_mid_digest_run_and_restarted_sends_the_rest_and_repe
         finally:
             kill(first)
         at_kill = outbox_states(session)
-        in_flight = set(session.scalars(sa.select(OutboxMessage.message_id).where(
-            OutboxMessage.state == MailState.sending)))  # fmt: skip
+        in_flight = set(
+            session.scalars(
+                sa.select(OutboxMessage.message_id).where(OutboxMessage.state == MailState.sending)
+            )
+        )
         session.commit()
         assert at_kill == {MailState.sent: 5, MailState.sending: 1, MailState.queued: len(readers) - 6}
 
@@ -217,8 +226,14 @@ def test_mail_waits_in_the_outbox_through_an_hour_without_a_mail_server_and_goes
     assert sum((mail.backoff(n, retry) for n in range(1, attempts)), timedelta()) > timedelta(hours=1)
     recipients = [f"owner{n}@example.test" for n in range(3)]
     for recipient in recipients:
-        mail.queue(session, recipient=recipient, kind=MailKind.reminder, period_key="outage",
-                   rendered=mail.Rendered("Due soon", "The text", "<p>The html</p>"), now=NOW)  # fmt: skip
+        mail.queue(
+            session,
+            recipient=recipient,
+            kind=MailKind.reminder,
+            period_key="outage",
+            rendered=mail.Rendered("Due soon", "The text", "<p>The html</p>"),
+            now=NOW,
+        )
     session.commit()
 
     tried_at = []
@@ -336,8 +351,9 @@ def test_a_database_gone_just_after_the_view_answered_still_sends_the_answer_and
         # The request's session ends with a ROLLBACK on the dead connection: the answer still goes out.
         response = client.get("/read-then-gone")
         assert (response.status_code, response.get_data(as_text=True)) == (
-            200, "the vendors, read before the database went",
-        )  # fmt: skip
+            200,
+            "the vendors, read before the database went",
+        )
         assert response.headers["X-Frame-Options"] == HEADERS["X-Frame-Options"]
         assert client.get("/read").get_data(as_text=True) == "1"
     finally:

@@ -39,9 +39,12 @@ SKIPPED = frozenset({"auth.logout"})
 KNOWN_ARGS = ("from", "to", "before", "after", "page", "next", "week", "user_id", "vendor_id")
 READS = re.compile(r"""(?:args\.get|args\.getlist|args\[|text_arg|_choice)\(?\s*["']([a-z_]+)["']""")
 PER_ROUTE = settings(
-    max_examples=15, deadline=None, derandomize=True, database=None,
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],  # a page takes ms; 120k strings
-)  # fmt: skip
+)
 
 
 def query_names() -> list[str]:
@@ -55,12 +58,51 @@ def query_names() -> list[str]:
 # --- values ---------------------------------------------------------------------------------------
 
 TRICKY = [
-    "", " ", "\x00", "a\x00b", "0", "-1", "-0", "1.5", "1e309", "NaN", "Infinity", "9" * 30, "-" + "9" * 30,
-    "2147483648", "9223372036854775808", "²", "٣", "Ⅻ", "2026-02-30", "2026-06-30", "0000-01-01", "9999-12-31",
-    "2026-W53", "2026-W00", "25:61", "23:59:60", "2026-06-30T10:00", "null", "None", "true", "[]", "{}",
-    "../../etc/passwd", "<script>alert(1)</script>", "' OR 1=1 --", "%s%n%x", "\r\nX-Header: 1", "\ufeff",
-    "https://evil.test/", "//evil.test", "/\\evil.test", "javascript:alert(1)", "scheduler", "mine",
-]  # fmt: skip
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "0",
+    "-1",
+    "-0",
+    "1.5",
+    "1e309",
+    "NaN",
+    "Infinity",
+    "9" * 30,
+    "-" + "9" * 30,
+    "2147483648",
+    "9223372036854775808",
+    "²",
+    "٣",
+    "Ⅻ",
+    "2026-02-30",
+    "2026-06-30",
+    "0000-01-01",
+    "9999-12-31",
+    "2026-W53",
+    "2026-W00",
+    "25:61",
+    "23:59:60",
+    "2026-06-30T10:00",
+    "null",
+    "None",
+    "true",
+    "[]",
+    "{}",
+    "../../etc/passwd",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "%s%n%x",
+    "\r\nX-Header: 1",
+    "\ufeff",
+    "https://evil.test/",
+    "//evil.test",
+    "/\\evil.test",
+    "javascript:alert(1)",
+    "scheduler",
+    "mine",
+]
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)  # no lone surrogates: not UTF-8
 VALUE = st.one_of(
     st.sampled_from(TRICKY),
@@ -256,8 +298,10 @@ class Probe:
             status, self.log.last = "raised", f"{type(error).__name__}: {error}"
         if status == "raised" or status >= 500:
             self.failed = True
-            self.failures.found.append(f"{method} {self.url} ({self.rule.endpoint}) {shown!r:.800} -> "
-                                       f"{status}: {self.log.last[:400]}")  # fmt: skip
+            self.failures.found.append(
+                f"{method} {self.url} ({self.rule.endpoint}) {shown!r:.800} -> "
+                f"{status}: {self.log.last[:400]}"
+            )
 
 
 def fuzz_get(probe: Probe, names: list[str]) -> None:
@@ -319,8 +363,15 @@ def fuzz_every_route(world: World, user, only: set[str] | None = None) -> Failur
 # --- NUL, field by field ---------------------------------------------------------------------------
 
 TYPED = frozenset({"text", "textarea", "email", "password", "search", "url", "tel"})
-SAMPLE = {"date": "2026-07-01", "time": "10:00", "email": "nul@example.com", "url": "https://example.test/",
-          "password": "correct horse battery", "number": "5", "week": "2026-W27"}  # fmt: skip
+SAMPLE = {
+    "date": "2026-07-01",
+    "time": "10:00",
+    "email": "nul@example.com",
+    "url": "https://example.test/",
+    "password": "correct horse battery",
+    "number": "5",
+    "week": "2026-W27",
+}
 # The sign-in and profile forms (views/auth.py) still keep NUL: reported, and checked on their own below.
 NUL_KEPT = frozenset({"auth.profile"})
 
@@ -366,9 +417,15 @@ def test_a_nul_in_any_typed_field_or_query_argument_is_never_a_5xx(world):
     failures = nul_failures(world, world.admin)
 
     assert not failures.found, str(failures)
-    assert {"POST vendors.create name", "POST vendors.edit notes", "POST vendors.add_contact role",
-            "POST commitments.create title", "POST commitments.resolve excuse", "POST admin.invite name",
-            "GET admin.events"} <= failures.probed  # fmt: skip
+    assert {
+        "POST vendors.create name",
+        "POST vendors.edit notes",
+        "POST vendors.add_contact role",
+        "POST commitments.create title",
+        "POST commitments.resolve excuse",
+        "POST admin.invite name",
+        "GET admin.events",
+    } <= failures.probed
 
 
 def test_a_nul_in_the_sign_in_or_profile_form_is_never_a_5xx(world):
@@ -397,8 +454,14 @@ def test_no_form_field_or_query_argument_makes_a_page_fail(world, role):
     failures = fuzz_every_route(world, getattr(world, role))
 
     assert not failures.found, str(failures)
-    assert {"GET admin.events", "POST vendors.create", "POST commitments.resolve", "GET scorecards.compare",
-            "POST admin.invite", "GET digest.show"} <= failures.probed  # fmt: skip
+    assert {
+        "GET admin.events",
+        "POST vendors.create",
+        "POST commitments.resolve",
+        "GET scorecards.compare",
+        "POST admin.invite",
+        "GET digest.show",
+    } <= failures.probed
 
 
 def test_the_forms_are_read_from_the_pages_with_what_they_offer(world):

@@ -84,7 +84,9 @@ def test_every_kind_outcome_and_excuse_occurs(session, generated):
 
 
 def test_the_history_spans_three_years_and_a_little_future(session, generated):
-    first, last = session.execute(sa.select(sa.func.min(Commitment.due_at), sa.func.max(Commitment.due_at))).one()
+    first, last = session.execute(
+        sa.select(sa.func.min(Commitment.due_at), sa.func.max(Commitment.due_at))
+    ).one()
     assert NOW - timedelta(days=3 * 366) < first < NOW - timedelta(days=2 * 365)
     assert NOW < last < NOW + timedelta(days=70)
     assert session.scalar(sa.select(sa.func.max(Commitment.created_at))) <= NOW
@@ -112,7 +114,9 @@ def test_every_moved_commitment_has_a_successor_pointing_back_with_the_original_
 def test_kept_ones_carry_their_lateness_in_microseconds(session, generated):
     for commitment in commitments(session):
         if commitment.status == Status.kept:
-            assert commitment.lateness_us == (commitment.done_at - commitment.due_at) // timedelta(microseconds=1)
+            assert commitment.lateness_us == (commitment.done_at - commitment.due_at) // timedelta(
+                microseconds=1
+            )
         else:
             assert commitment.lateness_us is None and commitment.done_at is None
 
@@ -204,11 +208,21 @@ def test_the_ledger_logs_on_after_a_generated_history(session, generated, make_v
     """Ids were written explicitly: PostgreSQL's sequences must have been moved past them."""
     vendor = make_vendor("After The Generator")
     owner = generated.users[0]
-    moved = session.scalars(sa.select(Commitment).where(Commitment.status == Status.open,
-                                                        Commitment.due_at > NOW)).first()  # fmt: skip
-    successor = ledger.reschedule(session, moved, actor=owner, now=NOW, new_due_at=moved.due_at + timedelta(days=7))
-    fresh = ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Send the quote",
-                                  due_at=NOW + timedelta(days=3), actor=owner, now=NOW)  # fmt: skip
+    moved = session.scalars(
+        sa.select(Commitment).where(Commitment.status == Status.open, Commitment.due_at > NOW)
+    ).first()
+    successor = ledger.reschedule(
+        session, moved, actor=owner, now=NOW, new_due_at=moved.due_at + timedelta(days=7)
+    )
+    fresh = ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.promise,
+        title="Send the quote",
+        due_at=NOW + timedelta(days=3),
+        actor=owner,
+        now=NOW,
+    )
     session.commit()
     assert successor.id > moved.id and fresh.id > successor.id
     assert vendor.id > generated.busiest_vendor_id and count(session, Commitment) == COMMITMENTS + 2
@@ -235,8 +249,18 @@ def flask_cli(app, session):
 
 
 def test_the_dev_generate_command_reports_what_it_made_and_refuses_a_second_run(flask_cli, session):
-    result = flask_cli("dev", "generate", "--vendors", "4", "--commitments", "250", "--seed", "3",
-                       "--now", "2026-06-30T12:00:00Z")  # fmt: skip
+    result = flask_cli(
+        "dev",
+        "generate",
+        "--vendors",
+        "4",
+        "--commitments",
+        "250",
+        "--seed",
+        "3",
+        "--now",
+        "2026-06-30T12:00:00Z",
+    )
     assert result.exit_code == 0, result.output
     assert "Generated 4 vendors" in result.output and "250 commitments" in result.output
     assert count(session, Commitment) == 250
@@ -248,8 +272,9 @@ def test_the_dev_generate_command_reports_what_it_made_and_refuses_a_second_run(
 
 
 def test_the_dev_generate_command_wants_a_moment_with_its_offset(flask_cli, session):
-    result = flask_cli("dev", "generate", "--vendors", "4", "--commitments", "10", "--now", "2026-06-30T12:00")
+    result = flask_cli(
+        "dev", "generate", "--vendors", "4", "--commitments", "10", "--now", "2026-06-30T12:00"
+    )
     assert result.exit_code != 0
     assert "time zone offset" in result.output
     assert count(session, Vendor) == 0
-

@@ -107,8 +107,9 @@ def test_commit_with_a_problem_changes_nothing(run_import, session, admin):
 def test_the_same_vendor_in_different_case_is_one_vendor(run_import, session, admin, make_vendor):
     make_vendor("ACME Sp. z o.o.")
 
-    result = run_import("vendor,title,due\nacme sp. Z O.O.,One,2026-06-30\nAcme  SP. z o.o.,Two,2026-07-01\n",
-                        "--commit")  # fmt: skip
+    result = run_import(
+        "vendor,title,due\nacme sp. Z O.O.,One,2026-06-30\nAcme  SP. z o.o.,Two,2026-07-01\n", "--commit"
+    )
 
     assert result.exit_code == 0, result.output
     assert session.scalars(sa.select(Vendor.name)).all() == ["ACME Sp. z o.o."]
@@ -116,8 +117,12 @@ def test_the_same_vendor_in_different_case_is_one_vendor(run_import, session, ad
 
 
 def test_a_naive_time_is_read_in_the_given_time_zone(run_import, session, admin):
-    result = run_import("vendor,title,due\nBudapest Kft.,Meet,2026.06.30. 14:00\n", "--commit",
-                        "--timezone", "Europe/Budapest")  # fmt: skip
+    result = run_import(
+        "vendor,title,due\nBudapest Kft.,Meet,2026.06.30. 14:00\n",
+        "--commit",
+        "--timezone",
+        "Europe/Budapest",
+    )
 
     assert result.exit_code == 0, result.output
     due = session.scalar(sa.select(Commitment.due_at))
@@ -163,26 +168,43 @@ def test_a_short_file_has_no_progress_bar(run_import, session, admin):
 def test_commit_import_reports_progress_every_fifty_rows_and_at_the_end(session, admin):
     heard = []
 
-    importing.commit_import(session, importing.read_sheet(many_rows(120).encode()), actor=admin, now=NOW,
-                            timezone="UTC", progress=lambda done, total: heard.append((done, total)))  # fmt: skip
+    importing.commit_import(
+        session,
+        importing.read_sheet(many_rows(120).encode()),
+        actor=admin,
+        now=NOW,
+        timezone="UTC",
+        progress=lambda done, total: heard.append((done, total)),
+    )
 
     assert heard == [(50, 120), (100, 120), (120, 120)]
 
 
-@pytest.mark.parametrize("cell, date_format, expected", [
-    ("2026-06-30 14:00", "dmy", datetime(2026, 6, 30, 14, 0, tzinfo=UTC)),
-    ("2026-06-30 14:00", "mdy", datetime(2026, 6, 30, 14, 0, tzinfo=UTC)),
-    ("03/04/2026 10:00", "mdy", datetime(2026, 3, 4, 10, 0, tzinfo=UTC)),
-    ("03/04/2026 10:00", "dmy", datetime(2026, 4, 3, 10, 0, tzinfo=UTC)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "cell, date_format, expected",
+    [
+        ("2026-06-30 14:00", "dmy", datetime(2026, 6, 30, 14, 0, tzinfo=UTC)),
+        ("2026-06-30 14:00", "mdy", datetime(2026, 6, 30, 14, 0, tzinfo=UTC)),
+        ("03/04/2026 10:00", "mdy", datetime(2026, 3, 4, 10, 0, tzinfo=UTC)),
+        ("03/04/2026 10:00", "dmy", datetime(2026, 4, 3, 10, 0, tzinfo=UTC)),
+    ],
+)
 def test_iso_dates_are_read_whatever_the_format_and_slashes_as_told(cell, date_format, expected):
     assert importing.parse_moment(cell, timezone="UTC", date_format=date_format) == expected
 
 
-@pytest.mark.parametrize("locale, expected", [
-    (None, "auto"), ("en", "auto"), ("en_US", "mdy"), ("en-us", "mdy"), ("pl", "dmy"), ("ru", "dmy"),
-    ("hu", "auto"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "locale, expected",
+    [
+        (None, "auto"),
+        ("en", "auto"),
+        ("en_US", "mdy"),
+        ("en-us", "mdy"),
+        ("pl", "dmy"),
+        ("ru", "dmy"),
+        ("hu", "auto"),
+    ],
+)
 def test_the_default_date_format_follows_the_users_language(locale, expected):
     assert importing.default_date_format(locale) == expected
 
@@ -213,8 +235,11 @@ def test_a_name_that_grows_when_compared_is_measured_as_compared(session):
     assert [(p.row, p.column) for p in plan.problems] == [(2, "vendor"), (3, "vendor")]
 
 
-@pytest.mark.parametrize("text", ["vendor\nA\x00B\n", "vendor\nA\ud800B\n", 'vendor\n"' + "x" * 200_000 + '"\n'],
-                         ids=["NUL", "lone surrogate", "a cell past the csv module's limit"])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    ["vendor\nA\x00B\n", "vendor\nA\ud800B\n", 'vendor\n"' + "x" * 200_000 + '"\n'],
+    ids=["NUL", "lone surrogate", "a cell past the csv module's limit"],
+)
 def test_text_that_no_database_would_take_is_refused_as_a_whole(text):
     with pytest.raises(LedgerError) as refused:
         importing.read_text(text)
@@ -229,16 +254,25 @@ def test_an_import_leaves_the_score_sums_as_a_full_recount_would(session, admin)
     text = "vendor,kind,title,due,status,done_at,excuse_category\n" + "".join(
         f"Vendor {n % 5},promise,Promise {n},2026-0{1 + n % 6}-1{n % 10},{status},{done},{excuse}\n"
         for n in range(90)
-        for status, done, excuse in [(("kept", f"2026-0{1 + n % 6}-1{n % 10}", ""), ("broken", "", "oversight"),
-                                      ("open", "", ""))[n % 3]]
-    )  # fmt: skip
-    importing.commit_import(session, importing.read_sheet(text.encode()), actor=admin, now=NOW, timezone="UTC")
+        for status, done, excuse in [
+            (("kept", f"2026-0{1 + n % 6}-1{n % 10}", ""), ("broken", "", "oversight"), ("open", "", ""))[
+                n % 3
+            ]
+        ]
+    )
+    importing.commit_import(
+        session, importing.read_sheet(text.encode()), actor=admin, now=NOW, timezone="UTC"
+    )
     session.flush()
 
     def sums():
-        rows = session.execute(sa.select(ScoreBucket).order_by(ScoreBucket.vendor_id, ScoreBucket.month_start))
-        return [(b.vendor_id, b.month_start, b.counted, round(b.weight, 9), round(b.fulfilment, 9))
-                for (b,) in rows]  # fmt: skip
+        rows = session.execute(
+            sa.select(ScoreBucket).order_by(ScoreBucket.vendor_id, ScoreBucket.month_start)
+        )
+        return [
+            (b.vendor_id, b.month_start, b.counted, round(b.weight, 9), round(b.fulfilment, 9))
+            for (b,) in rows
+        ]
 
     imported = sums()
     assert len(imported) == 30  # 5 vendors × 6 months

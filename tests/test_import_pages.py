@@ -52,13 +52,19 @@ def signed_in(client, editor):
 
 def upload(client, content: str | bytes, filename: str = "vendors.csv", headers=None, **fields):
     data = content if isinstance(content, bytes) else content.encode("utf-8")
-    form = {"csrf_token": client.csrf_token(), "timezone": "Europe/Warsaw", "date_format": "auto", **fields,
-            "file": FileStorage(io.BytesIO(data), filename=filename, content_type="text/csv")}  # fmt: skip
+    form = {
+        "csrf_token": client.csrf_token(),
+        "timezone": "Europe/Warsaw",
+        "date_format": "auto",
+        **fields,
+        "file": FileStorage(io.BytesIO(data), filename=filename, content_type="text/csv"),
+    }
     # Encoded in memory: the test client's own encoder spills a large file to a temporary file that a
     # refused upload leaves unread and unclosed.
     boundary, body = encode_multipart(form)
-    return client.post("/import/", data=body, content_type=f"multipart/form-data; boundary={boundary}",
-                       headers=headers)  # fmt: skip
+    return client.post(
+        "/import/", data=body, content_type=f"multipart/form-data; boundary={boundary}", headers=headers
+    )
 
 
 def uploaded(client, content: str | bytes, **fields) -> str:
@@ -225,9 +231,15 @@ def test_a_streamed_second_commit_is_refused_in_the_stream(signed_in, session):
     response = commit(signed_in, preview_url, headers={"Accept": "text/event-stream"})
 
     assert events(response.get_data(as_text=True)) == [
-        ("error", {"row": None, "column": "file",
-                   "message": "This file was already imported; nothing was imported again."}),
-    ]  # fmt: skip
+        (
+            "error",
+            {
+                "row": None,
+                "column": "file",
+                "message": "This file was already imported; nothing was imported again.",
+            },
+        ),
+    ]
     assert counts(session)[:3] == (2, 1, 3)
 
 

@@ -38,8 +38,10 @@ def payload(tag: str) -> str:
 
     106 characters and the tag three times: a tag of 4 letters fits a user's name or a contact's role (120).
     """
-    return (f'=HYPERLINK("http://evil.test")<script>alert("{tag}")</script>"><img src=x onerror=alert("{tag}")>'
-            f"{{{{7*7}}}};,\r\nX-Evil: {tag}")  # fmt: skip
+    return (
+        f'=HYPERLINK("http://evil.test")<script>alert("{tag}")</script>"><img src=x onerror=alert("{tag}")>'
+        f"{{{{7*7}}}};,\r\nX-Evil: {tag}"
+    )
 
 
 def short(tag: str) -> str:
@@ -71,35 +73,77 @@ class Hostile:
 
 @pytest.fixture
 def hostile(app, session) -> Hostile:
-    editor = create_user(session, email="eve@example.test", password=PASSWORD, role=Role.editor,
-                         name=payload("user"), now=NOW)  # fmt: skip
-    admin = create_user(session, email="ada@example.test", password=PASSWORD, role=Role.admin,
-                        name=payload("adm"), now=NOW)  # fmt: skip
+    editor = create_user(
+        session, email="eve@example.test", password=PASSWORD, role=Role.editor, name=payload("user"), now=NOW
+    )
+    admin = create_user(
+        session, email="ada@example.test", password=PASSWORD, role=Role.admin, name=payload("adm"), now=NOW
+    )
     editor.calendar_scope = CalendarScope.all
-    vendor = create_vendor(session, now=NOW, name=payload("vname"), category=short("vcat"),
-                           website=payload("vweb"), email=payload("vmail"), phone=short("vphone"),
-                           notes=payload("vnotes"))  # fmt: skip
+    vendor = create_vendor(
+        session,
+        now=NOW,
+        name=payload("vname"),
+        category=short("vcat"),
+        website=payload("vweb"),
+        email=payload("vmail"),
+        phone=short("vphone"),
+        notes=payload("vnotes"),
+    )
     plain = create_vendor(session, now=NOW, name="Plain Vendor", website="javascript:alert(document.cookie)")
-    contact = add_contact(session, vendor, now=NOW, name=payload("cname"), role=payload("crol"),
-                          email=payload("cmail"), phone=short("cphone"))  # fmt: skip
+    contact = add_contact(
+        session,
+        vendor,
+        now=NOW,
+        name=payload("cname"),
+        role=payload("crol"),
+        email=payload("cmail"),
+        phone=short("cphone"),
+    )
 
     def log(tag: str, due: datetime, **kwargs) -> Commitment:
-        return ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title=payload(tag),
-                                     notes=payload(tag + "-notes"), due_at=due, actor=editor, contact=contact,
-                                     now=due - timedelta(days=10), **kwargs)  # fmt: skip
+        return ledger.log_commitment(
+            session,
+            vendor=vendor,
+            kind=Kind.promise,
+            title=payload(tag),
+            notes=payload(tag + "-notes"),
+            due_at=due,
+            actor=editor,
+            contact=contact,
+            now=due - timedelta(days=10),
+            **kwargs,
+        )
 
     due_soon = log("soon", NOW + timedelta(hours=2))
     overdue = log("late", NOW - timedelta(days=2))
     broken = log("broken", datetime(2026, 6, 24, 10, 0, tzinfo=UTC))
-    ledger.resolve_broken(session, broken, actor=editor, now=datetime(2026, 6, 25, 9, 0, tzinfo=UTC),
-                          excuse_category=ExcuseCategory.other, excuse=payload("excuse"))  # fmt: skip
+    ledger.resolve_broken(
+        session,
+        broken,
+        actor=editor,
+        now=datetime(2026, 6, 25, 9, 0, tzinfo=UTC),
+        excuse_category=ExcuseCategory.other,
+        excuse=payload("excuse"),
+    )
     cancelled = log("cancel", datetime(2026, 6, 23, 10, 0, tzinfo=UTC))
-    ledger.cancel(session, cancelled, actor=editor, now=datetime(2026, 6, 23, 9, 0, tzinfo=UTC),
-                  reason=payload("reason"))  # fmt: skip
+    ledger.cancel(
+        session,
+        cancelled,
+        actor=editor,
+        now=datetime(2026, 6, 23, 9, 0, tzinfo=UTC),
+        reason=payload("reason"),
+    )
     moved = log("moved", datetime(2026, 6, 26, 10, 0, tzinfo=UTC))
-    successor = ledger.reschedule(session, moved, actor=editor, now=datetime(2026, 6, 26, 9, 0, tzinfo=UTC),
-                                  new_due_at=NOW + timedelta(days=4), excuse_category=ExcuseCategory.personal,
-                                  excuse=payload("excuse2"))  # fmt: skip
+    successor = ledger.reschedule(
+        session,
+        moved,
+        actor=editor,
+        now=datetime(2026, 6, 26, 9, 0, tzinfo=UTC),
+        new_due_at=NOW + timedelta(days=4),
+        excuse_category=ExcuseCategory.personal,
+        excuse=payload("excuse2"),
+    )
     kept = ledger.log_commitment(
         session,
         vendor=plain,
@@ -111,8 +155,9 @@ def hostile(app, session) -> Hostile:
     )
     ledger.resolve_kept(session, kept, actor=editor, now=NOW - timedelta(days=3))
     session.commit()
-    return Hostile(vendor, plain, editor, admin, contact.id, due_soon, overdue, broken, cancelled, moved,
-                   successor)  # fmt: skip
+    return Hostile(
+        vendor, plain, editor, admin, contact.id, due_soon, overdue, broken, cancelled, moved, successor
+    )
 
 
 def signed_in(app, user: User) -> WebClient:
@@ -138,13 +183,33 @@ def pages(h: Hostile) -> dict[str | tuple[str, ...], list[str]]:
     v, c = h.vendor.id, h.contact_id
     return {
         "/vendors/": ["vname", "vcat"],
-        f"/vendors/{v}": ["vname", "vcat", "vweb", "vmail", "vphone", "vnotes", "cname", "crol", "cmail",
-                          "cphone", "soon", "late", "broken", "user"],
+        f"/vendors/{v}": [
+            "vname",
+            "vcat",
+            "vweb",
+            "vmail",
+            "vphone",
+            "vnotes",
+            "cname",
+            "crol",
+            "cmail",
+            "cphone",
+            "soon",
+            "late",
+            "broken",
+            "user",
+        ],
         f"/vendors/{v}/edit": ["vname", "vcat", "vweb", "vmail", "vphone", "vnotes"],
         f"/vendors/{v}/contacts/{c}/edit": ["cname", "crol", "cmail", "cphone"],
         f"/vendors/{h.plain.id}": [],
         # Which of the two lists holds them depends on the real clock: the pages read it, not NOW.
-        ("/commitments/?view=upcoming", "/commitments/?view=overdue"): ["vname", "soon", "late", "cname", "user"],
+        ("/commitments/?view=upcoming", "/commitments/?view=overdue"): [
+            "vname",
+            "soon",
+            "late",
+            "cname",
+            "user",
+        ],
         "/commitments/?view=resolved": ["vname", "broken", "cancel", "moved"],
         f"/commitments/{h.due_soon.id}": ["vname", "soon", "soon-notes", "cname", "user"],
         f"/commitments/{h.due_soon.id}/edit": ["vname", "soon", "soon-notes", "cname", "user"],
@@ -165,7 +230,7 @@ def pages(h: Hostile) -> dict[str | tuple[str, ...], list[str]]:
         "/admin/jobs": [],
         "/auth/profile": ["adm"],
         "/export/": ["adm"],
-    }  # fmt: skip
+    }
 
 
 def test_every_page_shows_every_payload_as_text_never_as_markup(app, session, hostile):
@@ -227,8 +292,9 @@ def test_a_payload_in_the_query_string_is_never_echoed_as_markup(app, hostile, u
 def test_a_vendor_created_through_the_form_is_announced_as_text(app, hostile):
     editor = signed_in(app, hostile.editor)
 
-    response = editor.submit("/vendors/new", {"name": "New <script>alert(\"flash\")</script>"},
-                             follow_redirects=True)  # fmt: skip
+    response = editor.submit(
+        "/vendors/new", {"name": 'New <script>alert("flash")</script>'}, follow_redirects=True
+    )
 
     assert response.status_code == 200
     inert(response.get_data(as_text=True), "the flash after creating a vendor", ["flash"])
@@ -239,8 +305,9 @@ def test_a_vendor_created_through_the_form_is_announced_as_text(app, hostile):
 
 def parts(row: OutboxMessage) -> tuple[str, str, object]:
     """The message as sent: its text part, its HTML part, and the parsed message for its headers."""
-    message = message_from_bytes(bytes(mail.as_email(row, "vendortrack <mail@example.test>")),
-                                 policy=policy.default)  # fmt: skip
+    message = message_from_bytes(
+        bytes(mail.as_email(row, "vendortrack <mail@example.test>")), policy=policy.default
+    )
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     return text, html, message
@@ -290,12 +357,20 @@ def test_every_csv_parses_keeps_payloads_whole_and_starts_no_cell_with_a_formula
     stored = {
         "vendors": [v.name, v.category, v.website, v.email, v.phone, v.notes],
         "contacts": [v.name, *(getattr(v.contacts[0], f) for f in ("name", "role", "email", "phone"))],
-        "commitments": [v.name, v.contacts[0].name, hostile.broken.title, hostile.broken.excuse,
-                        hostile.cancelled.reason],
+        "commitments": [
+            v.name,
+            v.contacts[0].name,
+            hostile.broken.title,
+            hostile.broken.excuse,
+            hostile.cancelled.reason,
+        ],
         "events": [v.name],
-    }  # fmt: skip
-    counts = {"vendors": 2, "contacts": 1,
-              "commitments": session.scalar(sa.select(sa.func.count()).select_from(Commitment))}  # fmt: skip
+    }
+    counts = {
+        "vendors": 2,
+        "contacts": 1,
+        "commitments": session.scalar(sa.select(sa.func.count()).select_from(Commitment)),
+    }
 
     for name, values in stored.items():
         table = rows_of(viewer.get(f"/export/{name}.csv"))
@@ -337,8 +412,17 @@ def test_the_calendar_feed_carries_payloads_in_one_summary_and_description_each(
     assert len(events) == len(titles)
     vendor_name = session.get(Vendor, hostile.vendor.id).name
     for event in events:
-        assert sorted(event.keys()) == ["DESCRIPTION", "DTEND", "DTSTAMP", "DTSTART", "LAST-MODIFIED",
-                                        "STATUS", "SUMMARY", "UID", "URL"]  # fmt: skip
+        assert sorted(event.keys()) == [
+            "DESCRIPTION",
+            "DTEND",
+            "DTSTAMP",
+            "DTSTART",
+            "LAST-MODIFIED",
+            "STATUS",
+            "SUMMARY",
+            "UID",
+            "URL",
+        ]
         commitment_id = int(str(event["UID"]).split("@")[0].removeprefix("commitment-"))
         title = titles[commitment_id].replace("\r\n", "\n")
         assert str(event["SUMMARY"]) == f"{vendor_name}: {title}"

@@ -54,8 +54,15 @@ def app(database_url, tmp_path, smtp):
 
 
 def commitment(session, vendor, owner, title: str, due_at: datetime, kind: Kind = Kind.promise):
-    return ledger.log_commitment(session, vendor=vendor, kind=kind, title=title, actor=owner, due_at=due_at,
-                                 now=min(due_at, NOW) - timedelta(days=10))  # fmt: skip
+    return ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=kind,
+        title=title,
+        actor=owner,
+        due_at=due_at,
+        now=min(due_at, NOW) - timedelta(days=10),
+    )
 
 
 def outbox(session, kind: MailKind | None = None) -> list[OutboxMessage]:
@@ -66,9 +73,11 @@ def outbox(session, kind: MailKind | None = None) -> list[OutboxMessage]:
 
 
 def flag_events(session) -> Counter[int]:
-    return Counter(session.scalars(
-        sa.select(LedgerEvent.commitment_id).where(LedgerEvent.action == EventAction.flagged_overdue)
-    ))  # fmt: skip
+    return Counter(
+        session.scalars(
+            sa.select(LedgerEvent.commitment_id).where(LedgerEvent.action == EventAction.flagged_overdue)
+        )
+    )
 
 
 def link(c: Commitment) -> str:
@@ -81,11 +90,16 @@ def link(c: Commitment) -> str:
 def test_an_open_commitment_past_due_and_grace_is_flagged_once_and_its_owner_asked_in_one_email(
     session, make_user, make_vendor
 ):
-    ann, bob = make_user(Role.editor, email="ann@example.test"), make_user(Role.editor, email="bob@example.test")
+    ann, bob = (
+        make_user(Role.editor, email="ann@example.test"),
+        make_user(Role.editor, email="bob@example.test"),
+    )
     acme, globex = make_vendor("Acme Printing"), make_vendor("Globex IT")
-    anns = [commitment(session, acme, ann, "Brochure quote", NOW - timedelta(days=3)),
-            commitment(session, globex, ann, "Server migration", NOW - GRACE - timedelta(minutes=1)),
-            commitment(session, globex, ann, "Kick-off meeting", NOW - timedelta(days=9), Kind.meeting)]
+    anns = [
+        commitment(session, acme, ann, "Brochure quote", NOW - timedelta(days=3)),
+        commitment(session, globex, ann, "Server migration", NOW - GRACE - timedelta(minutes=1)),
+        commitment(session, globex, ann, "Kick-off meeting", NOW - timedelta(days=9), Kind.meeting),
+    ]
     bobs = commitment(session, acme, bob, "Catalogue proofs", NOW - timedelta(days=2))
     within_grace = commitment(session, acme, ann, "Invoice correction", NOW - GRACE + timedelta(hours=1))
     kept = commitment(session, acme, ann, "Delivered banner", NOW - timedelta(days=5))
@@ -141,7 +155,10 @@ def test_an_overdue_commitment_of_a_disabled_owner_is_flagged_but_nobody_is_mail
 def test_a_commitment_due_within_the_lead_time_gets_one_due_soon_email_per_owner_and_never_another(
     session, make_user, make_vendor
 ):
-    ann, bob = make_user(Role.editor, email="ann@example.test"), make_user(Role.editor, email="bob@example.test")
+    ann, bob = (
+        make_user(Role.editor, email="ann@example.test"),
+        make_user(Role.editor, email="bob@example.test"),
+    )
     vendor = make_vendor("Acme Printing")
     soon = commitment(session, vendor, ann, "Site visit", NOW + timedelta(hours=5), Kind.meeting)
     tomorrow = commitment(session, vendor, ann, "Quote by noon", NOW + timedelta(hours=23, minutes=59))
@@ -199,12 +216,18 @@ def hours(start: datetime, end: datetime) -> Iterator[datetime]:
 # Runs from a Sunday to past the last Monday; every week holds a daylight-saving change somewhere.
 SEASONS = {
     # New York springs forward on 8 March 2026, Warsaw on 29 March.
-    "spring": (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 7, tzinfo=UTC),
-               [date(2026, 3, 2) + timedelta(weeks=n) for n in range(6)]),
+    "spring": (
+        datetime(2026, 3, 1, tzinfo=UTC),
+        datetime(2026, 4, 7, tzinfo=UTC),
+        [date(2026, 3, 2) + timedelta(weeks=n) for n in range(6)],
+    ),
     # Warsaw falls back on 25 October 2026, New York on 1 November.
-    "autumn": (datetime(2026, 10, 18, tzinfo=UTC), datetime(2026, 11, 10, tzinfo=UTC),
-               [date(2026, 10, 19) + timedelta(weeks=n) for n in range(4)]),
-}  # fmt: skip
+    "autumn": (
+        datetime(2026, 10, 18, tzinfo=UTC),
+        datetime(2026, 11, 10, tzinfo=UTC),
+        [date(2026, 10, 19) + timedelta(weeks=n) for n in range(4)],
+    ),
+}
 
 
 @pytest.mark.parametrize("season", SEASONS)
@@ -213,8 +236,10 @@ def test_hourly_runs_across_daylight_saving_changes_send_one_digest_a_week_at_mo
 ):
     start, end, mondays = SEASONS[season]
     zones = ["Europe/Warsaw", "America/New_York"]
-    users = {zone: make_user(Role.viewer, email=f"{zone.split('/')[1].lower()}@example.test", timezone=zone)
-             for zone in zones}  # fmt: skip
+    users = {
+        zone: make_user(Role.viewer, email=f"{zone.split('/')[1].lower()}@example.test", timezone=zone)
+        for zone in zones
+    }
 
     for moment in hours(start, end):
         jobs.run("digests", session, moment)
@@ -226,19 +251,30 @@ def test_hourly_runs_across_daylight_saving_changes_send_one_digest_a_week_at_mo
         assert [(moment.date(), moment.hour, moment.minute) for moment in queued_at] == [
             (monday, 8, 0) for monday in mondays
         ], zone
-        assert [m.period_key for m in rows] == [f"{y}-W{w:02d}" for y, w, _d in (d.isocalendar() for d in mondays)]
+        assert [m.period_key for m in rows] == [
+            f"{y}-W{w:02d}" for y, w, _d in (d.isocalendar() for d in mondays)
+        ]
 
 
 # -- two processes at the same moment --------------------------------------------------------------
 
 
 def job_environment(database_url: str, instance: Path, smtp: MailServer) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VENDORTRACK_") and k not in
-           ("DATABASE_URL", "SECRET_KEY")}  # fmt: skip
-    return env | smtp_settings(smtp) | {
-        "DATABASE_URL": database_url, "VENDORTRACK_INSTANCE_PATH": str(instance),
-        "SECRET_KEY": "the-same-key-in-both-processes", "VENDORTRACK_CONFIG": "development",
-    }  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("VENDORTRACK_") and k not in ("DATABASE_URL", "SECRET_KEY")
+    }
+    return (
+        env
+        | smtp_settings(smtp)
+        | {
+            "DATABASE_URL": database_url,
+            "VENDORTRACK_INSTANCE_PATH": str(instance),
+            "SECRET_KEY": "the-same-key-in-both-processes",
+            "VENDORTRACK_CONFIG": "development",
+        }
+    )
 
 
 class StartingGate:
@@ -260,9 +296,9 @@ class StartingGate:
 
     def waiting(self, processes: list[subprocess.Popen]) -> int:
         if not self.sqlite:
-            return self.lock.execute(sa.text(
-                "SELECT count(*) FROM pg_locks WHERE relation = 'job_run'::regclass AND NOT granted"
-            )).scalar()  # fmt: skip
+            return self.lock.execute(
+                sa.text("SELECT count(*) FROM pg_locks WHERE relation = 'job_run'::regclass AND NOT granted")
+            ).scalar()
         # SQLite cannot say who waits for its lock; a process that has the file open has reached it.
         path = os.path.realpath(self.url.database)
         return sum(_has_open(p.pid, path) for p in processes if p.poll() is None)
@@ -303,14 +339,20 @@ def _has_open(pid: int, path: str) -> bool:
     return False
 
 
-def run_twice_at_once(database_url: str, tmp_path: Path, smtp: MailServer, job: str, now: datetime) -> list[str]:
+def run_twice_at_once(
+    database_url: str, tmp_path: Path, smtp: MailServer, job: str, now: datetime
+) -> list[str]:
     """`flask jobs run` in two processes at the same moment; what each printed."""
     db.session.commit()  # end the test's transaction: on SQLite it holds the write lock
     env = job_environment(database_url, tmp_path / "instance", smtp)
     argv = [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "run", job, "--now", now.isoformat()]
     with StartingGate(database_url) as gate:
-        processes = [subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True) for _ in range(2)]  # fmt: skip
+        processes = [
+            subprocess.Popen(
+                argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(2)
+        ]
         gate.open_when_waiting(processes)
     outputs = []
     for process in processes:
@@ -322,8 +364,10 @@ def run_twice_at_once(database_url: str, tmp_path: Path, smtp: MailServer, job: 
 
 def many_users(session, prefix: str, count: int, role: Role = Role.viewer) -> list[User]:
     """Users who never sign in: no password to hash, which would take most of the test's time."""
-    users = [User(email=f"{prefix}{n:02d}@example.test", password_hash="!", role=role, created_at=NOW)
-             for n in range(count)]  # fmt: skip
+    users = [
+        User(email=f"{prefix}{n:02d}@example.test", password_hash="!", role=role, created_at=NOW)
+        for n in range(count)
+    ]
     session.add_all(users)
     session.commit()
     return users
@@ -355,7 +399,9 @@ def test_two_processes_running_the_digest_job_at_the_same_moment_send_each_diges
 
     assert_the_runs_overlapped(session, "outbox")
     assert Counter(m["To"] for m in smtp.received) == Counter({u.email: 1 for u in readers})
-    assert sorted(m["Message-ID"].strip() for m in smtp.received) == sorted(m.message_id for m in outbox(session))
+    assert sorted(m["Message-ID"].strip() for m in smtp.received) == sorted(
+        m.message_id for m in outbox(session)
+    )
     assert {m.state for m in outbox(session)} == {MailState.sent}
 
 
@@ -364,8 +410,10 @@ def test_two_processes_running_the_overdue_job_at_the_same_moment_flag_and_ask_o
 ):
     owners = many_users(session, "owner", 30, Role.editor)
     vendors = [make_vendor(f"Vendor {n}") for n in range(5)]
-    late = [commitment(session, vendors[n % 5], owners[n % 30], f"Promise {n}", NOW - timedelta(days=2, hours=n))
-            for n in range(200)]  # fmt: skip
+    late = [
+        commitment(session, vendors[n % 5], owners[n % 30], f"Promise {n}", NOW - timedelta(days=2, hours=n))
+        for n in range(200)
+    ]
     session.commit()
 
     outputs = run_twice_at_once(database_url, tmp_path, smtp, "overdue", NOW)
@@ -373,8 +421,9 @@ def test_two_processes_running_the_overdue_job_at_the_same_moment_flag_and_ask_o
     assert_the_runs_overlapped(session, "overdue")
     assert sorted(int(out.split("flagged=")[1].split(",")[0]) for out in outputs) == [0, 200], outputs
     assert flag_events(session) == Counter({c.id: 1 for c in late})
-    flagged_at = session.scalars(sa.select(Commitment.flagged_overdue_at).where(
-        Commitment.id.in_([c.id for c in late]))).all()  # fmt: skip
+    flagged_at = session.scalars(
+        sa.select(Commitment.flagged_overdue_at).where(Commitment.id.in_([c.id for c in late]))
+    ).all()
     assert set(flagged_at) == {NOW}
     asked = outbox(session, MailKind.overdue)
     assert sorted(m.recipient for m in asked) == sorted(o.email for o in owners)
@@ -405,7 +454,10 @@ def test_each_owner_is_asked_about_overdue_commitments_in_their_own_language(ses
     jobs.run("overdue", session, NOW)
 
     subjects = {m.recipient: m.subject for m in outbox(session)}
-    forms = {code: catalog(code).get("%(num)d commitment is overdue: what happened?").string for code in ("pl", "ru")}
+    forms = {
+        code: catalog(code).get("%(num)d commitment is overdue: what happened?").string
+        for code in ("pl", "ru")
+    }
     assert subjects[ola.email] == forms["pl"][1] % {"num": 2}  # the "few" form: 2 zobowiązania
     assert subjects[ivan.email] == forms["ru"][2] % {"num": 5}  # the "many" form: 5 обязательств
     assert subjects[ann.email] == "1 commitment is overdue: what happened?"
@@ -448,18 +500,37 @@ def test_a_commitment_logged_after_its_due_time_is_never_flagged_nor_mailed_yet_
     ann = make_user(Role.editor, email="ann@example.test")
     acme = make_vendor("Acme Printing")
     in_time = commitment(session, acme, ann, "Logged before it was due", NOW - timedelta(days=3))
-    backfilled = ledger.log_commitment(session, vendor=acme, kind=Kind.meeting, title="Written down a week later",
-                                       due_at=NOW - timedelta(days=9), actor=ann, now=NOW - timedelta(days=2))  # fmt: skip
+    backfilled = ledger.log_commitment(
+        session,
+        vendor=acme,
+        kind=Kind.meeting,
+        title="Written down a week later",
+        due_at=NOW - timedelta(days=9),
+        actor=ann,
+        now=NOW - timedelta(days=2),
+    )
     # Backfilled with its outcome, moved to a date that has also passed (confirmed): the follow-up
     # was created after its due time too.
-    moved = ledger.log_what_happened(session, vendor=acme, kind=Kind.promise, title="Moved, also in the past",
-                                     due_at=NOW - timedelta(days=8), actor=ann, now=NOW - timedelta(days=2),
-                                     status="rescheduled", new_due_at=NOW - timedelta(days=5),
-                                     confirm_past=True).rescheduled_to  # fmt: skip
+    moved = ledger.log_what_happened(
+        session,
+        vendor=acme,
+        kind=Kind.promise,
+        title="Moved, also in the past",
+        due_at=NOW - timedelta(days=8),
+        actor=ann,
+        now=NOW - timedelta(days=2),
+        status="rescheduled",
+        new_due_at=NOW - timedelta(days=5),
+        confirm_past=True,
+    ).rescheduled_to
     # Moved ahead while in the ledger: that one became overdue under our eyes, and is asked about.
-    moved_ahead = ledger.reschedule(session, commitment(session, acme, ann, "Moved ahead", NOW - timedelta(days=9)),
-                                    actor=ann, now=NOW - timedelta(days=8),
-                                    new_due_at=NOW - timedelta(days=4))  # fmt: skip
+    moved_ahead = ledger.reschedule(
+        session,
+        commitment(session, acme, ann, "Moved ahead", NOW - timedelta(days=9)),
+        actor=ann,
+        now=NOW - timedelta(days=8),
+        new_due_at=NOW - timedelta(days=4),
+    )
     session.commit()
 
     assert jobs.run("overdue", session, NOW) == {"flagged": 2, "emails": 1}
@@ -485,10 +556,24 @@ def test_a_due_date_corrected_to_before_it_was_logged_is_not_flagged_and_one_cor
     ann = make_user(Role.editor, email="ann@example.test")
     acme = make_vendor("Acme Printing")
     logged_at = NOW - timedelta(days=10)
-    slipped = ledger.log_commitment(session, vendor=acme, kind=Kind.promise, title="Its date was earlier",
-                                    due_at=NOW + timedelta(days=5), actor=ann, now=logged_at)  # fmt: skip
-    waited = ledger.log_commitment(session, vendor=acme, kind=Kind.promise, title="Its date had been waiting",
-                                   due_at=NOW + timedelta(days=5), actor=ann, now=logged_at)  # fmt: skip
+    slipped = ledger.log_commitment(
+        session,
+        vendor=acme,
+        kind=Kind.promise,
+        title="Its date was earlier",
+        due_at=NOW + timedelta(days=5),
+        actor=ann,
+        now=logged_at,
+    )
+    waited = ledger.log_commitment(
+        session,
+        vendor=acme,
+        kind=Kind.promise,
+        title="Its date had been waiting",
+        due_at=NOW + timedelta(days=5),
+        actor=ann,
+        now=logged_at,
+    )
     # The due date was mistyped; corrected today to one before the commitment was logged, or after.
     ledger.edit_commitment(session, slipped, actor=ann, now=NOW, due_at=logged_at - timedelta(days=1))
     ledger.edit_commitment(session, waited, actor=ann, now=NOW, due_at=logged_at + timedelta(days=1))

@@ -27,8 +27,12 @@ def smtp():
 @pytest.fixture
 def app(database_url, tmp_path, smtp):
     # SMTP configured, and a mail folder named too: a dry run must reach neither.
-    with app_with(database_url, tmp_path / "instance", VENDORTRACK_MAIL_DIR=str(tmp_path / "mail"),
-                  **smtp_settings(smtp)) as app:  # fmt: skip
+    with app_with(
+        database_url,
+        tmp_path / "instance",
+        VENDORTRACK_MAIL_DIR=str(tmp_path / "mail"),
+        **smtp_settings(smtp),
+    ) as app:
         yield app
 
 
@@ -44,8 +48,9 @@ def flask_cli(app):
 
 
 def log(session, vendor, owner, title: str, due_at, logged_at):
-    return ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title=title, actor=owner,
-                                 due_at=due_at, now=logged_at)  # fmt: skip
+    return ledger.log_commitment(
+        session, vendor=vendor, kind=Kind.promise, title=title, actor=owner, due_at=due_at, now=logged_at
+    )
 
 
 @pytest.fixture
@@ -56,17 +61,24 @@ def work(session, make_user, make_vendor):
     overdue = log(session, acme, ann, "The brochure quote", NOW - timedelta(days=3), NOW - timedelta(days=13))
     soon = log(session, acme, ann, "The banner proof", NOW + timedelta(hours=2), NOW - timedelta(days=5))
     ann.digest_enabled, ann.digest_next_at = True, NOW - timedelta(hours=1)
-    mail.queue(session, recipient="bob@example.test", kind=MailKind.reminder, period_key="earlier",
-               rendered=mail.Rendered("Due soon: 1 commitment", "The catalogue", ""),
-               now=NOW - timedelta(minutes=5))  # fmt: skip
+    mail.queue(
+        session,
+        recipient="bob@example.test",
+        kind=MailKind.reminder,
+        period_key="earlier",
+        rendered=mail.Rendered("Due soon: 1 commitment", "The catalogue", ""),
+        now=NOW - timedelta(minutes=5),
+    )
     session.commit()
     return {"ann": ann, "overdue": overdue, "soon": soon}
 
 
 def everything(session) -> dict[str, list[tuple]]:
     """Every row of every table: the database as a whole, to compare before and after."""
-    rows = {table.name: sorted(session.execute(sa.select(table)).all(), key=repr)
-            for table in db.metadata.sorted_tables}  # fmt: skip
+    rows = {
+        table.name: sorted(session.execute(sa.select(table)).all(), key=repr)
+        for table in db.metadata.sorted_tables
+    }
     session.commit()
     return rows
 
@@ -85,10 +97,13 @@ def test_a_dry_run_of_the_overdue_sweep_names_what_it_would_flag_and_mail_and_ch
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "overdue, dry run (nothing written, nothing sent): flagged=1, emails=1"
-    assert (f"Would flag as overdue: #{work['overdue'].id} The brochure quote (Acme Printing), "
-            f"due 2026-06-27 12:00 UTC, owner ann@example.test") in lines  # fmt: skip
-    assert ("Would queue: overdue email to ann@example.test: 1 commitment is overdue: what happened? "
-            "(attempt 1)") in lines  # fmt: skip
+    assert (
+        f"Would flag as overdue: #{work['overdue'].id} The brochure quote (Acme Printing), "
+        f"due 2026-06-27 12:00 UTC, owner ann@example.test"
+    ) in lines
+    assert (
+        "Would queue: overdue email to ann@example.test: 1 commitment is overdue: what happened? (attempt 1)"
+    ) in lines
     assert "The banner proof" not in result.output
     assert everything(session) == before
     assert nothing_was_sent(smtp, tmp_path)
@@ -109,8 +124,10 @@ def test_a_dry_run_of_the_reminders_names_the_commitment_due_soon_and_changes_no
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "reminders, dry run (nothing written, nothing sent): reminded=1, emails=1"
-    assert (f"Would remind: #{work['soon'].id} The banner proof (Acme Printing), due 2026-06-30 14:00 UTC, "
-            "owner ann@example.test") in lines  # fmt: skip
+    assert (
+        f"Would remind: #{work['soon'].id} The banner proof (Acme Printing), due 2026-06-30 14:00 UTC, "
+        "owner ann@example.test"
+    ) in lines
     assert "Would queue: reminder email to ann@example.test: Due soon: 1 commitment (attempt 1)" in lines
     assert everything(session) == before
     assert nothing_was_sent(smtp, tmp_path)
@@ -133,7 +150,9 @@ def test_a_dry_run_of_the_digests_names_who_would_get_one_and_changes_nothing(
     assert nothing_was_sent(smtp, tmp_path)
 
 
-def test_a_dry_run_of_the_outbox_lists_what_is_due_and_delivers_nothing(session, flask_cli, work, smtp, tmp_path):
+def test_a_dry_run_of_the_outbox_lists_what_is_due_and_delivers_nothing(
+    session, flask_cli, work, smtp, tmp_path
+):
     before = everything(session)
 
     result = flask_cli("outbox", "--dry-run", "--now", NOW.isoformat())
@@ -174,7 +193,10 @@ def test_a_now_ahead_of_the_clock_is_refused_unless_forced_and_a_dry_run_of_it_i
 
     assert refused.exit_code != 0
     assert f"--now {tomorrow} is ahead of the clock" in refused.output
-    assert "Nothing was run. See what it would do with --dry-run, or run it anyway with --force." in refused.output
+    assert (
+        "Nothing was run. See what it would do with --dry-run, or run it anyway with --force."
+        in refused.output
+    )
     assert everything(session) == before
 
     looked = flask_cli("overdue", "--now", tomorrow, "--dry-run")

@@ -19,9 +19,16 @@ class Point:
 
 def test_an_answer_has_sorted_keys_and_flasks_dates_decimals_dataclasses_and_translated_text(app):
     with app.test_request_context():
-        response = jsonify({"when": datetime(2026, 11, 22, 15, 30, tzinfo=UTC), "amount": Decimal("12.50"),
-                            "point": Point(1, 2), 7: "seven", "hint": lazy_gettext("Give the commitment a title."),
-                            "name": "Łódź ünnep"})  # fmt: skip
+        response = jsonify(
+            {
+                "when": datetime(2026, 11, 22, 15, 30, tzinfo=UTC),
+                "amount": Decimal("12.50"),
+                "point": Point(1, 2),
+                7: "seven",
+                "hint": lazy_gettext("Give the commitment a title."),
+                "name": "Łódź ünnep",
+            }
+        )
     assert response.mimetype == "application/json"
     assert response.get_data(as_text=True) == (
         '{"7":"seven","amount":"12.50","hint":"Give the commitment a title.","name":"Łódź ünnep",'

@@ -50,31 +50,48 @@ def test_logging_a_commitment_writes_a_created_event_with_every_field(meeting, e
 
 def test_a_commitment_needs_a_title(session, vendor, editor):
     with pytest.raises(LedgerError) as refused:
-        ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="  ", due_at=DUE,
-                              actor=editor, now=NOW)  # fmt: skip
+        ledger.log_commitment(
+            session, vendor=vendor, kind=Kind.promise, title="  ", due_at=DUE, actor=editor, now=NOW
+        )
     assert refused.value.field == "title"
 
 
 def test_a_naive_due_time_is_refused(session, vendor, editor):
     with pytest.raises(LedgerError) as refused:
-        ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Quote",
-                              due_at=datetime(2026, 6, 1, 12, 0), actor=editor, now=NOW)  # fmt: skip
+        ledger.log_commitment(
+            session,
+            vendor=vendor,
+            kind=Kind.promise,
+            title="Quote",
+            due_at=datetime(2026, 6, 1, 12, 0),
+            actor=editor,
+            now=NOW,
+        )
     assert refused.value.field == "due_at"
 
 
 def test_a_contact_from_another_vendor_is_refused(session, vendor, make_vendor, editor):
     stranger = add_contact(session, make_vendor("Other"), now=NOW, name="Stranger")
     with pytest.raises(LedgerError) as refused:
-        ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=DUE,
-                              actor=editor, now=NOW, contact=stranger)  # fmt: skip
+        ledger.log_commitment(
+            session,
+            vendor=vendor,
+            kind=Kind.promise,
+            title="Quote",
+            due_at=DUE,
+            actor=editor,
+            now=NOW,
+            contact=stranger,
+        )
     assert refused.value.field == "contact_id"
 
 
 def test_an_archived_vendor_takes_no_new_commitments(session, vendor, editor):
     archive_vendor(vendor, now=NOW)
     with pytest.raises(LedgerError) as refused:
-        ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=DUE,
-                              actor=editor, now=NOW)  # fmt: skip
+        ledger.log_commitment(
+            session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=DUE, actor=editor, now=NOW
+        )
     assert refused.value.field == "vendor_id"
 
 
@@ -97,10 +114,19 @@ def test_kept_in_the_future_is_refused(session, meeting, editor):
 
 
 def test_broken_keeps_the_excuse_and_its_category(session, meeting, editor):
-    ledger.resolve_broken(session, meeting, actor=editor, now=NOW,
-                          excuse_category=ExcuseCategory.force_majeure, excuse="A flood in the office")
+    ledger.resolve_broken(
+        session,
+        meeting,
+        actor=editor,
+        now=NOW,
+        excuse_category=ExcuseCategory.force_majeure,
+        excuse="A flood in the office",
+    )
     assert (meeting.status, meeting.excuse_category, meeting.excuse) == (
-        Status.broken, ExcuseCategory.force_majeure, "A flood in the office")  # fmt: skip
+        Status.broken,
+        ExcuseCategory.force_majeure,
+        "A flood in the office",
+    )
 
 
 def test_an_unknown_excuse_category_is_refused_and_changes_nothing(session, meeting, editor):
@@ -116,10 +142,23 @@ def test_rescheduling_closes_the_old_and_opens_a_successor_that_keeps_the_first_
     session, meeting, editor
 ):
     moved_to = DUE + timedelta(days=7)
-    successor = ledger.reschedule(session, meeting, actor=editor, now=NOW, new_due_at=moved_to,
-                                  excuse_category="personal", excuse="Sick child")  # fmt: skip
-    again = ledger.reschedule(session, successor, actor=editor, now=NOW,
-                              new_due_at=moved_to + timedelta(days=7), excuse_category="plot_twist")  # fmt: skip
+    successor = ledger.reschedule(
+        session,
+        meeting,
+        actor=editor,
+        now=NOW,
+        new_due_at=moved_to,
+        excuse_category="personal",
+        excuse="Sick child",
+    )
+    again = ledger.reschedule(
+        session,
+        successor,
+        actor=editor,
+        now=NOW,
+        new_due_at=moved_to + timedelta(days=7),
+        excuse_category="plot_twist",
+    )
     session.commit()
     assert meeting.status == Status.rescheduled
     assert meeting.rescheduled_to == successor and successor.rescheduled_from == meeting
@@ -161,16 +200,18 @@ def test_reopening_a_rescheduled_commitment_cancels_its_open_follow_up(session, 
 
 
 def test_reopening_is_refused_while_the_follow_up_has_an_outcome(session, meeting, editor):
-    successor = ledger.reschedule(session, meeting, actor=editor, now=NOW, new_due_at=NOW - timedelta(hours=1),
-                                  confirm_past=True)  # fmt: skip
+    successor = ledger.reschedule(
+        session, meeting, actor=editor, now=NOW, new_due_at=NOW - timedelta(hours=1), confirm_past=True
+    )
     ledger.resolve_kept(session, successor, actor=editor, now=NOW)
     with pytest.raises(LedgerError, match="follow-up"):
         ledger.reopen(session, meeting, actor=editor, now=NOW)
 
 
 def test_editing_records_only_what_changed(session, meeting, editor):
-    ledger.edit_commitment(session, meeting, actor=editor, now=NOW, title="Kick-off meeting",
-                           notes="Bring the contract")  # fmt: skip
+    ledger.edit_commitment(
+        session, meeting, actor=editor, now=NOW, title="Kick-off meeting", notes="Bring the contract"
+    )
     edited = meeting.events[-1]
     assert edited.action == EventAction.edited
     assert edited.before == {"title": "Kick-off", "notes": ""}
@@ -205,8 +246,10 @@ def test_two_editors_resolving_at_once_cannot_both_win(app, session, meeting, ma
             finally:
                 s.remove()
 
-    threads = [threading.Thread(target=resolve, args=(e, st))
-               for e, st in zip(editor_ids, ["kept", "broken"], strict=True)]  # fmt: skip
+    threads = [
+        threading.Thread(target=resolve, args=(e, st))
+        for e, st in zip(editor_ids, ["kept", "broken"], strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -216,8 +259,9 @@ def test_two_editors_resolving_at_once_cannot_both_win(app, session, meeting, ma
     assert len(outcomes) == 1
     assert stored.status == outcomes[0]
     resolutions = session.scalars(
-        sa.select(LedgerEvent).where(LedgerEvent.commitment_id == meeting_id,
-                                     LedgerEvent.action == EventAction.resolved)  # fmt: skip
+        sa.select(LedgerEvent).where(
+            LedgerEvent.commitment_id == meeting_id, LedgerEvent.action == EventAction.resolved
+        )
     ).all()
     assert len(resolutions) == 1
 
@@ -248,10 +292,16 @@ def _read_then_release(session, commitment: Commitment, editor: User) -> None:
 
 def test_a_resolve_computed_from_a_row_someone_since_edited_is_refused_and_changes_nothing(
     app, session, meeting, editor
-):  # fmt: skip
+):
     _read_then_release(session, meeting, editor)
-    _meanwhile(app, meeting.id, editor.id, lambda s, c, who: ledger.edit_commitment(
-        s, c, actor=who, now=NOW + timedelta(minutes=1), due_at=DUE + timedelta(days=1)))  # fmt: skip
+    _meanwhile(
+        app,
+        meeting.id,
+        editor.id,
+        lambda s, c, who: ledger.edit_commitment(
+            s, c, actor=who, now=NOW + timedelta(minutes=1), due_at=DUE + timedelta(days=1)
+        ),
+    )
     with pytest.raises(LedgerError, match="Someone changed this commitment a moment ago"):
         ledger.resolve(session, meeting, "kept", actor=editor, now=NOW)
     session.rollback()
@@ -261,7 +311,9 @@ def test_a_resolve_computed_from_a_row_someone_since_edited_is_refused_and_chang
 
 def test_resolving_what_someone_resolved_since_it_was_read_says_so(app, session, meeting, editor):
     _read_then_release(session, meeting, editor)
-    _meanwhile(app, meeting.id, editor.id, lambda s, c, who: ledger.resolve(s, c, "broken", actor=who, now=NOW))
+    _meanwhile(
+        app, meeting.id, editor.id, lambda s, c, who: ledger.resolve(s, c, "broken", actor=who, now=NOW)
+    )
     with pytest.raises(LedgerError, match="Someone resolved this commitment a moment ago"):
         ledger.resolve(session, meeting, "kept", actor=editor, now=NOW)
     session.rollback()
@@ -269,10 +321,18 @@ def test_resolving_what_someone_resolved_since_it_was_read_says_so(app, session,
     assert actions(meeting) == [EventAction.created, EventAction.resolved]
 
 
-def test_an_edit_made_from_a_stale_read_is_refused_rather_than_overwriting_another(app, session, meeting, editor):
+def test_an_edit_made_from_a_stale_read_is_refused_rather_than_overwriting_another(
+    app, session, meeting, editor
+):
     _read_then_release(session, meeting, editor)
-    _meanwhile(app, meeting.id, editor.id, lambda s, c, who: ledger.edit_commitment(
-        s, c, actor=who, now=NOW + timedelta(minutes=1), title="Renamed by someone else"))  # fmt: skip
+    _meanwhile(
+        app,
+        meeting.id,
+        editor.id,
+        lambda s, c, who: ledger.edit_commitment(
+            s, c, actor=who, now=NOW + timedelta(minutes=1), title="Renamed by someone else"
+        ),
+    )
     with pytest.raises(LedgerError, match="Someone changed this commitment a moment ago"):
         ledger.edit_commitment(session, meeting, actor=editor, now=NOW, title="Kick-off with the board")
     session.rollback()
@@ -281,8 +341,9 @@ def test_an_edit_made_from_a_stale_read_is_refused_rather_than_overwriting_anoth
 
 def test_times_come_back_aware_and_in_utc(session, vendor, editor):
     warsaw_morning = datetime.fromisoformat("2026-03-29T10:00:00+02:00")  # the day DST begins
-    c = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Audit",
-                              due_at=warsaw_morning, actor=editor, now=NOW)  # fmt: skip
+    c = ledger.log_commitment(
+        session, vendor=vendor, kind=Kind.meeting, title="Audit", due_at=warsaw_morning, actor=editor, now=NOW
+    )
     session.commit()
     session.expire_all()
     stored = session.get(Commitment, c.id)
@@ -307,10 +368,18 @@ def count(session, model) -> int:
 
 
 def test_kept_with_no_time_given_is_on_time_once_due_and_now_while_still_ahead(session, vendor, editor):
-    past = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Past", due_at=DUE,
-                                 actor=editor, now=NOW)  # fmt: skip
-    ahead = ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Early delivery",
-                                  due_at=NOW + timedelta(days=3), actor=editor, now=NOW)  # fmt: skip
+    past = ledger.log_commitment(
+        session, vendor=vendor, kind=Kind.meeting, title="Past", due_at=DUE, actor=editor, now=NOW
+    )
+    ahead = ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.promise,
+        title="Early delivery",
+        due_at=NOW + timedelta(days=3),
+        actor=editor,
+        now=NOW,
+    )
     ledger.resolve_kept(session, past, actor=editor, now=NOW)
     ledger.resolve_kept(session, ahead, actor=editor, now=NOW)
     assert past.done_at == DUE and past.lateness() == timedelta(0), "kept on time, not two days late"
@@ -320,23 +389,54 @@ def test_kept_with_no_time_given_is_on_time_once_due_and_now_while_still_ahead(s
 
 
 def test_a_commitment_is_logged_with_what_already_happened_in_one_unit_of_work(session, vendor, editor):
-    kept = ledger.log_what_happened(session, vendor=vendor, kind=Kind.meeting, title="Kick-off", due_at=DUE,
-                                    actor=editor, now=NOW, status=Status.kept,
-                                    done_at=DUE + timedelta(minutes=40))  # fmt: skip
-    broken = ledger.log_what_happened(session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=DUE,
-                                      actor=editor, now=NOW, status="broken", excuse_category="oversight",
-                                      excuse="Forgot")  # fmt: skip
+    kept = ledger.log_what_happened(
+        session,
+        vendor=vendor,
+        kind=Kind.meeting,
+        title="Kick-off",
+        due_at=DUE,
+        actor=editor,
+        now=NOW,
+        status=Status.kept,
+        done_at=DUE + timedelta(minutes=40),
+    )
+    broken = ledger.log_what_happened(
+        session,
+        vendor=vendor,
+        kind=Kind.promise,
+        title="Quote",
+        due_at=DUE,
+        actor=editor,
+        now=NOW,
+        status="broken",
+        excuse_category="oversight",
+        excuse="Forgot",
+    )
     session.commit()
     assert (kept.status, kept.done_at) == (Status.kept, DUE + timedelta(minutes=40))
-    assert (broken.status, broken.excuse_category, broken.excuse) == (Status.broken, ExcuseCategory.oversight,
-                                                                      "Forgot")  # fmt: skip
+    assert (broken.status, broken.excuse_category, broken.excuse) == (
+        Status.broken,
+        ExcuseCategory.oversight,
+        "Forgot",
+    )
     for commitment in (kept, broken):
         assert actions(commitment) == [EventAction.created, EventAction.resolved]
 
 
-def test_a_backfilled_move_into_the_past_needs_confirming_and_a_refusal_writes_nothing(session, vendor, editor):
-    moved = dict(vendor=vendor, kind=Kind.meeting, title="Kick-off", due_at=DUE, actor=editor, now=NOW,
-                 status=Status.rescheduled, new_due_at=DUE + timedelta(days=1), excuse_category="personal")  # fmt: skip
+def test_a_backfilled_move_into_the_past_needs_confirming_and_a_refusal_writes_nothing(
+    session, vendor, editor
+):
+    moved = dict(
+        vendor=vendor,
+        kind=Kind.meeting,
+        title="Kick-off",
+        due_at=DUE,
+        actor=editor,
+        now=NOW,
+        status=Status.rescheduled,
+        new_due_at=DUE + timedelta(days=1),
+        excuse_category="personal",
+    )
     with pytest.raises(LedgerError, match="already passed") as refused:
         ledger.log_what_happened(session, **moved)
     assert refused.value.field == "new_due_at"
@@ -350,25 +450,46 @@ def test_a_backfilled_move_into_the_past_needs_confirming_and_a_refusal_writes_n
     session.commit()
     successor = original.rescheduled_to
     assert original.status == Status.rescheduled
-    assert (successor.status, successor.due_at, successor.original_due_at) == (Status.open, DUE + timedelta(days=1),
-                                                                               DUE)  # fmt: skip
+    assert (successor.status, successor.due_at, successor.original_due_at) == (
+        Status.open,
+        DUE + timedelta(days=1),
+        DUE,
+    )
 
 
-def test_a_move_earlier_than_the_current_due_time_needs_confirming_even_in_the_future(session, vendor, editor):
-    later = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Review",
-                                  due_at=NOW + timedelta(days=10), actor=editor, now=NOW)  # fmt: skip
+def test_a_move_earlier_than_the_current_due_time_needs_confirming_even_in_the_future(
+    session, vendor, editor
+):
+    later = ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.meeting,
+        title="Review",
+        due_at=NOW + timedelta(days=10),
+        actor=editor,
+        now=NOW,
+    )
     with pytest.raises(LedgerError, match="earlier than the current one") as refused:
         ledger.reschedule(session, later, actor=editor, now=NOW, new_due_at=NOW + timedelta(days=5))
     assert refused.value.field == "new_due_at" and later.status == Status.open
-    successor = ledger.reschedule(session, later, actor=editor, now=NOW, new_due_at=NOW + timedelta(days=5),
-                                  confirm_past=True)  # fmt: skip
+    successor = ledger.reschedule(
+        session, later, actor=editor, now=NOW, new_due_at=NOW + timedelta(days=5), confirm_past=True
+    )
     assert successor.due_at == NOW + timedelta(days=5)
 
 
 def test_a_commitment_cannot_be_logged_as_cancelled_at_once(session, vendor, editor):
     with pytest.raises(LedgerError) as refused:
-        ledger.log_what_happened(session, vendor=vendor, kind=Kind.meeting, title="Kick-off", due_at=DUE,
-                                 actor=editor, now=NOW, status=Status.cancelled)  # fmt: skip
+        ledger.log_what_happened(
+            session,
+            vendor=vendor,
+            kind=Kind.meeting,
+            title="Kick-off",
+            due_at=DUE,
+            actor=editor,
+            now=NOW,
+            status=Status.cancelled,
+        )
     assert refused.value.field == "status"
 
 
@@ -379,14 +500,30 @@ def test_a_viewer_cannot_own_a_commitment_but_one_who_became_a_viewer_keeps_thei
 
     viewer = make_user(Role.viewer)
     with pytest.raises(LedgerError, match="viewer") as refused:
-        ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=DUE,
-                              actor=editor, now=NOW, owner=viewer)  # fmt: skip
+        ledger.log_commitment(
+            session,
+            vendor=vendor,
+            kind=Kind.promise,
+            title="Quote",
+            due_at=DUE,
+            actor=editor,
+            now=NOW,
+            owner=viewer,
+        )
     assert refused.value.field == "owner_id"
     session.rollback()
 
     colleague = make_user(Role.editor)
-    quote = ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=DUE,
-                                  actor=editor, now=NOW, owner=colleague)  # fmt: skip
+    quote = ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.promise,
+        title="Quote",
+        due_at=DUE,
+        actor=editor,
+        now=NOW,
+        owner=colleague,
+    )
     colleague.role = Role.viewer
     session.commit()
     ledger.edit_commitment(session, quote, actor=editor, now=NOW, title="The quote", owner=colleague)

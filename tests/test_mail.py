@@ -43,13 +43,26 @@ def app(database_url, tmp_path, smtp):
 
 def overdue(session, vendor, owner, title: str, days: float = 3):
     """An open commitment whose date passed `days` ago with nothing logged."""
-    return ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title=title, actor=owner,
-                                 due_at=NOW - timedelta(days=days), now=NOW - timedelta(days=days + 7))  # fmt: skip
+    return ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.promise,
+        title=title,
+        actor=owner,
+        due_at=NOW - timedelta(days=days),
+        now=NOW - timedelta(days=days + 7),
+    )
 
 
 def queue_one(session, recipient: str = "someone@example.test", now: datetime = NOW) -> OutboxMessage:
-    mail.queue(session, recipient=recipient, kind=MailKind.reminder, period_key="test",
-               rendered=mail.Rendered("A subject", "The text", "<p>The html</p>"), now=now)  # fmt: skip
+    mail.queue(
+        session,
+        recipient=recipient,
+        kind=MailKind.reminder,
+        period_key="test",
+        rendered=mail.Rendered("A subject", "The text", "<p>The html</p>"),
+        now=now,
+    )
     session.commit()
     return the_row(session)
 
@@ -65,7 +78,10 @@ def parts(message) -> dict[str, str]:
 def test_overdue_mail_arrives_once_per_owner_with_text_and_html_and_a_stable_message_id(
     session, smtp: MailServer, make_user, make_vendor
 ):
-    ann, bob = make_user(Role.editor, email="ann@example.test"), make_user(Role.editor, email="bob@example.test")
+    ann, bob = (
+        make_user(Role.editor, email="ann@example.test"),
+        make_user(Role.editor, email="bob@example.test"),
+    )
     vendor = make_vendor("Acme Printing")
     overdue(session, vendor, ann, "Quote for the brochures")
     overdue(session, vendor, bob, "Proofs of the catalogue")
@@ -96,7 +112,10 @@ def test_overdue_mail_arrives_once_per_owner_with_text_and_html_and_a_stable_mes
 def test_the_weekly_digest_arrives_once_per_subscriber_with_both_parts_and_an_unsubscribe_header(
     session, smtp: MailServer, make_user
 ):
-    ann, bob = make_user(Role.viewer, email="ann@example.test"), make_user(Role.editor, email="bob@example.test")
+    ann, bob = (
+        make_user(Role.viewer, email="ann@example.test"),
+        make_user(Role.editor, email="bob@example.test"),
+    )
     make_user(Role.viewer, email="quiet@example.test").digest_enabled = False
     session.commit()
 
@@ -189,7 +208,9 @@ def run_outbox_in_the_background(app, now: datetime) -> tuple[threading.Thread, 
     return thread, result
 
 
-def test_a_server_that_never_answers_does_not_hold_the_outbox_job_past_its_timeout(app, session, silent_server):
+def test_a_server_that_never_answers_does_not_hold_the_outbox_job_past_its_timeout(
+    app, session, silent_server
+):
     app.config["VENDORTRACK_SMTP_PORT"] = silent_server.port
     app.config["VENDORTRACK_SMTP_TIMEOUT"] = 1
     queue_one(session)
@@ -224,8 +245,15 @@ def test_a_slow_mail_server_does_not_keep_anyone_from_logging_a_commitment(
         assert silent_server.accepted == 1  # the job is now waiting on the server
 
         started = time.monotonic()
-        ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Kick-off", actor=editor,
-                              due_at=NOW + timedelta(days=2), now=NOW)  # fmt: skip
+        ledger.log_commitment(
+            session,
+            vendor=vendor,
+            kind=Kind.meeting,
+            title="Kick-off",
+            actor=editor,
+            due_at=NOW + timedelta(days=2),
+            now=NOW,
+        )
         session.commit()
         assert time.monotonic() - started < 1.5
     finally:

@@ -40,15 +40,23 @@ def test_a_polish_deadline_shows_its_kind_and_when_it_is_due_in_two_different_wo
     client, session, editor, make_vendor
 ):
     now = utcnow()
-    commitment = log_commitment(session, vendor=make_vendor(), kind=Kind.deadline, title="Roczne sprawozdanie",
-                                due_at=now + timedelta(days=5), actor=editor, now=now)  # fmt: skip
+    commitment = log_commitment(
+        session,
+        vendor=make_vendor(),
+        kind=Kind.deadline,
+        title="Roczne sprawozdanie",
+        due_at=now + timedelta(days=5),
+        actor=editor,
+        now=now,
+    )
     session.commit()
     client.login(editor)
 
-    text = html.unescape(client.get(f"/commitments/{commitment.id}",
-                                    headers={"Accept-Language": "pl"}).get_data(as_text=True))  # fmt: skip
+    text = html.unescape(
+        client.get(f"/commitments/{commitment.id}", headers={"Accept-Language": "pl"}).get_data(as_text=True)
+    )
 
-    assert f'{say("pl", "Due")}</dt>' in text
+    assert f"{say('pl', 'Due')}</dt>" in text
     assert f'<dd class="col-sm-8">{say("pl", "Deadline")}</dd>' in text
 
 
@@ -63,8 +71,15 @@ def test_a_vendor_with_nothing_overdue_shows_a_plain_zero_and_a_red_count_otherw
     assert "text-bg-danger" not in text
 
     now = utcnow()
-    log_commitment(session, vendor=vendor, kind=Kind.promise, title="Send the quote",
-                   due_at=now - timedelta(days=3), actor=editor, now=now - timedelta(days=4))  # fmt: skip
+    log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.promise,
+        title="Send the quote",
+        due_at=now - timedelta(days=3),
+        actor=editor,
+        now=now - timedelta(days=4),
+    )
     session.commit()
     text = client.get(f"/vendors/{vendor.id}").get_data(as_text=True)
     assert 'Overdue <span class="badge text-bg-danger">1</span>' in text

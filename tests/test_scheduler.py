@@ -47,23 +47,45 @@ def installation(tmp_path):
     now = utcnow()
     with app.app_context():
         upgrade()
-        owner = create_user(db.session, email="owner@example.test", password=PASSWORD, role=Role.editor,
-                            now=now - timedelta(days=30))  # fmt: skip
+        owner = create_user(
+            db.session,
+            email="owner@example.test",
+            password=PASSWORD,
+            role=Role.editor,
+            now=now - timedelta(days=30),
+        )
         vendor = create_vendor(db.session, name="Acme Printing", now=now - timedelta(days=30))
-        ledger.log_commitment(db.session, vendor=vendor, kind=Kind.promise, title="The brochure quote",
-                              due_at=now - timedelta(days=3), actor=owner, now=now - timedelta(days=10))  # fmt: skip
+        ledger.log_commitment(
+            db.session,
+            vendor=vendor,
+            kind=Kind.promise,
+            title="The brochure quote",
+            due_at=now - timedelta(days=3),
+            actor=owner,
+            now=now - timedelta(days=10),
+        )
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VENDORTRACK_") and k not in
-           ("DATABASE_URL", "SECRET_KEY")}  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("VENDORTRACK_") and k not in ("DATABASE_URL", "SECRET_KEY")
+    }
     env |= {
-        "DATABASE_URL": url, "VENDORTRACK_INSTANCE_PATH": str(tmp_path / "instance"),
-        "SECRET_KEY": "scheduler-test-key", "VENDORTRACK_CONFIG": "development",
-        "VENDORTRACK_SCHEDULER_TICK_SECONDS": "1", "VENDORTRACK_MAIL_DIR": str(tmp_path / "mail"),
-    }  # fmt: skip
-    return {"database": tmp_path / "vendortrack.sqlite", "mail": tmp_path / "mail", "env": env,
-            "log": tmp_path / "scheduler.log"}  # fmt: skip
+        "DATABASE_URL": url,
+        "VENDORTRACK_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "scheduler-test-key",
+        "VENDORTRACK_CONFIG": "development",
+        "VENDORTRACK_SCHEDULER_TICK_SECONDS": "1",
+        "VENDORTRACK_MAIL_DIR": str(tmp_path / "mail"),
+    }
+    return {
+        "database": tmp_path / "vendortrack.sqlite",
+        "mail": tmp_path / "mail",
+        "env": env,
+        "log": tmp_path / "scheduler.log",
+    }
 
 
 def read(database: Path, sql: str) -> list[tuple]:
@@ -75,23 +97,37 @@ def read(database: Path, sql: str) -> list[tuple]:
         connection.close()
 
 
-def test_the_scheduler_process_flags_mails_and_records_every_job_each_tick_then_stops_on_sigterm(installation):
+def test_the_scheduler_process_flags_mails_and_records_every_job_each_tick_then_stops_on_sigterm(
+    installation,
+):
     database, mail_dir = installation["database"], installation["mail"]
     with installation["log"].open("w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run"],
-                                   cwd=ROOT, env=installation["env"], stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run"],
+            cwd=ROOT,
+            env=installation["env"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
+
         def finished_runs() -> dict[str, int]:
-            rows = read(database, "SELECT job, count(*) FROM job_run WHERE finished_at IS NOT NULL GROUP BY job")
+            rows = read(
+                database, "SELECT job, count(*) FROM job_run WHERE finished_at IS NOT NULL GROUP BY job"
+            )
             return dict(rows)
 
         # Every job ran, and ran again a tick later: the scheduler keeps going.
-        ticking = wait_for(lambda: set(finished_runs()) == JOB_NAMES and min(finished_runs().values()) >= 2, 30)
+        ticking = wait_for(
+            lambda: set(finished_runs()) == JOB_NAMES and min(finished_runs().values()) >= 2, 30
+        )
         assert ticking, (finished_runs(), installation["log"].read_text())
         assert process.poll() is None
 
-        assert read(database, "SELECT count(*) FROM commitment WHERE flagged_overdue_at IS NOT NULL") == [(1,)]
+        assert read(database, "SELECT count(*) FROM commitment WHERE flagged_overdue_at IS NOT NULL") == [
+            (1,)
+        ]
         assert read(database, "SELECT count(*) FROM ledger_event WHERE action = 'flagged_overdue'") == [(1,)]
         assert read(database, "SELECT error FROM job_run WHERE error != ''") == []
 
@@ -114,8 +150,11 @@ def test_the_scheduler_process_flags_mails_and_records_every_job_each_tick_then_
 
 
 def test_the_scheduler_has_the_four_jobs_in_utc_with_a_grace_for_misfires_and_coalescing(tmp_path):
-    app = make_app(f"sqlite:///{tmp_path / 'unused.sqlite'}", tmp_path / "instance",
-                   VENDORTRACK_SCHEDULER_TICK_SECONDS="60")  # fmt: skip
+    app = make_app(
+        f"sqlite:///{tmp_path / 'unused.sqlite'}",
+        tmp_path / "instance",
+        VENDORTRACK_SCHEDULER_TICK_SECONDS="60",
+    )
     built = scheduler.build(app)
     # Job defaults are applied when the scheduler starts: start it paused, so nothing runs.
     runner = threading.Thread(target=built.start, kwargs={"paused": True}, daemon=True)

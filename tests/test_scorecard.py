@@ -26,22 +26,35 @@ def build_history(session, vendors, actor, seed: int = 7, per_vendor: int = 40) 
             due = NOW - timedelta(days=rnd.uniform(-40, 500), minutes=rnd.randrange(1440))
             kind = rnd.choice(list(Kind))
             logged_at = min(due, NOW) - timedelta(days=3)
-            c = ledger.log_commitment(session, vendor=vendor, kind=kind, title="t", due_at=due,
-                                      actor=actor, now=logged_at)  # fmt: skip
+            c = ledger.log_commitment(
+                session, vendor=vendor, kind=kind, title="t", due_at=due, actor=actor, now=logged_at
+            )
             if due > NOW and rnd.random() < 0.7:
                 continue  # upcoming
             choice = rnd.random()
             resolved_at = min(due + timedelta(days=1), NOW)
             if choice < 0.45:
                 late = timedelta(minutes=rnd.choice([0, 3, 5, 20, 600]))
-                ledger.resolve_kept(session, c, actor=actor, now=max(resolved_at, due + late) if due + late <= NOW
-                                    else NOW, done_at=min(due + late, NOW))  # fmt: skip
+                ledger.resolve_kept(
+                    session,
+                    c,
+                    actor=actor,
+                    now=max(resolved_at, due + late) if due + late <= NOW else NOW,
+                    done_at=min(due + late, NOW),
+                )
             elif choice < 0.6:
-                ledger.resolve_broken(session, c, actor=actor, now=resolved_at,
-                                      excuse_category=rnd.choice(list(ExcuseCategory)))  # fmt: skip
+                ledger.resolve_broken(
+                    session, c, actor=actor, now=resolved_at, excuse_category=rnd.choice(list(ExcuseCategory))
+                )
             elif choice < 0.75:
-                ledger.reschedule(session, c, actor=actor, now=resolved_at, confirm_past=True,
-                                  new_due_at=due + timedelta(days=rnd.randrange(1, 60)))  # fmt: skip
+                ledger.reschedule(
+                    session,
+                    c,
+                    actor=actor,
+                    now=resolved_at,
+                    confirm_past=True,
+                    new_due_at=due + timedelta(days=rnd.randrange(1, 60)),
+                )
             elif choice < 0.8:
                 ledger.cancel(session, c, actor=actor, now=resolved_at)
             # else: left open; overdue or pending as the moment decides
@@ -82,8 +95,9 @@ def test_buckets_follow_edits_reopenings_and_moves_across_months(session, ledger
     vendor = ledger_of_five[0]
     from vendortrack.models import Commitment, Status
 
-    kept = session.scalars(sa.select(Commitment).where(Commitment.vendor_id == vendor.id,
-                                                        Commitment.status == Status.kept)).first()  # fmt: skip
+    kept = session.scalars(
+        sa.select(Commitment).where(Commitment.vendor_id == vendor.id, Commitment.status == Status.kept)
+    ).first()
     ledger.edit_commitment(session, kept, actor=editor, now=NOW, due_at=kept.due_at - timedelta(days=70))
     ledger.reopen(session, kept, actor=editor, now=NOW)
     ledger.resolve_broken(session, kept, actor=editor, now=NOW)
@@ -92,8 +106,12 @@ def test_buckets_follow_edits_reopenings_and_moves_across_months(session, ledger
 
 
 def test_changed_settings_rebuild_the_buckets(database_url, tmp_path, session, ledger_of_five):
-    other = make_app(database_url, tmp_path / "other", VENDORTRACK_HALF_LIFE_DAYS="30",
-                     VENDORTRACK_MEETING_TOLERANCE_MINUTES="0")  # fmt: skip
+    other = make_app(
+        database_url,
+        tmp_path / "other",
+        VENDORTRACK_HALF_LIFE_DAYS="30",
+        VENDORTRACK_MEETING_TOLERANCE_MINUTES="0",
+    )
     with other.app_context():
         rules = Rules.from_config(other.config)
         assert not tally.is_current(db.session, rules)
@@ -122,8 +140,15 @@ def test_best_first_and_worst_first_put_insufficient_data_last(session, make_ven
     for i in range(6):
         due = NOW - timedelta(days=10 + i)
         for vendor, keep in ((steady, True), (flaky, False)):
-            c = ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="x", due_at=due,
-                                      actor=editor, now=due - timedelta(days=1))  # fmt: skip
+            c = ledger.log_commitment(
+                session,
+                vendor=vendor,
+                kind=Kind.promise,
+                title="x",
+                due_at=due,
+                actor=editor,
+                now=due - timedelta(days=1),
+            )
             if keep:
                 ledger.resolve_kept(session, c, actor=editor, now=due, done_at=due)
             else:
@@ -143,7 +168,10 @@ def test_every_month_with_commitments_has_one_bucket(session, ledger_of_five):
     buckets = session.scalar(sa.select(sa.func.count()).select_from(ScoreBucket))
     from vendortrack.models import Commitment
 
-    months = {(v, tally.month_start(d)) for v, d in session.execute(sa.select(Commitment.vendor_id, Commitment.due_at))}
+    months = {
+        (v, tally.month_start(d))
+        for v, d in session.execute(sa.select(Commitment.vendor_id, Commitment.due_at))
+    }
     assert buckets == len(months)
 
 
@@ -182,9 +210,13 @@ def test_the_rolled_up_months_give_the_buckets_figures_as_the_months_go_by(sessi
     assert_rollups_agree_with_buckets(session, rules, NOW, NOW, vendors)
     assert_rollups_agree_with_buckets(session, rules, NOW, NOW + timedelta(days=13), vendors)
     # An old commitment changed: the vendor's rollup follows in the same transaction.
-    old = session.scalars(sa.select(Commitment).where(Commitment.vendor_id == vendors[1].id,
-                                                      Commitment.status == Status.kept,
-                                                      Commitment.due_at < NOW - timedelta(days=120))).first()  # fmt: skip
+    old = session.scalars(
+        sa.select(Commitment).where(
+            Commitment.vendor_id == vendors[1].id,
+            Commitment.status == Status.kept,
+            Commitment.due_at < NOW - timedelta(days=120),
+        )
+    ).first()
     ledger.reopen(session, old, actor=editor, now=NOW)
     ledger.resolve_broken(session, old, actor=editor, now=NOW)
     session.commit()
@@ -216,13 +248,26 @@ def test_each_change_keeps_every_bucket_equal_to_a_recount(session, ledger_of_fi
         c = rnd.choice(commitments)
         step = rnd.choice(["move", "kind", "resolve", "reopen", "log"])
         if step == "log":
-            commitments.append(ledger.log_commitment(
-                session, vendor=c.vendor, kind=rnd.choice(list(Kind)), title="new", actor=editor, now=NOW,
-                due_at=NOW + timedelta(days=rnd.uniform(-90, 90))))  # fmt: skip
+            commitments.append(
+                ledger.log_commitment(
+                    session,
+                    vendor=c.vendor,
+                    kind=rnd.choice(list(Kind)),
+                    title="new",
+                    actor=editor,
+                    now=NOW,
+                    due_at=NOW + timedelta(days=rnd.uniform(-90, 90)),
+                )
+            )
         elif step == "move" and c.status in (Status.open, Status.kept, Status.broken):
             # Across months, both ways: the old month gives up what the new one takes.
-            ledger.edit_commitment(session, c, actor=editor, now=NOW,
-                                   due_at=c.due_at + timedelta(days=rnd.choice([-40, -3, 3, 40])))  # fmt: skip
+            ledger.edit_commitment(
+                session,
+                c,
+                actor=editor,
+                now=NOW,
+                due_at=c.due_at + timedelta(days=rnd.choice([-40, -3, 3, 40])),
+            )
         elif step == "kind":
             ledger.edit_commitment(session, c, actor=editor, now=NOW, kind=rnd.choice(list(Kind)))
         elif step == "resolve" and c.status == Status.open:
@@ -233,8 +278,16 @@ def test_each_change_keeps_every_bucket_equal_to_a_recount(session, ledger_of_fi
             elif outcome == "broken":
                 ledger.resolve_broken(session, c, actor=editor, now=NOW)
             elif outcome == "moved":
-                commitments.append(ledger.reschedule(session, c, actor=editor, now=NOW, confirm_past=True,
-                                                     new_due_at=c.due_at + timedelta(days=20)))  # fmt: skip
+                commitments.append(
+                    ledger.reschedule(
+                        session,
+                        c,
+                        actor=editor,
+                        now=NOW,
+                        confirm_past=True,
+                        new_due_at=c.due_at + timedelta(days=20),
+                    )
+                )
             else:
                 ledger.cancel(session, c, actor=editor, now=NOW)
         elif step == "reopen" and c.status != Status.open:

@@ -38,20 +38,41 @@ def rows(page: str) -> list[str]:
     return [visible(row) for row in re.findall(r"<tr\b[^>]*>(.*?)</tr>", page, flags=re.S)]
 
 
-def kept(session, vendor, actor, days_ago: float, title: str = "Weekly meeting", late=timedelta(0), contact=None):
+def kept(
+    session, vendor, actor, days_ago: float, title: str = "Weekly meeting", late=timedelta(0), contact=None
+):
     due = NOW - timedelta(days=days_ago)
-    c = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title=title, due_at=due, actor=actor,
-                              now=due - timedelta(days=2), contact=contact)  # fmt: skip
+    c = ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.meeting,
+        title=title,
+        due_at=due,
+        actor=actor,
+        now=due - timedelta(days=2),
+        contact=contact,
+    )
     ledger.resolve_kept(session, c, actor=actor, now=due + late + timedelta(hours=1), done_at=due + late)
     return c
 
 
-def broken(session, vendor, actor, days_ago: float, title: str, category=None, excuse: str = "", contact=None):
+def broken(
+    session, vendor, actor, days_ago: float, title: str, category=None, excuse: str = "", contact=None
+):
     due = NOW - timedelta(days=days_ago)
-    c = ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title=title, due_at=due, actor=actor,
-                              now=due - timedelta(days=2), contact=contact)  # fmt: skip
-    ledger.resolve_broken(session, c, actor=actor, now=due + timedelta(hours=2), excuse_category=category,
-                          excuse=excuse)  # fmt: skip
+    c = ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.promise,
+        title=title,
+        due_at=due,
+        actor=actor,
+        now=due - timedelta(days=2),
+        contact=contact,
+    )
+    ledger.resolve_broken(
+        session, c, actor=actor, now=due + timedelta(hours=2), excuse_category=category, excuse=excuse
+    )
     return c
 
 
@@ -70,21 +91,47 @@ def chaos(session, make_vendor, editor):
     """Broken promises with a fresh excuse each time, and one promise moved twice: unreliable."""
     vendor = make_vendor("Chaos Consulting", category="IT")
     jan = add_contact(session, vendor, now=NOW - timedelta(days=400), name="Jan Kowalski")
-    excuses = [(ExcuseCategory.oversight, "Forgot"), (ExcuseCategory.third_party, "The courier"),
-               (ExcuseCategory.oversight, "Wrong week in the calendar"), (ExcuseCategory.plot_twist, ""),
-               (ExcuseCategory.oversight, "Mixed up the dates"),
-               (ExcuseCategory.force_majeure, "The server room flooded")]  # fmt: skip
+    excuses = [
+        (ExcuseCategory.oversight, "Forgot"),
+        (ExcuseCategory.third_party, "The courier"),
+        (ExcuseCategory.oversight, "Wrong week in the calendar"),
+        (ExcuseCategory.plot_twist, ""),
+        (ExcuseCategory.oversight, "Mixed up the dates"),
+        (ExcuseCategory.force_majeure, "The server room flooded"),
+    ]
     for i, (category, excuse) in enumerate(excuses):
-        broken(session, vendor, editor, 100 - 15 * i, f"Promise number {i + 1}", category, excuse, contact=jan)
+        broken(
+            session, vendor, editor, 100 - 15 * i, f"Promise number {i + 1}", category, excuse, contact=jan
+        )
     kept(session, vendor, editor, 120, title="The one kept meeting", late=timedelta(minutes=45))
     due = NOW - timedelta(days=60)
-    first = ledger.log_commitment(session, vendor=vendor, kind=Kind.deadline, title="Migration plan",
-                                  due_at=due, actor=editor, now=due - timedelta(days=10))  # fmt: skip
-    second = ledger.reschedule(session, first, actor=editor, now=due, new_due_at=due + timedelta(days=14),
-                               excuse_category=ExcuseCategory.personal, excuse="Flu")  # fmt: skip
-    ledger.reschedule(session, second, actor=editor, now=due + timedelta(days=14),
-                      new_due_at=due + timedelta(days=80), excuse_category=ExcuseCategory.third_party,
-                      excuse="Their supplier again")  # fmt: skip
+    first = ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.deadline,
+        title="Migration plan",
+        due_at=due,
+        actor=editor,
+        now=due - timedelta(days=10),
+    )
+    second = ledger.reschedule(
+        session,
+        first,
+        actor=editor,
+        now=due,
+        new_due_at=due + timedelta(days=14),
+        excuse_category=ExcuseCategory.personal,
+        excuse="Flu",
+    )
+    ledger.reschedule(
+        session,
+        second,
+        actor=editor,
+        now=due + timedelta(days=14),
+        new_due_at=due + timedelta(days=80),
+        excuse_category=ExcuseCategory.third_party,
+        excuse="Their supplier again",
+    )
     session.commit()
     return vendor
 
@@ -186,7 +233,9 @@ def test_compare_shows_the_chosen_vendors_side_by_side(client, viewer, solid, ch
     assert table[0] == "Figure Solid Builders Construction Chaos Consulting IT"
     assert any(row.startswith("Standing Good Unreliable") for row in table)
     assert any(row.startswith("Longest reschedule chain 0 2") for row in table)
-    assert any(row.startswith("Top excuses") and "Oversight (forgot, mixed up dates): 3" in row for row in table)
+    assert any(
+        row.startswith("Top excuses") and "Oversight (forgot, mixed up dates): 3" in row for row in table
+    )
     assert text(response).count('class="sparkline"') == 2
 
 
@@ -212,7 +261,11 @@ def test_compare_with_fewer_than_two_or_more_than_four_says_so_on_the_scorecard_
 def test_the_compare_button_carries_the_scorecards_filters(client, viewer, solid, chaos):
     client.login(viewer)
 
-    form = text(client.get("/scorecard?category=IT&order=worst")).split('id="compare-form"')[1].split("</form>")[0]
+    form = (
+        text(client.get("/scorecard?category=IT&order=worst"))
+        .split('id="compare-form"')[1]
+        .split("</form>")[0]
+    )
 
     assert '<input type="hidden" name="category" value="IT">' in form
     assert '<input type="hidden" name="order" value="worst">' in form
@@ -243,10 +296,14 @@ def test_each_sparkline_ends_at_the_score_shown_beside_it(client, viewer, solid,
     assert len(lines) == 2
     for row in lines:
         score = re.search(r'class="text-end fw-semibold score"[^>]*>([\d.]+)<', row).group(1)
-        assert re.search(rf'aria-label="Score over the last 12 months, from [\d.]+ to {re.escape(score)}"', row)
+        assert re.search(
+            rf'aria-label="Score over the last 12 months, from [\d.]+ to {re.escape(score)}"', row
+        )
 
 
-def test_the_csv_has_a_header_and_one_row_per_vendor_and_defuses_formulas(client, viewer, solid, chaos, make_vendor):
+def test_the_csv_has_a_header_and_one_row_per_vendor_and_defuses_formulas(
+    client, viewer, solid, chaos, make_vendor
+):
     make_vendor('=HYPERLINK("http://evil.test","Łódź")', category="@IT")
     client.login(viewer)
 
@@ -260,13 +317,25 @@ def test_the_csv_has_a_header_and_one_row_per_vendor_and_defuses_formulas(client
     assert response.data.startswith(b"\xef\xbb\xbf")
     table = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert table[0][:5] == ["rank", "vendor", "category", "score", "standing"]
-    assert table[0][-7:] == ["kept_on_time", "kept_late", "broken", "rescheduled", "overdue", "cancelled", "upcoming"]
+    assert table[0][-7:] == [
+        "kept_on_time",
+        "kept_late",
+        "broken",
+        "rescheduled",
+        "overdue",
+        "cancelled",
+        "upcoming",
+    ]
     assert [row[1] for row in table[1:]] == [
-        "Solid Builders", "Chaos Consulting", '\'=HYPERLINK("http://evil.test","Łódź")',
-    ]  # fmt: skip
+        "Solid Builders",
+        "Chaos Consulting",
+        '\'=HYPERLINK("http://evil.test","Łódź")',
+    ]
     assert table[3][2] == "'@IT"
     solid_row = dict(zip(table[0], table[1], strict=True))
-    assert solid_row["standing"] == "good" and solid_row["kept_on_time"] == "8" and solid_row["counted"] == "8"
+    assert (
+        solid_row["standing"] == "good" and solid_row["kept_on_time"] == "8" and solid_row["counted"] == "8"
+    )
 
 
 def test_the_csv_keeps_the_scorecards_filters(client, viewer, solid, chaos):
@@ -310,8 +379,11 @@ def test_the_vendor_page_shows_each_reschedule_with_its_excuse(client, viewer, c
     shown = visible(text(client.get(f"/vendors/{chaos.id}")))
 
     assert "Migration plan · moved twice · Open" in shown  # the facts line's words
-    assert re.search(r"Originally .+? → .+? — Personal \(illness, accident, family\): “Flu” "
-                     r"→ .+? — Third party \(their supplier, “the system”\): “Their supplier again”", shown)
+    assert re.search(
+        r"Originally .+? → .+? — Personal \(illness, accident, family\): “Flu” "
+        r"→ .+? — Third party \(their supplier, “the system”\): “Their supplier again”",
+        shown,
+    )
 
 
 def test_why_this_score_lists_each_counted_commitment_with_its_weight_and_the_sums(client, viewer, chaos):
@@ -331,8 +403,12 @@ def test_why_this_score_lists_each_counted_commitment_with_its_weight_and_the_su
     w = float(re.search(r"Broken (\d\.\d{3}) 0 0", row).group(1))
     assert w == pytest.approx(weight(NOW - timedelta(days=25), utcnow(), 180), abs=0.0011)
     assert re.search(r"N = Σw = \d\.\d{3}; S f = Σw·f = \d\.\d{3}; S p = Σw·p = \d\.\d{3}", shown)
-    assert re.search(r"R = \(S f \+ 1\) / \(N \+ 2\) = \(\d\.\d{3} \+ 1\) / \(\d\.\d{3} \+ 2\) = 0\.\d{4}", shown)
-    assert re.search(r"Score = 100 × \(0\.6 × R \+ 0\.4 × P\) = 100 × \(0\.6 × 0\.\d{4} \+ 0\.4 × 0\.\d{4}\)", shown)
+    assert re.search(
+        r"R = \(S f \+ 1\) / \(N \+ 2\) = \(\d\.\d{3} \+ 1\) / \(\d\.\d{3} \+ 2\) = 0\.\d{4}", shown
+    )
+    assert re.search(
+        r"Score = 100 × \(0\.6 × R \+ 0\.4 × P\) = 100 × \(0\.6 × 0\.\d{4} \+ 0\.4 × 0\.\d{4}\)", shown
+    )
 
 
 def test_the_vendor_page_scores_each_contact(client, viewer, chaos):
@@ -351,7 +427,10 @@ def test_the_vendor_page_prints_as_a_report(client, viewer, chaos):
     assert 'href="/static/print.css" media="print"' in page
     assert '<script src="/static/print.js" defer></script>' in page
     assert 'id="print-scorecard"' in page
-    for url, rule in [("/static/print.js", "window.print()"), ("/static/print.css", "tr.print-trim { display: none; }")]:
+    for url, rule in [
+        ("/static/print.js", "window.print()"),
+        ("/static/print.css", "tr.print-trim { display: none; }"),
+    ]:
         with client.get(url) as response:  # a static file is streamed: close it
             assert rule in text(response)
 
@@ -369,10 +448,17 @@ def test_logging_with_an_unreliable_vendor_warns_and_shows_the_last_broken_promi
 def test_logging_with_an_unreliable_vendor_still_logs_it(client, editor, chaos, session):
     client.login(editor)
 
-    response = client.submit(f"/commitments/new/{chaos.id}", {
-        "kind": "promise", "title": "One more chance", "due_date": (NOW + timedelta(days=7)).date().isoformat(),
-        "owner_id": editor.id, "contact_id": 0,
-    }, follow_redirects=True)  # fmt: skip
+    response = client.submit(
+        f"/commitments/new/{chaos.id}",
+        {
+            "kind": "promise",
+            "title": "One more chance",
+            "due_date": (NOW + timedelta(days=7)).date().isoformat(),
+            "owner_id": editor.id,
+            "contact_id": 0,
+        },
+        follow_redirects=True,
+    )
 
     assert response.status_code == 200
     shown = visible(text(response))
@@ -387,11 +473,19 @@ def test_the_warning_after_logging_gives_the_score_with_what_was_just_logged(cli
     client.login(editor)
 
     # History written down: a promise broken a week ago moves the score before the page is shown.
-    response = client.submit(f"/commitments/new/{chaos.id}", {
-        "kind": "promise", "title": "Backfilled broken promise", "owner_id": editor.id, "contact_id": 0,
-        "due_date": (utcnow() - timedelta(days=7)).date().isoformat(), "status": "broken",
-        "excuse_category": "oversight",
-    }, follow_redirects=True)  # fmt: skip
+    response = client.submit(
+        f"/commitments/new/{chaos.id}",
+        {
+            "kind": "promise",
+            "title": "Backfilled broken promise",
+            "owner_id": editor.id,
+            "contact_id": 0,
+            "due_date": (utcnow() - timedelta(days=7)).date().isoformat(),
+            "status": "broken",
+            "excuse_category": "oversight",
+        },
+        follow_redirects=True,
+    )
 
     after = scorecard.vendor_score(db.session, chaos, rules, utcnow()).figures.score
     shown = visible(text(response))
@@ -419,8 +513,12 @@ def test_logging_with_a_reliable_vendor_shows_no_warning(client, editor, solid):
 def test_a_viewer_sees_the_scorecard_compare_the_csv_and_the_vendor_section(client, viewer, solid, chaos):
     client.login(viewer)
 
-    for url in ["/scorecard", f"/scorecard/compare?vendor={solid.id}&vendor={chaos.id}", "/scorecard.csv",
-                f"/vendors/{solid.id}"]:  # fmt: skip
+    for url in [
+        "/scorecard",
+        f"/scorecard/compare?vendor={solid.id}&vendor={chaos.id}",
+        "/scorecard.csv",
+        f"/vendors/{solid.id}",
+    ]:
         assert client.get(url).status_code == 200, url
     assert 'href="/scorecard"' in text(client.get("/vendors/"))
 
@@ -434,8 +532,12 @@ def test_the_score_pages_send_a_signed_out_visitor_to_sign_in(client, solid, cha
 def test_the_score_pages_use_no_inline_style_or_script(client, viewer, solid, chaos):
     client.login(viewer)
 
-    for url in ["/scorecard", f"/scorecard/compare?vendor={solid.id}&vendor={chaos.id}", f"/vendors/{chaos.id}",
-                f"/commitments/new/{chaos.id}"]:  # fmt: skip
+    for url in [
+        "/scorecard",
+        f"/scorecard/compare?vendor={solid.id}&vendor={chaos.id}",
+        f"/vendors/{chaos.id}",
+        f"/commitments/new/{chaos.id}",
+    ]:
         page = text(client.get(url))
         assert " style=" not in page, url
         assert not re.search(r"<script(?![^>]*\bsrc=)", page), url

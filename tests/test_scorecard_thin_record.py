@@ -41,21 +41,30 @@ def counts(**given: int) -> dict[str, int]:
 
 def test_the_plain_facts_read_as_one_line_over_the_counted_commitments(app):
     with app.test_request_context():
-        line = facts_line(counts(kept_on_time=1, kept_late=2, broken=1, rescheduled=2, cancelled=4, upcoming=3),
-                          timedelta(minutes=80))  # fmt: skip
+        line = facts_line(
+            counts(kept_on_time=1, kept_late=2, broken=1, rescheduled=2, cancelled=4, upcoming=3),
+            timedelta(minutes=80),
+        )
 
     assert line == "1 of 6 on time, 1 broken, moved twice, 2 late by a median of 1 h 20 min"
 
 
-@pytest.mark.parametrize(("given", "late_by", "expected"), [
-    ({"kept_on_time": 4}, None, "4 of 4 on time"),
-    ({"broken": 2, "overdue": 1}, None, "0 of 3 on time, 2 broken, 1 overdue"),
-    ({"kept_on_time": 2, "rescheduled": 1}, None, "2 of 3 on time, moved once"),
-    ({"rescheduled": 3, "kept_late": 1}, timedelta(minutes=35), "0 of 4 on time, moved 3 times, 1 late by 35 min"),
-    ({"kept_late": 3}, None, "0 of 3 on time, 3 late"),
-    ({"kept_late": 2}, timedelta(days=3), "0 of 2 on time, 2 late by a median of 3 days"),
-    ({"cancelled": 2, "upcoming": 5}, None, "nothing counted yet"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("given", "late_by", "expected"),
+    [
+        ({"kept_on_time": 4}, None, "4 of 4 on time"),
+        ({"broken": 2, "overdue": 1}, None, "0 of 3 on time, 2 broken, 1 overdue"),
+        ({"kept_on_time": 2, "rescheduled": 1}, None, "2 of 3 on time, moved once"),
+        (
+            {"rescheduled": 3, "kept_late": 1},
+            timedelta(minutes=35),
+            "0 of 4 on time, moved 3 times, 1 late by 35 min",
+        ),
+        ({"kept_late": 3}, None, "0 of 3 on time, 3 late"),
+        ({"kept_late": 2}, timedelta(days=3), "0 of 2 on time, 2 late by a median of 3 days"),
+        ({"cancelled": 2, "upcoming": 5}, None, "nothing counted yet"),
+    ],
+)
 def test_the_plain_facts_leave_out_what_is_zero(app, given, late_by, expected):
     with app.test_request_context():
         assert facts_line(counts(**given), late_by) == expected
@@ -109,7 +118,8 @@ def test_a_thin_vendor_on_the_scorecard_compare_and_csv_has_no_figures(client, v
     table = list(csv.reader(io.StringIO(client.get("/scorecard.csv").data.decode("utf-8-sig"))))
 
     assert "Thin Record Ltd IT — too little history: 2 of 3 commitments counted 1 of 2 on time, 1 broken" in (
-        visible(unrated))
+        visible(unrated)
+    )
     assert 'class="band' not in unrated and 'class="sparkline' not in unrated
     by_figure = {row.split(" ")[0]: row for row in compare}
     assert re.fullmatch(r"Score \d+\.\d — too little history: 2 of 3 commitments counted", by_figure["Score"])
@@ -120,12 +130,16 @@ def test_a_thin_vendor_on_the_scorecard_compare_and_csv_has_no_figures(client, v
     assert solid_row[0] == "1" and solid_row[3]
     thin_line = dict(zip(header, thin_row, strict=True))
     assert thin_line["standing"] == "insufficient_data" and thin_line["counted"] == "2"
-    assert [thin_line[name] for name in ("rank", "score", "reliability", "reliability_low", "punctuality",
-                                          "punctuality_high")] == [""] * 6  # fmt: skip
+    assert [
+        thin_line[name]
+        for name in ("rank", "score", "reliability", "reliability_low", "punctuality", "punctuality_high")
+    ] == [""] * 6
     assert thin_line["kept_on_time"] == "1" and thin_line["broken"] == "1"
 
 
-def test_logging_with_a_thin_vendor_shows_no_standing_warning_and_no_score(client, editor, session, make_vendor):
+def test_logging_with_a_thin_vendor_shows_no_standing_warning_and_no_score(
+    client, editor, session, make_vendor
+):
     vendor = make_vendor("Two Broken Ltd")
     broken(session, vendor, editor, 30, "First")
     broken(session, vendor, editor, 10, "Second")
@@ -146,17 +160,31 @@ def test_the_vendor_page_puts_the_plain_facts_beside_the_score(client, viewer, c
 
     shown = visible(text(client.get(f"/vendors/{chaos.id}")))
 
-    assert re.search(r"Score \d+\.\d 90 % band .+? The record: 0 of 9 on time, 6 broken, moved twice, "
-                     r"1 late by 45 min", shown)
+    assert re.search(
+        r"Score \d+\.\d 90 % band .+? The record: 0 of 9 on time, 6 broken, moved twice, "
+        r"1 late by 45 min",
+        shown,
+    )
 
 
-def test_median_lateness_of_promises_is_written_in_hours_and_minutes(client, viewer, session, make_vendor, editor):
+def test_median_lateness_of_promises_is_written_in_hours_and_minutes(
+    client, viewer, session, make_vendor, editor
+):
     vendor = make_vendor("Slow Quotes Ltd")
     for days_ago, late in [(30, 60), (20, 80), (10, 100)]:
         due = NOW - timedelta(days=days_ago)
-        c = ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=due,
-                                  actor=editor, now=due - timedelta(days=1))  # fmt: skip
-        ledger.resolve_kept(session, c, actor=editor, now=due + timedelta(hours=2), done_at=due + timedelta(minutes=late))
+        c = ledger.log_commitment(
+            session,
+            vendor=vendor,
+            kind=Kind.promise,
+            title="Quote",
+            due_at=due,
+            actor=editor,
+            now=due - timedelta(days=1),
+        )
+        ledger.resolve_kept(
+            session, c, actor=editor, now=due + timedelta(hours=2), done_at=due + timedelta(minutes=late)
+        )
     session.commit()
     client.login(viewer)
 
@@ -166,7 +194,9 @@ def test_median_lateness_of_promises_is_written_in_hours_and_minutes(client, vie
     assert "0 of 3 on time, 3 late by a median of 1 h 20 min" in shown
 
 
-def test_why_this_score_writes_every_number_with_the_readers_decimal_separator(client, viewer, chaos, session):
+def test_why_this_score_writes_every_number_with_the_readers_decimal_separator(
+    client, viewer, chaos, session
+):
     viewer.locale = "pl"
     session.commit()
     client.login(viewer)
@@ -175,10 +205,14 @@ def test_why_this_score_writes_every_number_with_the_readers_decimal_separator(c
 
     why = page.split('id="why-h"')[1]
     shown = visible(why)
-    assert re.search(r"100 × \(0,6 × R \+ 0,4 × P\) = 100 × \(0,6 × 0,\d{4} \+ 0,4 × 0,\d{4}\) = \d+,\d", shown)
+    assert re.search(
+        r"100 × \(0,6 × R \+ 0,4 × P\) = 100 × \(0,6 × 0,\d{4} \+ 0,4 × 0,\d{4}\) = \d+,\d", shown
+    )
     moved = [row for row in rows(why.split("<tbody>")[1].split("</tbody>")[0]) if "Migration plan" in row]
     assert moved and all(re.search(r" 0,\d{3} 0,5 0 0,\d{3} 0,000$", row) for row in moved), moved
-    figures = re.sub(r"\d{1,2}\.\d{2}\.\d{4}", "", visible(why.split("</table>")[0]))  # Polish dates: 18.10.2026
+    figures = re.sub(
+        r"\d{1,2}\.\d{2}\.\d{4}", "", visible(why.split("</table>")[0])
+    )  # Polish dates: 18.10.2026
     assert not re.search(r"\d\.\d", figures), "a figure with a decimal point in Polish"
 
 
@@ -189,10 +223,17 @@ def test_the_warning_after_logging_with_an_unreliable_vendor_writes_its_score_in
     session.commit()
     client.login(editor)
 
-    response = client.submit(f"/commitments/new/{chaos.id}", {
-        "kind": "promise", "title": "Jeszcze jedna szansa", "due_date": (NOW + timedelta(days=7)).date().isoformat(),
-        "owner_id": editor.id, "contact_id": 0,
-    }, follow_redirects=True)  # fmt: skip
+    response = client.submit(
+        f"/commitments/new/{chaos.id}",
+        {
+            "kind": "promise",
+            "title": "Jeszcze jedna szansa",
+            "due_date": (NOW + timedelta(days=7)).date().isoformat(),
+            "owner_id": editor.id,
+            "contact_id": 0,
+        },
+        follow_redirects=True,
+    )
 
     warning = re.search(r"Chaos Consulting[^<]*?(\d+[.,]\d)", text(response))
     assert warning and "," in warning.group(1), warning

@@ -113,11 +113,18 @@ def test_a_vendor_with_no_history_sits_at_one_half_with_the_widest_band():
     assert figures.standing == Standing.insufficient_data
 
 
-@pytest.mark.parametrize(("score", "counted", "standing"), [
-    (90.0, 3, Standing.excellent), (89.99, 3, Standing.good), (75.0, 3, Standing.good),
-    (60.0, 3, Standing.fair), (40.0, 3, Standing.poor), (39.99, 3, Standing.unreliable),
-    (99.0, 2, Standing.insufficient_data),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("score", "counted", "standing"),
+    [
+        (90.0, 3, Standing.excellent),
+        (89.99, 3, Standing.good),
+        (75.0, 3, Standing.good),
+        (60.0, 3, Standing.fair),
+        (40.0, 3, Standing.poor),
+        (39.99, 3, Standing.unreliable),
+        (99.0, 2, Standing.insufficient_data),
+    ],
+)
 def test_standing_thresholds(score, counted, standing):
     from vendortrack.scoring import standing_for
 
@@ -146,14 +153,29 @@ def test_a_meeting_kept_exactly_at_the_tolerance_is_on_time_and_a_microsecond_la
 
 
 def test_the_report_counts_medians_excuses_and_chains():
-    facts = [*WORKED,
-             Fact(9, "promise", at("2026-05-01 12:00"), "rescheduled", excuse_category="personal"),
-             Fact(10, "promise", at("2026-05-08 12:00"), "rescheduled", rescheduled_from_id=9),
-             Fact(11, "promise", at("2026-05-15 12:00"), "kept", done_at=at("2026-05-15 18:00"),
-                  rescheduled_from_id=10)]  # fmt: skip
+    facts = [
+        *WORKED,
+        Fact(9, "promise", at("2026-05-01 12:00"), "rescheduled", excuse_category="personal"),
+        Fact(10, "promise", at("2026-05-08 12:00"), "rescheduled", rescheduled_from_id=9),
+        Fact(
+            11,
+            "promise",
+            at("2026-05-15 12:00"),
+            "kept",
+            done_at=at("2026-05-15 18:00"),
+            rescheduled_from_id=10,
+        ),
+    ]
     report = score_vendor(facts, RULES, T)
-    assert report.counts == {"kept_on_time": 1, "kept_late": 2, "broken": 1, "rescheduled": 3,
-                             "overdue": 1, "cancelled": 1, "upcoming": 0}  # fmt: skip
+    assert report.counts == {
+        "kept_on_time": 1,
+        "kept_late": 2,
+        "broken": 1,
+        "rescheduled": 3,
+        "overdue": 1,
+        "cancelled": 1,
+        "upcoming": 0,
+    }
     assert report.median_late_minutes_meetings == 35.0
     assert report.median_late_hours_other == 6.0
     assert report.excuses == {"none_given": 1, "oversight": 1, "personal": 1, "plot_twist": 1}
@@ -173,12 +195,16 @@ def test_the_trend_has_twelve_points_thirty_days_apart_ending_at_t():
 def test_the_trend_starts_with_the_first_month_a_commitment_counted():
     # First promise kept 100 days before T: the points as of T - 90, - 60, - 30 days and T count it;
     # as of T - 120 days and earlier the vendor had no history, so those points are absent.
-    facts = [Fact(1, "promise", T - timedelta(days=100), "kept", done_at=T - timedelta(days=100)),
-             Fact(2, "promise", T - timedelta(days=50), "broken")]  # fmt: skip
+    facts = [
+        Fact(1, "promise", T - timedelta(days=100), "kept", done_at=T - timedelta(days=100)),
+        Fact(2, "promise", T - timedelta(days=50), "broken"),
+    ]
 
     trend = score_vendor(facts, RULES, T).trend
 
-    assert [p["as_of"] for p in trend if p["score"] is not None] == [T - timedelta(days=30 * k) for k in (3, 2, 1, 0)]
+    assert [p["as_of"] for p in trend if p["score"] is not None] == [
+        T - timedelta(days=30 * k) for k in (3, 2, 1, 0)
+    ]
     assert all(p["score"] is None and p["standing"] is None for p in trend[:8])
     # As of T - 90 days one kept promise counts: R = P = (1 + 1) / (1 + 2) weighted, not a prior's 50.
     assert trend[8]["score"] == pytest.approx(score_as_of(facts, RULES, T - timedelta(days=90)).score)
@@ -197,6 +223,8 @@ def test_each_trend_point_equals_the_score_computed_as_of_that_moment():
 
 
 def test_longest_chain_ignores_moves_not_yet_due():
-    facts = [Fact(1, "promise", at("2026-06-01 12:00"), "rescheduled"),
-             Fact(2, "promise", at("2026-07-20 12:00"), "rescheduled", rescheduled_from_id=1)]  # fmt: skip
+    facts = [
+        Fact(1, "promise", at("2026-06-01 12:00"), "rescheduled"),
+        Fact(2, "promise", at("2026-07-20 12:00"), "rescheduled", rescheduled_from_id=1),
+    ]
     assert longest_chain(facts, T) == 1

@@ -60,15 +60,25 @@ slack_strategy = st.one_of(
 
 
 @st.composite
-def facts_strategy(draw, rules: Rules, *, min_size: int = 0, max_size: int = 20, first_id: int = 1,
-                   due: st.SearchStrategy[timedelta] | None = None,
-                   statuses: tuple[str, ...] = STATUSES) -> list[Fact]:  # fmt: skip
+def facts_strategy(
+    draw,
+    rules: Rules,
+    *,
+    min_size: int = 0,
+    max_size: int = 20,
+    first_id: int = 1,
+    due: st.SearchStrategy[timedelta] | None = None,
+    statuses: tuple[str, ...] = STATUSES,
+) -> list[Fact]:
     """A ledger: due dates three years back to a year ahead of T, done near the due date, excuses, moves."""
     if due is None:
         # Anywhere from three years back to a year ahead, often near T, sometimes right on the grace edge.
         edge = st.sampled_from([timedelta(0), timedelta(microseconds=1), timedelta(microseconds=-1)])
-        due = st.one_of(offsets(-3 * YEAR_MINUTES, YEAR_MINUTES), offsets(-3 * 24 * 60, 3 * 24 * 60),
-                        edge.map(lambda d: d - rules.grace))  # fmt: skip
+        due = st.one_of(
+            offsets(-3 * YEAR_MINUTES, YEAR_MINUTES),
+            offsets(-3 * 24 * 60, 3 * 24 * 60),
+            edge.map(lambda d: d - rules.grace),
+        )
     facts: list[Fact] = []
     for i in range(draw(st.integers(min_size, max_size))):
         fact_id = first_id + i
@@ -79,8 +89,17 @@ def facts_strategy(draw, rules: Rules, *, min_size: int = 0, max_size: int = 20,
             draw(st.none() | st.sampled_from(CATEGORIES)) if status in ("broken", "rescheduled") else None
         )
         moved_from = draw(st.none() | st.integers(first_id, fact_id - 1)) if i else None
-        facts.append(Fact(fact_id, kind, due_at, status, done_at=done_at, excuse_category=excuse,
-                          rescheduled_from_id=moved_from))  # fmt: skip
+        facts.append(
+            Fact(
+                fact_id,
+                kind,
+                due_at,
+                status,
+                done_at=done_at,
+                excuse_category=excuse,
+                rescheduled_from_id=moved_from,
+            )
+        )
     return facts
 
 
@@ -154,8 +173,9 @@ def test_a_commitment_kept_on_time_never_lowers_reliability_or_punctuality(ledge
 @given(ledger=ledgers(), data=st.data())
 def test_a_cancelled_commitment_changes_no_figure(ledger, data):
     rules, facts = ledger
-    (cancelled,) = data.draw(facts_strategy(rules, min_size=1, max_size=1, first_id=len(facts) + 1,
-                                            statuses=("cancelled",)))  # fmt: skip
+    (cancelled,) = data.draw(
+        facts_strategy(rules, min_size=1, max_size=1, first_id=len(facts) + 1, statuses=("cancelled",))
+    )
     position = data.draw(st.integers(0, len(facts)))
     with_it = [*facts[:position], cancelled, *facts[position:]]
 
@@ -195,8 +215,11 @@ def test_with_half_life_zero_the_sums_are_plain_counts(ledger):
 @given(ledger=ledgers())
 def test_the_explanation_lists_exactly_the_counted_commitments_with_their_weight_f_and_p(ledger):
     rules, facts = ledger
-    expected = {f.id: (expected_weight(f.due_at, rules, T), *credit)
-                for f in facts if (credit := expected_credit(f, rules, T)) is not None}  # fmt: skip
+    expected = {
+        f.id: (expected_weight(f.due_at, rules, T), *credit)
+        for f in facts
+        if (credit := expected_credit(f, rules, T)) is not None
+    }
 
     explained = {c.fact.id: (c.weight, c.f, c.p) for c in credits(facts, rules, T)}
 
@@ -232,8 +255,9 @@ def test_both_bands_lie_within_0_and_1_around_their_wilson_centre_and_the_point_
 @given(ledger=ledgers(), data=st.data())
 def test_the_score_as_of_t_ignores_everything_due_after_t(ledger, data):
     rules, facts = ledger
-    later = data.draw(facts_strategy(rules, min_size=1, first_id=len(facts) + 1,
-                                     due=offsets(1, 2 * YEAR_MINUTES)))  # fmt: skip
+    later = data.draw(
+        facts_strategy(rules, min_size=1, first_id=len(facts) + 1, due=offsets(1, 2 * YEAR_MINUTES))
+    )
     # Shuffled in among the others, so only their dates can keep them out.
     mixed = data.draw(st.permutations([*facts, *later]))
 

@@ -63,24 +63,36 @@ def throttled_sign_in(site: Site):
 CASES: dict[str, tuple[int, Callable[[Site], object]]] = {
     "the sign-in page": (200, lambda s: s.browser().get("/auth/login")),
     "a page sending a visitor to sign in": (302, lambda s: s.browser().get("/vendors/")),
-    "a wrong password": (401, lambda s: s.browser().submit(
-        "/auth/login", {"email": s.editor.email, "password": "not the password"})),
+    "a wrong password": (
+        401,
+        lambda s: s.browser().submit(
+            "/auth/login", {"email": s.editor.email, "password": "not the password"}
+        ),
+    ),
     "a page that does not exist": (404, lambda s: s.browser().get("/no-such-page")),
     "a method the page does not take": (405, lambda s: s.browser().get("/auth/logout")),
     "a form without its CSRF token": (400, lambda s: s.browser(s.editor).post("/auth/logout")),
-    "a write the role does not allow": (403, lambda s: s.browser(s.viewer).submit(
-        f"/admin/users/{s.editor.id}/disable")),
+    "a write the role does not allow": (
+        403,
+        lambda s: s.browser(s.viewer).submit(f"/admin/users/{s.editor.id}/disable"),
+    ),
     "too many sign-in attempts": (429, throttled_sign_in),
     "a page that crashes": (500, lambda s: s.browser().get("/bug")),
     "the API without a token": (401, lambda s: s.browser().get("/api/v1/me")),
-    "the API refusing a viewer's write": (403, lambda s: s.browser().post(
-        "/api/v1/vendors", json={"name": "Acme"}, headers=s.api_headers(s.viewer))),
-    "the API for a row that does not exist": (404, lambda s: s.browser().get(
-        "/api/v1/vendors/999999", headers=s.api_headers(s.editor))),
-    "the API with invalid fields": (422, lambda s: s.browser().post(
-        "/api/v1/vendors", json={}, headers=s.api_headers(s.editor))),
+    "the API refusing a viewer's write": (
+        403,
+        lambda s: s.browser().post("/api/v1/vendors", json={"name": "Acme"}, headers=s.api_headers(s.viewer)),
+    ),
+    "the API for a row that does not exist": (
+        404,
+        lambda s: s.browser().get("/api/v1/vendors/999999", headers=s.api_headers(s.editor)),
+    ),
+    "the API with invalid fields": (
+        422,
+        lambda s: s.browser().post("/api/v1/vendors", json={}, headers=s.api_headers(s.editor)),
+    ),
     "an API route that crashes": (500, lambda s: s.browser().get("/api/v1/bug")),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -107,16 +119,23 @@ def test_a_crash_shows_a_page_that_gives_nothing_away(site):
 
 @pytest.fixture
 def production(database_url, tmp_path):
-    config = ProductionConfig({"SECRET_KEY": "production-" + "x" * 40, "DATABASE_URL": database_url,
-                               "VENDORTRACK_TRUSTED_HOSTS": PRODUCTION_HOST}, instance_path=tmp_path)  # fmt: skip
+    config = ProductionConfig(
+        {
+            "SECRET_KEY": "production-" + "x" * 40,
+            "DATABASE_URL": database_url,
+            "VENDORTRACK_TRUSTED_HOSTS": PRODUCTION_HOST,
+        },
+        instance_path=tmp_path,
+    )
     app = create_app(config)
     yield app.test_client()
     with app.app_context():
         db.engine.dispose()
 
 
-@pytest.mark.parametrize(("path", "status"), [("/auth/login", 200), ("/no-such-page", 404),
-                                              ("/api/v1/me", 401)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("path", "status"), [("/auth/login", 200), ("/no-such-page", 404), ("/api/v1/me", 401)]
+)
 def test_production_tells_browsers_to_use_https_only(production, path, status):
     response = production.get(path, base_url=f"https://{PRODUCTION_HOST}")
 

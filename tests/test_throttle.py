@@ -52,8 +52,9 @@ def wrong_password(client, email: str, **kwargs):
 
 
 def sign_in_from(client, user, address: str):
-    return client.submit("/auth/login", {"email": user.email, "password": PASSWORD},
-                         environ_base={"REMOTE_ADDR": address})  # fmt: skip
+    return client.submit(
+        "/auth/login", {"email": user.email, "password": PASSWORD}, environ_base={"REMOTE_ADDR": address}
+    )
 
 
 def seen_by_the_visitor(response, email: str) -> str:
@@ -128,9 +129,13 @@ def test_a_success_does_not_forgive_an_address(session):
 def test_the_limits_come_from_the_settings(app, tmp_path, database_url):
     assert Limits.from_config(app.config) == LIMITS  # the defaults
 
-    with another_worker(database_url, tmp_path / "strict", VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT="3",
-                        VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS="7",
-                        VENDORTRACK_LOGIN_WINDOW_MINUTES="60") as strict:  # fmt: skip
+    with another_worker(
+        database_url,
+        tmp_path / "strict",
+        VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT="3",
+        VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS="7",
+        VENDORTRACK_LOGIN_WINDOW_MINUTES="60",
+    ) as strict:
         assert Limits.from_config(strict.application.config) == Limits(3, 7, timedelta(hours=1))
 
 
@@ -217,8 +222,9 @@ def test_every_attempt_is_kept_with_its_email_and_address(client, session, edito
 
     attempts = session.scalars(sa.select(LoginAttempt).order_by(LoginAttempt.id)).all()
     assert [(a.email_key, a.address, a.succeeded) for a in attempts] == [
-        (editor.email, CLIENT_ADDRESS, False), (editor.email, CLIENT_ADDRESS, True),
-    ]  # fmt: skip
+        (editor.email, CLIENT_ADDRESS, False),
+        (editor.email, CLIENT_ADDRESS, True),
+    ]
 
 
 def test_the_throttle_holds_across_two_workers_sharing_a_database(client, editor, database_url, tmp_path):

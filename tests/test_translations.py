@@ -93,7 +93,9 @@ def test_the_catalog_has_as_many_plural_forms_as_the_language(code):
 )
 def test_counted_nouns_take_each_plural_form(app, code, one, few, many):
     with app.test_request_context(), force_locale(code):
-        said = [ngettext("%(num)d commitment counted", "%(num)d commitments counted", n) for n in (one, few, many)]
+        said = [
+            ngettext("%(num)d commitment counted", "%(num)d commitments counted", n) for n in (one, few, many)
+        ]
     assert len(set(s.replace(str(n), "#") for s, n in zip(said, (one, few, many), strict=True))) == 3, said
 
 
@@ -116,11 +118,15 @@ def test_the_users_own_language_wins_over_the_browsers(client, session, editor):
 
 def test_a_user_picks_a_language_on_the_profile(client, session, editor):
     client.login(editor)
-    answer = client.submit("/auth/profile", {"name": "", "timezone": "", "locale": "ru", "digest_enabled": "y"})
+    answer = client.submit(
+        "/auth/profile", {"name": "", "timezone": "", "locale": "ru", "digest_enabled": "y"}
+    )
     assert answer.status_code == 302
     session.refresh(editor)
     assert editor.locale == "ru"
-    assert catalog("ru").get("Your profile is saved.").string in client.get("/auth/profile").get_data(as_text=True)
+    assert catalog("ru").get("Your profile is saved.").string in client.get("/auth/profile").get_data(
+        as_text=True
+    )
 
 
 def test_an_unknown_language_is_refused_and_changes_nothing(client, session, editor):

@@ -19,14 +19,19 @@ def text(response) -> str:
 
 def test_an_editor_creates_a_vendor_and_lands_on_its_page(client, editor, session):
     client.login(editor)
-    response = client.submit("/vendors/new", {"name": "Drukarnia Łódź", "category": "Printing",
-                                              "email": "biuro@drukarnia.pl"}, follow_redirects=True)  # fmt: skip
+    response = client.submit(
+        "/vendors/new",
+        {"name": "Drukarnia Łódź", "category": "Printing", "email": "biuro@drukarnia.pl"},
+        follow_redirects=True,
+    )
     assert response.status_code == 200
     assert "Drukarnia Łódź" in text(response)
     assert session.scalar(sa.select(Vendor.category)) == "Printing"
 
 
-def test_a_name_that_differs_only_in_case_is_refused_and_what_was_typed_stays(client, editor, make_vendor, session):
+def test_a_name_that_differs_only_in_case_is_refused_and_what_was_typed_stays(
+    client, editor, make_vendor, session
+):
     make_vendor("Łódź Builders")
     client.login(editor)
     response = client.submit("/vendors/new", {"name": "ŁÓDŹ builders", "phone": "+48 600 100 200"})
@@ -68,8 +73,9 @@ def test_archived_vendors_are_hidden_until_asked_for_and_keep_their_history(
     client, editor, make_vendor, session
 ):
     vendor = make_vendor("Old Printer")
-    commitment = ledger.log_commitment(session, vendor=vendor, kind=Kind.promise, title="Proofs",
-                                       due_at=NOW, actor=editor, now=NOW)  # fmt: skip
+    commitment = ledger.log_commitment(
+        session, vendor=vendor, kind=Kind.promise, title="Proofs", due_at=NOW, actor=editor, now=NOW
+    )
     session.commit()
     client.login(editor)
     client.submit(f"/vendors/{vendor.id}/archive")
@@ -80,8 +86,10 @@ def test_archived_vendors_are_hidden_until_asked_for_and_keep_their_history(
     assert client.get(f"/commitments/{commitment.id}").status_code == 200
     assert session.scalar(sa.select(sa.func.count()).select_from(LedgerEvent)) == 1
     # An archived vendor takes no new commitments until it is unarchived.
-    refused = client.submit(f"/commitments/new/{vendor.id}", {"kind": "promise", "title": "More",
-                                                              "due_date": "2026-07-01", "owner_id": editor.id})  # fmt: skip
+    refused = client.submit(
+        f"/commitments/new/{vendor.id}",
+        {"kind": "promise", "title": "More", "due_date": "2026-07-01", "owner_id": editor.id},
+    )
     assert refused.status_code == 400
     assert session.scalar(sa.select(sa.func.count()).select_from(Commitment)) == 1
     client.submit(f"/vendors/{vendor.id}/unarchive")
@@ -92,10 +100,18 @@ def test_vendor_page_splits_overdue_upcoming_and_resolved(client, viewer, editor
     vendor = make_vendor("Splitter")
     now = ledger_now = utcnow()
     for title, due in [("Past grace", now - timedelta(days=3)), ("Coming up", now + timedelta(days=3))]:
-        ledger.log_commitment(session, vendor=vendor, kind=Kind.deadline, title=title, due_at=due,
-                              actor=editor, now=ledger_now)  # fmt: skip
-    done = ledger.log_commitment(session, vendor=vendor, kind=Kind.meeting, title="Done deal",
-                                 due_at=now - timedelta(days=9), actor=editor, now=ledger_now)  # fmt: skip
+        ledger.log_commitment(
+            session, vendor=vendor, kind=Kind.deadline, title=title, due_at=due, actor=editor, now=ledger_now
+        )
+    done = ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.meeting,
+        title="Done deal",
+        due_at=now - timedelta(days=9),
+        actor=editor,
+        now=ledger_now,
+    )
     ledger.resolve_kept(session, done, actor=editor, now=now)
     session.commit()
     client.login(viewer)
@@ -145,10 +161,19 @@ def test_an_empty_vendor_list_says_what_to_do_next(client, editor, viewer):
     assert "Add the first vendor" in text(client.get("/vendors/"))
 
 
-@pytest.mark.parametrize("query", [
-    "page=99999999999999999999", "page=-5", "page=abc", "q=%00", "q=" + "x" * 5000,
-    "category=%00%27", "archived=yes", "view=nonsense&kind=nonsense&mine=2",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=99999999999999999999",
+        "page=-5",
+        "page=abc",
+        "q=%00",
+        "q=" + "x" * 5000,
+        "category=%00%27",
+        "archived=yes",
+        "view=nonsense&kind=nonsense&mine=2",
+    ],
+)
 def test_odd_query_arguments_never_break_a_list(client, viewer, make_vendor, query):
     make_vendor("Anyone")
     client.login(viewer)

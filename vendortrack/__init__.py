@@ -62,8 +62,11 @@ def register_blueprints(app: Flask) -> None:
     api.register(app)
     app.add_url_rule("/", endpoint="index", view_func=vendors.home)
     # Browsers ask for /favicon.ico whatever the page links; send them to the icon the pages use.
-    app.add_url_rule("/favicon.ico", endpoint="favicon",
-                     view_func=lambda: redirect(url_for("static", filename="favicon.svg"), 301))
+    app.add_url_rule(
+        "/favicon.ico",
+        endpoint="favicon",
+        view_func=lambda: redirect(url_for("static", filename="favicon.svg"), 301),
+    )
 
 
 def register_web_hooks(app: Flask) -> None:

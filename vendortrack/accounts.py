@@ -28,8 +28,12 @@ TOKEN_PREFIX = "vt_"  # noqa: S105 - a visible prefix, not a secret
 
 def check_password_strength(password: str) -> str:
     if len(password or "") < PASSWORD_MIN:
-        raise LedgerError("password", lazy_ngettext("Use at least %(num)d character.",
-                                                 "Use at least %(num)d characters.", PASSWORD_MIN))
+        raise LedgerError(
+            "password",
+            lazy_ngettext(
+                "Use at least %(num)d character.", "Use at least %(num)d characters.", PASSWORD_MIN
+            ),
+        )
     return password
 
 
@@ -68,9 +72,15 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def create_user(
-    session: Session, *, email: str, password: str, role: Role | str, now: datetime,
-    name: str = "", timezone: str | None = None,
-) -> User:  # fmt: skip
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    role: Role | str,
+    now: datetime,
+    name: str = "",
+    timezone: str | None = None,
+) -> User:
     email = normalize_email(email)
     if find_user(session, email) is not None:
         raise LedgerError("email", _l("A user with this email already exists."))
@@ -78,8 +88,7 @@ def create_user(
         role = Role(role)
     except ValueError:
         raise LedgerError("role", _l("Choose viewer, editor or admin.")) from None
-    user = User(email=email, name=(name or "").strip(), role=role, timezone=timezone,
-                created_at=now)  # fmt: skip
+    user = User(email=email, name=(name or "").strip(), role=role, timezone=timezone, created_at=now)
     user.set_password(check_password_strength(password))
     try:
         # The unique index is the last word: the same address created twice at the same moment
@@ -104,9 +113,13 @@ UNCHANGED: Any = object()
 
 
 def update_profile(
-    user: User, *, name: str = UNCHANGED, timezone: str | None = UNCHANGED, locale: str | None = UNCHANGED,
+    user: User,
+    *,
+    name: str = UNCHANGED,
+    timezone: str | None = UNCHANGED,
+    locale: str | None = UNCHANGED,
     digest_enabled: bool = UNCHANGED,
-) -> User:  # fmt: skip
+) -> User:
     """What a user changes about themselves, from the profile page or the API.
 
     A new time zone, or the digest turned on or off, clears `digest_next_at`: the digest job then
@@ -158,8 +171,11 @@ def issue_token(session: Session, user: User, *, now: datetime) -> str:
 _TOKEN_USER = (
     sa.select(User)
     .join(ApiToken, ApiToken.user_id == User.id)
-    .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
-           User.disabled_at.is_(None))  # fmt: skip
+    .where(
+        ApiToken.token_hash == sa.bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        User.disabled_at.is_(None),
+    )
 )
 
 
@@ -179,18 +195,22 @@ def revoke_token(session: Session, token: ApiToken, now: datetime) -> ApiToken:
 def _active_admin_ids(session: Session) -> list[int]:
     # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers) so two admins
     # demoting each other at the same moment cannot both pass the check and leave no admin at all.
-    return list(session.scalars(
-        sa.select(User.id)
-        .where(User.role == Role.admin, User.disabled_at.is_(None))
-        .order_by(User.id)
-        .with_for_update()
-    ))  # fmt: skip
+    return list(
+        session.scalars(
+            sa.select(User.id)
+            .where(User.role == Role.admin, User.disabled_at.is_(None))
+            .order_by(User.id)
+            .with_for_update()
+        )
+    )
 
 
 def _keep_an_admin(session: Session, user: User, field: str) -> None:
     if user.role == Role.admin and user.is_active and _active_admin_ids(session) == [user.id]:
-        raise LedgerError(field, _l("%(email)s is the last active admin; make someone else an admin first.",
-                                    email=user.email))  # fmt: skip
+        raise LedgerError(
+            field,
+            _l("%(email)s is the last active admin; make someone else an admin first.", email=user.email),
+        )
 
 
 def change_role(session: Session, user: User, role: Role | str) -> User:

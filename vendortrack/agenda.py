@@ -17,9 +17,14 @@ class View(StrEnum):
 
 
 def commitments(
-    view: View, *, now: datetime, grace: timedelta, vendor_id: int | None = None,
-    owner_id: int | None = None, kind: str | None = None,
-) -> sa.Select:  # fmt: skip
+    view: View,
+    *,
+    now: datetime,
+    grace: timedelta,
+    vendor_id: int | None = None,
+    owner_id: int | None = None,
+    kind: str | None = None,
+) -> sa.Select:
     """A select of commitments for one list, ordered the way a person works through it.
 
     Upcoming: open and not yet overdue, soonest first (an open one within its grace period is

@@ -113,10 +113,16 @@ def _page(lines: list[EventLine], older: bool, newer: bool) -> EventPage:
 
 
 def events(
-    session: Session, *, user_id: int | str | None = None, vendor_id: int | None = None,
-    since: datetime | None = None, until: datetime | None = None, before: tuple[datetime, int] | None = None,
-    after: tuple[datetime, int] | None = None, per_page: int = 50,
-) -> EventPage:  # fmt: skip
+    session: Session,
+    *,
+    user_id: int | str | None = None,
+    vendor_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: tuple[datetime, int] | None = None,
+    after: tuple[datetime, int] | None = None,
+    per_page: int = 50,
+) -> EventPage:
     """One page of the events that match, newest first.
 
     Without a cursor, the newest; `before` (an event's position) the page older than it, `after`
@@ -128,16 +134,19 @@ def events(
     if user_id is not None or vendor_id is not None:
         keys = session.execute(
             sa.select(LedgerEvent.at, LedgerEvent.id).where(*_conditions(where)).limit(FEW + 1)
-        ).all()  # fmt: skip
+        ).all()
         if len(keys) <= FEW:
             return _page_of_few(session, sorted(map(tuple, keys), reverse=True), before, after, per_page)
     return _page_in_time_order(session, _conditions(where, by_time=True), before, after, per_page)
 
 
 def _page_of_few(
-    session: Session, keys: list[tuple[datetime, int]], before: tuple[datetime, int] | None,
-    after: tuple[datetime, int] | None, per_page: int,
-) -> EventPage:  # fmt: skip
+    session: Session,
+    keys: list[tuple[datetime, int]],
+    before: tuple[datetime, int] | None,
+    after: tuple[datetime, int] | None,
+    per_page: int,
+) -> EventPage:
     """The page cut from every match's (at, id), newest first, then its rows read by id."""
     if before is not None:
         start = next((i for i, key in enumerate(keys) if key < before), len(keys))
@@ -153,9 +162,12 @@ def _page_of_few(
 
 
 def _page_in_time_order(
-    session: Session, conditions: list[sa.ColumnElement[bool]], before: tuple[datetime, int] | None,
-    after: tuple[datetime, int] | None, per_page: int,
-) -> EventPage:  # fmt: skip
+    session: Session,
+    conditions: list[sa.ColumnElement[bool]],
+    before: tuple[datetime, int] | None,
+    after: tuple[datetime, int] | None,
+    per_page: int,
+) -> EventPage:
     """per_page + 1 rows along the index on `at`, and one EXISTS for the other side of the page."""
     e = LedgerEvent
     backwards = after is not None and before is None  # reading towards the newest

@@ -81,13 +81,19 @@ def read_backup(stream: IO[str]) -> dict[str, Any]:
     try:
         document = json.load(stream)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise BackupError(_l("The file is not a vendortrack backup: it is not valid JSON (%(error)s).",
-                             error=str(error))) from None  # fmt: skip
+        raise BackupError(
+            _l("The file is not a vendortrack backup: it is not valid JSON (%(error)s).", error=str(error))
+        ) from None
     if not isinstance(document, dict) or not isinstance(document.get("tables"), dict):
         raise BackupError(_l("The file is not a vendortrack backup: it has no tables."))
     if document.get("format") != FORMAT:
-        raise BackupError(_l("The backup's format %(found)s is not one this version reads (%(format)d).",
-                             found=document.get("format"), format=FORMAT))  # fmt: skip
+        raise BackupError(
+            _l(
+                "The backup's format %(found)s is not one this version reads (%(format)d).",
+                found=document.get("format"),
+                format=FORMAT,
+            )
+        )
     return document
 
 
@@ -97,8 +103,13 @@ def _decoder(table: sa.Table):
 
     def decode(number: int, row: Any) -> dict[str, Any]:
         if not isinstance(row, dict) or set(row) != set(columns):
-            raise BackupError(_l("Table %(table)s, row %(row)d: the columns are not this database's.",
-                                 table=table.name, row=number))  # fmt: skip
+            raise BackupError(
+                _l(
+                    "Table %(table)s, row %(row)d: the columns are not this database's.",
+                    table=table.name,
+                    row=number,
+                )
+            )
         values = {}
         for name, value in row.items():
             column_type = columns[name].type
@@ -110,9 +121,15 @@ def _decoder(table: sa.Table):
                 elif value is not None and getattr(column_type, "enum_class", None) is not None:
                     value = column_type.enum_class(value)
             except (TypeError, ValueError):
-                raise BackupError(_l("Table %(table)s, row %(row)d, column %(column)s: %(value)s is not "
-                                     "valid.", table=table.name, row=number, column=name,
-                                     value=json.dumps(value)[:60])) from None  # fmt: skip
+                raise BackupError(
+                    _l(
+                        "Table %(table)s, row %(row)d, column %(column)s: %(value)s is not valid.",
+                        table=table.name,
+                        row=number,
+                        column=name,
+                        value=json.dumps(value)[:60],
+                    )
+                ) from None
             values[name] = value
         return values
 
@@ -123,8 +140,13 @@ def check_empty(session: Session) -> None:
     """Refuse a database that holds any row: a restore never merges into a live ledger."""
     for table in tables():
         if session.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None:
-            raise BackupError(_l("The database is not empty: table %(table)s has rows. Restore into a new "
-                                 "database migrated to head.", table=table.name))  # fmt: skip
+            raise BackupError(
+                _l(
+                    "The database is not empty: table %(table)s has rows. Restore into a new "
+                    "database migrated to head.",
+                    table=table.name,
+                )
+            )
 
 
 def _move_sequences(session: Session) -> None:
@@ -143,9 +165,14 @@ def restore(session: Session, document: dict[str, Any], rules: Rules, now: datet
     """Load a read backup into this empty database; rows per table. The caller commits (or rolls back)."""
     ours = revision(session)
     if document.get("revision") != ours:
-        raise BackupError(_l("The backup is of database revision %(theirs)s but this database is at "
-                             "%(ours)s; migrate one of them to match.",
-                             theirs=document.get("revision"), ours=ours))  # fmt: skip
+        raise BackupError(
+            _l(
+                "The backup is of database revision %(theirs)s but this database is at "
+                "%(ours)s; migrate one of them to match.",
+                theirs=document.get("revision"),
+                ours=ours,
+            )
+        )
     known = {table.name for table in tables()}
     unknown = sorted(set(document["tables"]) - known)
     if unknown:
@@ -166,8 +193,13 @@ def restore(session: Session, document: dict[str, Any], rules: Rules, now: datet
                 session.execute(sa.insert(table), values[start : start + BATCH])
         except sa.exc.IntegrityError as error:
             first_line = str(error.orig).splitlines()[0]
-            raise BackupError(_l("Table %(table)s: the database refused its rows (%(error)s).",
-                                 table=table.name, error=first_line)) from None  # fmt: skip
+            raise BackupError(
+                _l(
+                    "Table %(table)s: the database refused its rows (%(error)s).",
+                    table=table.name,
+                    error=first_line,
+                )
+            ) from None
         counts[table.name] = len(values)
     _move_sequences(session)
     tally.rebuild(session, rules, now)

@@ -50,8 +50,11 @@ def sparkline(
     A None (a month before anything counted) keeps its place along the time axis but is not drawn.
     """
     step = (width - 2 * pad) / max(len(scores) - 1, 1)
-    coords = [(pad + i * step, height - pad - _clamp(s, 0, 100) / 100 * (height - 2 * pad))
-              for i, s in enumerate(scores) if s is not None]  # fmt: skip
+    coords = [
+        (pad + i * step, height - pad - _clamp(s, 0, 100) / 100 * (height - 2 * pad))
+        for i, s in enumerate(scores)
+        if s is not None
+    ]
     last = coords[-1] if coords else (pad, height / 2)
     return Sparkline(width, height, " ".join(f"{x:.1f},{y:.1f}" for x, y in coords), *last)
 
@@ -94,9 +97,11 @@ class TrendChart:
 
 
 def trend_chart(
-    points: Sequence[tuple[float | None, str | None, str]], width: int = 640, height: int = 240,
+    points: Sequence[tuple[float | None, str | None, str]],
+    width: int = 640,
+    height: int = 240,
     margin: tuple[int, int, int, int] = (12, 84, 34, 40),
-) -> TrendChart:  # fmt: skip
+) -> TrendChart:
     """A line chart of (score, standing, date label) points on 0-100, with the standing floors.
 
     A point without a score (before anything counted) keeps its date on the axis but is not drawn.
@@ -108,19 +113,30 @@ def trend_chart(
         return bottom - _clamp(score, 0, 100) / 100 * (bottom - top)
 
     step = (right - left) / max(len(points) - 1, 1)
-    plotted = [TrendPoint(left + i * step, y_of(score), score, standing, label)
-               for i, (score, standing, label) in enumerate(points) if score is not None]  # fmt: skip
+    plotted = [
+        TrendPoint(left + i * step, y_of(score), score, standing, label)
+        for i, (score, standing, label) in enumerate(points)
+        if score is not None
+    ]
     # Every other date along the axis: twelve labels side by side would overlap on a phone.
-    x_ticks = [Tick(left + i * step, label) for i, (_, _, label) in enumerate(points)
-               if (len(points) - 1 - i) % 2 == 0]  # fmt: skip
+    x_ticks = [
+        Tick(left + i * step, label)
+        for i, (_, _, label) in enumerate(points)
+        if (len(points) - 1 - i) % 2 == 0
+    ]
     return TrendChart(
-        width=width, height=height, left=left, right=right, top=top, bottom=bottom,
+        width=width,
+        height=height,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
         points=plotted,
         path=" ".join(f"{p.x:.1f},{p.y:.1f}" for p in plotted),
         y_ticks=[Tick(y_of(t), str(t)) for t in SCORE_TICKS],
         x_ticks=x_ticks,
         thresholds=[Threshold(y_of(floor), floor, standing.value) for floor, standing in STANDING_FLOORS],
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -146,6 +162,8 @@ def bar_chart(counts: dict[str, int], width: int = 420, row: int = 40, bar_heigh
     track = width - 40  # room for the count after the longest bar
     most = max(counts.values(), default=0) or 1
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    bars = [Bar(key, count, label_y=i * row + 13, bar_y=i * row + 19, width=max(track * count / most, 2))
-            for i, (key, count) in enumerate(ordered)]  # fmt: skip
+    bars = [
+        Bar(key, count, label_y=i * row + 13, bar_y=i * row + 19, width=max(track * count / most, 2))
+        for i, (key, count) in enumerate(ordered)
+    ]
     return BarChart(width, max(len(bars) * row, row), bar_height, track, bars)

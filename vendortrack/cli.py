@@ -73,8 +73,11 @@ class AwareMoment(click.ParamType):
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            self.fail(_("%(value)s is not an ISO 8601 moment such as 2026-06-30T12:00:00Z.", value=value),
-                      param, ctx)  # fmt: skip
+            self.fail(
+                _("%(value)s is not an ISO 8601 moment such as 2026-06-30T12:00:00Z.", value=value),
+                param,
+                ctx,
+            )
         if not is_aware(moment):
             self.fail(_("Give the moment a time zone offset, such as 2026-06-30T12:00:00Z."), param, ctx)
         return moment
@@ -95,10 +98,15 @@ def jobs_run(name: str, now: datetime | None, dry_run: bool, force: bool) -> Non
     clock = utcnow()
     if now is not None and now > clock + CLOCK_SKEW and not force:
         # A future moment would date its flags and emails in the future, in the real ledger and outbox.
-        raise click.ClickException(_(
-            "--now %(now)s is ahead of the clock (%(clock)s): the job would record events and mail dated "
-            "in the future. Nothing was run. See what it would do with --dry-run, or run it anyway "
-            "with --force.", now=now.isoformat(), clock=clock.isoformat(timespec="seconds")))  # fmt: skip
+        raise click.ClickException(
+            _(
+                "--now %(now)s is ahead of the clock (%(clock)s): the job would record events and mail dated "
+                "in the future. Nothing was run. See what it would do with --dry-run, or run it anyway "
+                "with --force.",
+                now=now.isoformat(),
+                clock=clock.isoformat(timespec="seconds"),
+            )
+        )
     result = jobs.run(name, db.session, now)
     click.echo(f"{name}: " + ", ".join(f"{key}={value}" for key, value in result.items()))
 
@@ -109,14 +117,29 @@ def describe_dry_run(name: str, dry: DryRun) -> None:
     click.echo(_("%(job)s, dry run (nothing written, nothing sent): %(result)s", job=name, result=result))
     for label, commitments in ((_("Would flag as overdue"), dry.flagged), (_("Would remind"), dry.reminded)):
         for c in commitments:
-            click.echo(_("%(what)s: #%(id)d %(title)s (%(vendor)s), due %(due)s, owner %(owner)s",
-                         what=label, id=c.id, title=c.title, vendor=c.vendor.name,
-                         due=f"{c.due_at:%Y-%m-%d %H:%M} UTC", owner=c.owner.email))  # fmt: skip
+            click.echo(
+                _(
+                    "%(what)s: #%(id)d %(title)s (%(vendor)s), due %(due)s, owner %(owner)s",
+                    what=label,
+                    id=c.id,
+                    title=c.title,
+                    vendor=c.vendor.name,
+                    due=f"{c.due_at:%Y-%m-%d %H:%M} UTC",
+                    owner=c.owner.email,
+                )
+            )
     for label, messages in ((_("Would queue"), dry.queued), (_("Would deliver"), dry.deliveries)):
         for m in messages:
-            click.echo(_("%(what)s: %(kind)s email to %(recipient)s: %(subject)s (attempt %(attempt)d)",
-                         what=label, kind=m.kind.value, recipient=m.recipient, subject=m.subject,
-                         attempt=m.attempts + 1))  # fmt: skip
+            click.echo(
+                _(
+                    "%(what)s: %(kind)s email to %(recipient)s: %(subject)s (attempt %(attempt)d)",
+                    what=label,
+                    kind=m.kind.value,
+                    recipient=m.recipient,
+                    subject=m.subject,
+                    attempt=m.attempts + 1,
+                )
+            )
 
 
 def refused(error: LedgerError) -> click.ClickException:
@@ -178,8 +201,12 @@ def users_token(email: str) -> None:
         raise click.ClickException(_("%(email)s is disabled; enable the account first.", email=user.email))
     secret = issue_token(db.session, user, now=utcnow())
     db.session.commit()
-    click.echo(_("API token for %(email)s, shown once; send it as \"Authorization: Bearer <token>\":",
-                 email=user.email))  # fmt: skip
+    click.echo(
+        _(
+            'API token for %(email)s, shown once; send it as "Authorization: Bearer <token>":',
+            email=user.email,
+        )
+    )
     click.echo(secret)
 
 
@@ -207,9 +234,14 @@ def demo_load() -> None:
         click.echo(_("The database already has vendors; demo data was not loaded."))
         return
     db.session.commit()
-    click.echo(_("Loaded demo data: %(users)d users, %(vendors)d vendors, %(commitments)d commitments.",
-                 users=len(result.users), vendors=result.vendors,
-                 commitments=result.commitments))  # fmt: skip
+    click.echo(
+        _(
+            "Loaded demo data: %(users)d users, %(vendors)d vendors, %(commitments)d commitments.",
+            users=len(result.users),
+            vendors=result.vendors,
+            commitments=result.commitments,
+        )
+    )
     click.echo(login_hint(result))
 
 
@@ -218,25 +250,43 @@ def login_hint(result: DemoResult | None) -> str:
     if result is not None and result.loaded:
         others = ", ".join(f"{u.email} ({u.role.value})" for u in result.users[1:])
         if result.password:
-            return _("Sign in as %(email)s with the password %(password)s (shown only now; the same "
-                     "password opens %(others)s).",
-                     email=result.admin_email, password=result.password, others=others)  # fmt: skip
-        return _("Sign in as %(email)s with the password in VENDORTRACK_DEMO_PASSWORD (also for %(others)s).",
-                 email=result.admin_email, others=others)  # fmt: skip
+            return _(
+                "Sign in as %(email)s with the password %(password)s (shown only now; the same "
+                "password opens %(others)s).",
+                email=result.admin_email,
+                password=result.password,
+                others=others,
+            )
+        return _(
+            "Sign in as %(email)s with the password in VENDORTRACK_DEMO_PASSWORD (also for %(others)s).",
+            email=result.admin_email,
+            others=others,
+        )
     if find_user(db.session, DEMO_ADMIN) is not None:
-        return _("Sign in as %(email)s with the password printed at the first start (or "
-                 "VENDORTRACK_DEMO_PASSWORD; reset it with: flask --app wsgi users set-password %(email)s).",
-                 email=DEMO_ADMIN)  # fmt: skip
+        return _(
+            "Sign in as %(email)s with the password printed at the first start (or "
+            "VENDORTRACK_DEMO_PASSWORD; reset it with: flask --app wsgi users set-password %(email)s).",
+            email=DEMO_ADMIN,
+        )
     return _("Sign in with your account; create one with: flask --app wsgi users create EMAIL --role admin")
 
 
 @dev_cli.command("generate")
 @click.option("--vendors", type=click.IntRange(1, 100_000), required=True, help="How many vendors.")
-@click.option("--commitments", type=click.IntRange(0, 100_000_000), required=True,
-              help="How many commitments in all, successors of moved ones included.")  # fmt: skip
+@click.option(
+    "--commitments",
+    type=click.IntRange(0, 100_000_000),
+    required=True,
+    help="How many commitments in all, successors of moved ones included.",
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="The same seed gives the same ledger.")
-@click.option("--now", "now", type=AwareMoment(), default=None,
-              help="The moment the history leads up to (ISO 8601 with an offset); default: now.")  # fmt: skip
+@click.option(
+    "--now",
+    "now",
+    type=AwareMoment(),
+    default=None,
+    help="The moment the history leads up to (ISO 8601 with an offset); default: now.",
+)
 @click.option("--append", is_flag=True, help="Add to a database that already holds vendors.")
 def dev_generate(vendors: int, commitments: int, seed: int, now: datetime | None, append: bool) -> None:
     """Migrate, then fill the database with a realistic generated ledger, fast (bulk inserts)."""
@@ -245,30 +295,66 @@ def dev_generate(vendors: int, commitments: int, seed: int, now: datetime | None
 
     def progress(done: int, total: int) -> None:
         if done == total or done % 100_000 == 0:
-            click.echo(_("%(done)d of %(total)d commitments written (%(seconds).0f s)",
-                         done=done, total=total, seconds=time.perf_counter() - started))  # fmt: skip
+            click.echo(
+                _(
+                    "%(done)d of %(total)d commitments written (%(seconds).0f s)",
+                    done=done,
+                    total=total,
+                    seconds=time.perf_counter() - started,
+                )
+            )
 
     try:
         result = generate(
-            db.session, vendors=vendors, commitments=commitments, seed=seed, now=now or utcnow(),
-            rules=Rules.from_config(current_app.config), timezone=current_app.config["VENDORTRACK_TIMEZONE"],
-            append=append, password=current_app.config.get("VENDORTRACK_DEMO_PASSWORD"), progress=progress,
-        )  # fmt: skip
+            db.session,
+            vendors=vendors,
+            commitments=commitments,
+            seed=seed,
+            now=now or utcnow(),
+            rules=Rules.from_config(current_app.config),
+            timezone=current_app.config["VENDORTRACK_TIMEZONE"],
+            append=append,
+            password=current_app.config.get("VENDORTRACK_DEMO_PASSWORD"),
+            progress=progress,
+        )
     except LedgerError as error:
         raise refused(error) from None
-    click.echo(_("Generated %(vendors)d vendors with %(contacts)d contacts, %(commitments)d commitments and "
-                 "%(events)d ledger events, and %(buckets)d score buckets, in %(seconds).1f s.",
-                 vendors=result.vendors, contacts=result.contacts, commitments=result.commitments,
-                 events=result.events, buckets=result.buckets,
-                 seconds=time.perf_counter() - started))  # fmt: skip
-    click.echo(_("Statuses: %(statuses)s.", statuses=", ".join(
-        f"{status.value} {count}" for status, count in sorted(result.statuses.items()))))  # fmt: skip
+    click.echo(
+        _(
+            "Generated %(vendors)d vendors with %(contacts)d contacts, %(commitments)d commitments and "
+            "%(events)d ledger events, and %(buckets)d score buckets, in %(seconds).1f s.",
+            vendors=result.vendors,
+            contacts=result.contacts,
+            commitments=result.commitments,
+            events=result.events,
+            buckets=result.buckets,
+            seconds=time.perf_counter() - started,
+        )
+    )
+    click.echo(
+        _(
+            "Statuses: %(statuses)s.",
+            statuses=", ".join(
+                f"{status.value} {count}" for status, count in sorted(result.statuses.items())
+            ),
+        )
+    )
     if result.busiest_vendor_id is not None:
-        click.echo(_("The busiest vendor, #%(id)d, has %(count)d commitments.",
-                     id=result.busiest_vendor_id, count=result.busiest_count))  # fmt: skip
+        click.echo(
+            _(
+                "The busiest vendor, #%(id)d, has %(count)d commitments.",
+                id=result.busiest_vendor_id,
+                count=result.busiest_count,
+            )
+        )
     if result.password:
-        click.echo(_("Created the owners %(emails)s with the password %(password)s (shown only now).",
-                     emails=", ".join(u.email for u in result.users), password=result.password))  # fmt: skip
+        click.echo(
+            _(
+                "Created the owners %(emails)s with the password %(password)s (shown only now).",
+                emails=", ".join(u.email for u in result.users),
+                password=result.password,
+            )
+        )
 
 
 @click.command("backup")
@@ -294,8 +380,14 @@ def backup_command(path: str) -> None:
     finally:
         if os.path.exists(partial):
             os.remove(partial)
-    click.echo(_("Backed up %(rows)d rows of %(tables)d tables to %(path)s.",
-                 rows=sum(counts.values()), tables=len(counts), path=path))  # fmt: skip
+    click.echo(
+        _(
+            "Backed up %(rows)d rows of %(tables)d tables to %(path)s.",
+            rows=sum(counts.values()),
+            tables=len(counts),
+            path=path,
+        )
+    )
 
 
 @click.command("restore")
@@ -313,18 +405,30 @@ def restore_command(path: str) -> None:
         db.session.rollback()
         raise click.ClickException(error.message) from None
     db.session.commit()
-    click.echo(_("Restored %(rows)d rows of %(tables)d tables from %(path)s.",
-                 rows=sum(counts.values()), tables=len(counts), path=path))  # fmt: skip
+    click.echo(
+        _(
+            "Restored %(rows)d rows of %(tables)d tables from %(path)s.",
+            rows=sum(counts.values()),
+            tables=len(counts),
+            path=path,
+        )
+    )
 
 
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--commit", is_flag=True, help="Write the rows; without it, only show the preview.")
 @click.option("--as", "as_email", default=None, help="The user the history names (default: the first admin).")
-@click.option("--timezone", default=None,
-              help="The zone of times without an offset (default: the installation's).")  # fmt: skip
-@click.option("--date-format", type=click.Choice(["auto", "iso", "dmy", "mdy"]), default="auto",
-              show_default=True, help="How to read dates such as 03/04/2026.")  # fmt: skip
+@click.option(
+    "--timezone", default=None, help="The zone of times without an offset (default: the installation's)."
+)
+@click.option(
+    "--date-format",
+    type=click.Choice(["auto", "iso", "dmy", "mdy"]),
+    default="auto",
+    show_default=True,
+    help="How to read dates such as 03/04/2026.",
+)
 @with_appcontext
 def import_command(
     path: str, commit: bool, as_email: str | None, timezone: str | None, date_format: str
@@ -346,8 +450,12 @@ def import_command(
     for row in plan.plans:
         click.echo(describe_row(row))
     for problem in plan.problems:
-        message = _("Problem in row %(row)d, column %(column)s: %(message)s",
-                    row=problem.row, column=problem.column or "-", message=str(problem.message))  # fmt: skip
+        message = _(
+            "Problem in row %(row)d, column %(column)s: %(message)s",
+            row=problem.row,
+            column=problem.column or "-",
+            message=str(problem.message),
+        )
         click.echo(message, err=True)
     counts = plan.counts()
     if plan.problems:
@@ -355,41 +463,71 @@ def import_command(
         raise click.ClickException(_("%(n)d problems; nothing was imported.", n=len(plan.problems)))
     if not commit:
         db.session.rollback()
-        click.echo(_("Preview only: %(vendors)d new vendors, %(contacts)d new contacts, %(commitments)d "
-                     "commitments. Nothing was changed; run again with --commit to import.",
-                     **counts))  # fmt: skip
+        click.echo(
+            _(
+                "Preview only: %(vendors)d new vendors, %(contacts)d new contacts, %(commitments)d "
+                "commitments. Nothing was changed; run again with --commit to import.",
+                **counts,
+            )
+        )
         return
     # A bar only for a file long enough to wait for; on stderr, so stdout stays the preview and the result.
-    bar = click.progressbar(length=len(plan.plans), label=_("Importing"), file=sys.stderr,
-                            hidden=len(plan.plans) <= 200)  # fmt: skip
+    bar = click.progressbar(
+        length=len(plan.plans), label=_("Importing"), file=sys.stderr, hidden=len(plan.plans) <= 200
+    )
     try:
         with bar:
-            importing.commit_import(db.session, sheet, actor=actor, now=now, timezone=zone,
-                                    date_format=date_format,
-                                    progress=lambda done, _total: bar.update(done - bar.pos))  # fmt: skip
+            importing.commit_import(
+                db.session,
+                sheet,
+                actor=actor,
+                now=now,
+                timezone=zone,
+                date_format=date_format,
+                progress=lambda done, _total: bar.update(done - bar.pos),
+            )
     except importing.ImportFailed as error:
         db.session.rollback()
-        message = _("Row %(row)d, column %(column)s: %(message)s; nothing was imported.",
-                    row=error.row, column=error.column, message=str(error.message))  # fmt: skip
+        message = _(
+            "Row %(row)d, column %(column)s: %(message)s; nothing was imported.",
+            row=error.row,
+            column=error.column,
+            message=str(error.message),
+        )
         raise click.ClickException(message) from None
     db.session.commit()
-    click.echo(_("Imported %(vendors)d new vendors, %(contacts)d new contacts and %(commitments)d "
-                 "commitments.", **counts))  # fmt: skip
+    click.echo(
+        _(
+            "Imported %(vendors)d new vendors, %(contacts)d new contacts and %(commitments)d commitments.",
+            **counts,
+        )
+    )
 
 
 def describe_row(row) -> str:
     """One preview line: what the row creates or finds."""
-    vendor = _("new vendor %(name)s", name=row.vendor) if row.vendor_new else _(
-        "vendor %(name)s", name=row.vendor)
+    vendor = (
+        _("new vendor %(name)s", name=row.vendor) if row.vendor_new else _("vendor %(name)s", name=row.vendor)
+    )
     parts = [vendor]
     if row.contact:
-        parts.append(_("new contact %(name)s", name=row.contact) if row.contact_new
-                     else _("contact %(name)s", name=row.contact))  # fmt: skip
+        parts.append(
+            _("new contact %(name)s", name=row.contact)
+            if row.contact_new
+            else _("contact %(name)s", name=row.contact)
+        )
     if row.has_commitment:
         due = f"{row.due_at:%Y-%m-%d %H:%M} UTC" if row.due_at else "?"
         kind = row.kind.value if row.kind else "?"
-        parts.append(_("%(kind)s \"%(title)s\" due %(due)s, %(status)s",
-                       kind=kind, title=row.title, due=due, status=row.status.value))  # fmt: skip
+        parts.append(
+            _(
+                '%(kind)s "%(title)s" due %(due)s, %(status)s',
+                kind=kind,
+                title=row.title,
+                due=due,
+                status=row.status.value,
+            )
+        )
     return _("Row %(row)d: %(what)s", row=row.row, what="; ".join(parts))
 
 
@@ -408,8 +546,14 @@ class Process:
 REQUEST_TIMEOUT_SECONDS = 300
 
 
-def web_process(host: str, port: int, workers: int = 2, threads: int = 1, access_log: bool = False,
-                env: Mapping[str, str] | None = None) -> Process:
+def web_process(
+    host: str,
+    port: int,
+    workers: int = 2,
+    threads: int = 1,
+    access_log: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> Process:
     # One thread a worker (gunicorn's sync worker): the work is CPU in Python, so a second thread only
     # queues for the GIL, and one holding SQLite's write lock waits behind it while every other writer
     # waits for the lock (bench/load.py, alternating runs: 1.8 times the writes a second of 2 threads).
@@ -423,11 +567,30 @@ def web_process(host: str, port: int, workers: int = 2, threads: int = 1, access
     quiet = ["--no-control-socket"] if "control_socket_disable" in GunicornConfig().settings else []
     # A line a request would bury the address and the one-time demo password printed just before.
     access = ["--access-logfile", "-"] if access_log else []
-    return Process("web", [
-        sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-        "--timeout", str(REQUEST_TIMEOUT_SECONDS), "--bind", bind, "--chdir", str(ROOT),
-        "--config", "python:vendortrack.gunicorn_conf", *access, *quiet, "wsgi:app",
-    ], env)  # fmt: skip
+    return Process(
+        "web",
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            str(REQUEST_TIMEOUT_SECONDS),
+            "--bind",
+            bind,
+            "--chdir",
+            str(ROOT),
+            "--config",
+            "python:vendortrack.gunicorn_conf",
+            *access,
+            *quiet,
+            "wsgi:app",
+        ],
+        env,
+    )
 
 
 def scheduler_process(env: Mapping[str, str] | None = None) -> Process:
@@ -470,8 +633,14 @@ def run_processes(processes: Sequence[Process], poll_seconds: float = 0.5) -> in
         ended = next(i for i, child in enumerate(children) if child.returncode is not None)
         code = children[ended].returncode
         if code:
-            click.echo(_("%(name)s stopped with exit code %(code)d; stopping the rest.",
-                         name=processes[ended].name, code=code), err=True)  # fmt: skip
+            click.echo(
+                _(
+                    "%(name)s stopped with exit code %(code)d; stopping the rest.",
+                    name=processes[ended].name,
+                    code=code,
+                ),
+                err=True,
+            )
     except (KeyboardInterrupt, _Stop):
         pass
     finally:
@@ -490,26 +659,39 @@ def run_processes(processes: Sequence[Process], poll_seconds: float = 0.5) -> in
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, envvar="PORT", show_default=True,
-              help="Port to listen on (or the PORT environment variable).")  # fmt: skip
-@click.option("--access-log", is_flag=True,
-              help="Log every request (off by default, so the banner stays readable).")  # fmt: skip
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=DEFAULT_PORT,
+    envvar="PORT",
+    show_default=True,
+    help="Port to listen on (or the PORT environment variable).",
+)
+@click.option(
+    "--access-log", is_flag=True, help="Log every request (off by default, so the banner stays readable)."
+)
 @with_appcontext
 def serve(host: str, port: int, access_log: bool) -> None:
     """Migrate, load demo data on first start, and run the web server (gunicorn) in the foreground."""
     upgrade()
     result = None
     # "First start" means nothing of anyone's yet: no vendors and no users.
-    if db.session.scalar(sa.select(Vendor.id).limit(1)) is None and db.session.scalar(
-        sa.select(User.id).limit(1)
-    ) is None:
+    if (
+        db.session.scalar(sa.select(Vendor.id).limit(1)) is None
+        and db.session.scalar(sa.select(User.id).limit(1)) is None
+    ):
         try:
             result = load_demo(db.session, utcnow())
         except LedgerError as error:
             raise refused(error) from None
         db.session.commit()
-        click.echo(_("Loaded demo data: %(vendors)d vendors, %(commitments)d commitments.",
-                     vendors=result.vendors, commitments=result.commitments))  # fmt: skip
+        click.echo(
+            _(
+                "Loaded demo data: %(vendors)d vendors, %(commitments)d commitments.",
+                vendors=result.vendors,
+                commitments=result.commitments,
+            )
+        )
     hint = login_hint(result)
     db.session.remove()
     db.engine.dispose()  # the workers open their own connections
@@ -517,10 +699,16 @@ def serve(host: str, port: int, access_log: bool) -> None:
     base_url = links_base_url(current_app.config, host, port)
     click.echo(_("vendortrack is at http://%(host)s:%(port)d/", host=shown_host, port=port))
     if current_app.config["VENDORTRACK_BASE_URL_SET"]:
-        click.echo(_("Links in emails and the calendar feed use %(url)s (VENDORTRACK_BASE_URL).",
-                     url=base_url))  # fmt: skip
+        click.echo(
+            _("Links in emails and the calendar feed use %(url)s (VENDORTRACK_BASE_URL).", url=base_url)
+        )
     else:
-        click.echo(_("Links in emails and the calendar feed use %(url)s; set VENDORTRACK_BASE_URL if people "
-                     "reach the app at another address.", url=base_url))  # fmt: skip
+        click.echo(
+            _(
+                "Links in emails and the calendar feed use %(url)s; set VENDORTRACK_BASE_URL if people "
+                "reach the app at another address.",
+                url=base_url,
+            )
+        )
     click.echo(hint)
     sys.exit(run_processes(embedded_processes(host, port, base_url, access_log=access_log)))

@@ -106,42 +106,62 @@ SALESMAN_EXCUSES = (
 
 PROFILES = (
     Profile(
-        name="Northwind IT Services", category="IT", website="https://northwind-it.example",
-        phone="+48 22 555 0101", notes="Support contract for laptops, network and Microsoft 365.",
+        name="Northwind IT Services",
+        category="IT",
+        website="https://northwind-it.example",
+        phone="+48 22 555 0101",
+        notes="Support contract for laptops, network and Microsoft 365.",
         contacts=(("Anna Kowalczyk", "Account manager"), ("Tom Reyes", "Field technician")),
         counts={Kind.meeting: 8, Kind.promise: 10, Kind.deadline: 3},
         meetings=Habits(0.9, 0.0, 0.1, late_share=0.15, late=(6, 20)),
         deliveries=Habits(0.85, 0.05, 0.1, late_share=0.2, late=(60, 24 * 60)),
         titles={
-            Kind.meeting: ("Quarterly IT review", "Server room walk-through", "New laptop handover",
-                           "Backup restore test"),
-            Kind.promise: ("Renewal quote for Microsoft 365", "Fix the VPN for remote staff",
-                           "Replace the office router", "Patch the file server",
-                           "Set up the new printer queue"),
+            Kind.meeting: (
+                "Quarterly IT review",
+                "Server room walk-through",
+                "New laptop handover",
+                "Backup restore test",
+            ),
+            Kind.promise: (
+                "Renewal quote for Microsoft 365",
+                "Fix the VPN for remote staff",
+                "Replace the office router",
+                "Patch the file server",
+                "Set up the new printer queue",
+            ),
             Kind.deadline: ("Mail migration to the new tenant", "Network documentation delivered"),
         },
-        excuses=EVERYDAY_EXCUSES, cancelled=1,
+        excuses=EVERYDAY_EXCUSES,
+        cancelled=1,
     ),
     Profile(
-        name="Kowalski & Partners Accounting", category="Accounting",
-        website="https://kowalski-accounting.example", phone="+48 22 555 0202",
+        name="Kowalski & Partners Accounting",
+        category="Accounting",
+        website="https://kowalski-accounting.example",
+        phone="+48 22 555 0202",
         notes="Bookkeeping, payroll and VAT returns.",
         contacts=(("Ewa Kowalski", "Partner"), ("Jan Nowicki", "Payroll specialist")),
         counts={Kind.meeting: 6, Kind.promise: 8, Kind.deadline: 10},
-        meetings=RELIABLE, deliveries=RELIABLE,
+        meetings=RELIABLE,
+        deliveries=RELIABLE,
         titles={
             Kind.meeting: ("Monthly close review", "Year-end planning", "Budget walk-through"),
-            Kind.promise: ("Send the VAT summary", "Answer the payroll question",
-                           "Send the signed engagement letter"),
-            Kind.deadline: ("Monthly VAT return filed", "Quarterly management accounts",
-                            "Payroll run"),
+            Kind.promise: (
+                "Send the VAT summary",
+                "Answer the payroll question",
+                "Send the signed engagement letter",
+            ),
+            Kind.deadline: ("Monthly VAT return filed", "Quarterly management accounts", "Payroll run"),
         },
         excuses=((X.personal, "The partner was ill; a colleague took over."),),
         upcoming=3,
     ),
     Profile(
-        name="Inkwell Print House", category="Printing", website="https://inkwell-print.example",
-        phone="+48 22 555 0303", notes="Catalogues, leaflets, banners and business cards.",
+        name="Inkwell Print House",
+        category="Printing",
+        website="https://inkwell-print.example",
+        phone="+48 22 555 0303",
+        notes="Catalogues, leaflets, banners and business cards.",
         contacts=(("Piotr Zielinski", "Print manager"),),
         counts={Kind.meeting: 4, Kind.promise: 9, Kind.deadline: 6},
         meetings=Habits(0.9, 0.05, 0.05, late_share=0.2, late=(6, 15)),
@@ -149,8 +169,11 @@ PROFILES = (
         titles={
             Kind.meeting: ("Press check for the catalogue", "Paper selection meeting"),
             Kind.promise: ("Proofs for the spring catalogue", "Paper samples", "Quote for 5,000 leaflets"),
-            Kind.deadline: ("Trade fair banners delivered", "Business cards for new staff",
-                            "Autumn catalogue delivered"),
+            Kind.deadline: (
+                "Trade fair banners delivered",
+                "Business cards for new staff",
+                "Autumn catalogue delivered",
+            ),
         },
         excuses=(
             (X.third_party, "The paper mill delayed the coated stock."),
@@ -160,20 +183,32 @@ PROFILES = (
         cancelled=1,
     ),
     Profile(
-        name="Solid Ground Builders", category="Construction",
-        website="https://solidground-build.example", phone="+48 22 555 0404",
+        name="Solid Ground Builders",
+        category="Construction",
+        website="https://solidground-build.example",
+        phone="+48 22 555 0404",
         notes="Warehouse extension: walls, roof and first fix.",
         contacts=(("Marek Wojcik", "Site manager"), ("Laura Bianchi", "Project estimator")),
         counts={Kind.meeting: 7, Kind.promise: 6, Kind.deadline: 7},
         meetings=Habits(0.75, 0.1, 0.15, late_share=0.4, late=(10, 40)),
         deliveries=Habits(0.5, 0.15, 0.35, late_share=0.6, late=(12 * 60, 3 * 24 * 60)),
         titles={
-            Kind.meeting: ("Site visit for the warehouse extension", "Walk-through with the architect",
-                           "Progress meeting on site"),
-            Kind.promise: ("Revised cost estimate", "Details of the drywall subcontractor",
-                           "Photos of the roof work"),
-            Kind.deadline: ("Milestone 1: foundations", "Milestone 2: walls and roof",
-                            "Electrical first fix", "Scaffolding removed"),
+            Kind.meeting: (
+                "Site visit for the warehouse extension",
+                "Walk-through with the architect",
+                "Progress meeting on site",
+            ),
+            Kind.promise: (
+                "Revised cost estimate",
+                "Details of the drywall subcontractor",
+                "Photos of the roof work",
+            ),
+            Kind.deadline: (
+                "Milestone 1: foundations",
+                "Milestone 2: walls and roof",
+                "Electrical first fix",
+                "Scaffolding removed",
+            ),
         },
         excuses=(
             (X.force_majeure, "Three days of rain stopped the concrete pour."),
@@ -182,24 +217,34 @@ PROFILES = (
             (X.plot_twist, "The crew was moved to another site."),
             (X.none_given, ""),
         ),
-        overdue=1, upcoming=3,
+        overdue=1,
+        upcoming=3,
     ),
     Profile(
-        name="Sparkle Office Cleaning", category="Cleaning", website="https://sparkle-clean.example",
-        phone="+48 22 555 0505", notes="Daily cleaning of both floors; windows every quarter.",
+        name="Sparkle Office Cleaning",
+        category="Cleaning",
+        website="https://sparkle-clean.example",
+        phone="+48 22 555 0505",
+        notes="Daily cleaning of both floors; windows every quarter.",
         contacts=(("Grace Mensah", "Team leader"),),
         counts={Kind.meeting: 5, Kind.promise: 7, Kind.deadline: 4},
-        meetings=RELIABLE, deliveries=Habits(0.9, 0.05, 0.05, late_share=0.05, late=(30, 180)),
+        meetings=RELIABLE,
+        deliveries=Habits(0.9, 0.05, 0.05, late_share=0.05, late=(30, 180)),
         titles={
             Kind.meeting: ("Monthly quality walk-round", "Key handover for the new office"),
-            Kind.promise: ("Deep clean of the kitchen", "Carpet shampoo in meeting room B",
-                           "New cleaning rota"),
+            Kind.promise: (
+                "Deep clean of the kitchen",
+                "Carpet shampoo in meeting room B",
+                "New cleaning rota",
+            ),
             Kind.deadline: ("Window cleaning, all floors",),
         },
         excuses=((X.personal, "Two of the team were off with flu."),),
     ),
     Profile(
-        name=SALESMAN, category="Office equipment", website="https://brightline-office.example",
+        name=SALESMAN,
+        category="Office equipment",
+        website="https://brightline-office.example",
         phone="+48 22 555 0606",
         notes="Copier lease and office furniture. Charming on the phone; check every date twice.",
         contacts=(("Max Hollis", "Senior account manager"),),
@@ -207,19 +252,37 @@ PROFILES = (
         meetings=Habits(0.7, 0.2, 0.1, late_share=1.0, late=(10, 90)),
         deliveries=Habits(0.15, 0.65, 0.2, late_share=1.0, late=(4 * 60, 4 * 24 * 60)),
         titles={
-            Kind.meeting: ("Demo of the new copier range", "Contract review over coffee",
-                           "Showroom visit", "Lease renewal talk"),
-            Kind.promise: ("Copier lease offer", "Toner samples", "Call back about the discount",
-                           "Draft service contract", "Check stock of the A3 model",
-                           "Price comparison by email"),
-            Kind.deadline: ("Install the new copier", "Deliver the office chairs",
-                            "Credit note for the faulty shredder"),
+            Kind.meeting: (
+                "Demo of the new copier range",
+                "Contract review over coffee",
+                "Showroom visit",
+                "Lease renewal talk",
+            ),
+            Kind.promise: (
+                "Copier lease offer",
+                "Toner samples",
+                "Call back about the discount",
+                "Draft service contract",
+                "Check stock of the A3 model",
+                "Price comparison by email",
+            ),
+            Kind.deadline: (
+                "Install the new copier",
+                "Deliver the office chairs",
+                "Credit note for the faulty shredder",
+            ),
         },
-        excuses=SALESMAN_EXCUSES, fresh_excuses=True, overdue=2, upcoming=2,
+        excuses=SALESMAN_EXCUSES,
+        fresh_excuses=True,
+        overdue=2,
+        upcoming=2,
     ),
     Profile(
-        name="Greenleaf Catering", category="Catering", website="https://greenleaf-catering.example",
-        phone="+48 22 555 0707", notes="Board lunches and the two staff parties a year.",
+        name="Greenleaf Catering",
+        category="Catering",
+        website="https://greenleaf-catering.example",
+        phone="+48 22 555 0707",
+        notes="Board lunches and the two staff parties a year.",
         contacts=(("Sofia Lindqvist", "Events coordinator"),),
         counts={Kind.meeting: 3, Kind.promise: 6, Kind.deadline: 5},
         meetings=Habits(0.85, 0.05, 0.1, late_share=0.2, late=(6, 25)),
@@ -235,7 +298,7 @@ PROFILES = (
         ),
         cancelled=1,
     ),
-)  # fmt: skip
+)
 
 CANCEL_REASONS = (
     "We postponed the project.",
@@ -311,13 +374,25 @@ class _History:
 
     def vendor(self, profile: Profile, start: datetime) -> None:
         vendor = create_vendor(
-            self.session, now=start, name=profile.name, category=profile.category,
-            website=profile.website, phone=profile.phone, notes=profile.notes,
+            self.session,
+            now=start,
+            name=profile.name,
+            category=profile.category,
+            website=profile.website,
+            phone=profile.phone,
+            notes=profile.notes,
             email="office@" + profile.website.removeprefix("https://"),
-        )  # fmt: skip
+        )
         contacts = [
-            add_contact(self.session, vendor, now=start, name=name, role=role, phone=profile.phone,
-                        email=self._email(name, profile))  # fmt: skip
+            add_contact(
+                self.session,
+                vendor,
+                now=start,
+                name=name,
+                role=role,
+                phone=profile.phone,
+                email=self._email(name, profile),
+            )
             for name, role in profile.contacts
         ]
         excuses = self._excuse_source(profile)
@@ -331,17 +406,41 @@ class _History:
                 while due.date() in taken:
                     due = self._due(kind, due - timedelta(days=1))
                 taken.add(due.date())
-                self._plan(vendor, self._contact(contacts), kind, self._title(profile, kind), due,
-                           outcome, habits, excuses)  # fmt: skip
+                self._plan(
+                    vendor,
+                    self._contact(contacts),
+                    kind,
+                    self._title(profile, kind),
+                    due,
+                    outcome,
+                    habits,
+                    excuses,
+                )
         for _ in range(profile.overdue):
             due = self._due(Kind.promise, self.now - timedelta(days=self.rng.uniform(2, 9)))
-            self._plan(vendor, contacts[0], Kind.promise, self._title(profile, Kind.promise), due,
-                       None, profile.deliveries, excuses)  # fmt: skip
+            self._plan(
+                vendor,
+                contacts[0],
+                Kind.promise,
+                self._title(profile, Kind.promise),
+                due,
+                None,
+                profile.deliveries,
+                excuses,
+            )
         for i in range(profile.upcoming):
             kind = (Kind.meeting, Kind.promise, Kind.deadline)[i % 3]
             due = self._due(kind, self.now + timedelta(days=self.rng.uniform(1, 30)))
-            self._plan(vendor, self._contact(contacts), kind, self._title(profile, kind), due, None,
-                       profile.deliveries, excuses)  # fmt: skip
+            self._plan(
+                vendor,
+                self._contact(contacts),
+                kind,
+                self._title(profile, kind),
+                due,
+                None,
+                profile.deliveries,
+                excuses,
+            )
 
     def _email(self, name: str, profile: Profile) -> str:
         return name.split()[0].lower() + "@" + profile.website.removeprefix("https://")
@@ -384,8 +483,17 @@ class _History:
     def _minutes(self, span: tuple[int, int]) -> timedelta:
         return timedelta(minutes=self.rng.randint(*span))
 
-    def _plan(self, vendor: Vendor, contact: Contact, kind: Kind, title: str, due: datetime,
-              outcome: str | None, habits: Habits, excuses: Callable[[], tuple[X, str]]) -> None:  # fmt: skip
+    def _plan(
+        self,
+        vendor: Vendor,
+        contact: Contact,
+        kind: Kind,
+        title: str,
+        due: datetime,
+        outcome: str | None,
+        habits: Habits,
+        excuses: Callable[[], tuple[X, str]],
+    ) -> None:
         """Log one commitment ahead of its date, then whatever became of it (None: nothing yet)."""
         lead = timedelta(days=self.rng.uniform(1, 45 if kind == Kind.deadline else 12))
         owner = self.editor if self.rng.random() < 0.75 else self.admin
@@ -393,16 +501,29 @@ class _History:
 
         def log(moment: datetime) -> None:
             commitment = ledger.log_commitment(
-                self.session, vendor=vendor, kind=kind, title=title, due_at=due, actor=self.editor,
-                now=moment, contact=contact, owner=owner,
-            )  # fmt: skip
+                self.session,
+                vendor=vendor,
+                kind=kind,
+                title=title,
+                due_at=due,
+                actor=self.editor,
+                now=moment,
+                contact=contact,
+                owner=owner,
+            )
             if fate is not None:
                 fate(commitment)
 
         self.at(due - lead, log)
 
-    def _fate(self, kind: Kind, due: datetime, outcome: str | None, habits: Habits,
-              excuses: Callable[[], tuple[X, str]]) -> Callable[[Commitment], None] | None:  # fmt: skip
+    def _fate(
+        self,
+        kind: Kind,
+        due: datetime,
+        outcome: str | None,
+        habits: Habits,
+        excuses: Callable[[], tuple[X, str]],
+    ) -> Callable[[Commitment], None] | None:
         """Draw now what will happen to a commitment, as a function that schedules it once logged."""
         rng = self.rng
         if outcome == KEPT:
@@ -414,18 +535,27 @@ class _History:
                 done = due - timedelta(minutes=rng.randint(0, 6 * 60))  # delivered that day or earlier
             done = min(done, self.now)
             noticed = done + timedelta(minutes=rng.randint(20, 6 * 60))
-            return lambda c: self.at(noticed, lambda m: ledger.resolve_kept(
-                self.session, c, actor=self.editor, now=m, done_at=min(done, m)))
+            return lambda c: self.at(
+                noticed,
+                lambda m: ledger.resolve_kept(
+                    self.session, c, actor=self.editor, now=m, done_at=min(done, m)
+                ),
+            )
         if outcome == BROKEN:
             category, text = excuses()
             noticed = due + timedelta(hours=rng.uniform(2, 30))
-            return lambda c: self.at(noticed, lambda m: ledger.resolve_broken(
-                self.session, c, actor=self.editor, now=m, excuse_category=category, excuse=text))
+            return lambda c: self.at(
+                noticed,
+                lambda m: ledger.resolve_broken(
+                    self.session, c, actor=self.editor, now=m, excuse_category=category, excuse=text
+                ),
+            )
         if outcome == CANCELLED:
             reason = rng.choice(CANCEL_REASONS)
             noticed = due - timedelta(hours=rng.uniform(2, 20))
-            return lambda c: self.at(noticed, lambda m: ledger.cancel(
-                self.session, c, actor=self.admin, now=m, reason=reason))
+            return lambda c: self.at(
+                noticed, lambda m: ledger.cancel(self.session, c, actor=self.admin, now=m, reason=reason)
+            )
         if outcome == RESCHEDULED:
             category, text = excuses()
             # Reliable vendors call ahead; the others ring once you have been waiting a while.
@@ -439,9 +569,15 @@ class _History:
 
             def move(c: Commitment) -> None:
                 def act(m: datetime) -> None:
-                    successor = ledger.reschedule(self.session, c, actor=self.editor, now=m,
-                                                  new_due_at=new_due, excuse_category=category,
-                                                  excuse=text)  # fmt: skip
+                    successor = ledger.reschedule(
+                        self.session,
+                        c,
+                        actor=self.editor,
+                        now=m,
+                        new_due_at=new_due,
+                        excuse_category=category,
+                        excuse=text,
+                    )
                     if follow_up is not None:
                         follow_up(successor)
 

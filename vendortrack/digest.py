@@ -59,14 +59,22 @@ DUE_OUTCOMES = {
 }
 # Colours as HTML attributes (bgcolor), which mail clients and the site's CSP both allow.
 OUTCOME_COLOURS = {
-    Outcome.kept_on_time: "#198754", Outcome.kept_late: "#20c997", Outcome.rescheduled: "#ffc107",
-    Outcome.broken: "#dc3545", Outcome.overdue: "#6f42c1", Outcome.pending: "#adb5bd",
+    Outcome.kept_on_time: "#198754",
+    Outcome.kept_late: "#20c997",
+    Outcome.rescheduled: "#ffc107",
+    Outcome.broken: "#dc3545",
+    Outcome.overdue: "#6f42c1",
+    Outcome.pending: "#adb5bd",
     Outcome.cancelled: "#6c757d",
-}  # fmt: skip
+}
 STANDING_COLOURS = {
-    Standing.excellent: "#198754", Standing.good: "#20c997", Standing.fair: "#ffc107",
-    Standing.poor: "#fd7e14", Standing.unreliable: "#dc3545", Standing.insufficient_data: "#adb5bd",
-}  # fmt: skip
+    Standing.excellent: "#198754",
+    Standing.good: "#20c997",
+    Standing.fair: "#ffc107",
+    Standing.poor: "#fd7e14",
+    Standing.unreliable: "#dc3545",
+    Standing.insufficient_data: "#adb5bd",
+}
 OLD_SCORE_COLOUR = "#adb5bd"
 TRACK_COLOUR = "#e9ecef"
 
@@ -187,8 +195,9 @@ class WeekCache:
         self._weeks: dict[tuple[datetime, datetime, datetime], Week] = {}
         self._bodies: dict[tuple[datetime, datetime, str, str], tuple[Markup, str]] = {}
 
-    def get(self, session: Session, start: datetime, end: datetime,
-            following: datetime | None = None) -> Week:  # fmt: skip
+    def get(
+        self, session: Session, start: datetime, end: datetime, following: datetime | None = None
+    ) -> Week:
         key = (start, end, following or end + WEEK)
         if key not in self._weeks:
             self._weeks[key] = week_summary(session, *key)
@@ -233,13 +242,15 @@ def parse_week(text: str) -> date:
         raise LedgerError("week", _l("Week: write it as year, W and week number, e.g. 2026-W26."))
     year, number = int(match.group(1)), int(match.group(2))
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise LedgerError("week", _l("Week: choose a year from %(first)d to %(last)d.",
-                                     first=FIRST_YEAR, last=LAST_YEAR))  # fmt: skip
+        raise LedgerError(
+            "week", _l("Week: choose a year from %(first)d to %(last)d.", first=FIRST_YEAR, last=LAST_YEAR)
+        )
     try:
         return date.fromisocalendar(year, number, 1)
     except ValueError:
-        raise LedgerError("week", _l("Week: %(year)d has no week %(number)d.", year=year,
-                                     number=number)) from None  # fmt: skip
+        raise LedgerError(
+            "week", _l("Week: %(year)d has no week %(number)d.", year=year, number=number)
+        ) from None
 
 
 def week_name(start: datetime, tz: str) -> str:
@@ -276,12 +287,21 @@ def _lines_query(*conditions: Any) -> sa.Select:
     )
     return (
         sa.select(
-            Commitment.id, Commitment.title, Commitment.kind, Commitment.vendor_id,
-            Vendor.name.label("vendor_name"), User.name.label("owner_name"),
-            User.email.label("owner_email"), Commitment.due_at, Commitment.status, Commitment.done_at,
-            Commitment.excuse_category, Commitment.excuse, Commitment.resolved_at,
+            Commitment.id,
+            Commitment.title,
+            Commitment.kind,
+            Commitment.vendor_id,
+            Vendor.name.label("vendor_name"),
+            User.name.label("owner_name"),
+            User.email.label("owner_email"),
+            Commitment.due_at,
+            Commitment.status,
+            Commitment.done_at,
+            Commitment.excuse_category,
+            Commitment.excuse,
+            Commitment.resolved_at,
             moved_to.label("moved_to"),
-        )  # fmt: skip
+        )
         .join(Vendor, Vendor.id == Commitment.vendor_id)
         .join(User, User.id == Commitment.owner_id)
         .where(Vendor.archived_at.is_(None), *conditions)
@@ -298,22 +318,39 @@ def _line(row: Any, rules: Rules, as_of: datetime) -> Line:
     result = outcome(fact, rules, as_of)
     late = row.done_at - row.due_at if result == Outcome.kept_late and row.done_at else None
     return Line(
-        id=row.id, title=row.title, kind=row.kind, vendor_id=row.vendor_id, vendor_name=row.vendor_name,
-        owner_name=row.owner_name or row.owner_email, due_at=row.due_at, status=row.status,
-        outcome=result, late_by=late, excuse_category=row.excuse_category, excuse=row.excuse or "",
-        resolved_at=row.resolved_at, moved_to=row.moved_to,
-    )  # fmt: skip
+        id=row.id,
+        title=row.title,
+        kind=row.kind,
+        vendor_id=row.vendor_id,
+        vendor_name=row.vendor_name,
+        owner_name=row.owner_name or row.owner_email,
+        due_at=row.due_at,
+        status=row.status,
+        outcome=result,
+        late_by=late,
+        excuse_category=row.excuse_category,
+        excuse=row.excuse or "",
+        resolved_at=row.resolved_at,
+        moved_to=row.moved_to,
+    )
 
 
-def _capped(session: Session, rules: Rules, as_of: datetime, conditions: list, order: list,
-            limit: int) -> Capped:  # fmt: skip
+def _capped(
+    session: Session, rules: Rules, as_of: datetime, conditions: list, order: list, limit: int
+) -> Capped:
     rows = session.execute(_lines_query(*conditions).order_by(*order).limit(limit)).all()
     more = _count(session, *conditions) - len(rows) if len(rows) == limit else 0
     return Capped([_line(row, rules, as_of) for row in rows], more)
 
 
-def _movers(session: Session, rules: Rules, start: datetime, at_end: list[scorecard.Ranked],
-            active: set[int], min_move: float) -> tuple[list[Move], list[Move]]:  # fmt: skip
+def _movers(
+    session: Session,
+    rules: Rules,
+    start: datetime,
+    at_end: list[scorecard.Ranked],
+    active: set[int],
+    min_move: float,
+) -> tuple[list[Move], list[Move]]:
     """Vendors whose score moved by `min_move` or more between the week's start and its end.
 
     Only vendors with a commitment that came due in the week and counts (`active`): otherwise
@@ -330,10 +367,12 @@ def _movers(session: Session, rules: Rules, start: datetime, at_end: list[scorec
             figures = line.figures
             moves.append(Move(line.vendor_id, line.name, old.score, figures.score, figures.standing))
     # Strictly up or down: with a threshold of 0, a score that stayed put is in neither list.
-    up = sorted((m for m in moves if m.delta > 0 and m.delta >= min_move),
-                key=lambda m: (-m.delta, m.name.casefold()))  # fmt: skip
-    down = sorted((m for m in moves if m.delta < 0 and m.delta <= -min_move),
-                  key=lambda m: (m.delta, m.name.casefold()))  # fmt: skip
+    up = sorted(
+        (m for m in moves if m.delta > 0 and m.delta >= min_move), key=lambda m: (-m.delta, m.name.casefold())
+    )
+    down = sorted(
+        (m for m in moves if m.delta < 0 and m.delta <= -min_move), key=lambda m: (m.delta, m.name.casefold())
+    )
     return up[:MOVERS], down[:MOVERS]
 
 
@@ -341,8 +380,9 @@ def _standout(line: scorecard.Ranked) -> Standout:
     return Standout(line.vendor_id, line.name, line.figures.score, line.figures.standing)
 
 
-def _standouts(best_first: list[scorecard.Ranked],
-               worst_first: list[scorecard.Ranked]) -> tuple[list[Standout], list[Standout]]:  # fmt: skip
+def _standouts(
+    best_first: list[scorecard.Ranked], worst_first: list[scorecard.Ranked]
+) -> tuple[list[Standout], list[Standout]]:
     """SCORING.md §9: of n rated vendors, best takes the top min(5, ceil(n/2)) and worst the
     bottom min(5, floor(n/2)) by its own key, skipping those in best: no vendor is in both."""
     rated = [line for line in best_first if line.figures.rated]
@@ -355,8 +395,9 @@ def _standouts(best_first: list[scorecard.Ranked],
 
 def _unrated(lines: list[scorecard.Ranked]) -> list[Unrated]:
     """The vendors not yet rated, by name: the reader looks one up, there is no order to them yet."""
-    unrated = [Unrated(line.vendor_id, line.name, line.figures.counted)
-               for line in lines if not line.figures.rated]
+    unrated = [
+        Unrated(line.vendor_id, line.name, line.figures.counted) for line in lines if not line.figures.rated
+    ]
     return sorted(unrated, key=lambda u: (u.name.casefold(), u.vendor_id))
 
 
@@ -367,8 +408,14 @@ def _excuse_of_the_week(lines: list[Line]) -> ExcuseOfTheWeek | None:
     order = list(ExcuseCategory)
     tally = Counter(ExcuseCategory(line.excuse_category or ExcuseCategory.none_given) for line in excused)
     category, count = min(tally.items(), key=lambda item: (-item[1], order.index(item[0])))
-    example = next((line for line in excused if line.excuse.strip()
-                    and (line.excuse_category or ExcuseCategory.none_given) == category), None)  # fmt: skip
+    example = next(
+        (
+            line
+            for line in excused
+            if line.excuse.strip() and (line.excuse_category or ExcuseCategory.none_given) == category
+        ),
+        None,
+    )
     return ExcuseOfTheWeek(category, count, len(excused), example)
 
 
@@ -380,20 +427,28 @@ def week_summary(session: Session, start: datetime, end: datetime, following: da
     # Every status named, so the (status, due_at) index serves a range on due_at alone.
     any_status = Commitment.status.in_(list(Status))
     came_due_rows = session.execute(
-        _lines_query(any_status, Commitment.due_at >= start, Commitment.due_at < end)
-        .order_by(Commitment.due_at, Commitment.id)
-    ).all()  # fmt: skip
+        _lines_query(any_status, Commitment.due_at >= start, Commitment.due_at < end).order_by(
+            Commitment.due_at, Commitment.id
+        )
+    ).all()
     came_due = [_line(row, rules, end) for row in came_due_rows]
     counts = Counter(line.outcome for line in came_due)
     # The week's failures: broken or rescheduled, and either due this week or, having come due
     # before, marked so this week. "New broken promises" and the excuse of the week both read
     # this one set, so a promise listed broken is always among the week's excuses.
-    failed = [_line(row, rules, end) for row in session.execute(
-        _lines_query(Commitment.status.in_([Status.broken, Status.rescheduled]), Commitment.due_at < end,
-                     sa.or_(Commitment.due_at >= start,
-                            sa.and_(Commitment.resolved_at >= start, Commitment.resolved_at < end)))
-        .order_by(Commitment.due_at, Commitment.id)
-    )]  # fmt: skip
+    failed = [
+        _line(row, rules, end)
+        for row in session.execute(
+            _lines_query(
+                Commitment.status.in_([Status.broken, Status.rescheduled]),
+                Commitment.due_at < end,
+                sa.or_(
+                    Commitment.due_at >= start,
+                    sa.and_(Commitment.resolved_at >= start, Commitment.resolved_at < end),
+                ),
+            ).order_by(Commitment.due_at, Commitment.id)
+        )
+    ]
     broken = [line for line in failed if line.status == Status.broken]
     best_first = scorecard.ranked(session, rules, end)
     active = {line.vendor_id for line in came_due if line.outcome in COUNTED}
@@ -402,22 +457,41 @@ def week_summary(session: Session, start: datetime, end: datetime, following: da
     best, worst = _standouts(best_first, scorecard.ranked(session, rules, end, worst_first=True))
     unrated = _unrated(best_first)
     return Week(
-        start=start, end=end, following=following,
+        start=start,
+        end=end,
+        following=following,
         came_due=Capped(came_due[:LIST_LIMIT], max(len(came_due) - LIST_LIMIT, 0)),
         outcome_counts={key: counts[key] for key in DUE_OUTCOMES if counts[key]},
-        movers_up=movers_up, movers_down=movers_down,
+        movers_up=movers_up,
+        movers_down=movers_down,
         broken=Capped(broken[:LIST_LIMIT], max(len(broken) - LIST_LIMIT, 0)),
-        overdue=_capped(session, rules, end,
-                        [Commitment.status == Status.open, Commitment.due_at <= end - rules.grace],
-                        [Commitment.due_at, Commitment.id], OVERDUE_LIMIT),
-        next_week=_capped(session, rules, end,
-                          [Commitment.status.in_([Status.open, Status.kept, Status.broken]),
-                           Commitment.due_at >= end, Commitment.due_at < following],
-                          [Commitment.due_at, Commitment.id], LIST_LIMIT),
-        best=best, worst=worst,
-        unrated=unrated[:LIST_LIMIT], unrated_more=max(len(unrated) - LIST_LIMIT, 0),
-        excuse=_excuse_of_the_week(failed), min_move=min_move,
-    )  # fmt: skip
+        overdue=_capped(
+            session,
+            rules,
+            end,
+            [Commitment.status == Status.open, Commitment.due_at <= end - rules.grace],
+            [Commitment.due_at, Commitment.id],
+            OVERDUE_LIMIT,
+        ),
+        next_week=_capped(
+            session,
+            rules,
+            end,
+            [
+                Commitment.status.in_([Status.open, Status.kept, Status.broken]),
+                Commitment.due_at >= end,
+                Commitment.due_at < following,
+            ],
+            [Commitment.due_at, Commitment.id],
+            LIST_LIMIT,
+        ),
+        best=best,
+        worst=worst,
+        unrated=unrated[:LIST_LIMIT],
+        unrated_more=max(len(unrated) - LIST_LIMIT, 0),
+        excuse=_excuse_of_the_week(failed),
+        min_move=min_move,
+    )
 
 
 # --- how it reads -------------------------------------------------------------------------------
@@ -430,11 +504,17 @@ def bar_width(score: float) -> int:
 
 def _template_context(week: Week, tz: str) -> dict[str, Any]:
     return {
-        "week": week, "tz": tz, "bar_width": bar_width, "MIN_COUNTED": MIN_COUNTED,
-        "DUE_OUTCOMES": DUE_OUTCOMES, "OUTCOME_COLOURS": OUTCOME_COLOURS,
-        "STANDING_COLOURS": STANDING_COLOURS, "OLD_SCORE_COLOUR": OLD_SCORE_COLOUR,
-        "TRACK_COLOUR": TRACK_COLOUR, "week_date": week_date(week.start, tz),
-    }  # fmt: skip
+        "week": week,
+        "tz": tz,
+        "bar_width": bar_width,
+        "MIN_COUNTED": MIN_COUNTED,
+        "DUE_OUTCOMES": DUE_OUTCOMES,
+        "OUTCOME_COLOURS": OUTCOME_COLOURS,
+        "STANDING_COLOURS": STANDING_COLOURS,
+        "OLD_SCORE_COLOUR": OLD_SCORE_COLOUR,
+        "TRACK_COLOUR": TRACK_COLOUR,
+        "week_date": week_date(week.start, tz),
+    }
 
 
 def week_date(start: datetime, tz: str) -> str:
@@ -476,8 +556,9 @@ def compose(session: Session, user: User, end: datetime, cache: WeekCache) -> ma
     digest = preview(session, user, end, cache)
     unsubscribe = url_for("digest.unsubscribe", token=unsubscribe_token(user), _external=True)
     online = url_for("digest.show", week=week_name(digest.week.start, digest.tz), _external=True)
-    return mail.render("digest", digest.subject, user=user, digest=digest, unsubscribe_url=unsubscribe,
-                       online_url=online)  # fmt: skip
+    return mail.render(
+        "digest", digest.subject, user=user, digest=digest, unsubscribe_url=unsubscribe, online_url=online
+    )
 
 
 def queue_digest(session: Session, user: User, scheduled: datetime, now: datetime, cache: WeekCache) -> int:
@@ -485,6 +566,15 @@ def queue_digest(session: Session, user: User, scheduled: datetime, now: datetim
         rendered = compose(session, user, scheduled, cache)
     unsubscribe = url_for("digest.unsubscribe", token=unsubscribe_token(user), _external=True)
     headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    return int(mail.queue(session, recipient=user.email, user_id=user.id, kind=MailKind.digest,
-                          period_key=period_key(user, scheduled), rendered=rendered, now=now,
-                          headers=headers))  # fmt: skip
+    return int(
+        mail.queue(
+            session,
+            recipient=user.email,
+            user_id=user.id,
+            kind=MailKind.digest,
+            period_key=period_key(user, scheduled),
+            rendered=rendered,
+            now=now,
+            headers=headers,
+        )
+    )

@@ -21,12 +21,33 @@ BATCH = 1000
 VENDOR_COLUMNS = ("id", "name", "category", "website", "email", "phone", "notes", "created_at", "archived_at")
 CONTACT_COLUMNS = ("id", "vendor_id", "vendor", "name", "role", "email", "phone", "created_at")
 COMMITMENT_COLUMNS = (
-    "id", "vendor_id", "vendor", "contact", "owner_email", "kind", "title", "due_at", "original_due_at",
-    "status", "done_at", "excuse_category", "excuse", "reason", "rescheduled_from_id",
-)  # fmt: skip
+    "id",
+    "vendor_id",
+    "vendor",
+    "contact",
+    "owner_email",
+    "kind",
+    "title",
+    "due_at",
+    "original_due_at",
+    "status",
+    "done_at",
+    "excuse_category",
+    "excuse",
+    "reason",
+    "rescheduled_from_id",
+)
 EVENT_COLUMNS = (
-    "id", "commitment_id", "vendor_id", "vendor", "actor_email", "at", "action", "before", "after",
-)  # fmt: skip
+    "id",
+    "commitment_id",
+    "vendor_id",
+    "vendor",
+    "actor_email",
+    "at",
+    "action",
+    "before",
+    "after",
+)
 
 
 def plain(value: Any) -> Any:
@@ -49,29 +70,70 @@ def vendors(session: Session) -> Iterator[dict[str, Any]]:
 
 
 def contacts(session: Session) -> Iterator[dict[str, Any]]:
-    return _stream(session, sa.select(
-        Contact.id, Contact.vendor_id, Vendor.name.label("vendor"), Contact.name, Contact.role,
-        Contact.email, Contact.phone, Contact.created_at,
-    ).join(Vendor, Vendor.id == Contact.vendor_id).order_by(Contact.id))  # fmt: skip
+    return _stream(
+        session,
+        sa.select(
+            Contact.id,
+            Contact.vendor_id,
+            Vendor.name.label("vendor"),
+            Contact.name,
+            Contact.role,
+            Contact.email,
+            Contact.phone,
+            Contact.created_at,
+        )
+        .join(Vendor, Vendor.id == Contact.vendor_id)
+        .order_by(Contact.id),
+    )
 
 
 def commitments(session: Session) -> Iterator[dict[str, Any]]:
     c = Commitment
-    return _stream(session, sa.select(
-        c.id, c.vendor_id, Vendor.name.label("vendor"), Contact.name.label("contact"),
-        User.email.label("owner_email"), c.kind, c.title, c.due_at, c.original_due_at, c.status, c.done_at,
-        c.excuse_category, c.excuse, c.reason, c.rescheduled_from_id,
-    ).join(Vendor, Vendor.id == c.vendor_id).outerjoin(Contact, Contact.id == c.contact_id)
-     .join(User, User.id == c.owner_id).order_by(c.id))  # fmt: skip
+    return _stream(
+        session,
+        sa.select(
+            c.id,
+            c.vendor_id,
+            Vendor.name.label("vendor"),
+            Contact.name.label("contact"),
+            User.email.label("owner_email"),
+            c.kind,
+            c.title,
+            c.due_at,
+            c.original_due_at,
+            c.status,
+            c.done_at,
+            c.excuse_category,
+            c.excuse,
+            c.reason,
+            c.rescheduled_from_id,
+        )
+        .join(Vendor, Vendor.id == c.vendor_id)
+        .outerjoin(Contact, Contact.id == c.contact_id)
+        .join(User, User.id == c.owner_id)
+        .order_by(c.id),
+    )
 
 
 def events(session: Session) -> Iterator[dict[str, Any]]:
     e, actor = LedgerEvent, aliased(User)
-    return _stream(session, sa.select(
-        e.id, e.commitment_id, e.vendor_id, Vendor.name.label("vendor"), actor.email.label("actor_email"),
-        e.at, e.action, e.before, e.after,
-    ).join(Vendor, Vendor.id == e.vendor_id).outerjoin(actor, actor.id == e.actor_id)
-     .order_by(e.id))  # fmt: skip
+    return _stream(
+        session,
+        sa.select(
+            e.id,
+            e.commitment_id,
+            e.vendor_id,
+            Vendor.name.label("vendor"),
+            actor.email.label("actor_email"),
+            e.at,
+            e.action,
+            e.before,
+            e.after,
+        )
+        .join(Vendor, Vendor.id == e.vendor_id)
+        .outerjoin(actor, actor.id == e.actor_id)
+        .order_by(e.id),
+    )
 
 
 # What each download holds: its rows and the CSV's columns, by the name in its URL.

@@ -40,8 +40,11 @@ class Form(FlaskForm):
 
 class VendorForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    category = StringField(_l("Category"), validators=[Length(max=80)],
-                           description=_l("For example: IT, accounting, printing, construction"))  # fmt: skip
+    category = StringField(
+        _l("Category"),
+        validators=[Length(max=80)],
+        description=_l("For example: IT, accounting, printing, construction"),
+    )
     website = StringField(
         _l("Website"),
         validators=[Optional(), Length(max=300), URL(message=_l("Enter a full address, https://…"))],
@@ -65,14 +68,18 @@ def _moment(day_field: DateField, time_field: TimeField, tz: str) -> datetime | 
 
 
 class CommitmentForm(Form):
-    kind = SelectField(_l("Kind"), choices=[(k.value, label) for k, label in KIND_LABELS.items()],
-                       validators=[DataRequired()])  # fmt: skip
+    kind = SelectField(
+        _l("Kind"),
+        choices=[(k.value, label) for k, label in KIND_LABELS.items()],
+        validators=[DataRequired()],
+    )
     title = StringField(_l("What was promised"), validators=[DataRequired(), Length(max=TITLE_MAX)])
     contact_id = SelectField(_l("Who promised it"), coerce=int, validators=[Optional()])
     # InputRequired, not DataRequired: "not a date" must say so, not "required".
     due_date = DateField(_l("Due date"), validators=[InputRequired()])
-    due_time = TimeField(_l("Time"), validators=[Optional()],
-                         description=_l("Leave empty for the end of the day."))  # fmt: skip
+    due_time = TimeField(
+        _l("Time"), validators=[Optional()], description=_l("Leave empty for the end of the day.")
+    )
     owner_id = SelectField(_l("Owner (follows up)"), coerce=int)
     notes = TextAreaField(_l("Notes"), validators=[Length(max=10000)])
 
@@ -95,21 +102,29 @@ class ExcuseFields(Form):
     """What the vendor said when it broke or moved a commitment: on the log and the resolve forms."""
 
     excuse_category = SelectField(
-        _l("Excuse"), choices=[(c.value, label) for c, label in EXCUSE_LABELS.items()],
+        _l("Excuse"),
+        choices=[(c.value, label) for c, label in EXCUSE_LABELS.items()],
         default=ExcuseCategory.none_given.value,
-    )  # fmt: skip
+    )
     excuse = TextAreaField(_l("What they said"), validators=[Length(max=2000)])
 
 
 class LogForm(CommitmentForm, ExcuseFields):
     """Logging, with what already happened when the due time has passed: one form, one save."""
 
-    status = RadioField(_l("It already happened:"), default=Status.open.value, choices=[
-        (Status.open.value, _l("Still open")), (Status.kept.value, _l("Kept")),
-        (Status.broken.value, _l("Broken")), (Status.rescheduled.value, _l("Moved by the vendor")),
-    ])  # fmt: skip
-    done_date = DateField(_l("Kept on"), validators=[Optional()],
-                          description=_l("Leave empty if it was kept on time."))  # fmt: skip
+    status = RadioField(
+        _l("It already happened:"),
+        default=Status.open.value,
+        choices=[
+            (Status.open.value, _l("Still open")),
+            (Status.kept.value, _l("Kept")),
+            (Status.broken.value, _l("Broken")),
+            (Status.rescheduled.value, _l("Moved by the vendor")),
+        ],
+    )
+    done_date = DateField(
+        _l("Kept on"), validators=[Optional()], description=_l("Leave empty if it was kept on time.")
+    )
     done_time = TimeField(_l("at"), validators=[Optional()])
     new_due_date = DateField(_l("Moved to"), validators=[Optional()])
     new_due_time = TimeField(_l("New time"), validators=[Optional()])  # not "Time": that is the due time's
@@ -132,8 +147,10 @@ class LogForm(CommitmentForm, ExcuseFields):
         if status in (Status.broken, Status.rescheduled):
             fields |= {"excuse_category": self.excuse_category.data, "excuse": self.excuse.data or ""}
         if status == Status.rescheduled:
-            fields |= {"new_due_at": _moment(self.new_due_date, self.new_due_time, tz),
-                       "confirm_past": self.confirm_past.data}  # fmt: skip
+            fields |= {
+                "new_due_at": _moment(self.new_due_date, self.new_due_time, tz),
+                "confirm_past": self.confirm_past.data,
+            }
         return fields
 
 
@@ -152,8 +169,10 @@ class ResolveForm(ExcuseFields):
     reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])
 
     # Which date each outcome needs; Optional() on the fields would stop inline validators.
-    REQUIRED_DATES = {Status.kept: ("done_date", _l("When was it done?")),
-                      Status.rescheduled: ("new_due_date", _l("Give the new due date."))}  # fmt: skip
+    REQUIRED_DATES = {
+        Status.kept: ("done_date", _l("When was it done?")),
+        Status.rescheduled: ("new_due_date", _l("Give the new due date.")),
+    }
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -55,34 +55,152 @@ EXTRA_OWNERS = (
 
 # category: relative shares of meetings, promises and deadlines
 CATEGORIES = {
-    "IT": (5, 4, 1), "Accounting": (2, 3, 5), "Printing": (1, 5, 4), "Construction": (3, 2, 5),
-    "Cleaning": (2, 6, 2), "Legal": (3, 4, 3), "Logistics": (1, 5, 4), "Marketing": (4, 4, 2),
-    "Catering": (2, 6, 2), "Facilities": (3, 5, 2), "Consulting": (5, 3, 2), "Security": (3, 5, 2),
-}  # fmt: skip
+    "IT": (5, 4, 1),
+    "Accounting": (2, 3, 5),
+    "Printing": (1, 5, 4),
+    "Construction": (3, 2, 5),
+    "Cleaning": (2, 6, 2),
+    "Legal": (3, 4, 3),
+    "Logistics": (1, 5, 4),
+    "Marketing": (4, 4, 2),
+    "Catering": (2, 6, 2),
+    "Facilities": (3, 5, 2),
+    "Consulting": (5, 3, 2),
+    "Security": (3, 5, 2),
+}
 KINDS = (Kind.meeting, Kind.promise, Kind.deadline)
 NAME_PARTS = (
-    ("Northwind", "Bluebird", "Granite", "Silverline", "Oakridge", "Brightline", "Harbor", "Summit",
-     "Redwood", "Ironclad", "Meridian", "Keystone", "Evergreen", "Pioneer", "Lakeside", "Copperfield",
-     "Highgate", "Westbrook", "Foxglove", "Stonebridge", "Riverside", "Northstar", "Clearwater",
-     "Kestrel", "Amberley", "Falcon", "Juniper", "Larkspur", "Mosaic", "Quarry", "Sterling", "Vantage"),
-    ("Office", "Digital", "Print", "Build", "Clean", "Legal", "Freight", "Media", "Kitchen", "Works",
-     "Advisory", "Guard", "Systems", "Supply", "Partners", "Tech", "Design", "Data", "Facility", "Trade"),
+    (
+        "Northwind",
+        "Bluebird",
+        "Granite",
+        "Silverline",
+        "Oakridge",
+        "Brightline",
+        "Harbor",
+        "Summit",
+        "Redwood",
+        "Ironclad",
+        "Meridian",
+        "Keystone",
+        "Evergreen",
+        "Pioneer",
+        "Lakeside",
+        "Copperfield",
+        "Highgate",
+        "Westbrook",
+        "Foxglove",
+        "Stonebridge",
+        "Riverside",
+        "Northstar",
+        "Clearwater",
+        "Kestrel",
+        "Amberley",
+        "Falcon",
+        "Juniper",
+        "Larkspur",
+        "Mosaic",
+        "Quarry",
+        "Sterling",
+        "Vantage",
+    ),
+    (
+        "Office",
+        "Digital",
+        "Print",
+        "Build",
+        "Clean",
+        "Legal",
+        "Freight",
+        "Media",
+        "Kitchen",
+        "Works",
+        "Advisory",
+        "Guard",
+        "Systems",
+        "Supply",
+        "Partners",
+        "Tech",
+        "Design",
+        "Data",
+        "Facility",
+        "Trade",
+    ),
     ("Ltd", "GmbH", "sp. z o.o.", "& Sons", "Group", "Services", "Co.", "LLC", "S.A.", "B.V."),
-)  # fmt: skip
-FIRST_NAMES = ("Anna", "Tom", "Maria", "Piotr", "Eva", "John", "Ola", "Marek", "Lena", "Sam", "Nina",
-               "Jakub", "Clara", "Igor", "Rosa", "Adam", "Zofia", "Paul", "Hana", "Luis")  # fmt: skip
-LAST_NAMES = ("Kowalczyk", "Reyes", "Novak", "Schmidt", "Berg", "Lindqvist", "Moreau", "Costa", "Wiśniewska",
-              "Okafor", "Tanaka", "Horvat", "Dubois", "Jansen", "Ferreira", "Łukasik")  # fmt: skip
+)
+FIRST_NAMES = (
+    "Anna",
+    "Tom",
+    "Maria",
+    "Piotr",
+    "Eva",
+    "John",
+    "Ola",
+    "Marek",
+    "Lena",
+    "Sam",
+    "Nina",
+    "Jakub",
+    "Clara",
+    "Igor",
+    "Rosa",
+    "Adam",
+    "Zofia",
+    "Paul",
+    "Hana",
+    "Luis",
+)
+LAST_NAMES = (
+    "Kowalczyk",
+    "Reyes",
+    "Novak",
+    "Schmidt",
+    "Berg",
+    "Lindqvist",
+    "Moreau",
+    "Costa",
+    "Wiśniewska",
+    "Okafor",
+    "Tanaka",
+    "Horvat",
+    "Dubois",
+    "Jansen",
+    "Ferreira",
+    "Łukasik",
+)
 CONTACT_ROLES = ("Account manager", "Project lead", "Field technician", "Sales", "Office manager")
 TITLES = {
-    Kind.meeting: ("Quarterly review", "Site visit", "Kick-off meeting", "Walk-through", "Handover",
-                   "Status call", "Contract talk", "Training session"),
-    Kind.promise: ("Send the quote", "Call back with the price", "Fix the reported fault",
-                   "Deliver the samples", "Send the corrected invoice", "Confirm the dates",
-                   "Replace the broken part", "Send the draft"),
-    Kind.deadline: ("Milestone delivery", "Monthly report", "Year-end statements", "Final invoice",
-                    "Installation complete", "Certificate renewal", "Audit documents", "Stock delivery"),
-}  # fmt: skip
+    Kind.meeting: (
+        "Quarterly review",
+        "Site visit",
+        "Kick-off meeting",
+        "Walk-through",
+        "Handover",
+        "Status call",
+        "Contract talk",
+        "Training session",
+    ),
+    Kind.promise: (
+        "Send the quote",
+        "Call back with the price",
+        "Fix the reported fault",
+        "Deliver the samples",
+        "Send the corrected invoice",
+        "Confirm the dates",
+        "Replace the broken part",
+        "Send the draft",
+    ),
+    Kind.deadline: (
+        "Milestone delivery",
+        "Monthly report",
+        "Year-end statements",
+        "Final invoice",
+        "Installation complete",
+        "Certificate renewal",
+        "Audit documents",
+        "Stock delivery",
+    ),
+}
 EXCUSES = {
     ExcuseCategory.force_majeure: ("Road closed after the storm.", "Power cut at their office."),
     ExcuseCategory.personal: ("The technician was off sick.", "A family emergency."),
@@ -119,11 +237,12 @@ def draw_character(rng: Random, category: str) -> Character:
         cancelled=rng.uniform(0.01, 0.06),
         rescheduled=failing * rng.uniform(0.3, 0.7),
         failing=failing,
-        on_time=0.25 + 0.74 * quality ** 0.6,
+        on_time=0.25 + 0.74 * quality**0.6,
         unlogged=rng.uniform(0.0, 0.02),
         kinds=CATEGORIES[category],
-        excuses=tuple((4.0 if i == favourite else 1.0) * rng.uniform(0.3, 1.0)
-                      for i in range(len(EXCUSE_CATEGORIES))),  # fmt: skip
+        excuses=tuple(
+            (4.0 if i == favourite else 1.0) * rng.uniform(0.3, 1.0) for i in range(len(EXCUSE_CATEGORIES))
+        ),
     )
 
 
@@ -262,8 +381,16 @@ class _Planner:
             plan.status, plan.resolved = Status.rescheduled, asked
             self.excuse(plan, ch)
             day = max(plan.due, asked) // DAY + rng.randint(1, 14 if plan.kind == Kind.meeting else 21)
-            successor = Plan(plan.vendor_id, plan.contact_id, plan.owner_id, plan.kind, plan.title,
-                             self.due(plan.kind, day), plan.original_due, asked)  # fmt: skip
+            successor = Plan(
+                plan.vendor_id,
+                plan.contact_id,
+                plan.owner_id,
+                plan.kind,
+                plan.title,
+                self.due(plan.kind, day),
+                plan.original_due,
+                asked,
+            )
             return successor
         if failing < ch.failing:
             noticed = plan.due + rng.randint(2 * HOUR, 3 * DAY)
@@ -325,8 +452,14 @@ def _owners(session: Session, now: datetime, password: str | None, result: Gener
     for email, name, role in DEMO_USERS + EXTRA_OWNERS:
         user = find_user(session, email)
         if user is None:
-            user = create_user(session, email=email, password=created_password, role=role,
-                               now=now - timedelta(days=HISTORY_DAYS + 30), name=name)  # fmt: skip
+            user = create_user(
+                session,
+                email=email,
+                password=created_password,
+                role=role,
+                now=now - timedelta(days=HISTORY_DAYS + 30),
+                name=name,
+            )
             result.password = None if password else created_password
         users.append(user)
     result.users = users
@@ -354,12 +487,19 @@ def _vendor_rows(rng: Random, count: int, first_id: int, taken: set[str]) -> lis
             name, number = f"{name.rsplit(' #', 1)[0]} #{number}", number + 1
         taken.add(name_key(name))
         domain = f"{name_key(name).split()[0]}{first_id + i}.example"
-        rows.append({
-            "id": first_id + i, "name": name, "name_key": name_key(name),
-            "category": rng.choice(tuple(CATEGORIES)), "website": f"https://{domain}",
-            "email": f"office@{domain}", "phone": f"+48 22 555 {rng.randrange(10000):04d}",
-            "notes": "", "archived_at": None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "id": first_id + i,
+                "name": name,
+                "name_key": name_key(name),
+                "category": rng.choice(tuple(CATEGORIES)),
+                "website": f"https://{domain}",
+                "email": f"office@{domain}",
+                "phone": f"+48 22 555 {rng.randrange(10000):04d}",
+                "notes": "",
+                "archived_at": None,
+            }
+        )
     return rows
 
 
@@ -368,19 +508,33 @@ def _contact_rows(rng: Random, vendor: dict, first_id: int) -> list[dict]:
     rows = []
     for i in range(count):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        rows.append({
-            "id": first_id + i, "vendor_id": vendor["id"], "name": f"{first} {last}",
-            "role": rng.choice(CONTACT_ROLES), "email": f"{first.lower()}@{vendor['email'].split('@')[1]}",
-            "phone": vendor["phone"], "created_at": vendor["created_at"],
-        })  # fmt: skip
+        rows.append(
+            {
+                "id": first_id + i,
+                "vendor_id": vendor["id"],
+                "name": f"{first} {last}",
+                "role": rng.choice(CONTACT_ROLES),
+                "email": f"{first.lower()}@{vendor['email'].split('@')[1]}",
+                "phone": vendor["phone"],
+                "created_at": vendor["created_at"],
+            }
+        )
     return rows
 
 
 def _created_snapshot(plan: Plan) -> dict[str, Any]:
     """What ledger.snapshot shows changed when a commitment is logged: every field that has a value."""
-    return {"kind": plan.kind.value, "title": plan.title, "notes": "", "due_at": _iso(plan.due),
-            "contact_id": plan.contact_id, "owner_id": plan.owner_id, "status": Status.open.value,
-            "excuse": "", "reason": ""}  # fmt: skip
+    return {
+        "kind": plan.kind.value,
+        "title": plan.title,
+        "notes": "",
+        "due_at": _iso(plan.due),
+        "contact_id": plan.contact_id,
+        "owner_id": plan.owner_id,
+        "status": Status.open.value,
+        "excuse": "",
+        "reason": "",
+    }
 
 
 def _resolution_change(plan: Plan) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -405,8 +559,9 @@ def _events(plan: Plan, ids: list[int]) -> list[tuple]:
         after["rescheduled_from"] = ids[plan.previous]
     history = [(plan.owner_id, plan.created, EventAction.created, {}, after)]
     if plan.flagged is not None:
-        history.append((None, plan.flagged, EventAction.flagged_overdue, {},
-                        {"flagged_overdue_at": _iso(plan.flagged)}))  # fmt: skip
+        history.append(
+            (None, plan.flagged, EventAction.flagged_overdue, {}, {"flagged_overdue_at": _iso(plan.flagged)})
+        )
     if plan.resolved is not None:
         before, after = _resolution_change(plan)
         action = EventAction.resolved
@@ -417,29 +572,54 @@ def _events(plan: Plan, ids: list[int]) -> list[tuple]:
     return history
 
 
-def _write_batch(session: Session, plans: list[Plan], order: list[int], ids: list[int],
-                 next_event_id: int) -> int:  # fmt: skip
+def _write_batch(
+    session: Session, plans: list[Plan], order: list[int], ids: list[int], next_event_id: int
+) -> int:
     """Insert the commitments of `order` (plan indexes) and their events; returns the next event id."""
     commitments, events = [], []
     for index in order:
         plan = plans[index]
         cid = ids[index]
-        commitments.append({
-            "id": cid, "vendor_id": plan.vendor_id, "contact_id": plan.contact_id, "owner_id": plan.owner_id,
-            "created_by_id": plan.owner_id, "kind": plan.kind, "title": plan.title, "notes": "",
-            "due_at": _moment(plan.due), "original_due_at": _moment(plan.original_due), "status": plan.status,
-            "done_at": _moment(plan.done), "lateness_us": None if plan.done is None else plan.done - plan.due,
-            "excuse_category": plan.excuse_category, "excuse": plan.excuse, "reason": plan.reason,
-            "resolved_at": _moment(plan.resolved),
-            "resolved_by_id": None if plan.resolved is None else plan.owner_id,
-            "rescheduled_from_id": None if plan.previous is None else ids[plan.previous],
-            "created_at": _moment(plan.created), "updated_at": _moment(plan.resolved or plan.created),
-            "flagged_overdue_at": _moment(plan.flagged), "reminded_at": None,
-        })  # fmt: skip
+        commitments.append(
+            {
+                "id": cid,
+                "vendor_id": plan.vendor_id,
+                "contact_id": plan.contact_id,
+                "owner_id": plan.owner_id,
+                "created_by_id": plan.owner_id,
+                "kind": plan.kind,
+                "title": plan.title,
+                "notes": "",
+                "due_at": _moment(plan.due),
+                "original_due_at": _moment(plan.original_due),
+                "status": plan.status,
+                "done_at": _moment(plan.done),
+                "lateness_us": None if plan.done is None else plan.done - plan.due,
+                "excuse_category": plan.excuse_category,
+                "excuse": plan.excuse,
+                "reason": plan.reason,
+                "resolved_at": _moment(plan.resolved),
+                "resolved_by_id": None if plan.resolved is None else plan.owner_id,
+                "rescheduled_from_id": None if plan.previous is None else ids[plan.previous],
+                "created_at": _moment(plan.created),
+                "updated_at": _moment(plan.resolved or plan.created),
+                "flagged_overdue_at": _moment(plan.flagged),
+                "reminded_at": None,
+            }
+        )
         for actor_id, at, action, before, after in _events(plan, ids):
-            events.append({"id": next_event_id, "commitment_id": cid, "vendor_id": plan.vendor_id,
-                           "actor_id": actor_id, "at": _moment(at), "action": action,
-                           "before": before, "after": after})  # fmt: skip
+            events.append(
+                {
+                    "id": next_event_id,
+                    "commitment_id": cid,
+                    "vendor_id": plan.vendor_id,
+                    "actor_id": actor_id,
+                    "at": _moment(at),
+                    "action": action,
+                    "before": before,
+                    "after": after,
+                }
+            )
             next_event_id += 1
     # Core inserts on the tables: one executemany each (the ORM's bulk path splits on NULLs).
     session.execute(sa.insert(Commitment.__table__), commitments)
@@ -453,17 +633,27 @@ def _bump_sequences(session: Session) -> None:
         return
     for model in (Vendor, Contact, Commitment, LedgerEvent):
         table = model.__tablename__
-        session.execute(sa.text(
-            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "  # noqa: S608 - our table names
-            f"(SELECT COALESCE(MAX(id), 1) FROM \"{table}\"))"
-        ))  # fmt: skip
+        session.execute(
+            sa.text(
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "  # noqa: S608 - our table names
+                f'(SELECT COALESCE(MAX(id), 1) FROM "{table}"))'
+            )
+        )
 
 
 def generate(
-    session: Session, *, vendors: int, commitments: int, seed: int, now: datetime, rules: Rules,
-    timezone: str = "UTC", append: bool = False, password: str | None = None,
+    session: Session,
+    *,
+    vendors: int,
+    commitments: int,
+    seed: int,
+    now: datetime,
+    rules: Rules,
+    timezone: str = "UTC",
+    append: bool = False,
+    password: str | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> Generated:  # fmt: skip
+) -> Generated:
     """Fill the database with `vendors` vendors and exactly `commitments` commitments, as of `now`.
 
     The same seed and `now` give the same ledger. Commits once per batch, so SQLite's write-ahead
@@ -501,8 +691,16 @@ def generate(
         contacts_of.setdefault(row["vendor_id"], []).append(row["id"])
     for row, quota, back in zip(vendor_rows, counts, history_days, strict=True):
         character = draw_character(rng, row["category"])
-        planner.vendor(VendorPlan(row["id"], tuple(contacts_of[row["id"]]), rng.choice(owners), character,
-                                  planner.today - back, quota))  # fmt: skip
+        planner.vendor(
+            VendorPlan(
+                row["id"],
+                tuple(contacts_of[row["id"]]),
+                rng.choice(owners),
+                character,
+                planner.today - back,
+                quota,
+            )
+        )
     busiest = max(range(vendors), key=lambda i: counts[i])
     result.busiest_vendor_id, result.busiest_count = vendor_rows[busiest]["id"], counts[busiest]
 
@@ -517,7 +715,7 @@ def generate(
     next_event = first_event = _next_id(session, LedgerEvent)
     session.commit()
     for start in range(0, len(order), BATCH):
-        next_event = _write_batch(session, plans, order[start:start + BATCH], ids, next_event)
+        next_event = _write_batch(session, plans, order[start : start + BATCH], ids, next_event)
         session.commit()
         if progress is not None:
             progress(min(start + BATCH, len(order)), len(order))

@@ -31,26 +31,70 @@ SNIFF_CHARS = 64 * 1024
 VENDOR_EXTRAS = ("category", "website", "email", "phone")
 CONTACT_EXTRAS = ("contact_role", "contact_email", "contact_phone")
 COLUMNS = (
-    "vendor", *VENDOR_EXTRAS, "contact", *CONTACT_EXTRAS, "kind", "title", "due", "status", "done_at",
-    "new_due", "excuse_category", "excuse", "reason", "notes",
-)  # fmt: skip
+    "vendor",
+    *VENDOR_EXTRAS,
+    "contact",
+    *CONTACT_EXTRAS,
+    "kind",
+    "title",
+    "due",
+    "status",
+    "done_at",
+    "new_due",
+    "excuse_category",
+    "excuse",
+    "reason",
+    "notes",
+)
 # The model's column widths: PostgreSQL refuses longer text, so the preview must say so first.
 MAX_LENGTH = {
-    "vendor": 200, "category": 80, "website": 300, "email": 254, "phone": 50,
-    "contact": 200, "contact_role": 120, "contact_email": 254, "contact_phone": 50, "title": TITLE_MAX,
-}  # fmt: skip
+    "vendor": 200,
+    "category": 80,
+    "website": 300,
+    "email": 254,
+    "phone": 50,
+    "contact": 200,
+    "contact_role": 120,
+    "contact_email": 254,
+    "contact_phone": 50,
+    "title": TITLE_MAX,
+}
 # Headers as spreadsheets write them, in the folded form of `_header_key`.
 SYNONYMS = {
-    "supplier": "vendor", "vendor name": "vendor", "supplier name": "vendor", "company": "vendor",
-    "date": "due", "deadline": "due", "due date": "due", "due at": "due", "when": "due",
-    "done": "done_at", "done at": "done_at", "kept at": "done_at", "completed": "done_at",
-    "new due": "new_due", "new due date": "new_due", "rescheduled to": "new_due",
-    "contact name": "contact", "contact person": "contact", "role": "contact_role",
-    "type": "kind", "commitment": "title", "promise": "title", "outcome": "status",
-    "excuse category": "excuse_category", "vendor email": "email", "vendor phone": "phone",
-    "vendor category": "category", "vendor website": "website", "web": "website", "url": "website",
-    "note": "notes", "comment": "notes", "comments": "notes",
-}  # fmt: skip
+    "supplier": "vendor",
+    "vendor name": "vendor",
+    "supplier name": "vendor",
+    "company": "vendor",
+    "date": "due",
+    "deadline": "due",
+    "due date": "due",
+    "due at": "due",
+    "when": "due",
+    "done": "done_at",
+    "done at": "done_at",
+    "kept at": "done_at",
+    "completed": "done_at",
+    "new due": "new_due",
+    "new due date": "new_due",
+    "rescheduled to": "new_due",
+    "contact name": "contact",
+    "contact person": "contact",
+    "role": "contact_role",
+    "type": "kind",
+    "commitment": "title",
+    "promise": "title",
+    "outcome": "status",
+    "excuse category": "excuse_category",
+    "vendor email": "email",
+    "vendor phone": "phone",
+    "vendor category": "category",
+    "vendor website": "website",
+    "web": "website",
+    "url": "website",
+    "note": "notes",
+    "comment": "notes",
+    "comments": "notes",
+}
 
 
 class ImportFailed(Exception):
@@ -294,8 +338,12 @@ def preview(
         earlier = first_names.get(key)
         if vendor is None and earlier is None:
             first_names[key] = name
-        plan = RowPlan(number, vendor.name if vendor else (earlier or name),
-                       vendor_new=vendor is None and earlier is None, values=values)  # fmt: skip
+        plan = RowPlan(
+            number,
+            vendor.name if vendor else (earlier or name),
+            vendor_new=vendor is None and earlier is None,
+            values=values,
+        )
         plans.append(plan)
         contact_name = " ".join(values.get("contact", "").split())
         if contact_name:
@@ -307,8 +355,17 @@ def preview(
             seen_contacts.add((key, contact_name.casefold()))
         plan.title = values.get("title", "")
         if not plan.title:
-            for column in ("kind", "due", "status", "done_at", "new_due", "excuse_category", "excuse",
-                           "reason", "notes"):  # fmt: skip
+            for column in (
+                "kind",
+                "due",
+                "status",
+                "done_at",
+                "new_due",
+                "excuse_category",
+                "excuse",
+                "reason",
+                "notes",
+            ):
                 if values.get(column):
                     problems.append(Problem(number, "title", _l("Give the commitment a title.")))
                     break
@@ -406,9 +463,15 @@ def write_plan(
 
 
 def commit_import(
-    session: Session, sheet: Sheet, *, actor: User, now: datetime, timezone: str, date_format: str = "auto",
+    session: Session,
+    sheet: Sheet,
+    *,
+    actor: User,
+    now: datetime,
+    timezone: str,
+    date_format: str = "auto",
     progress: Callable[[int, int], None] | None = None,
-) -> Preview:  # fmt: skip
+) -> Preview:
     """Write every row through the ledger, or nothing: the caller commits, a failure rolls back.
 
     `progress(done, total)` hears how far the writing got, every PROGRESS_EVERY rows and at the end.
@@ -433,27 +496,53 @@ def _write_row(session: Session, plan: RowPlan, *, actor: User, now: datetime) -
     if plan.contact:
         contact = next((c for c in vendor.contacts if c.name.casefold() == plan.contact.casefold()), None)
         if contact is None:
-            contact = add_contact(session, vendor, now=now, name=plan.contact,
-                                  role=values.get("contact_role", ""), email=values.get("contact_email", ""),
-                                  phone=values.get("contact_phone", ""))  # fmt: skip
+            contact = add_contact(
+                session,
+                vendor,
+                now=now,
+                name=plan.contact,
+                role=values.get("contact_role", ""),
+                email=values.get("contact_email", ""),
+                phone=values.get("contact_phone", ""),
+            )
     if not plan.has_commitment:
         return
     commitment: Commitment = ledger.log_commitment(
-        session, vendor=vendor, kind=plan.kind, title=plan.title, due_at=plan.due_at, actor=actor, now=now,
-        contact=contact, notes=values.get("notes", ""),
-    )  # fmt: skip
+        session,
+        vendor=vendor,
+        kind=plan.kind,
+        title=plan.title,
+        due_at=plan.due_at,
+        actor=actor,
+        now=now,
+        contact=contact,
+        notes=values.get("notes", ""),
+    )
     category = _choice(ExcuseCategory, values["excuse_category"]) if values.get("excuse_category") else None
     match plan.status:
         case Status.kept:
             ledger.resolve_kept(session, commitment, actor=actor, now=now, done_at=plan.done_at)
         case Status.broken:
-            ledger.resolve_broken(session, commitment, actor=actor, now=now, excuse_category=category,
-                                  excuse=values.get("excuse", ""))  # fmt: skip
+            ledger.resolve_broken(
+                session,
+                commitment,
+                actor=actor,
+                now=now,
+                excuse_category=category,
+                excuse=values.get("excuse", ""),
+            )
         case Status.rescheduled:
             # A moved date in the file is history, confirmed by committing the previewed rows.
-            ledger.reschedule(session, commitment, actor=actor, now=now, new_due_at=plan.new_due_at,
-                              excuse_category=category, excuse=values.get("excuse", ""),
-                              confirm_past=True)  # fmt: skip
+            ledger.reschedule(
+                session,
+                commitment,
+                actor=actor,
+                now=now,
+                new_due_at=plan.new_due_at,
+                excuse_category=category,
+                excuse=values.get("excuse", ""),
+                confirm_past=True,
+            )
         case Status.cancelled:
             ledger.cancel(session, commitment, actor=actor, now=now, reason=values.get("reason", ""))
 
@@ -483,9 +572,15 @@ UPLOADS_KEPT = timedelta(days=1)  # an upload never committed is dropped when it
 
 
 def store_upload(
-    session: Session, *, user: User, filename: str, data: bytes, timezone: str, date_format: str,
+    session: Session,
+    *,
+    user: User,
+    filename: str,
+    data: bytes,
+    timezone: str,
+    date_format: str,
     now: datetime,
-) -> ImportUpload:  # fmt: skip
+) -> ImportUpload:
     """Keep an uploaded file for its preview and commit; refuse one too large or not CSV text at all."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise LedgerError("file", TOO_LARGE)
@@ -495,13 +590,20 @@ def store_upload(
         raise LedgerError("date_format", _l("Choose one of the date formats."))
     session.execute(
         sa.delete(ImportUpload).where(
-            ImportUpload.user_id == user.id, ImportUpload.committed_at.is_(None),
+            ImportUpload.user_id == user.id,
+            ImportUpload.committed_at.is_(None),
             ImportUpload.created_at < now - UPLOADS_KEPT,
         )
-    )  # fmt: skip
+    )
     filename = filename.replace("\x00", "")[:255]  # the browser's name for it: PostgreSQL refuses NUL
-    upload = ImportUpload(user_id=user.id, filename=filename, data=data, timezone=timezone,
-                          date_format=date_format, created_at=now)  # fmt: skip
+    upload = ImportUpload(
+        user_id=user.id,
+        filename=filename,
+        data=data,
+        timezone=timezone,
+        date_format=date_format,
+        created_at=now,
+    )
     session.add(upload)
     session.flush()
     return upload
@@ -522,17 +624,41 @@ def claim_upload(session: Session, upload: ImportUpload, *, now: datetime) -> No
 
 
 TEMPLATE_ROWS = (
-    {"vendor": "Example Print Ltd", "category": "Printing", "website": "https://print.example",
-     "email": "office@print.example", "phone": "+48 22 555 01 00", "contact": "Anna Nowak",
-     "contact_role": "Account manager", "contact_email": "anna@print.example", "kind": "deadline",
-     "title": "Deliver 500 brochures", "due": "2025-03-14", "status": "kept", "done_at": "2025-03-13 16:30"},
-    {"vendor": "Example Print Ltd", "contact": "Anna Nowak", "kind": "meeting",
-     "title": "Proof review at our office", "due": "2025-04-02 10:00", "status": "broken",
-     "excuse_category": "third_party", "excuse": "Their courier did not turn up"},
-    {"vendor": "Example IT Services", "category": "IT", "kind": "promise",
-     "title": "Send the quote for new laptops", "due": "2027-01-15", "status": "open",
-     "notes": "Asked for three options"},
-)  # fmt: skip
+    {
+        "vendor": "Example Print Ltd",
+        "category": "Printing",
+        "website": "https://print.example",
+        "email": "office@print.example",
+        "phone": "+48 22 555 01 00",
+        "contact": "Anna Nowak",
+        "contact_role": "Account manager",
+        "contact_email": "anna@print.example",
+        "kind": "deadline",
+        "title": "Deliver 500 brochures",
+        "due": "2025-03-14",
+        "status": "kept",
+        "done_at": "2025-03-13 16:30",
+    },
+    {
+        "vendor": "Example Print Ltd",
+        "contact": "Anna Nowak",
+        "kind": "meeting",
+        "title": "Proof review at our office",
+        "due": "2025-04-02 10:00",
+        "status": "broken",
+        "excuse_category": "third_party",
+        "excuse": "Their courier did not turn up",
+    },
+    {
+        "vendor": "Example IT Services",
+        "category": "IT",
+        "kind": "promise",
+        "title": "Send the quote for new laptops",
+        "due": "2027-01-15",
+        "status": "open",
+        "notes": "Asked for three options",
+    },
+)
 
 
 def template_csv() -> bytes:

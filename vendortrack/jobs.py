@@ -40,17 +40,19 @@ def _by_owner(session: Session, ids: list[int]) -> dict[User, list[Commitment]]:
     groups: dict[User, list[Commitment]] = defaultdict(list)
     for start in range(0, len(ids), 5000):  # keep IN lists within every database's limits
         rows = session.scalars(
-            sa.select(Commitment).where(Commitment.id.in_(ids[start:start + 5000]))
+            sa.select(Commitment)
+            .where(Commitment.id.in_(ids[start : start + 5000]))
             .options(joinedload(Commitment.vendor), joinedload(Commitment.owner))
             .order_by(Commitment.due_at, Commitment.id)
-        )  # fmt: skip
+        )
         for commitment in rows:
             groups[commitment.owner].append(commitment)
     return groups
 
 
-def _tell_owners(session: Session, ids: list[int], kind: MailKind, now: datetime, subject: Callable,
-                 template: str) -> int:  # fmt: skip
+def _tell_owners(
+    session: Session, ids: list[int], kind: MailKind, now: datetime, subject: Callable, template: str
+) -> int:
     """One email per owner listing their commitments of this run; disabled owners get none."""
     queued = 0
     period = f"{now:%Y-%m-%dT%H:%M}#{min(ids)}" if ids else ""
@@ -58,10 +60,22 @@ def _tell_owners(session: Session, ids: list[int], kind: MailKind, now: datetime
         if not owner.is_active:
             continue
         with speaking(owner):
-            rendered = mail.render(template, subject(len(commitments)), owner=owner, commitments=commitments,
-                                   tz=user_timezone(owner))  # fmt: skip
-        queued += mail.queue(session, recipient=owner.email, user_id=owner.id, kind=kind, period_key=period,
-                             rendered=rendered, now=now)  # fmt: skip
+            rendered = mail.render(
+                template,
+                subject(len(commitments)),
+                owner=owner,
+                commitments=commitments,
+                tz=user_timezone(owner),
+            )
+        queued += mail.queue(
+            session,
+            recipient=owner.email,
+            user_id=owner.id,
+            kind=kind,
+            period_key=period,
+            rendered=rendered,
+            now=now,
+        )
     return queued
 
 
@@ -74,27 +88,45 @@ def flag_overdue(session: Session, now: datetime, config: Config) -> dict[str, i
     """
     flagged = session.execute(
         sa.update(Commitment)
-        .where(Commitment.status == Status.open, Commitment.flagged_overdue_at.is_(None),
-               Commitment.due_at <= now - config["VENDORTRACK_GRACE"],
-               Commitment.created_at <= Commitment.due_at)  # fmt: skip
+        .where(
+            Commitment.status == Status.open,
+            Commitment.flagged_overdue_at.is_(None),
+            Commitment.due_at <= now - config["VENDORTRACK_GRACE"],
+            Commitment.created_at <= Commitment.due_at,
+        )
         .values(flagged_overdue_at=now)
         .returning(Commitment.id, Commitment.vendor_id)
         .execution_options(synchronize_session=False)
     ).all()
     if flagged:
-        session.execute(sa.insert(LedgerEvent), [
-            {"commitment_id": row.id, "vendor_id": row.vendor_id, "actor_id": None, "at": now,
-             "action": EventAction.flagged_overdue, "before": {},
-             "after": {"flagged_overdue_at": now.isoformat()}}
-            for row in flagged
-        ])  # fmt: skip
+        session.execute(
+            sa.insert(LedgerEvent),
+            [
+                {
+                    "commitment_id": row.id,
+                    "vendor_id": row.vendor_id,
+                    "actor_id": None,
+                    "at": now,
+                    "action": EventAction.flagged_overdue,
+                    "before": {},
+                    "after": {"flagged_overdue_at": now.isoformat()},
+                }
+                for row in flagged
+            ],
+        )
     ids = sorted(row.id for row in flagged)
     emails = _tell_owners(
-        session, ids, MailKind.overdue, now,
-        lambda n: ngettext("%(num)d commitment is overdue: what happened?",
-                           "%(num)d commitments are overdue: what happened?", n),
+        session,
+        ids,
+        MailKind.overdue,
+        now,
+        lambda n: ngettext(
+            "%(num)d commitment is overdue: what happened?",
+            "%(num)d commitments are overdue: what happened?",
+            n,
+        ),
         "overdue",
-    )  # fmt: skip
+    )
     session.commit()
     return {"flagged": len(ids), "emails": emails}
 
@@ -103,18 +135,25 @@ def remind_due_soon(session: Session, now: datetime, config: Config) -> dict[str
     """A set time before a commitment is due, remind its owner once, to nudge the vendor in time."""
     reminded = session.scalars(
         sa.update(Commitment)
-        .where(Commitment.status == Status.open, Commitment.reminded_at.is_(None), Commitment.due_at > now,
-               Commitment.due_at <= now + config["VENDORTRACK_REMINDER_LEAD"])  # fmt: skip
+        .where(
+            Commitment.status == Status.open,
+            Commitment.reminded_at.is_(None),
+            Commitment.due_at > now,
+            Commitment.due_at <= now + config["VENDORTRACK_REMINDER_LEAD"],
+        )
         .values(reminded_at=now)
         .returning(Commitment.id)
         .execution_options(synchronize_session=False)
     ).all()
     ids = sorted(reminded)
     emails = _tell_owners(
-        session, ids, MailKind.reminder, now,
+        session,
+        ids,
+        MailKind.reminder,
+        now,
         lambda n: ngettext("Due soon: %(num)d commitment", "Due soon: %(num)d commitments", n),
         "reminder",
-    )  # fmt: skip
+    )
     session.commit()
     return {"reminded": len(ids), "emails": emails}
 
@@ -126,23 +165,26 @@ def send_digests(session: Session, now: datetime, config: Config) -> dict[str, i
     # New subscribers (and those who changed time zone) get their first digest the next Monday.
     for user in session.scalars(sa.select(User).where(subscribers, User.digest_next_at.is_(None))):
         session.execute(
-            sa.update(User).where(User.id == user.id, User.digest_next_at.is_(None))
+            sa.update(User)
+            .where(User.id == user.id, User.digest_next_at.is_(None))
             .values(digest_next_at=user.next_digest_at(now, default_tz))
-        )  # fmt: skip
+        )
     session.commit()
     due = session.execute(
-        sa.select(User.id, User.digest_next_at).where(subscribers, User.digest_next_at <= now)
+        sa.select(User.id, User.digest_next_at)
+        .where(subscribers, User.digest_next_at <= now)
         .order_by(User.digest_next_at, User.id)
-    ).all()  # fmt: skip
+    ).all()
     sent = 0
     week = digest.WeekCache()
     for user_id, scheduled in due:
         user = session.get(User, user_id)
         claimed = session.execute(
-            sa.update(User).where(User.id == user_id, User.digest_next_at == scheduled)
+            sa.update(User)
+            .where(User.id == user_id, User.digest_next_at == scheduled)
             .values(digest_next_at=user.next_digest_at(now, default_tz))
             .execution_options(synchronize_session=False)
-        ).rowcount  # fmt: skip
+        ).rowcount
         if claimed != 1:
             session.rollback()
             continue  # another scheduler took this one
@@ -214,8 +256,9 @@ def dry_run(name: str, engine: sa.Engine, now: datetime) -> DryRun:
     try:
         with engine.connect() as connection, mail.mail_context(app):
             outer = connection.begin()
-            session = Session(bind=connection, join_transaction_mode="create_savepoint",
-                              expire_on_commit=False)  # fmt: skip
+            session = Session(
+                bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+            )
             try:
                 if name == "outbox":
                     deliveries = _messages(session, OutboxMessage.id.in_(mail.due_ids(session, now)))
@@ -231,7 +274,7 @@ def dry_run(name: str, engine: sa.Engine, now: datetime) -> DryRun:
                     _commitments(session, Commitment.reminded_at == now, reminded_before),
                     _messages(session, OutboxMessage.id > last_message, OutboxMessage.created_at == now),
                     [],
-                )  # fmt: skip
+                )
             finally:
                 session.close()
                 outer.rollback()
@@ -245,13 +288,13 @@ def _stamped(session: Session, column: sa.ColumnElement, now: datetime) -> set[i
 
 def _commitments(session: Session, stamped: sa.ColumnElement[bool], before: set[int]) -> list[Commitment]:
     rows = session.scalars(
-        sa.select(Commitment).where(stamped).order_by(Commitment.due_at, Commitment.id)
+        sa.select(Commitment)
+        .where(stamped)
+        .order_by(Commitment.due_at, Commitment.id)
         .options(joinedload(Commitment.vendor), joinedload(Commitment.owner))
-    )  # fmt: skip
+    )
     return [c for c in rows if c.id not in before]
 
 
 def _messages(session: Session, *where: sa.ColumnElement[bool]) -> list[OutboxMessage]:
     return list(session.scalars(sa.select(OutboxMessage).where(*where).order_by(OutboxMessage.id)))
-
-

@@ -16,8 +16,12 @@ from flask.json.provider import DefaultJSONProvider
 
 # Flask's _default writes dates as HTTP dates and dataclasses by asdict; orjson is told to leave
 # those to it rather than write its own ISO dates.
-_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
-            | orjson.OPT_PASSTHROUGH_DATACLASS)  # fmt: skip
+_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
 
 
 class OrjsonProvider(DefaultJSONProvider):

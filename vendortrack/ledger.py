@@ -36,9 +36,18 @@ TITLE_MAX = 200
 
 # The fields an event records, in the order the history shows them.
 TRACKED = (
-    "kind", "title", "notes", "due_at", "contact_id", "owner_id", "status",
-    "done_at", "excuse_category", "excuse", "reason",
-)  # fmt: skip
+    "kind",
+    "title",
+    "notes",
+    "due_at",
+    "contact_id",
+    "owner_id",
+    "status",
+    "done_at",
+    "excuse_category",
+    "excuse",
+    "reason",
+)
 
 
 class LedgerError(ValueError):
@@ -82,12 +91,18 @@ def _record(
     # Appended with Core: the ledger is never read back as objects while writing, and the ORM's
     # unit of work costs nine times the INSERT (bench/request_cost.py). The commitment's loaded
     # list of events, if any, is told to read itself again.
-    core(session).execute(_EVENTS.insert(), {
-        "commitment_id": commitment.id, "vendor_id": commitment.vendor_id,
-        "actor_id": actor.id if actor is not None else None, "at": now, "action": action,
-        "before": {k: before[k] for k in changed if k in before},
-        "after": {k: after[k] for k in changed} | (extra or {}),
-    })  # fmt: skip
+    core(session).execute(
+        _EVENTS.insert(),
+        {
+            "commitment_id": commitment.id,
+            "vendor_id": commitment.vendor_id,
+            "actor_id": actor.id if actor is not None else None,
+            "at": now,
+            "action": action,
+            "before": {k: before[k] for k in changed if k in before},
+            "after": {k: after[k] for k in changed} | (extra or {}),
+        },
+    )
     session.expire(commitment, ["events"])
     # Keep the scorecard's monthly sums true in the same transaction, for the old and new month.
     tally.follow(session, commitment.vendor_id, _fact(before) if before else None, _fact(after))
@@ -96,8 +111,13 @@ def _record(
 def _fact(state: dict[str, Any]) -> Fact:
     """What scoring reads of a commitment, from a snapshot of it."""
     done_at = state["done_at"]
-    return Fact(0, state["kind"], datetime.fromisoformat(state["due_at"]), state["status"],
-                datetime.fromisoformat(done_at) if done_at else None)  # fmt: skip
+    return Fact(
+        0,
+        state["kind"],
+        datetime.fromisoformat(state["due_at"]),
+        state["status"],
+        datetime.fromisoformat(done_at) if done_at else None,
+    )
 
 
 # The relationships each key stands behind: when a key changes, its object is read again when next used.
@@ -106,7 +126,8 @@ RELATIONSHIPS = {"contact_id": "contact", "owner_id": "owner", "resolved_by_id":
 
 # Built once: the columns it sets are the keys of the values it is given (a compiled form each).
 _UPDATE_AS_READ = Commitment.__table__.update().where(
-    Commitment.id == sa.bindparam("_id"), Commitment.status == sa.bindparam("_status_read"),
+    Commitment.id == sa.bindparam("_id"),
+    Commitment.status == sa.bindparam("_status_read"),
     Commitment.updated_at == sa.bindparam("_updated_at_read"),
 )
 
@@ -120,9 +141,15 @@ def _update(session: Session, commitment: Commitment, values: dict[str, Any]) ->
     before it takes SQLite's write lock; PostgreSQL reads committed). The object then takes the
     values as written, without reading the row back.
     """
-    result = core(session).execute(_UPDATE_AS_READ, values | {
-        "_id": commitment.id, "_status_read": commitment.status, "_updated_at_read": commitment.updated_at,
-    })  # fmt: skip
+    result = core(session).execute(
+        _UPDATE_AS_READ,
+        values
+        | {
+            "_id": commitment.id,
+            "_status_read": commitment.status,
+            "_updated_at_read": commitment.updated_at,
+        },
+    )
     if result.rowcount != 1:
         now_status = session.scalar(sa.select(Commitment.status).where(Commitment.id == commitment.id))
         if now_status not in (commitment.status, Status.open):
@@ -140,8 +167,14 @@ def _check_title(title: str) -> str:
     if not title:
         raise LedgerError("title", _l("Give the commitment a title."))
     if len(title) > TITLE_MAX:
-        raise LedgerError("title", lazy_ngettext("The title is longer than %(num)d character.",
-                                              "The title is longer than %(num)d characters.", TITLE_MAX))
+        raise LedgerError(
+            "title",
+            lazy_ngettext(
+                "The title is longer than %(num)d character.",
+                "The title is longer than %(num)d characters.",
+                TITLE_MAX,
+            ),
+        )
     return title
 
 
@@ -158,8 +191,9 @@ def _check_moment(field: str, moment: datetime | None) -> datetime:
 # The dates a ledger can mean: year 9615 is a slip of the keyboard, and the scorecard's monthly sums
 # take everything due before the year 9000 to have come due (tally.SETTLED).
 EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
-OUT_OF_RANGE = _l("Give a date from the years %(first)d to %(last)d.",
-                  first=EARLIEST.year, last=LATEST.year - 1)  # fmt: skip
+OUT_OF_RANGE = _l(
+    "Give a date from the years %(first)d to %(last)d.", first=EARLIEST.year, last=LATEST.year - 1
+)
 
 
 def in_range(moment: datetime) -> bool:
@@ -177,8 +211,9 @@ def _check_owner(owner: User) -> User:
         raise LedgerError("owner_id", _l("This user is disabled and cannot own commitments."))
     if not owner.can_write:
         # The owner is asked what happened; a viewer could not record the answer.
-        raise LedgerError("owner_id", _l("A viewer cannot follow up commitments; "
-                                         "choose an editor or an admin."))  # fmt: skip
+        raise LedgerError(
+            "owner_id", _l("A viewer cannot follow up commitments; choose an editor or an admin.")
+        )
     return owner
 
 
@@ -198,13 +233,22 @@ def log_commitment(
     if vendor.is_archived:
         raise LedgerError("vendor_id", _l("This vendor is archived; unarchive it to log more."))
     contact = _check_contact(vendor, contact)
-    commitment = _insert(session, {
-        "vendor_id": vendor.id, "kind": Kind(kind), "title": _check_title(title),
-        "due_at": _check_moment("due_at", due_at), "original_due_at": due_at,
-        "contact_id": contact.id if contact is not None else None,
-        "owner_id": _check_owner(owner or actor).id, "created_by_id": actor.id,
-        "notes": (notes or "").strip(), "created_at": now, "updated_at": now,
-    })  # fmt: skip
+    commitment = _insert(
+        session,
+        {
+            "vendor_id": vendor.id,
+            "kind": Kind(kind),
+            "title": _check_title(title),
+            "due_at": _check_moment("due_at", due_at),
+            "original_due_at": due_at,
+            "contact_id": contact.id if contact is not None else None,
+            "owner_id": _check_owner(owner or actor).id,
+            "created_by_id": actor.id,
+            "notes": (notes or "").strip(),
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
     _record(session, commitment, EventAction.created, actor, now, before={})
     return commitment
 
@@ -212,9 +256,21 @@ def log_commitment(
 _COMMITMENTS = Commitment.__table__
 # What a new commitment holds besides what its caller gives: every column, so that its object
 # never has to read its row back.
-_NEW = {"status": Status.open, "notes": "", "contact_id": None, "done_at": None, "lateness_us": None,
-        "excuse_category": None, "excuse": "", "reason": "", "resolved_at": None, "resolved_by_id": None,
-        "rescheduled_from_id": None, "flagged_overdue_at": None, "reminded_at": None}  # fmt: skip
+_NEW = {
+    "status": Status.open,
+    "notes": "",
+    "contact_id": None,
+    "done_at": None,
+    "lateness_us": None,
+    "excuse_category": None,
+    "excuse": "",
+    "reason": "",
+    "resolved_at": None,
+    "resolved_by_id": None,
+    "rescheduled_from_id": None,
+    "flagged_overdue_at": None,
+    "reminded_at": None,
+}
 
 
 _INSERT_COMMITMENT = _COMMITMENTS.insert().returning(_COMMITMENTS.c.id)
@@ -306,52 +362,94 @@ def default_done_at(due_at: datetime, now: datetime) -> datetime:
 
 
 def resolve_kept(
-    session: Session, commitment: Commitment, *, actor: User, now: datetime,
+    session: Session,
+    commitment: Commitment,
+    *,
+    actor: User,
+    now: datetime,
     done_at: datetime | None = None,
-) -> Commitment:  # fmt: skip
+) -> Commitment:
     done_at = _check_moment("done_at", done_at or default_done_at(commitment.due_at, now))
     if done_at > now + CLOCK_SKEW:
         raise LedgerError("done_at", _l("It cannot have been kept in the future."))
     before = snapshot(commitment)
-    _close(session, commitment, {
-        "status": Status.kept, "done_at": done_at, "lateness_us": _lateness_us(done_at, commitment.due_at),
-        "resolved_at": now, "resolved_by_id": actor.id, "updated_at": now,
-    })  # fmt: skip
+    _close(
+        session,
+        commitment,
+        {
+            "status": Status.kept,
+            "done_at": done_at,
+            "lateness_us": _lateness_us(done_at, commitment.due_at),
+            "resolved_at": now,
+            "resolved_by_id": actor.id,
+            "updated_at": now,
+        },
+    )
     _record(session, commitment, EventAction.resolved, actor, now, before)
     return commitment
 
 
 def resolve_broken(
-    session: Session, commitment: Commitment, *, actor: User, now: datetime,
-    excuse_category: ExcuseCategory | str | None = None, excuse: str = "",
-) -> Commitment:  # fmt: skip
+    session: Session,
+    commitment: Commitment,
+    *,
+    actor: User,
+    now: datetime,
+    excuse_category: ExcuseCategory | str | None = None,
+    excuse: str = "",
+) -> Commitment:
     values = _excuse(excuse_category, excuse)
     before = snapshot(commitment)
-    _close(session, commitment, values | {
-        "status": Status.broken, "resolved_at": now, "resolved_by_id": actor.id, "updated_at": now,
-    })  # fmt: skip
+    _close(
+        session,
+        commitment,
+        values
+        | {
+            "status": Status.broken,
+            "resolved_at": now,
+            "resolved_by_id": actor.id,
+            "updated_at": now,
+        },
+    )
     _record(session, commitment, EventAction.resolved, actor, now, before)
     return commitment
 
 
 def cancel(
-    session: Session, commitment: Commitment, *, actor: User | None, now: datetime,
+    session: Session,
+    commitment: Commitment,
+    *,
+    actor: User | None,
+    now: datetime,
     reason: str = "",
-) -> Commitment:  # fmt: skip
+) -> Commitment:
     before = snapshot(commitment)
-    _close(session, commitment, {
-        "status": Status.cancelled, "reason": (reason or "").strip(), "resolved_at": now,
-        "resolved_by_id": actor.id if actor else None, "updated_at": now,
-    })  # fmt: skip
+    _close(
+        session,
+        commitment,
+        {
+            "status": Status.cancelled,
+            "reason": (reason or "").strip(),
+            "resolved_at": now,
+            "resolved_by_id": actor.id if actor else None,
+            "updated_at": now,
+        },
+    )
     _record(session, commitment, EventAction.resolved, actor, now, before)
     return commitment
 
 
 def reschedule(
-    session: Session, commitment: Commitment, *, actor: User, now: datetime,
-    new_due_at: datetime | None, excuse_category: ExcuseCategory | str | None = None,
-    excuse: str = "", confirm_past: bool = False,
-) -> Commitment:  # fmt: skip
+    session: Session,
+    commitment: Commitment,
+    *,
+    actor: User,
+    now: datetime,
+    new_due_at: datetime | None,
+    excuse_category: ExcuseCategory | str | None = None,
+    excuse: str = "",
+    confirm_past: bool = False,
+) -> Commitment:
     """Close the commitment as rescheduled and open its successor; returns the successor.
 
     A new time in the past, or earlier than the current one, is usually a typo (the wrong month,
@@ -359,29 +457,63 @@ def reschedule(
     """
     new_due_at = _check_moment("new_due_at", new_due_at)
     if not confirm_past and new_due_at < now:
-        raise LedgerError("new_due_at", _l("The new due time has already passed; "
-                                           "confirm that this is what happened."))  # fmt: skip
+        raise LedgerError(
+            "new_due_at", _l("The new due time has already passed; confirm that this is what happened.")
+        )
     if not confirm_past and new_due_at < commitment.due_at:
-        raise LedgerError("new_due_at", _l("The new due time is earlier than the current one; "
-                                           "confirm that this is what happened."))  # fmt: skip
+        raise LedgerError(
+            "new_due_at",
+            _l("The new due time is earlier than the current one; confirm that this is what happened."),
+        )
     values = _excuse(excuse_category, excuse)
     before = snapshot(commitment)
-    _close(session, commitment, values | {
-        "status": Status.rescheduled, "resolved_at": now, "resolved_by_id": actor.id,
-        "updated_at": now,
-    })  # fmt: skip
-    successor = _insert(session, {
-        "vendor_id": commitment.vendor_id, "contact_id": commitment.contact_id,
-        "owner_id": commitment.owner_id, "created_by_id": actor.id, "kind": commitment.kind,
-        "title": commitment.title, "notes": commitment.notes, "due_at": new_due_at,
-        "original_due_at": commitment.original_due_at, "rescheduled_from_id": commitment.id,
-        "created_at": now, "updated_at": now,
-    })  # fmt: skip
+    _close(
+        session,
+        commitment,
+        values
+        | {
+            "status": Status.rescheduled,
+            "resolved_at": now,
+            "resolved_by_id": actor.id,
+            "updated_at": now,
+        },
+    )
+    successor = _insert(
+        session,
+        {
+            "vendor_id": commitment.vendor_id,
+            "contact_id": commitment.contact_id,
+            "owner_id": commitment.owner_id,
+            "created_by_id": actor.id,
+            "kind": commitment.kind,
+            "title": commitment.title,
+            "notes": commitment.notes,
+            "due_at": new_due_at,
+            "original_due_at": commitment.original_due_at,
+            "rescheduled_from_id": commitment.id,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
     set_committed_value(commitment, "rescheduled_to_id", successor.id)  # the live one, and the newest
-    _record(session, commitment, EventAction.rescheduled, actor, now, before,
-            extra={"rescheduled_to": successor.id})  # fmt: skip
-    _record(session, successor, EventAction.created, actor, now, before={},
-            extra={"rescheduled_from": commitment.id})  # fmt: skip
+    _record(
+        session,
+        commitment,
+        EventAction.rescheduled,
+        actor,
+        now,
+        before,
+        extra={"rescheduled_to": successor.id},
+    )
+    _record(
+        session,
+        successor,
+        EventAction.created,
+        actor,
+        now,
+        before={},
+        extra={"rescheduled_from": commitment.id},
+    )
     return successor
 
 
@@ -396,32 +528,66 @@ def reopen(session: Session, commitment: Commitment, *, actor: User, now: dateti
             _l("Its follow-up #%(id)d already has an outcome; reopen that first.", id=follow_up.id),
         )
     if follow_up is not None and follow_up.status == Status.open:
-        cancel(session, follow_up, actor=actor, now=now,
-               reason=str(_l("Replaced: the commitment it followed was reopened.")))  # fmt: skip
+        cancel(
+            session,
+            follow_up,
+            actor=actor,
+            now=now,
+            reason=str(_l("Replaced: the commitment it followed was reopened.")),
+        )
     before = snapshot(commitment)
-    _update(session, commitment, {
-        "status": Status.open, "done_at": None, "lateness_us": None, "excuse_category": None,
-        "excuse": "", "reason": "", "resolved_at": None, "resolved_by_id": None, "updated_at": now,
-    })  # fmt: skip
+    _update(
+        session,
+        commitment,
+        {
+            "status": Status.open,
+            "done_at": None,
+            "lateness_us": None,
+            "excuse_category": None,
+            "excuse": "",
+            "reason": "",
+            "resolved_at": None,
+            "resolved_by_id": None,
+            "updated_at": now,
+        },
+    )
     _record(session, commitment, EventAction.reopened, actor, now, before)
     return commitment
 
 
 def resolve(
-    session: Session, commitment: Commitment, status: Status | str, *, actor: User,
-    now: datetime, done_at: datetime | None = None, excuse_category: str | None = None,
-    excuse: str = "", new_due_at: datetime | None = None, reason: str = "", confirm_past: bool = False,
-) -> Commitment:  # fmt: skip
+    session: Session,
+    commitment: Commitment,
+    status: Status | str,
+    *,
+    actor: User,
+    now: datetime,
+    done_at: datetime | None = None,
+    excuse_category: str | None = None,
+    excuse: str = "",
+    new_due_at: datetime | None = None,
+    reason: str = "",
+    confirm_past: bool = False,
+) -> Commitment:
     """One entry point for forms and the API: dispatch on the outcome the user chose."""
     match status:
         case Status.kept:
             return resolve_kept(session, commitment, actor=actor, now=now, done_at=done_at)
         case Status.broken:
-            return resolve_broken(session, commitment, actor=actor, now=now,
-                                  excuse_category=excuse_category, excuse=excuse)  # fmt: skip
+            return resolve_broken(
+                session, commitment, actor=actor, now=now, excuse_category=excuse_category, excuse=excuse
+            )
         case Status.rescheduled:
-            reschedule(session, commitment, actor=actor, now=now, new_due_at=new_due_at,
-                       excuse_category=excuse_category, excuse=excuse, confirm_past=confirm_past)  # fmt: skip
+            reschedule(
+                session,
+                commitment,
+                actor=actor,
+                now=now,
+                new_due_at=new_due_at,
+                excuse_category=excuse_category,
+                excuse=excuse,
+                confirm_past=confirm_past,
+            )
             return commitment
         case Status.cancelled:
             return cancel(session, commitment, actor=actor, now=now, reason=reason)
@@ -433,10 +599,18 @@ LOGGED_OUTCOMES = (Status.open, Status.kept, Status.broken, Status.rescheduled)
 
 
 def log_what_happened(
-    session: Session, *, actor: User, now: datetime, status: Status | str = Status.open,
-    done_at: datetime | None = None, excuse_category: ExcuseCategory | str | None = None,
-    excuse: str = "", new_due_at: datetime | None = None, confirm_past: bool = False, **logged: Any,
-) -> Commitment:  # fmt: skip
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    status: Status | str = Status.open,
+    done_at: datetime | None = None,
+    excuse_category: ExcuseCategory | str | None = None,
+    excuse: str = "",
+    new_due_at: datetime | None = None,
+    confirm_past: bool = False,
+    **logged: Any,
+) -> Commitment:
     """Log a commitment and what already became of it, in one unit of work: backfilling history.
 
     The outcome is written by the same functions as a later resolve, so it reads in the history
@@ -446,7 +620,16 @@ def log_what_happened(
         raise LedgerError("status", _l("Choose still open, kept, broken or moved."))
     commitment = log_commitment(session, actor=actor, now=now, **logged)
     if status != Status.open:
-        resolve(session, commitment, status, actor=actor, now=now, done_at=done_at,
-                excuse_category=excuse_category, excuse=excuse, new_due_at=new_due_at,
-                confirm_past=confirm_past)  # fmt: skip
+        resolve(
+            session,
+            commitment,
+            status,
+            actor=actor,
+            now=now,
+            done_at=done_at,
+            excuse_category=excuse_category,
+            excuse=excuse,
+            new_due_at=new_due_at,
+            confirm_past=confirm_past,
+        )
     return commitment

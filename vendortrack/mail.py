@@ -54,9 +54,16 @@ def mail_context(app: Flask) -> Iterator[None]:
 
 
 def queue(
-    session: Session, *, recipient: str, kind: MailKind, period_key: str, rendered: Rendered,
-    now: datetime, user_id: int | None = None, headers: Mapping[str, str] | None = None,
-) -> bool:  # fmt: skip
+    session: Session,
+    *,
+    recipient: str,
+    kind: MailKind,
+    period_key: str,
+    rendered: Rendered,
+    now: datetime,
+    user_id: int | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> bool:
     """Put a message in the outbox unless one for this recipient, kind and period is there already.
 
     INSERT ... ON CONFLICT DO NOTHING: two processes queueing the same digest both succeed, and
@@ -64,16 +71,28 @@ def queue(
     """
     domain = parseaddr(current_app.config["VENDORTRACK_MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
     values = {
-        "recipient": recipient, "user_id": user_id, "kind": kind, "period_key": period_key,
-        "subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
-        "headers": dict(headers or {}), "message_id": make_msgid(uuid.uuid4().hex[:12], domain=domain),
-        "state": MailState.queued, "attempts": 0, "next_attempt_at": now, "last_error": "",
+        "recipient": recipient,
+        "user_id": user_id,
+        "kind": kind,
+        "period_key": period_key,
+        "subject": rendered.subject,
+        "body_text": rendered.text,
+        "body_html": rendered.html,
+        "headers": dict(headers or {}),
+        "message_id": make_msgid(uuid.uuid4().hex[:12], domain=domain),
+        "state": MailState.queued,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
         "created_at": now,
-    }  # fmt: skip
+    }
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(
-        index_elements=["recipient", "kind", "period_key"]
-    ).returning(OutboxMessage.id)  # rowcount is -1 here with psycopg 3: count the returned row instead
+    statement = (
+        insert(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["recipient", "kind", "period_key"])
+        .returning(OutboxMessage.id)
+    )  # rowcount is -1 here with psycopg 3: count the returned row instead
     return session.execute(statement).first() is not None
 
 
@@ -107,8 +126,11 @@ def _smtp_error(error: smtplib.SMTPResponseException) -> DeliveryError:
 
 def deliver_smtp(message: EmailMessage, config: Mapping[str, Any]) -> None:
     try:
-        with smtplib.SMTP(config["VENDORTRACK_SMTP_HOST"], config["VENDORTRACK_SMTP_PORT"],
-                          timeout=config["VENDORTRACK_SMTP_TIMEOUT"]) as smtp:  # fmt: skip
+        with smtplib.SMTP(
+            config["VENDORTRACK_SMTP_HOST"],
+            config["VENDORTRACK_SMTP_PORT"],
+            timeout=config["VENDORTRACK_SMTP_TIMEOUT"],
+        ) as smtp:
             if config["VENDORTRACK_SMTP_STARTTLS"]:
                 smtp.starttls()
             if config["VENDORTRACK_SMTP_USER"]:

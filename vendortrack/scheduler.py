@@ -35,13 +35,22 @@ def run_job(app: Flask, name: str) -> None:
 
 def build(app: Flask) -> BlockingScheduler:
     # One worker thread: the jobs run one after another, in the order below, never side by side.
-    scheduler = BlockingScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS,
-                                  executors={"default": ThreadPoolExecutor(1)})  # fmt: skip
+    scheduler = BlockingScheduler(
+        timezone=UTC, job_defaults=JOB_DEFAULTS, executors={"default": ThreadPoolExecutor(1)}
+    )
     tick = app.config["VENDORTRACK_SCHEDULER_TICK"]
     start = datetime.now(UTC)
     for name in jobs.JOBS:  # overdue, reminders, digests, outbox
-        scheduler.add_job(run_job, "interval", seconds=tick, args=[app, name], id=name, name=name,
-                          next_run_time=start, replace_existing=True)  # fmt: skip
+        scheduler.add_job(
+            run_job,
+            "interval",
+            seconds=tick,
+            args=[app, name],
+            id=name,
+            name=name,
+            next_run_time=start,
+            replace_existing=True,
+        )
     return scheduler
 
 

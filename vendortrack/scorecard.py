@@ -144,17 +144,24 @@ def _parameters(
     rules: Rules, as_of: datetime, settled: datetime, month_end: datetime, through: datetime | None
 ) -> dict:
     return {
-        "as_of": as_of, "overdue_until": as_of - rules.grace, "month_of": tally.month_start(as_of),
-        "settled": settled, "month_end": month_end, "as_of_day": tally.epoch_days(as_of),
-        "as_of_second": (as_of - tally.EPOCH).total_seconds(), "settled_day": tally.epoch_days(settled),
-        "month_end_day": tally.epoch_days(month_end), "decay": tally.decay(rules),
+        "as_of": as_of,
+        "overdue_until": as_of - rules.grace,
+        "month_of": tally.month_start(as_of),
+        "settled": settled,
+        "month_end": month_end,
+        "as_of_day": tally.epoch_days(as_of),
+        "as_of_second": (as_of - tally.EPOCH).total_seconds(),
+        "settled_day": tally.epoch_days(settled),
+        "month_end_day": tally.epoch_days(month_end),
+        "decay": tally.decay(rules),
         "decay_per_second": tally.decay(rules) / 86400,
         # The rollups' weights are as of the month they run through: one factor moves them all to T.
-        "rollup_factor": 0.0 if through is None else
-        math.exp((tally.epoch_days(through) - tally.epoch_days(as_of)) * tally.decay(rules)),
+        "rollup_factor": 0.0
+        if through is None
+        else math.exp((tally.epoch_days(through) - tally.epoch_days(as_of)) * tally.decay(rules)),
         "meeting_tolerance_us": rules.meeting_tolerance // _MICROSECOND,
         "deadline_tolerance_us": rules.deadline_tolerance // _MICROSECOND,
-    }  # fmt: skip
+    }
 
 
 def _row(vendor_id, *values) -> sa.Select:
@@ -164,9 +171,20 @@ def _row(vendor_id, *values) -> sa.Select:
 
 def _scaled(table, factor) -> list:
     """A rollup's or a bucket's sums as a row of the statement, its weights times a factor."""
-    return [table.vendor_id, table.counted, table.weight * factor, table.fulfilment * factor,
-            table.on_time * factor, table.kept_on_time, table.kept_late, table.broken, table.rescheduled,
-            table.overdue, table.cancelled, _ZERO_INT]  # fmt: skip
+    return [
+        table.vendor_id,
+        table.counted,
+        table.weight * factor,
+        table.fulfilment * factor,
+        table.on_time * factor,
+        table.kept_on_time,
+        table.kept_late,
+        table.broken,
+        table.rescheduled,
+        table.overdue,
+        table.cancelled,
+        _ZERO_INT,
+    ]
 
 
 def _rollup_rows() -> sa.Select:
@@ -188,8 +206,15 @@ def _bucket_rows(since_day: sa.BindParameter | None, until_day: sa.BindParameter
 def _upcoming_rows(ending_after_day: sa.BindParameter) -> sa.Select:
     """The open commitments of the months ending after a moment: a bucket's "overdue" is its open ones."""
     b = ScoreBucket
-    rows = _row(b.vendor_id, _ZERO_INT, _ZERO_FLOAT, _ZERO_FLOAT, _ZERO_FLOAT,
-                *[_ZERO_INT] * (len(COUNT_KEYS) - 1), b.overdue)  # fmt: skip
+    rows = _row(
+        b.vendor_id,
+        _ZERO_INT,
+        _ZERO_FLOAT,
+        _ZERO_FLOAT,
+        _ZERO_FLOAT,
+        *[_ZERO_INT] * (len(COUNT_KEYS) - 1),
+        b.overdue,
+    )
     return rows.where(b.end_day > ending_after_day)
 
 
@@ -205,8 +230,13 @@ def _groups(flags, *where) -> sa.Subquery:
     seconds = epoch_seconds(c.due_at) - _AS_OF_SECOND
     flags = (sa.case((on_time, 1), else_=0).label("on_time"), *flags)
     return (
-        sa.select(c.vendor_id, c.status, *flags, sa.func.count().label("n"),
-                  sa.func.sum(tally.decayed(seconds * _DECAY_PER_SECOND)).label("w"))  # fmt: skip
+        sa.select(
+            c.vendor_id,
+            c.status,
+            *flags,
+            sa.func.count().label("n"),
+            sa.func.sum(tally.decayed(seconds * _DECAY_PER_SECOND)).label("w"),
+        )
         # Every status named, so SQLite can range-scan ix_commitment_status_due_at once per status.
         .where(c.status.in_(list(Status)), *where)
         .group_by(c.vendor_id, c.status, *flags)
@@ -226,8 +256,10 @@ def _moving_rows() -> sa.Select:
     """
     c = Commitment
     overdue = (c.status == Status.open) & (c.due_at <= _OVERDUE_UNTIL)
-    flags = (sa.case((overdue, 1), else_=0).label("overdue"),
-             sa.case((c.due_at >= _MONTH_OF, 1), else_=0).label("this_month"))  # fmt: skip
+    flags = (
+        sa.case((overdue, 1), else_=0).label("overdue"),
+        sa.case((c.due_at >= _MONTH_OF, 1), else_=0).label("this_month"),
+    )
     g = _groups(flags, c.due_at >= _SETTLED, c.due_at <= _AS_OF)
     kept, on_time = g.c.status == Status.kept, g.c.on_time == 1
     counted = g.c.status.in_([Status.kept, Status.broken, Status.rescheduled]) | (g.c.overdue == 1)
@@ -265,8 +297,9 @@ def _unsettling_rows() -> sa.Select:
         g.c.vendor_id,
         _when(dropped, -g.c.n),
         _when(dropped, -g.c.w, _ZERO_FLOAT),
-        sa.case((kept, -g.c.w), ((g.c.status == Status.rescheduled) & later, -0.5 * g.c.w),
-                else_=_ZERO_FLOAT),  # fmt: skip
+        sa.case(
+            (kept, -g.c.w), ((g.c.status == Status.rescheduled) & later, -0.5 * g.c.w), else_=_ZERO_FLOAT
+        ),
         _when(kept & on_time, -g.c.w, _ZERO_FLOAT),
         _when(kept & on_time, -g.c.n),
         _when(kept & ~on_time, -g.c.n),
@@ -288,8 +321,11 @@ def _statement(use_rollup: bool, from_commitments: bool, narrowed: bool) -> sa.S
         # T's own month among the upcoming: _moving_rows takes off its open ones already due.
         parts += [_upcoming_rows(_AS_OF_DAY), _moving_rows()]
     else:
-        parts += [_bucket_rows(_SETTLED_DAY if use_rollup else None, _MONTH_END_DAY),
-                  _upcoming_rows(_MONTH_END_DAY), _unsettling_rows()]  # fmt: skip
+        parts += [
+            _bucket_rows(_SETTLED_DAY if use_rollup else None, _MONTH_END_DAY),
+            _upcoming_rows(_MONTH_END_DAY),
+            _unsettling_rows(),
+        ]
     if narrowed:
         parts = [part.where(part.selected_columns.vendor_id.in_(_VENDOR_IDS)) for part in parts]
     every = sa.union_all(*parts).subquery()
@@ -330,9 +366,14 @@ _NO_HISTORY = (Totals(), EMPTY_COUNTS)
 
 
 def ranked(
-    session: Session, rules: Rules, as_of: datetime, *, category: str | None = None,
-    standing: str | None = None, worst_first: bool = False,
-) -> list[Ranked]:  # fmt: skip
+    session: Session,
+    rules: Rules,
+    as_of: datetime,
+    *,
+    category: str | None = None,
+    standing: str | None = None,
+    worst_first: bool = False,
+) -> list[Ranked]:
     """Every active vendor with its headline figures, ordered by the ranking key of SCORING.md §5."""
     vendors = sa.select(Vendor.id, Vendor.name, Vendor.category).where(Vendor.archived_at.is_(None))
     if category:

@@ -146,8 +146,12 @@ class Totals:
     on_time: float = 0.0
 
     def __add__(self, other: Totals) -> Totals:
-        return Totals(self.n + other.n, self.weight + other.weight,
-                      self.fulfilment + other.fulfilment, self.on_time + other.on_time)  # fmt: skip
+        return Totals(
+            self.n + other.n,
+            self.weight + other.weight,
+            self.fulfilment + other.fulfilment,
+            self.on_time + other.on_time,
+        )
 
 
 def standing_for(score: float, counted: int) -> Standing:
@@ -181,12 +185,16 @@ class Headline:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "reliability": self.reliability, "punctuality": self.punctuality,
+            "reliability": self.reliability,
+            "punctuality": self.punctuality,
             "reliability_band": list(self.reliability_band),
             "punctuality_band": list(self.punctuality_band),
-            "score": self.score, "standing": self.standing.value, "ranking_key": self.ranking_key,
-            "counted": self.counted, "weight_total": self.weight_total,
-        }  # fmt: skip
+            "score": self.score,
+            "standing": self.standing.value,
+            "ranking_key": self.ranking_key,
+            "counted": self.counted,
+            "weight_total": self.weight_total,
+        }
 
 
 def headline(totals: Totals, rules: Rules) -> Headline:
@@ -252,8 +260,9 @@ class TrendSums:
     prefix sum is scaled by 2 ** ((anchor - t) / H): the same numbers as `credits`, in O(log n).
     """
 
-    def __init__(self, facts: Iterable[Fact], rules: Rules, anchor: datetime,
-                 outcomes: Sequence[Outcome] | None = None):  # fmt: skip
+    def __init__(
+        self, facts: Iterable[Fact], rules: Rules, anchor: datetime, outcomes: Sequence[Outcome] | None = None
+    ):
         """`outcomes`, when given, are the facts' outcomes as of `anchor`, already worked out."""
         self.rules, self.anchor = rules, anchor
         resolved: list[tuple[datetime, float, float, float]] = []
@@ -306,8 +315,9 @@ def trend_point(totals: Totals, rules: Rules, moment: datetime) -> dict[str, Any
     return {"as_of": moment, "score": figures.score, "standing": figures.standing.value}
 
 
-def trend(facts: Sequence[Fact], rules: Rules, as_of: datetime,
-          outcomes: Sequence[Outcome] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def trend(
+    facts: Sequence[Fact], rules: Rules, as_of: datetime, outcomes: Sequence[Outcome] | None = None
+) -> list[dict[str, Any]]:
     sums = TrendSums(facts, rules, as_of, outcomes)
     return [trend_point(sums.totals(moment), rules, moment) for moment in trend_moments(as_of)]
 
@@ -354,15 +364,20 @@ COUNT_KEYS = ("kept_on_time", "kept_late", "broken", "rescheduled", "overdue", "
 
 def counts_of(facts: Iterable[Fact], rules: Rules, as_of: datetime) -> dict[str, int]:
     # Cancelled ones count once their date has come, like everything else.
-    tally = Counter(outcome(f, rules, as_of) for f in facts
-                    if not (f.status == "cancelled" and f.due_at > as_of))  # fmt: skip
+    tally = Counter(
+        outcome(f, rules, as_of) for f in facts if not (f.status == "cancelled" and f.due_at > as_of)
+    )
     return {key: tally[Outcome(key)] for key in COUNT_KEYS}
 
 
 def score_vendor(
-    facts: Sequence[Fact], rules: Rules, as_of: datetime, *,
-    contact_names: Mapping[int, str] | None = None, with_trend: bool = True,
-) -> VendorScore:  # fmt: skip
+    facts: Sequence[Fact],
+    rules: Rules,
+    as_of: datetime,
+    *,
+    contact_names: Mapping[int, str] | None = None,
+    with_trend: bool = True,
+) -> VendorScore:
     # One outcome per fact, shared by the explanation, counts, excuses, trend and contacts.
     outcomes = [outcome(fact, rules, as_of) for fact in facts]
     counted = [
@@ -383,8 +398,11 @@ def score_vendor(
         if result in (Outcome.broken, Outcome.rescheduled)
     )
     # Cancelled ones count once their date has come, like everything else.
-    tally = Counter(result for f, result in zip(facts, outcomes, strict=True)
-                    if not (result == Outcome.cancelled and f.due_at > as_of))  # fmt: skip
+    tally = Counter(
+        result
+        for f, result in zip(facts, outcomes, strict=True)
+        if not (result == Outcome.cancelled and f.due_at > as_of)
+    )
     result = VendorScore(
         as_of=as_of,
         figures=headline(totals_of(counted), rules),

@@ -40,10 +40,16 @@ def _plain(column) -> sa.ColumnElement:
 
 
 FACT_COLUMNS = (
-    Commitment.id, _plain(Commitment.kind), Commitment.due_at, _plain(Commitment.status),
-    Commitment.done_at, _plain(Commitment.excuse_category), Commitment.contact_id,
-    Commitment.rescheduled_from_id, Commitment.title,
-)  # fmt: skip
+    Commitment.id,
+    _plain(Commitment.kind),
+    Commitment.due_at,
+    _plain(Commitment.status),
+    Commitment.done_at,
+    _plain(Commitment.excuse_category),
+    Commitment.contact_id,
+    Commitment.rescheduled_from_id,
+    Commitment.title,
+)
 
 
 def facts_query() -> sa.Select:
@@ -52,8 +58,17 @@ def facts_query() -> sa.Select:
 
 
 def to_fact(row) -> Fact:
-    return Fact(row.id, row.kind, row.due_at, row.status, row.done_at, row.excuse_category,
-                row.contact_id, row.rescheduled_from_id, row.title)  # fmt: skip
+    return Fact(
+        row.id,
+        row.kind,
+        row.due_at,
+        row.status,
+        row.done_at,
+        row.excuse_category,
+        row.contact_id,
+        row.rescheduled_from_id,
+        row.title,
+    )
 
 
 def current_rules() -> Rules:
@@ -62,8 +77,10 @@ def current_rules() -> Rules:
 
 def rules_key(rules: Rules) -> str:
     """What the stored sums depend on: the half-life (weights) and the tolerances (on time)."""
-    return (f"H={rules.half_life_days!r};meeting={rules.meeting_tolerance.total_seconds()!r};"
-            f"other={rules.deadline_tolerance.total_seconds()!r}")  # fmt: skip
+    return (
+        f"H={rules.half_life_days!r};meeting={rules.meeting_tolerance.total_seconds()!r};"
+        f"other={rules.deadline_tolerance.total_seconds()!r}"
+    )
 
 
 def month_start(moment: datetime) -> datetime:
@@ -80,8 +97,18 @@ def epoch_days(moment: datetime) -> float:
 
 
 # What a bucket and a rollup sum; a bucket is keyed by vendor and month.
-_SUMS = ("counted", "weight", "fulfilment", "on_time", "kept_on_time", "kept_late", "broken", "rescheduled",
-         "overdue", "cancelled")  # fmt: skip
+_SUMS = (
+    "counted",
+    "weight",
+    "fulfilment",
+    "on_time",
+    "kept_on_time",
+    "kept_late",
+    "broken",
+    "rescheduled",
+    "overdue",
+    "cancelled",
+)
 _BUCKET_KEY = ("vendor_id", "month_start")
 
 
@@ -96,8 +123,12 @@ def contribution(fact: Fact, start: datetime, rules: Rules) -> dict[str, float]:
 
 
 def _month_row(vendor_id: int, start: datetime) -> dict:
-    return {"vendor_id": vendor_id, "month_start": start, "start_day": epoch_days(start),
-            "end_day": epoch_days(next_month(start))}  # fmt: skip
+    return {
+        "vendor_id": vendor_id,
+        "month_start": start,
+        "start_day": epoch_days(start),
+        "end_day": epoch_days(next_month(start)),
+    }
 
 
 def bucket_for(vendor_id: int, start: datetime, facts: Iterable[Fact], rules: Rules) -> dict | None:
@@ -130,7 +161,6 @@ EXPONENT_FLOOR = -600.0
 def decayed(exponent: sa.ColumnElement) -> sa.ColumnElement:
     """exp() of a decay exponent in SQL, floored: PostgreSQL raises on underflow where SQLite gives 0."""
     return sa.func.exp(sa.case((exponent < EXPONENT_FLOOR, EXPONENT_FLOOR), else_=exponent))
-
 
 
 def roll_up(session: Session, rules: Rules, through: datetime, vendor_id: int | None = None) -> None:
@@ -169,11 +199,14 @@ def rollup_through(session: Session) -> datetime | None:
 # compiled cache. The bucket table goes through Core, not the ORM's bulk and synchronising paths:
 # buckets are never loaded as objects, so no session holds any to keep in step. Half the time a month.
 _BUCKETS = ScoreBucket.__table__
-_MONTH_FACTS = facts_query().where(Commitment.vendor_id == sa.bindparam("vendor_id"),
-                                   Commitment.due_at >= sa.bindparam("start"),
-                                   Commitment.due_at < sa.bindparam("end"))  # fmt: skip
-_DELETE_BUCKET = _BUCKETS.delete().where(_BUCKETS.c.vendor_id == sa.bindparam("vendor_id"),
-                                         _BUCKETS.c.month_start == sa.bindparam("start"))  # fmt: skip
+_MONTH_FACTS = facts_query().where(
+    Commitment.vendor_id == sa.bindparam("vendor_id"),
+    Commitment.due_at >= sa.bindparam("start"),
+    Commitment.due_at < sa.bindparam("end"),
+)
+_DELETE_BUCKET = _BUCKETS.delete().where(
+    _BUCKETS.c.vendor_id == sa.bindparam("vendor_id"), _BUCKETS.c.month_start == sa.bindparam("start")
+)
 
 
 def _upsert(insert) -> sa.Insert:
@@ -333,8 +366,9 @@ def rebuild(session: Session, rules: Rules, now: datetime) -> int:
     roll_up(session, rules, through)
     state = session.get(ScoreTallyState, STATE_ID)
     if state is None:
-        session.add(ScoreTallyState(id=STATE_ID, rules_key=rules_key(rules), built_at=now,
-                                    rollup_through=through))  # fmt: skip
+        session.add(
+            ScoreTallyState(id=STATE_ID, rules_key=rules_key(rules), built_at=now, rollup_through=through)
+        )
     else:
         state.rules_key, state.built_at, state.rollup_through = rules_key(rules), now, through
     session.flush()
@@ -345,8 +379,9 @@ def move_rollups(session: Session, rules: Rules, now: datetime) -> None:
     """Roll the rollups up to the months settled as of now (the calendar moved on). The caller commits."""
     through = settled_through(rules, now)
     roll_up(session, rules, through)
-    session.execute(sa.update(ScoreTallyState).where(ScoreTallyState.id == STATE_ID)
-                    .values(rollup_through=through))  # fmt: skip
+    session.execute(
+        sa.update(ScoreTallyState).where(ScoreTallyState.id == STATE_ID).values(rollup_through=through)
+    )
 
 
 def is_current(session: Session, rules: Rules) -> bool:
@@ -356,8 +391,11 @@ def is_current(session: Session, rules: Rules) -> bool:
 
 def needs(session: Session, rules: Rules, now: datetime) -> str | None:
     """What the tally lacks to serve a scorecard as of now: "rebuild", "roll_up", or None."""
-    row = session.execute(sa.select(ScoreTallyState.rules_key, ScoreTallyState.rollup_through)
-                          .where(ScoreTallyState.id == STATE_ID)).first()  # fmt: skip
+    row = session.execute(
+        sa.select(ScoreTallyState.rules_key, ScoreTallyState.rollup_through).where(
+            ScoreTallyState.id == STATE_ID
+        )
+    ).first()
     if row is None or row.rules_key != rules_key(rules):
         return "rebuild"
     return None if row.rollup_through == settled_through(rules, now) else "roll_up"

@@ -21,13 +21,19 @@ from vendortrack.scoring import COUNTED, MIN_COUNTED, Outcome, Standing
 
 KIND_LABELS = {Kind.meeting: _l("Meeting"), Kind.promise: _l("Promise"), Kind.deadline: _l("Deadline")}
 STATUS_LABELS = {
-    Status.open: _l("Open"), Status.kept: _l("Kept"), Status.broken: _l("Broken"),
-    Status.rescheduled: _l("Rescheduled"), Status.cancelled: _l("Cancelled"),
-}  # fmt: skip
+    Status.open: _l("Open"),
+    Status.kept: _l("Kept"),
+    Status.broken: _l("Broken"),
+    Status.rescheduled: _l("Rescheduled"),
+    Status.cancelled: _l("Cancelled"),
+}
 STATUS_BADGES = {
-    Status.open: "text-bg-primary", Status.kept: "text-bg-success", Status.broken: "text-bg-danger",
-    Status.rescheduled: "text-bg-warning", Status.cancelled: "text-bg-secondary",
-}  # fmt: skip
+    Status.open: "text-bg-primary",
+    Status.kept: "text-bg-success",
+    Status.broken: "text-bg-danger",
+    Status.rescheduled: "text-bg-warning",
+    Status.cancelled: "text-bg-secondary",
+}
 EXCUSE_LABELS = {
     ExcuseCategory.force_majeure: _l("Force majeure (flood, storm, outage)"),
     ExcuseCategory.personal: _l("Personal (illness, accident, family)"),
@@ -38,28 +44,45 @@ EXCUSE_LABELS = {
     ExcuseCategory.other: _l("Other"),
 }
 ACTION_LABELS = {
-    EventAction.created: _l("Logged"), EventAction.edited: _l("Edited"),
-    EventAction.resolved: _l("Resolved"), EventAction.rescheduled: _l("Rescheduled"),
-    EventAction.flagged_overdue: _l("Flagged overdue"), EventAction.reopened: _l("Reopened"),
-}  # fmt: skip
+    EventAction.created: _l("Logged"),
+    EventAction.edited: _l("Edited"),
+    EventAction.resolved: _l("Resolved"),
+    EventAction.rescheduled: _l("Rescheduled"),
+    EventAction.flagged_overdue: _l("Flagged overdue"),
+    EventAction.reopened: _l("Reopened"),
+}
 STANDING_LABELS = {
-    Standing.excellent: _l("Excellent"), Standing.good: _l("Good"), Standing.fair: _l("Fair"),
-    Standing.poor: _l("Poor"), Standing.unreliable: _l("Unreliable"),
+    Standing.excellent: _l("Excellent"),
+    Standing.good: _l("Good"),
+    Standing.fair: _l("Fair"),
+    Standing.poor: _l("Poor"),
+    Standing.unreliable: _l("Unreliable"),
     Standing.insufficient_data: _l("Too little history"),
-}  # fmt: skip
+}
 OUTCOME_LABELS = {
-    Outcome.kept_on_time: _l("Kept on time"), Outcome.kept_late: _l("Kept late"),
-    Outcome.broken: _l("Broken"), Outcome.rescheduled: _l("Rescheduled"),
+    Outcome.kept_on_time: _l("Kept on time"),
+    Outcome.kept_late: _l("Kept late"),
+    Outcome.broken: _l("Broken"),
+    Outcome.rescheduled: _l("Rescheduled"),
     Outcome.overdue: _l("Overdue (counts as broken)"),
-}  # fmt: skip
+}
 ROLE_LABELS = {Role.viewer: _l("Viewer"), Role.editor: _l("Editor"), Role.admin: _l("Admin")}
 FIELD_LABELS = {
-    "kind": _l("Kind"), "title": _l("Title"), "notes": _l("Notes"), "due_at": _l("Due"),
-    "contact_id": _l("Contact"), "owner_id": _l("Owner"), "status": _l("Status"),
-    "done_at": _l("Done at"), "excuse_category": _l("Excuse category"), "excuse": _l("Excuse"),
-    "reason": _l("Reason"), "rescheduled_to": _l("Moved to"), "rescheduled_from": _l("Moved from"),
+    "kind": _l("Kind"),
+    "title": _l("Title"),
+    "notes": _l("Notes"),
+    "due_at": _l("Due"),
+    "contact_id": _l("Contact"),
+    "owner_id": _l("Owner"),
+    "status": _l("Status"),
+    "done_at": _l("Done at"),
+    "excuse_category": _l("Excuse category"),
+    "excuse": _l("Excuse"),
+    "reason": _l("Reason"),
+    "rescheduled_to": _l("Moved to"),
+    "rescheduled_from": _l("Moved from"),
     "flagged_overdue_at": _l("Flagged overdue"),
-}  # fmt: skip
+}
 
 
 # Babel skeletons: each locale orders the date's parts its own way ("Tue, Jun 2, 2026").
@@ -118,9 +141,12 @@ def lateness(delta: timedelta | float | None) -> str:
 
 def too_little_history(counted: int) -> str:
     """What stands in for a score, reliability or punctuality the record cannot carry (SCORING.md §9)."""
-    return ngettext("too little history: %(num)d of %(needed)d commitments counted",
-                    "too little history: %(num)d of %(needed)d commitments counted",
-                    counted, needed=MIN_COUNTED)  # fmt: skip
+    return ngettext(
+        "too little history: %(num)d of %(needed)d commitments counted",
+        "too little history: %(num)d of %(needed)d commitments counted",
+        counted,
+        needed=MIN_COUNTED,
+    )
 
 
 def times_moved(moves: int) -> str:
@@ -144,8 +170,9 @@ def facts_line(counts: Mapping[str, int], median_lateness: timedelta | None = No
         return _("nothing counted yet")
     on_time, late = counts["kept_on_time"], counts["kept_late"]
     broken, overdue, moved = counts["broken"], counts["overdue"], counts["rescheduled"]
-    parts = [ngettext("%(on_time)d of %(num)d on time", "%(on_time)d of %(num)d on time", counted,
-                      on_time=on_time)]  # fmt: skip
+    parts = [
+        ngettext("%(on_time)d of %(num)d on time", "%(on_time)d of %(num)d on time", counted, on_time=on_time)
+    ]
     if broken:
         parts.append(ngettext("%(num)d broken", "%(num)d broken", broken))
     if overdue:
@@ -157,9 +184,14 @@ def facts_line(counts: Mapping[str, int], median_lateness: timedelta | None = No
     elif late == 1:
         parts.append(_("1 late by %(lateness)s", lateness=lateness(median_lateness)))
     elif late:
-        parts.append(ngettext("%(num)d late by a median of %(lateness)s",
-                              "%(num)d late by a median of %(lateness)s", late,
-                              lateness=lateness(median_lateness)))  # fmt: skip
+        parts.append(
+            ngettext(
+                "%(num)d late by a median of %(lateness)s",
+                "%(num)d late by a median of %(lateness)s",
+                late,
+                lateness=lateness(median_lateness),
+            )
+        )
     return ", ".join(parts)
 
 
@@ -192,11 +224,21 @@ def register(app: Flask) -> None:
     app.add_template_global(too_little_history, "too_little_history")
 
     # Globals, not a context processor, so imported macros see them too.
-    app.jinja_env.globals.update({
-            "Kind": Kind, "Status": Status, "ExcuseCategory": ExcuseCategory, "Role": Role,
-            "KIND_LABELS": KIND_LABELS, "STATUS_LABELS": STATUS_LABELS,
-            "STATUS_BADGES": STATUS_BADGES, "EXCUSE_LABELS": EXCUSE_LABELS,
-            "ACTION_LABELS": ACTION_LABELS, "ROLE_LABELS": ROLE_LABELS,
-            "FIELD_LABELS": FIELD_LABELS, "Standing": Standing,
-            "STANDING_LABELS": STANDING_LABELS, "OUTCOME_LABELS": OUTCOME_LABELS,
-    })  # fmt: skip
+    app.jinja_env.globals.update(
+        {
+            "Kind": Kind,
+            "Status": Status,
+            "ExcuseCategory": ExcuseCategory,
+            "Role": Role,
+            "KIND_LABELS": KIND_LABELS,
+            "STATUS_LABELS": STATUS_LABELS,
+            "STATUS_BADGES": STATUS_BADGES,
+            "EXCUSE_LABELS": EXCUSE_LABELS,
+            "ACTION_LABELS": ACTION_LABELS,
+            "ROLE_LABELS": ROLE_LABELS,
+            "FIELD_LABELS": FIELD_LABELS,
+            "Standing": Standing,
+            "STANDING_LABELS": STANDING_LABELS,
+            "OUTCOME_LABELS": OUTCOME_LABELS,
+        }
+    )

@@ -42,10 +42,12 @@ def address_key(address: str | None) -> str:
     return (address or "unknown")[:ADDRESS_MAX]
 
 
-def record_attempt(session: Session, email: str, address: str | None, now: datetime, *,
-                   succeeded: bool) -> LoginAttempt:  # fmt: skip
-    attempt = LoginAttempt(email_key=email_key(email), address=address_key(address), at=now,
-                           succeeded=succeeded)  # fmt: skip
+def record_attempt(
+    session: Session, email: str, address: str | None, now: datetime, *, succeeded: bool
+) -> LoginAttempt:
+    attempt = LoginAttempt(
+        email_key=email_key(email), address=address_key(address), at=now, succeeded=succeeded
+    )
     session.add(attempt)
     session.flush()
     return attempt

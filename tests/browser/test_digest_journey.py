@@ -29,8 +29,9 @@ def figures_in_view(page, width: int) -> None:
 
 
 @pytest.mark.parametrize(("viewport", "name"), [(PHONE, "phone"), (DESK, "desk")])
-def test_the_digest_email_fits_600_px_and_a_phone(app, session, week, make_user, browser, live_server,
-                                                  viewport, name):  # fmt: skip
+def test_the_digest_email_fits_600_px_and_a_phone(
+    app, session, week, make_user, browser, live_server, viewport, name
+):
     reader = make_user(Role.viewer, name="Sue Scriber", timezone="Europe/Warsaw")
     html = composed(app, session, reader, WEEK_END).html
     context = open_context(browser, live_server, viewport=viewport)
@@ -48,9 +49,12 @@ def test_the_digest_email_fits_600_px_and_a_phone(app, session, week, make_user,
 
 
 @pytest.mark.parametrize("code", ["en", "pl", "hu", "ru"])
-def test_the_digest_page_shows_its_figures_on_a_phone_in_every_language(session, week, make_user, browser,
-                                                                        live_server, code):  # fmt: skip
-    reader = make_user(Role.viewer, name="Sue Scriber", timezone="Europe/Warsaw")  # speaks the browser's language
+def test_the_digest_page_shows_its_figures_on_a_phone_in_every_language(
+    session, week, make_user, browser, live_server, code
+):
+    reader = make_user(
+        Role.viewer, name="Sue Scriber", timezone="Europe/Warsaw"
+    )  # speaks the browser's language
     context = open_context(browser, live_server, locale=code, viewport=PHONE, timezone_id="Europe/Warsaw")
     page = context.new_page()
     page.set_default_timeout(15_000)

@@ -45,9 +45,16 @@ class Happened:
 MONTH = [
     Happened("meeting", "Kick-off at our office", 30, "Kept"),
     Happened("meeting", "Requirements workshop", 26, "Kept", late="10:35"),
-    Happened("promise", "Quote for the new copiers", 21, "Broken", excuse="Our supplier has not answered yet"),
-    Happened("deadline", "Milestone 1: network installed", 16, "Moved by the vendor",
-             excuse="A sudden change of plans"),
+    Happened(
+        "promise", "Quote for the new copiers", 21, "Broken", excuse="Our supplier has not answered yet"
+    ),
+    Happened(
+        "deadline",
+        "Milestone 1: network installed",
+        16,
+        "Moved by the vendor",
+        excuse="A sudden change of plans",
+    ),
     Happened("meeting", "Site visit with the electrician", 9, "Kept", late="12:05"),
     Happened("deadline", "Invoice for milestone 1", 4, "Kept"),
 ]
@@ -105,8 +112,7 @@ def test_an_owner_backfills_a_month_of_a_vendors_history_each_commitment_in_one_
     assert len(loads) == 2 * len(MONTH), loads
     facts = "2 of 6 on time, 1 broken, moved once, 2 late by a median of 1 h 20 min"
     if code == "pl":
-        facts = ("2 z 6 w terminie, 1 niedotrzymane, przełożone raz, "
-                 "2 z opóźnieniem (mediana 1 godz. 20 min)")  # fmt: skip
+        facts = "2 z 6 w terminie, 1 niedotrzymane, przełożone raz, 2 z opóźnieniem (mediana 1 godz. 20 min)"
     expect(page.get_by_text(facts)).to_be_visible()
     screenshot(page, f"{code}-vendor-after-backfill")
     context.close()
@@ -114,10 +120,20 @@ def test_an_owner_backfills_a_month_of_a_vendors_history_each_commitment_in_one_
     session.rollback()  # see what the browser wrote
     logged = session.scalars(sa.select(Commitment).order_by(Commitment.id)).all()
     # The moved deadline's follow-up, open and due next week, was written with it.
-    assert [c.status for c in logged] == [Status.kept, Status.kept, Status.broken, Status.rescheduled,
-                                          Status.open, Status.kept, Status.kept]  # fmt: skip
+    assert [c.status for c in logged] == [
+        Status.kept,
+        Status.kept,
+        Status.broken,
+        Status.rescheduled,
+        Status.open,
+        Status.kept,
+        Status.kept,
+    ]
     assert [c.done_at - c.due_at for c in logged if c.status == Status.kept] == [
-        timedelta(0), timedelta(minutes=35), timedelta(hours=2, minutes=5), timedelta(0),
+        timedelta(0),
+        timedelta(minutes=35),
+        timedelta(hours=2, minutes=5),
+        timedelta(0),
     ]
     # History written down is not a commitment forgotten: the sweep flags nothing and mails no one.
     assert jobs.flag_overdue(session, utcnow(), current_app.config) == {"flagged": 0, "emails": 0}
@@ -133,8 +149,15 @@ def test_a_procurement_reviewer_reads_the_scorecard_and_the_digest_on_a_phone(
 ):
     load_demo(session, utcnow())
     session.commit()
-    context = open_context(browser, live_server, locale=code, timezone_id="Europe/Warsaw",
-                           viewport=PHONE, is_mobile=True, has_touch=True)  # fmt: skip
+    context = open_context(
+        browser,
+        live_server,
+        locale=code,
+        timezone_id="Europe/Warsaw",
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     sign_in(page, code, viewer.email)

@@ -51,9 +51,8 @@ def sign_in(page, code: str, email: str, password: str) -> None:
 def blocking_violations(page) -> list[str]:
     results = Axe().run(page)
     return [
-        f"{v['id']}: {v['help']}: " + "; ".join(
-            f"{n['target']} {n.get('failureSummary', '')[-120:]}" for n in v["nodes"][:4]
-        )
+        f"{v['id']}: {v['help']}: "
+        + "; ".join(f"{n['target']} {n.get('failureSummary', '')[-120:]}" for n in v["nodes"][:4])
         for v in results.response["violations"]
         if v.get("impact") in BLOCKING
     ]
@@ -150,7 +149,10 @@ def test_the_sign_in_form_is_reachable_from_the_keyboard(browser, live_server, s
 def test_bootstraps_drawn_icons_are_not_blocked_by_the_content_security_policy(browser, live_server, editor):
     context, page = open_page(browser, live_server, "pl", viewport=PHONE, is_mobile=True)
     refused = []
-    page.on("console", lambda message: refused.append(message.text) if "Content Security" in message.text else None)
+    page.on(
+        "console",
+        lambda message: refused.append(message.text) if "Content Security" in message.text else None,
+    )
     sign_in(page, "pl", editor.email, PASSWORD)
     assert refused == []
     context.close()

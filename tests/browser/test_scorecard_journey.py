@@ -29,19 +29,45 @@ def scored_ledger(session, make_vendor, editor):
     def log(vendor, days_ago, outcome, i, contact=None):
         due = now - timedelta(days=days_ago)
         kind = [Kind.meeting, Kind.promise, Kind.deadline][i % 3]
-        c = ledger.log_commitment(session, vendor=vendor, kind=kind, title=f"{kind.value.title()} #{i + 1}",
-                                  due_at=due, actor=editor, now=due - timedelta(days=5), contact=contact)  # fmt: skip
+        c = ledger.log_commitment(
+            session,
+            vendor=vendor,
+            kind=kind,
+            title=f"{kind.value.title()} #{i + 1}",
+            due_at=due,
+            actor=editor,
+            now=due - timedelta(days=5),
+            contact=contact,
+        )
         if outcome == "kept":
             ledger.resolve_kept(session, c, actor=editor, now=due + timedelta(hours=1), done_at=due)
         elif outcome == "late":
-            ledger.resolve_kept(session, c, actor=editor, now=due + timedelta(hours=3),
-                                done_at=due + timedelta(minutes=30 + 20 * (i % 4)))  # fmt: skip
+            ledger.resolve_kept(
+                session,
+                c,
+                actor=editor,
+                now=due + timedelta(hours=3),
+                done_at=due + timedelta(minutes=30 + 20 * (i % 4)),
+            )
         elif outcome == "broken":
-            ledger.resolve_broken(session, c, actor=editor, now=due + timedelta(hours=2),
-                                  excuse_category=excuses[i % len(excuses)], excuse="Sorry!")  # fmt: skip
+            ledger.resolve_broken(
+                session,
+                c,
+                actor=editor,
+                now=due + timedelta(hours=2),
+                excuse_category=excuses[i % len(excuses)],
+                excuse="Sorry!",
+            )
         elif outcome == "moved":
-            ledger.reschedule(session, c, actor=editor, now=due, new_due_at=due + timedelta(days=9),
-                              excuse_category=ExcuseCategory.third_party, excuse="The courier")  # fmt: skip
+            ledger.reschedule(
+                session,
+                c,
+                actor=editor,
+                now=due,
+                new_due_at=due + timedelta(days=9),
+                excuse_category=ExcuseCategory.third_party,
+                excuse="The courier",
+            )
 
     steady = make_vendor("Kowalski Instalacje", category="Plumbing")
     thin = make_vendor("Świeży Start sp. z o.o.", category="Printing")
@@ -112,7 +138,9 @@ def test_a_reviewer_compares_two_vendors_picked_on_the_scorecard(scored_ledger, 
     screenshot(page, "scorecard-compare")
 
 
-def test_an_editor_is_warned_when_logging_with_an_unreliable_vendor_and_logs_anyway(scored_ledger, page, editor):
+def test_an_editor_is_warned_when_logging_with_an_unreliable_vendor_and_logs_anyway(
+    scored_ledger, page, editor
+):
     sign_in(page, editor)
     page.goto(f"/vendors/{scored_ledger['excuses'].id}")
 
@@ -144,7 +172,9 @@ SIDEWAYS_SCROLLERS = """() => [...document.querySelectorAll(
 def test_the_score_pages_show_their_figures_without_sideways_scrolling(
     browser, live_server, scored_ledger, viewer, code, viewport
 ):
-    context = open_context(browser, live_server, locale=code, viewport=viewport)  # open_context checks the fit
+    context = open_context(
+        browser, live_server, locale=code, viewport=viewport
+    )  # open_context checks the fit
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.goto("/auth/login")
@@ -153,8 +183,12 @@ def test_the_score_pages_show_their_figures_without_sideways_scrolling(
     page.get_by_role("button", name=say(code, "Sign in")).click()
     expect(page.get_by_role("heading", name=say(code, "Vendors"))).to_be_visible()
     ids = {name: vendor.id for name, vendor in scored_ledger.items()}
-    urls = ["/scorecard", f"/scorecard/compare?vendor={ids['steady']}&vendor={ids['excuses']}&vendor={ids['thin']}",
-            f"/vendors/{ids['excuses']}", f"/vendors/{ids['thin']}"]  # fmt: skip
+    urls = [
+        "/scorecard",
+        f"/scorecard/compare?vendor={ids['steady']}&vendor={ids['excuses']}&vendor={ids['thin']}",
+        f"/vendors/{ids['excuses']}",
+        f"/vendors/{ids['thin']}",
+    ]
 
     for url in urls:
         page.goto(url)

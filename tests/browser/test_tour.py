@@ -48,31 +48,57 @@ def demo(session) -> Demo:
     salesman = session.scalar(sa.select(Vendor).where(Vendor.name == SALESMAN))
     other = session.scalar(sa.select(Vendor).where(Vendor.id != salesman.id).order_by(Vendor.id))
     return Demo(
-        admin_email=result.admin_email, password=result.password, vendor_id=salesman.id,
+        admin_email=result.admin_email,
+        password=result.password,
+        vendor_id=salesman.id,
         other_vendor_id=other.id,
-        commitment_id=session.scalar(sa.select(Commitment.id).where(Commitment.vendor_id == salesman.id)
-                                     .order_by(Commitment.id.desc()).limit(1)),
+        commitment_id=session.scalar(
+            sa.select(Commitment.id)
+            .where(Commitment.vendor_id == salesman.id)
+            .order_by(Commitment.id.desc())
+            .limit(1)
+        ),
         message_id=session.scalar(sa.select(OutboxMessage.id).order_by(OutboxMessage.id).limit(1)),
         user_id=session.scalar(sa.select(User.id).where(User.email == result.admin_email)),
-    )  # fmt: skip
+    )
 
 
 def main_pages(d: Demo) -> list[str]:
     """Every main page: the ledger, scores, the digest, data in and out, the profile, administration."""
     return [
-        "/vendors/", f"/vendors/{d.vendor_id}", f"/commitments/{d.commitment_id}", f"/commitments/new/{d.vendor_id}",
-        "/commitments/?view=upcoming", "/commitments/?view=overdue", "/commitments/?view=resolved",
-        "/scorecard", f"/scorecard/compare?vendor={d.vendor_id}&vendor={d.other_vendor_id}", "/digest",
-        "/import/", "/export/", "/auth/profile",
-        "/admin/users", "/admin/jobs", "/admin/outbox", f"/admin/outbox/{d.message_id}", "/admin/events",
+        "/vendors/",
+        f"/vendors/{d.vendor_id}",
+        f"/commitments/{d.commitment_id}",
+        f"/commitments/new/{d.vendor_id}",
+        "/commitments/?view=upcoming",
+        "/commitments/?view=overdue",
+        "/commitments/?view=resolved",
+        "/scorecard",
+        f"/scorecard/compare?vendor={d.vendor_id}&vendor={d.other_vendor_id}",
+        "/digest",
+        "/import/",
+        "/export/",
+        "/auth/profile",
+        "/admin/users",
+        "/admin/jobs",
+        "/admin/outbox",
+        f"/admin/outbox/{d.message_id}",
+        "/admin/events",
         f"/admin/digest?user_id={d.user_id}",
-    ]  # fmt: skip
+    ]
 
 
 def signed_in(browser, live_server, demo: Demo, code: str, screen: str):
     phone = screen == "phone"
-    context = open_context(browser, live_server, locale=code, timezone_id="Europe/Warsaw",
-                           viewport=SCREENS[screen], is_mobile=phone, has_touch=phone)  # fmt: skip
+    context = open_context(
+        browser,
+        live_server,
+        locale=code,
+        timezone_id="Europe/Warsaw",
+        viewport=SCREENS[screen],
+        is_mobile=phone,
+        has_touch=phone,
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.goto("/auth/login")

@@ -40,7 +40,9 @@ def open_context(browser, live_server: str, **options):
         if message.text.startswith("vendortrack-overflow") or (
             message.text.startswith("Failed to load resource") and " 404 " in message.text
         ):
-            problems.append(f"{message.text} {message.location.get('url', '')} ({options['locale']}, {width} px)")
+            problems.append(
+                f"{message.text} {message.location.get('url', '')} ({options['locale']}, {width} px)"
+            )
 
     def on_response(response) -> None:
         if response.status == 404 and response.request.resource_type != "document":

@@ -66,9 +66,7 @@ class Commitment(db.Model):
     reason: Mapped[str] = mapped_column(sa.Text, default="")
     resolved_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
-    rescheduled_from_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("commitment.id"), index=True
-    )
+    rescheduled_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("commitment.id"), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     # Set once by the scheduled jobs, by a conditional UPDATE: a second scheduler finds them taken.
@@ -80,16 +78,12 @@ class Commitment(db.Model):
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
-    rescheduled_from: Mapped[Commitment | None] = relationship(
-        remote_side=[id], back_populates="successors"
-    )
+    rescheduled_from: Mapped[Commitment | None] = relationship(remote_side=[id], back_populates="successors")
     # Usually one; a reopened-then-rescheduled-again commitment keeps its cancelled first follow-up.
     successors: Mapped[list[Commitment]] = relationship(
         back_populates="rescheduled_from", order_by="Commitment.id"
     )
-    events: Mapped[list[LedgerEvent]] = relationship(
-        back_populates="commitment", order_by="LedgerEvent.id"
-    )
+    events: Mapped[list[LedgerEvent]] = relationship(back_populates="commitment", order_by="LedgerEvent.id")
 
     def __repr__(self) -> str:
         return f"<Commitment {self.id} {self.kind} {self.status} due {self.due_at:%Y-%m-%d %H:%M}>"

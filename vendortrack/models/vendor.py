@@ -28,9 +28,7 @@ class Vendor(db.Model):
     created_at: Mapped[datetime]
     archived_at: Mapped[datetime | None]
 
-    contacts: Mapped[list[Contact]] = relationship(
-        back_populates="vendor", order_by="Contact.name"
-    )
+    contacts: Mapped[list[Contact]] = relationship(back_populates="vendor", order_by="Contact.name")
 
     def __repr__(self) -> str:
         return f"<Vendor {self.id} {self.name}>"

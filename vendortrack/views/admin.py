@@ -47,17 +47,20 @@ class RoleForm(Form):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 
-def _users_page(invite_form: InviteForm | None = None, failed: tuple[int, RoleForm] | None = None,
-                status: int = 200):  # fmt: skip
+def _users_page(
+    invite_form: InviteForm | None = None, failed: tuple[int, RoleForm] | None = None, status: int = 200
+):
     """The list, with a refused form (the invite, or one row's role) shown as it was sent."""
     users = db.session.scalars(sa.select(User).order_by(User.email)).all()
     role_forms = {u.id: RoleForm(formdata=None, data={"role": u.role.value}) for u in users}
     if failed is not None:
         role_forms[failed[0]] = failed[1]
     return render_template(
-        "admin/users.html", users=users, role_forms=role_forms,
+        "admin/users.html",
+        users=users,
+        role_forms=role_forms,
         invite_form=invite_form or InviteForm(formdata=None),
-    ), status  # fmt: skip
+    ), status
 
 
 @bp.get("/users")
@@ -70,10 +73,19 @@ def users():
 @admin_required
 def invite():
     form = InviteForm()
-    if form.validate_on_submit() and (user := save(form, lambda: accounts.create_user(
-        db.session, email=form.email.data, name=form.name.data or "", role=form.role.data,
-        password=form.password.data, now=utcnow(),
-    ))):  # fmt: skip
+    if form.validate_on_submit() and (
+        user := save(
+            form,
+            lambda: accounts.create_user(
+                db.session,
+                email=form.email.data,
+                name=form.name.data or "",
+                role=form.role.data,
+                password=form.password.data,
+                now=utcnow(),
+            ),
+        )
+    ):
         flash(_("%(email)s can now sign in with the password you set.", email=user.email), "success")
         return redirect(url_for("admin.users"))
     return _users_page(invite_form=form, status=400)
@@ -129,15 +141,22 @@ def enable(user_id: int):
 RUNS_SHOWN = 20
 STALE_TICKS = 5  # no run for this many ticks: the scheduler is most likely not running
 JOB_LABELS = {
-    "overdue": _l("Overdue check"), "reminders": _l("Due-soon reminders"),
-    "digests": _l("Weekly digests"), "outbox": _l("Outbox sender"),
-}  # fmt: skip
+    "overdue": _l("Overdue check"),
+    "reminders": _l("Due-soon reminders"),
+    "digests": _l("Weekly digests"),
+    "outbox": _l("Outbox sender"),
+}
 # What each job's result counts, in words; a key not listed here is shown as it is.
 RESULT_LABELS = {
-    "flagged": _l("flagged overdue"), "reminded": _l("reminded"), "emails": _l("emails queued"),
-    "due": _l("digests due"), "queued": _l("digests queued"), "sent": _l("sent"),
-    "retried": _l("to retry"), "failed": _l("failed"),
-}  # fmt: skip
+    "flagged": _l("flagged overdue"),
+    "reminded": _l("reminded"),
+    "emails": _l("emails queued"),
+    "due": _l("digests due"),
+    "queued": _l("digests queued"),
+    "sent": _l("sent"),
+    "retried": _l("to retry"),
+    "failed": _l("failed"),
+}
 
 
 @dataclass(frozen=True)
@@ -162,14 +181,20 @@ def job_statuses(now: datetime, tick: timedelta) -> list[JobStatus]:
     statuses = []
     for name in jobs.JOBS:
         runs = db.session.scalars(
-            sa.select(JobRun).where(JobRun.job == name)
-            .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(RUNS_SHOWN)
-        ).all()  # fmt: skip
+            sa.select(JobRun)
+            .where(JobRun.job == name)
+            .order_by(JobRun.started_at.desc(), JobRun.id.desc())
+            .limit(RUNS_SHOWN)
+        ).all()
         last = runs[0].started_at if runs else None
-        statuses.append(JobStatus(
-            name=name, runs=list(runs), next_run_at=last + tick if last else None,
-            stale=last is None or now - last > STALE_TICKS * tick,
-        ))  # fmt: skip
+        statuses.append(
+            JobStatus(
+                name=name,
+                runs=list(runs),
+                next_run_at=last + tick if last else None,
+                stale=last is None or now - last > STALE_TICKS * tick,
+            )
+        )
     return statuses
 
 
@@ -197,25 +222,35 @@ def jobs_page():
     tick = timedelta(seconds=current_app.config["VENDORTRACK_SCHEDULER_TICK"])
     statuses = job_statuses(now, tick)
     return render_template(
-        "admin/jobs.html", statuses=statuses, run_duration=run_duration, run_result=run_result,
-        scheduler_down=all(status.stale for status in statuses), stale_after=STALE_TICKS * tick,
+        "admin/jobs.html",
+        statuses=statuses,
+        run_duration=run_duration,
+        run_result=run_result,
+        scheduler_down=all(status.stale for status in statuses),
+        stale_after=STALE_TICKS * tick,
         tick_seconds=int(tick.total_seconds()),
-    )  # fmt: skip
+    )
 
 
 # -- outbox ---------------------------------------------------------------------------------------
 
 MAIL_STATE_LABELS = {
-    MailState.queued: _l("Queued"), MailState.sending: _l("Sending"),
-    MailState.sent: _l("Sent"), MailState.failed: _l("Failed"),
-}  # fmt: skip
+    MailState.queued: _l("Queued"),
+    MailState.sending: _l("Sending"),
+    MailState.sent: _l("Sent"),
+    MailState.failed: _l("Failed"),
+}
 MAIL_STATE_BADGES = {
-    MailState.queued: "text-bg-primary", MailState.sending: "text-bg-info",
-    MailState.sent: "text-bg-success", MailState.failed: "text-bg-danger",
-}  # fmt: skip
+    MailState.queued: "text-bg-primary",
+    MailState.sending: "text-bg-info",
+    MailState.sent: "text-bg-success",
+    MailState.failed: "text-bg-danger",
+}
 MAIL_KIND_LABELS = {
-    MailKind.overdue: _l("Overdue"), MailKind.reminder: _l("Reminder"), MailKind.digest: _l("Digest"),
-}  # fmt: skip
+    MailKind.overdue: _l("Overdue"),
+    MailKind.reminder: _l("Reminder"),
+    MailKind.digest: _l("Digest"),
+}
 RETRYABLE = (MailState.failed, MailState.queued)
 
 
@@ -238,14 +273,22 @@ def outbox():
         query = query.where(OutboxMessage.state == state)
     if kind is not None:
         query = query.where(OutboxMessage.kind == kind)
-    counts = dict(db.session.execute(
-        sa.select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state)
-    ).all())  # fmt: skip
+    counts = dict(
+        db.session.execute(
+            sa.select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state)
+        ).all()
+    )
     return render_template(
-        "admin/outbox.html", page=paginate(query), state=state, kind=kind,
-        counts={s: counts.get(s, 0) for s in MailState}, retryable=RETRYABLE,
-        STATE_LABELS=MAIL_STATE_LABELS, STATE_BADGES=MAIL_STATE_BADGES, MAIL_KIND_LABELS=MAIL_KIND_LABELS,
-    )  # fmt: skip
+        "admin/outbox.html",
+        page=paginate(query),
+        state=state,
+        kind=kind,
+        counts={s: counts.get(s, 0) for s in MailState},
+        retryable=RETRYABLE,
+        STATE_LABELS=MAIL_STATE_LABELS,
+        STATE_BADGES=MAIL_STATE_BADGES,
+        MAIL_KIND_LABELS=MAIL_KIND_LABELS,
+    )
 
 
 # A stored message's HTML, framed on its own page: the app's own mail, but shown as a sandbox with no
@@ -265,9 +308,13 @@ def message(message_id: int):
     """One email as it was queued: its headers, its text and its HTML."""
     row = db.get_or_404(OutboxMessage, message_id)
     return render_template(
-        "admin/message.html", m=row, retryable=RETRYABLE, STATE_LABELS=MAIL_STATE_LABELS,
-        STATE_BADGES=MAIL_STATE_BADGES, MAIL_KIND_LABELS=MAIL_KIND_LABELS,
-    )  # fmt: skip
+        "admin/message.html",
+        m=row,
+        retryable=RETRYABLE,
+        STATE_LABELS=MAIL_STATE_LABELS,
+        STATE_BADGES=MAIL_STATE_BADGES,
+        MAIL_KIND_LABELS=MAIL_KIND_LABELS,
+    )
 
 
 @bp.get(f"/outbox/{MESSAGE_ID}/html")
@@ -290,16 +337,21 @@ def retry_message(message_id: int):
     if message.state in RETRYABLE:
         mail.retry_now(message, utcnow())
         db.session.commit()
-        flash(_("The message to %(recipient)s goes out on the next outbox run.", recipient=message.recipient),
-              "success")  # fmt: skip
+        flash(
+            _("The message to %(recipient)s goes out on the next outbox run.", recipient=message.recipient),
+            "success",
+        )
     else:
         state = MAIL_STATE_LABELS[message.state]
         db.session.rollback()
-        flash(_("Only a failed or queued message can be retried; this one is: %(state)s.", state=state),
-              "warning")  # fmt: skip
+        flash(
+            _("Only a failed or queued message can be retried; this one is: %(state)s.", state=state),
+            "warning",
+        )
     back = request.form.get("next", "")
-    return redirect(back if is_local_path(back) and back.startswith(url_for("admin.outbox"))
-                    else url_for("admin.outbox"))  # fmt: skip
+    return redirect(
+        back if is_local_path(back) and back.startswith(url_for("admin.outbox")) else url_for("admin.outbox")
+    )
 
 
 @bp.get("/digest")
@@ -318,8 +370,9 @@ def digest_preview():
                 preview = digest.preview(db.session, user, digest.digest_end(user, week, utcnow()))
             except LedgerError as refused:
                 error, status = str(refused), 400
-    return render_template("admin/digest.html", users=users, user=user, week=week, preview=preview,
-                           error=error), status  # fmt: skip
+    return render_template(
+        "admin/digest.html", users=users, user=user, week=week, preview=preview, error=error
+    ), status
 
 
 # -- every ledger event ---------------------------------------------------------------------------
@@ -336,17 +389,34 @@ def events():
     cursor, cursor_error = audit.read_cursor(db.session, request.args)
     if cursor_error:
         errors["page"] = cursor_error
-    page = None if errors else audit.events(
-        db.session, user_id=where.user_id, vendor_id=where.vendor_id, since=where.since, until=where.until,
-        per_page=current_app.config["VENDORTRACK_PAGE_SIZE"], **cursor,
-    )  # fmt: skip
+    page = (
+        None
+        if errors
+        else audit.events(
+            db.session,
+            user_id=where.user_id,
+            vendor_id=where.vendor_id,
+            since=where.since,
+            until=where.until,
+            per_page=current_app.config["VENDORTRACK_PAGE_SIZE"],
+            **cursor,
+        )
+    )
     users = db.session.scalars(sa.select(User).order_by(User.email)).all()
     vendors = db.session.execute(
         sa.select(Vendor.id, Vendor.name, Vendor.archived_at).order_by(Vendor.name_key)
-    ).all()  # fmt: skip
+    ).all()
     shown = {name: request.args.get(name, "")[:100] for name in FILTER_ARGS}
     return render_template(
-        "admin/events.html", page=page, errors=errors, shown=shown, users=users, vendors=vendors, tz=tz,
-        filters={name: value for name, value in shown.items() if value}, filtered=any(shown.values()),
-        paged=bool(cursor), SCHEDULER=audit.SCHEDULER,
-    ), (400 if errors else 200)  # fmt: skip
+        "admin/events.html",
+        page=page,
+        errors=errors,
+        shown=shown,
+        users=users,
+        vendors=vendors,
+        tz=tz,
+        filters={name: value for name, value in shown.items() if value},
+        filtered=any(shown.values()),
+        paged=bool(cursor),
+        SCHEDULER=audit.SCHEDULER,
+    ), (400 if errors else 200)

@@ -26,7 +26,6 @@ from vendortrack.views.calendar import profile_panel
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
-
 class LoginForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
@@ -36,17 +35,16 @@ class ProfileForm(Form):
     name = StringField(_l("Name"), validators=[Length(max=120)])
     timezone = SelectField(_l("Time zone"), choices=[("", _l("The installation's default"))])
     # None (no choice made) reads as "", the browser's choice, so a form without it is still valid.
-    locale = SelectField(_l("Language"), choices=[("", _l("As my browser asks"))],
-                         filters=[lambda value: value or ""])  # fmt: skip
+    locale = SelectField(
+        _l("Language"), choices=[("", _l("As my browser asks"))], filters=[lambda value: value or ""]
+    )
     digest_enabled = BooleanField(_l("Send me the weekly digest"), default=True)
     current_password = PasswordField(_l("Current password"), validators=[Length(max=1000)])
     new_password = PasswordField(_l("New password"), validators=[Length(max=1000)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.timezone.choices = [("", _("The installation's default"))] + [
-            (tz, tz) for tz in TIMEZONES
-        ]
+        self.timezone.choices = [("", _("The installation's default"))] + [(tz, tz) for tz in TIMEZONES]
         self.locale.choices = [("", _("As my browser asks")), *LANGUAGES.items()]
 
 
@@ -77,8 +75,11 @@ def login():
 
 def _too_many_attempts(form: LoginForm, wait: timedelta):
     minutes = max(1, math.ceil(wait / timedelta(minutes=1)))
-    message = ngettext("Too many sign-in attempts. Try again in %(num)d minute.",
-                       "Too many sign-in attempts. Try again in %(num)d minutes.", minutes)  # fmt: skip
+    message = ngettext(
+        "Too many sign-in attempts. Try again in %(num)d minute.",
+        "Too many sign-in attempts. Try again in %(num)d minutes.",
+        minutes,
+    )
     flash(message, "danger")
     retry = str(max(1, math.ceil(wait.total_seconds())))
     return render_template("auth/login.html", form=form), 429, {"Retry-After": retry}
@@ -116,9 +117,13 @@ def profile():
         except LedgerError as error:
             getattr(form, error.field, form.new_password).errors.append(str(error.message))
             return _profile_page(form, 400)
-        update_profile(current_user._get_current_object(), name=form.name.data or "",
-                       timezone=form.timezone.data or None, locale=form.locale.data or None,
-                       digest_enabled=bool(form.digest_enabled.data))  # fmt: skip
+        update_profile(
+            current_user._get_current_object(),
+            name=form.name.data or "",
+            timezone=form.timezone.data or None,
+            locale=form.locale.data or None,
+            digest_enabled=bool(form.digest_enabled.data),
+        )
         if form.new_password.data:
             current_user.set_password(form.new_password.data)  # also rotates the session token
         db.session.commit()
@@ -127,4 +132,3 @@ def profile():
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("auth.profile"))
     return _profile_page(form, 400 if form.errors else 200)
-

@@ -19,8 +19,10 @@ bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 class CalendarScopeForm(FlaskForm):
     calendar_scope = RadioField(
         _l("Show in the calendar"),
-        choices=[(CalendarScope.mine.value, _l("My commitments")),
-                 (CalendarScope.all.value, _l("All commitments"))],  # fmt: skip
+        choices=[
+            (CalendarScope.mine.value, _l("My commitments")),
+            (CalendarScope.all.value, _l("All commitments")),
+        ],
     )
 
 
@@ -46,10 +48,11 @@ def feed(secret: str):
     if user is None:
         abort(404)
     body = calendar_feed.build_feed(
-        user, calendar_feed.feed_commitments(db.session, user),
+        user,
+        calendar_feed.feed_commitments(db.session, user),
         base_url=current_app.config["VENDORTRACK_BASE_URL"],
         default_tz=current_app.config["VENDORTRACK_TIMEZONE"],
-    )  # fmt: skip
+    )
     response = Response(body, content_type="text/calendar; charset=utf-8")
     response.headers["Content-Disposition"] = 'inline; filename="vendortrack.ics"'
     response.headers["Cache-Control"] = "private, no-store"

@@ -75,8 +75,13 @@ def index():
         view = agenda.View.upcoming
     kind = request.args.get("kind") if request.args.get("kind") in set(Kind) else None
     mine = request.args.get("mine") == "1"
-    query = agenda.commitments(view, now=utcnow(), grace=current_app.config["VENDORTRACK_GRACE"],
-                               owner_id=current_user.id if mine else None, kind=kind)  # fmt: skip
+    query = agenda.commitments(
+        view,
+        now=utcnow(),
+        grace=current_app.config["VENDORTRACK_GRACE"],
+        owner_id=current_user.id if mine else None,
+        kind=kind,
+    )
     page = paginate(query)
     return render_template("commitments/index.html", page=page, view=view, kind=kind, mine=mine)
 
@@ -86,22 +91,38 @@ def index():
 def create(vendor_id: int):
     vendor = get_vendor(vendor_id)
     form = _commitment_form(vendor)
-    if form.validate_on_submit() and (commitment := save(form, lambda: ledger.log_what_happened(
-        db.session, vendor=vendor, actor=current_user, now=utcnow(), **_chosen(form),
-        **form.outcome(user_timezone()),
-    ))):  # fmt: skip
+    if form.validate_on_submit() and (
+        commitment := save(
+            form,
+            lambda: ledger.log_what_happened(
+                db.session,
+                vendor=vendor,
+                actor=current_user,
+                now=utcnow(),
+                **_chosen(form),
+                **form.outcome(user_timezone()),
+            ),
+        )
+    ):
         flash(_("Logged: %(title)s.", title=commitment.title), "success")
         # The standing with what was just logged (a backfilled broken promise moves it), not as
         # the form showed it before.
         if (warning := scorecards.standing_warning(vendor, utcnow())) is not None:
             figures = warning.report.figures
-            flash(_("Keep an eye on it: %(name)s stands at %(standing)s, score %(score)s.",
-                    name=vendor.name, standing=STANDING_LABELS[figures.standing],
-                    score=decimal(figures.score)), "warning")  # fmt: skip
+            flash(
+                _(
+                    "Keep an eye on it: %(name)s stands at %(standing)s, score %(score)s.",
+                    name=vendor.name,
+                    standing=STANDING_LABELS[figures.standing],
+                    score=decimal(figures.score),
+                ),
+                "warning",
+            )
         return redirect(_next_action(commitment))
     warning = scorecards.standing_warning(vendor, utcnow())
-    return render_template("commitments/form.html", form=form, vendor=vendor, commitment=None,
-                           warning=warning), status_for(form)  # fmt: skip
+    return render_template(
+        "commitments/form.html", form=form, vendor=vendor, commitment=None, warning=warning
+    ), status_for(form)
 
 
 def _next_action(logged: Commitment) -> str:
@@ -124,9 +145,12 @@ def detail(commitment_id: int):
 def _detail_page(commitment: Commitment, form: ResolveForm, status: int = 200):
     now = utcnow()
     return render_template(
-        "commitments/detail.html", commitment=commitment, form=form, chain=agenda.chain(commitment),
+        "commitments/detail.html",
+        commitment=commitment,
+        form=form,
+        chain=agenda.chain(commitment),
         overdue=commitment.is_overdue(now, current_app.config["VENDORTRACK_GRACE"]),
-    ), status  # fmt: skip
+    ), status
 
 
 @bp.route("/<int:commitment_id>/resolve", methods=["POST"])
@@ -135,12 +159,22 @@ def resolve(commitment_id: int):
     commitment = get_commitment(commitment_id)
     form = ResolveForm()
     tz = user_timezone()
-    if form.validate_on_submit() and save(form, lambda: ledger.resolve(
-        db.session, commitment, form.status.data, actor=current_user, now=utcnow(),
-        done_at=form.done_at(tz), excuse_category=form.excuse_category.data,
-        excuse=form.excuse.data or "", new_due_at=form.new_due_at(tz), reason=form.reason.data or "",
-        confirm_past=form.confirm_past.data,
-    )):  # fmt: skip
+    if form.validate_on_submit() and save(
+        form,
+        lambda: ledger.resolve(
+            db.session,
+            commitment,
+            form.status.data,
+            actor=current_user,
+            now=utcnow(),
+            done_at=form.done_at(tz),
+            excuse_category=form.excuse_category.data,
+            excuse=form.excuse.data or "",
+            new_due_at=form.new_due_at(tz),
+            reason=form.reason.data or "",
+            confirm_past=form.confirm_past.data,
+        ),
+    ):
         flash(_("Outcome recorded."), "success")
         return redirect(url_for("commitments.detail", commitment_id=commitment.id))
     return _detail_page(commitment, form, status=400)
@@ -151,13 +185,17 @@ def resolve(commitment_id: int):
 def edit(commitment_id: int):
     commitment = get_commitment(commitment_id)
     form = _commitment_form(commitment.vendor, commitment)
-    if form.validate_on_submit() and save(form, lambda: ledger.edit_commitment(
-        db.session, commitment, actor=current_user, now=utcnow(), **_chosen(form)
-    )):  # fmt: skip
+    if form.validate_on_submit() and save(
+        form,
+        lambda: ledger.edit_commitment(
+            db.session, commitment, actor=current_user, now=utcnow(), **_chosen(form)
+        ),
+    ):
         flash(_("Saved."), "success")
         return redirect(url_for("commitments.detail", commitment_id=commitment.id))
-    return render_template("commitments/form.html", form=form, vendor=commitment.vendor,
-                           commitment=commitment), status_for(form)  # fmt: skip
+    return render_template(
+        "commitments/form.html", form=form, vendor=commitment.vendor, commitment=commitment
+    ), status_for(form)
 
 
 @bp.route("/<int:commitment_id>/reopen", methods=["POST"])
@@ -173,5 +211,3 @@ def reopen(commitment_id: int):
         db.session.commit()
         flash(_("Reopened: log what really happened."), "info")
     return redirect(url_for("commitments.detail", commitment_id=commitment.id))
-
-

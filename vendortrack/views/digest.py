@@ -30,9 +30,11 @@ def week_or_error(user: User) -> tuple[digest.Preview | None, str | None]:
 def week_links(preview: digest.Preview) -> dict[str, str]:
     """?week= values of the week before and the week after the one shown."""
     start, tz = preview.week.start, preview.tz
-    return {"previous": digest.week_name(start - digest.WEEK, tz),
-            "this": digest.week_name(start, tz),
-            "next": digest.week_name(preview.week.end, tz)}  # fmt: skip
+    return {
+        "previous": digest.week_name(start - digest.WEEK, tz),
+        "this": digest.week_name(start, tz),
+        "next": digest.week_name(preview.week.end, tz),
+    }
 
 
 @bp.get("/digest")
@@ -40,10 +42,12 @@ def week_links(preview: digest.Preview) -> dict[str, str]:
 def show():
     preview, error = week_or_error(current_user)
     return render_template(
-        "digest/show.html", preview=preview, error=error,
+        "digest/show.html",
+        preview=preview,
+        error=error,
         weeks=week_links(preview) if preview else None,
         week_value=text_arg("week", 40),
-    ), (400 if error else 200)  # fmt: skip
+    ), (400 if error else 200)
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])

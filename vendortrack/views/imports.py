@@ -88,8 +88,12 @@ def _default_date_format() -> str:
 
 
 def _upload_page(form: UploadForm) -> str:
-    return render_template("imports/upload.html", form=form, columns=importing.COLUMNS,
-                           max_mb=importing.MAX_UPLOAD_BYTES // (1024 * 1024))  # fmt: skip
+    return render_template(
+        "imports/upload.html",
+        form=form,
+        columns=importing.COLUMNS,
+        max_mb=importing.MAX_UPLOAD_BYTES // (1024 * 1024),
+    )
 
 
 def _wants_json() -> bool:
@@ -112,9 +116,14 @@ def upload():
 def _store(form: UploadForm) -> ImportUpload:
     data = form.file.data.read(importing.MAX_UPLOAD_BYTES + 1)
     return importing.store_upload(
-        db.session, user=current_user, filename=form.file.data.filename or "", data=data,
-        timezone=form.timezone.data, date_format=form.date_format.data, now=utcnow(),
-    )  # fmt: skip
+        db.session,
+        user=current_user,
+        filename=form.file.data.filename or "",
+        data=data,
+        timezone=form.timezone.data,
+        date_format=form.date_format.data,
+        now=utcnow(),
+    )
 
 
 @bp.route("/template.csv")
@@ -170,29 +179,43 @@ def preview(upload_id: int):
     except LedgerError as error:  # refused at upload; kept here so an old row cannot end in a 500
         flash(str(error.message), "danger")
         return redirect(url_for(".upload"))
-    plan = importing.preview(db.session, sheet, timezone=upload.timezone, now=utcnow(),
-                             date_format=upload.date_format)  # fmt: skip
+    plan = importing.preview(
+        db.session, sheet, timezone=upload.timezone, now=utcnow(), date_format=upload.date_format
+    )
     by_row: dict[int, list] = {}
     for problem in plan.problems:
         by_row.setdefault(problem.row, []).append(problem)
     return render_template(
-        "imports/preview.html", upload=upload, plan=plan, counts=plan.counts(), page=_rows_page(plan.plans),
-        problems=plan.problems[:PROBLEMS_SHOWN], by_row=by_row,
+        "imports/preview.html",
+        upload=upload,
+        plan=plan,
+        counts=plan.counts(),
+        page=_rows_page(plan.plans),
+        problems=plan.problems[:PROBLEMS_SHOWN],
+        by_row=by_row,
         date_format=DATE_FORMAT_LABELS.get(upload.date_format),
-    )  # fmt: skip
+    )
 
 
 def counts_message(counts: dict[str, int]) -> str:
     vendors = ngettext("%(num)d new vendor", "%(num)d new vendors", counts["vendors"])
     contacts = ngettext("%(num)d new contact", "%(num)d new contacts", counts["contacts"])
     commitments = ngettext("%(num)d commitment", "%(num)d commitments", counts["commitments"])
-    return _("Imported: %(vendors)s, %(contacts)s, %(commitments)s.",
-             vendors=vendors, contacts=contacts, commitments=commitments)  # fmt: skip
+    return _(
+        "Imported: %(vendors)s, %(contacts)s, %(commitments)s.",
+        vendors=vendors,
+        contacts=contacts,
+        commitments=commitments,
+    )
 
 
 def failure_message(error: ImportFailed) -> str:
-    return _("Row %(row)d, column %(column)s: %(message)s Nothing was imported.",
-             row=error.row, column=error.column or "-", message=str(error.message))  # fmt: skip
+    return _(
+        "Row %(row)d, column %(column)s: %(message)s Nothing was imported.",
+        row=error.row,
+        column=error.column or "-",
+        message=str(error.message),
+    )
 
 
 def _wants_stream() -> bool:
@@ -205,14 +228,23 @@ def commit(upload_id: int):
     upload = get_upload(upload_id)
     if _wants_stream():
         events = stream_with_context(_commit_events(upload))
-        return Response(events, mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})  # fmt: skip
+        return Response(
+            events,
+            mimetype="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
     now = utcnow()
     try:
         importing.claim_upload(db.session, upload, now=now)
         sheet = importing.read_sheet(upload.data)
-        plan = importing.commit_import(db.session, sheet, actor=current_user, now=now,
-                                       timezone=upload.timezone, date_format=upload.date_format)  # fmt: skip
+        plan = importing.commit_import(
+            db.session,
+            sheet,
+            actor=current_user,
+            now=now,
+            timezone=upload.timezone,
+            date_format=upload.date_format,
+        )
     except LedgerError as error:
         db.session.rollback()
         flash(str(error.message), "warning")
@@ -236,8 +268,9 @@ def _commit_events(upload: ImportUpload) -> Iterator[str]:
     try:
         importing.claim_upload(db.session, upload, now=now)
         sheet = importing.read_sheet(upload.data)
-        plan = importing.checked_plan(db.session, sheet, timezone=upload.timezone, now=now,
-                                      date_format=upload.date_format)  # fmt: skip
+        plan = importing.checked_plan(
+            db.session, sheet, timezone=upload.timezone, now=now, date_format=upload.date_format
+        )
         total = len(plan.plans)
         yield _event("progress", {"done": 0, "total": total})
         for done in importing.write_plan(db.session, plan, actor=current_user, now=now):
@@ -255,8 +288,10 @@ def _commit_events(upload: ImportUpload) -> Iterator[str]:
         # The status line is sent already: log it and tell the page, which shows it instead of a 500.
         db.session.rollback()
         current_app.logger.exception("Import of upload %s failed", upload.id)
-        yield _event("error", {"row": None, "column": None,
-                               "message": _("Something went wrong; nothing was imported.")})  # fmt: skip
+        yield _event(
+            "error",
+            {"row": None, "column": None, "message": _("Something went wrong; nothing was imported.")},
+        )
         return
     counts = plan.counts()
     # A streamed response has sent its session cookie already, so the flash is set on the next page.

@@ -15,8 +15,9 @@ def paginate(query: sa.Select) -> Pagination:
     page = request.args.get("page", 1, type=int)
     if not 1 <= page <= MAX_PAGE:
         abort(404)
-    return db.paginate(query, page=page, per_page=current_app.config["VENDORTRACK_PAGE_SIZE"],
-                       error_out=False)  # fmt: skip
+    return db.paginate(
+        query, page=page, per_page=current_app.config["VENDORTRACK_PAGE_SIZE"], error_out=False
+    )
 
 
 def text_arg(name: str, limit: int) -> str:

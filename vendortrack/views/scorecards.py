@@ -42,10 +42,26 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 EXPLAIN_SHOWN = 200  # rows of "why this score" on the page; the sums always cover every one
 CHAINS_SHOWN = 10
 CSV_COLUMNS = (
-    "rank", "vendor", "category", "score", "standing", "reliability", "reliability_low",
-    "reliability_high", "punctuality", "punctuality_low", "punctuality_high", "counted",
-    "kept_on_time", "kept_late", "broken", "rescheduled", "overdue", "cancelled", "upcoming",
-)  # fmt: skip
+    "rank",
+    "vendor",
+    "category",
+    "score",
+    "standing",
+    "reliability",
+    "reliability_low",
+    "reliability_high",
+    "punctuality",
+    "punctuality_low",
+    "punctuality_high",
+    "counted",
+    "kept_on_time",
+    "kept_late",
+    "broken",
+    "rescheduled",
+    "overdue",
+    "cancelled",
+    "upcoming",
+)
 
 
 def rules() -> Rules:
@@ -74,8 +90,9 @@ def _filters() -> tuple[dict[str, str], list[str]]:
     }
     errors = []
     if values["standing"] and values["standing"] not in set(Standing):
-        errors.append(_("Standing: “%(value)s” is not one of the standings offered.",
-                        value=values["standing"]))
+        errors.append(
+            _("Standing: “%(value)s” is not one of the standings offered.", value=values["standing"])
+        )
         values["standing"] = ""
     if values["order"] not in ORDERS:
         errors.append(_("Order: choose best first or worst first."))
@@ -86,9 +103,14 @@ def _filters() -> tuple[dict[str, str], list[str]]:
 def _ranked(now: datetime, filters: dict[str, str]) -> list[scorecard.Ranked]:
     the_rules = rules()
     scorecard.ensure_tally(db.session, the_rules, now)
-    return scorecard.ranked(db.session, the_rules, now, category=filters["category"] or None,
-                            standing=filters["standing"] or None,
-                            worst_first=filters["order"] == "worst")  # fmt: skip
+    return scorecard.ranked(
+        db.session,
+        the_rules,
+        now,
+        category=filters["category"] or None,
+        standing=filters["standing"] or None,
+        worst_first=filters["order"] == "worst",
+    )
 
 
 def trend_scores(vendor_ids: list[int], now: datetime) -> dict[int, list[float | None]]:
@@ -143,9 +165,11 @@ def _page_of(lines: list) -> Page:
 
 def _categories() -> list[str]:
     return db.session.scalars(
-        sa.select(Vendor.category).where(Vendor.category != "", Vendor.archived_at.is_(None))
-        .distinct().order_by(Vendor.category)
-    ).all()  # fmt: skip
+        sa.select(Vendor.category)
+        .where(Vendor.category != "", Vendor.archived_at.is_(None))
+        .distinct()
+        .order_by(Vendor.category)
+    ).all()
 
 
 @bp.route("/scorecard")
@@ -159,12 +183,21 @@ def index():
     not_yet_rated = [line for line in page.items if not line.figures.rated]
     trends = trend_scores([line.vendor_id for line in ranked_lines], now)
     return render_template(
-        "scorecards/index.html", page=page, ranked=ranked_lines, not_yet_rated=not_yet_rated,
-        filters=filters, errors=errors, categories=_categories(), picked=_picked(),
-        trends=trends, sparklines={vendor_id: charts.sparkline(line) for vendor_id, line in trends.items()},
+        "scorecards/index.html",
+        page=page,
+        ranked=ranked_lines,
+        not_yet_rated=not_yet_rated,
+        filters=filters,
+        errors=errors,
+        categories=_categories(),
+        picked=_picked(),
+        trends=trends,
+        sparklines={vendor_id: charts.sparkline(line) for vendor_id, line in trends.items()},
         bands={line.vendor_id: score_band(line.figures) for line in ranked_lines},
-        standings=list(Standing), min_counted=MIN_COUNTED, now=now,
-    ), (400 if errors else 200)  # fmt: skip
+        standings=list(Standing),
+        min_counted=MIN_COUNTED,
+        now=now,
+    ), (400 if errors else 200)
 
 
 def _picked() -> set[int]:
@@ -176,15 +209,27 @@ def csv_row(rank: int, line: scorecard.Ranked) -> list[str]:
     """One vendor's line; a vendor not yet rated has no rank and no figures, as on the page."""
     f = line.figures
     figures = [
-        round(f.reliability, 4), round(f.reliability_band[0], 4), round(f.reliability_band[1], 4),
-        round(f.punctuality, 4), round(f.punctuality_band[0], 4), round(f.punctuality_band[1], 4),
-    ]  # fmt: skip
+        round(f.reliability, 4),
+        round(f.reliability_band[0], 4),
+        round(f.reliability_band[1], 4),
+        round(f.punctuality, 4),
+        round(f.punctuality_band[0], 4),
+        round(f.punctuality_band[1], 4),
+    ]
     if not f.rated:
         rank, score, figures = "", "", [""] * len(figures)
     else:
         score = round(f.score, 2)
-    cells = [rank, line.name, line.category, score, f.standing.value, *figures, f.counted,
-             *(line.counts[key] for key in CSV_COLUMNS[12:])]  # fmt: skip
+    cells = [
+        rank,
+        line.name,
+        line.category,
+        score,
+        f.standing.value,
+        *figures,
+        f.counted,
+        *(line.counts[key] for key in CSV_COLUMNS[12:]),
+    ]
     return [spreadsheet_safe(cell) for cell in cells]
 
 
@@ -229,10 +274,20 @@ def compare():
         return render_template("scorecards/compare.html", columns=[], error=error), 400
     if not COMPARE_MIN <= len(ids) <= COMPARE_MAX:
         # Said on the scorecard itself, its filters and page kept and the ticked boxes still ticked.
-        flash(_("Pick between %(low)d and %(high)d vendors to compare; you picked %(n)d.",
-                low=COMPARE_MIN, high=COMPARE_MAX, n=len(ids)), "warning")  # fmt: skip
-        kept = {name: request.args[name] for name in ("category", "standing", "order", "page")
-                if request.args.get(name)}  # fmt: skip
+        flash(
+            _(
+                "Pick between %(low)d and %(high)d vendors to compare; you picked %(n)d.",
+                low=COMPARE_MIN,
+                high=COMPARE_MAX,
+                n=len(ids),
+            ),
+            "warning",
+        )
+        kept = {
+            name: request.args[name]
+            for name in ("category", "standing", "order", "page")
+            if request.args.get(name)
+        }
         return redirect(url_for("scorecards.index", **kept, vendor=ids))
     now = utcnow()
     columns = []
@@ -241,12 +296,16 @@ def compare():
             abort(404)
         vendor = db.get_or_404(Vendor, vendor_id)
         report = scorecard.vendor_score(db.session, vendor, rules(), now)
-        columns.append({
-            "vendor": vendor, "report": report, "band": score_band(report.figures),
-            "excuses": sorted(report.excuses.items(), key=lambda item: (-item[1], item[0]))[:3],
-            "sparkline": charts.sparkline([point["score"] for point in report.trend]),
-            "rated": report.figures.rated,
-        })  # fmt: skip
+        columns.append(
+            {
+                "vendor": vendor,
+                "report": report,
+                "band": score_band(report.figures),
+                "excuses": sorted(report.excuses.items(), key=lambda item: (-item[1], item[0]))[:3],
+                "sparkline": charts.sparkline([point["score"] for point in report.trend]),
+                "rated": report.figures.rated,
+            }
+        )
     return render_template("scorecards/compare.html", columns=columns, error=None, now=now)
 
 
@@ -278,10 +337,19 @@ def reschedule_chains(session: Session, vendor_id: int, limit: int = CHAINS_SHOW
     """The vendor's commitments moved at least once, the most-moved first: each with every move."""
     c = Commitment
     rows = session.execute(
-        sa.select(c.id, c.title, c.due_at, c.status, c.rescheduled_from_id, c.rescheduled_to_id,
-                  c.excuse_category, c.excuse)
-        .where(c.vendor_id == vendor_id).order_by(c.id)
-    ).all()  # fmt: skip
+        sa.select(
+            c.id,
+            c.title,
+            c.due_at,
+            c.status,
+            c.rescheduled_from_id,
+            c.rescheduled_to_id,
+            c.excuse_category,
+            c.excuse,
+        )
+        .where(c.vendor_id == vendor_id)
+        .order_by(c.id)
+    ).all()
     by_id = {row.id: row for row in rows}
 
     def follow_up(row):
@@ -294,8 +362,9 @@ def reschedule_chains(session: Session, vendor_id: int, limit: int = CHAINS_SHOW
         links = [row]
         while links[-1].status == Status.rescheduled and (nxt := follow_up(links[-1])) is not None:
             links.append(nxt)
-        moves = [Move(a.id, a.due_at, b.due_at, a.excuse_category, a.excuse or "")
-                 for a, b in pairwise(links)]
+        moves = [
+            Move(a.id, a.due_at, b.due_at, a.excuse_category, a.excuse or "") for a, b in pairwise(links)
+        ]
         if moves:
             chains.append(Chain(row.title, row.id, row.due_at, moves, links[-1].id, links[-1].status))
     chains.sort(key=lambda chain: (-len(chain.moves), -chain.original_due.timestamp()))
@@ -322,7 +391,7 @@ def vendor_section(vendor: Vendor, now: datetime) -> dict:
         "trend_chart": charts.trend_chart(trend_points),
         "excuse_chart": charts.bar_chart(report.excuses),
         "chains": reschedule_chains(db.session, vendor.id),
-    }  # fmt: skip
+    }
 
 
 # --- the warning when logging with a poor vendor --------------------------------------------
@@ -342,8 +411,9 @@ def standing_warning(vendor: Vendor, now: datetime) -> StandingWarning | None:
     if report.figures.standing not in WARN_STANDINGS:
         return None
     broken = db.session.scalars(
-        sa.select(Commitment).where(Commitment.vendor_id == vendor.id, Commitment.status == Status.broken)
-        .order_by(Commitment.due_at.desc(), Commitment.id.desc()).limit(3)
-    ).all()  # fmt: skip
+        sa.select(Commitment)
+        .where(Commitment.vendor_id == vendor.id, Commitment.status == Status.broken)
+        .order_by(Commitment.due_at.desc(), Commitment.id.desc())
+        .limit(3)
+    ).all()
     return StandingWarning(report, list(broken))
-

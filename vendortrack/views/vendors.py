@@ -52,15 +52,23 @@ def index():
     counts = {
         row.vendor_id: row
         for row in db.session.execute(
-            agenda.counts_by_vendor([v.id for v in page.items], now=utcnow(),
-                                    grace=current_app.config["VENDORTRACK_GRACE"])  # fmt: skip
+            agenda.counts_by_vendor(
+                [v.id for v in page.items], now=utcnow(), grace=current_app.config["VENDORTRACK_GRACE"]
+            )
         )
     }
     categories = db.session.scalars(
         sa.select(Vendor.category).where(Vendor.category != "").distinct().order_by(Vendor.category)
     ).all()
-    return render_template("vendors/index.html", page=page, counts=counts, q=q, category=category,
-                           categories=categories, show_archived=show_archived)  # fmt: skip
+    return render_template(
+        "vendors/index.html",
+        page=page,
+        counts=counts,
+        q=q,
+        category=category,
+        categories=categories,
+        show_archived=show_archived,
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -90,9 +98,14 @@ def detail(vendor_id: int):
         ).all()
         for view in agenda.View
     }
-    return render_template("vendors/detail.html", vendor=vendor, lists=lists, now=now,
-                           section=scorecards.vendor_section(vendor, now),
-                           contact_form=ContactForm())  # fmt: skip
+    return render_template(
+        "vendors/detail.html",
+        vendor=vendor,
+        lists=lists,
+        now=now,
+        section=scorecards.vendor_section(vendor, now),
+        contact_form=ContactForm(),
+    )
 
 
 @bp.route("/<int:vendor_id>/edit", methods=["GET", "POST"])
@@ -113,8 +126,7 @@ def edit(vendor_id: int):
 def archive(vendor_id: int):
     vendor = vendors.archive_vendor(get_vendor(vendor_id), now=utcnow())
     db.session.commit()
-    flash(_("%(name)s is archived. Its history stays; unarchive it to log more.", name=vendor.name),
-          "info")  # fmt: skip
+    flash(_("%(name)s is archived. Its history stays; unarchive it to log more.", name=vendor.name), "info")
     return redirect(url_for("vendors.detail", vendor_id=vendor.id))
 
 
@@ -132,9 +144,11 @@ def unarchive(vendor_id: int):
 def add_contact(vendor_id: int):
     vendor = get_vendor(vendor_id)
     form = ContactForm()
-    if form.validate_on_submit() and (contact := save(
-        form, lambda: vendors.add_contact(db.session, vendor, now=utcnow(), **_contact_values(form))
-    )):  # fmt: skip
+    if form.validate_on_submit() and (
+        contact := save(
+            form, lambda: vendors.add_contact(db.session, vendor, now=utcnow(), **_contact_values(form))
+        )
+    ):
         flash(_("Contact %(name)s added.", name=contact.name), "success")
         return redirect(url_for("vendors.detail", vendor_id=vendor.id))
     page = render_template("vendors/contact_form.html", form=form, vendor=vendor, contact=None)
@@ -158,4 +172,3 @@ def edit_contact(vendor_id: int, contact_id: int):
 
 def _contact_values(form: ContactForm) -> dict[str, str]:
     return {name: getattr(form, name).data or "" for name in vendors.CONTACT_FIELDS}
-

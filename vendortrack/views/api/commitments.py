@@ -15,8 +15,12 @@ from vendortrack.views.api import schemas
 from vendortrack.views.api.guard import ApiBlueprint, current_api_user, documented, request_now
 from vendortrack.views.api.rows import get_or_404, get_or_422, ledger_write, paginate
 
-bp = ApiBlueprint("api_commitments", __name__, url_prefix="/api/v1",
-               description="What vendors promised, and what became of it.")  # fmt: skip
+bp = ApiBlueprint(
+    "api_commitments",
+    __name__,
+    url_prefix="/api/v1",
+    description="What vendors promised, and what became of it.",
+)
 
 # Every write here goes through the ledger, which guards its own changes against a stale read:
 # `ledger_write(reread=False)` spares the rows read before the write lock a second reading under it.
@@ -42,9 +46,11 @@ def list_commitments(args: dict[str, Any]):
     """Commitments by due time, filtered by vendor, status, kind, owner and a due window."""
     statement = sa.select(Commitment).order_by(Commitment.due_at, Commitment.id)
     for field, column in (
-        ("vendor_id", Commitment.vendor_id), ("status", Commitment.status),
-        ("kind", Commitment.kind), ("owner_id", Commitment.owner_id),
-    ):  # fmt: skip
+        ("vendor_id", Commitment.vendor_id),
+        ("status", Commitment.status),
+        ("kind", Commitment.kind),
+        ("owner_id", Commitment.owner_id),
+    ):
         if field in args:
             statement = statement.where(column == args[field])
     if "due_from" in args:
@@ -105,9 +111,13 @@ def resolve(values: dict[str, Any], commitment_id: int):
     commitment = get_or_404(Commitment, commitment_id)
     with ledger_write(reread=False):
         ledger.resolve(
-            db.session, commitment, values.pop("status"),
-            actor=current_api_user(), now=request_now(), **values,
-        )  # fmt: skip
+            db.session,
+            commitment,
+            values.pop("status"),
+            actor=current_api_user(),
+            now=request_now(),
+            **values,
+        )
     return commitment
 
 

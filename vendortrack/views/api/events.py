@@ -14,8 +14,9 @@ from vendortrack.models import EventAction
 from vendortrack.views.api.guard import ApiBlueprint, current_api_user, documented
 from vendortrack.views.api.schemas import PER_PAGE_MAX, UTCDateTime, row_id
 
-bp = ApiBlueprint("api_events", __name__, url_prefix="/api/v1/events",
-                  description="Every ledger event, for admins.")  # fmt: skip
+bp = ApiBlueprint(
+    "api_events", __name__, url_prefix="/api/v1/events", description="Every ledger event, for admins."
+)
 
 
 @bp.before_request
@@ -29,7 +30,7 @@ class EventLogQuerySchema(Schema):
     user_id = fields.String(
         validate=validate.Regexp(rf"^([0-9]{{1,{audit.MAX_ID_DIGITS}}}|{audit.SCHEDULER})$"),
         metadata={"description": "A user's id, or 'scheduler' for the events no person made."},
-    )  # fmt: skip
+    )
     vendor_id = row_id()
     since = UTCDateTime(metadata={"description": "Events at or after this moment."})
     until = UTCDateTime(metadata={"description": "Events before this moment."})

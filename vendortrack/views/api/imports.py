@@ -18,8 +18,12 @@ from vendortrack.views.api.rows import begin_writing
 from vendortrack.views.api.schemas import ErrorSchema, UTCDateTime
 from vendortrack.views.api.user_schemas import known_timezone
 
-bp = ApiBlueprint("api_imports", __name__, url_prefix="/api/v1/import",
-                  description="Import vendors, contacts and commitments from CSV text.")  # fmt: skip
+bp = ApiBlueprint(
+    "api_imports",
+    __name__,
+    url_prefix="/api/v1/import",
+    description="Import vendors, contacts and commitments from CSV text.",
+)
 
 # JSON escapes can double the text's size; past that the body is refused before it is read.
 MAX_BODY_BYTES = 2 * importing.MAX_UPLOAD_BYTES + 64 * 1024
@@ -27,19 +31,26 @@ MAX_BODY_BYTES = 2 * importing.MAX_UPLOAD_BYTES + 64 * 1024
 
 class ImportRequestSchema(Schema):
     csv = fields.String(
-        required=True, validate=validate.Length(min=1, max=importing.MAX_UPLOAD_BYTES),
-        metadata={"description": "The file's text: a header row, then one row per line, comma- or "
-                                 "semicolon-separated. Columns: " + ", ".join(importing.COLUMNS) + "."},
-    )  # fmt: skip
+        required=True,
+        validate=validate.Length(min=1, max=importing.MAX_UPLOAD_BYTES),
+        metadata={
+            "description": "The file's text: a header row, then one row per line, comma- or "
+            "semicolon-separated. Columns: " + ", ".join(importing.COLUMNS) + "."
+        },
+    )
     timezone = fields.String(
-        allow_none=True, validate=known_timezone,
+        allow_none=True,
+        validate=known_timezone,
         metadata={"description": "The IANA zone of times without an offset; by default your own."},
-    )  # fmt: skip
+    )
     date_format = fields.String(
-        allow_none=True, validate=validate.OneOf(importing.DATE_FORMATS),
-        metadata={"description": "How to read 03/04/2026: auto and dmy day first, mdy month first, iso only "
-                                 "ISO 8601. By default: from your language."},
-    )  # fmt: skip
+        allow_none=True,
+        validate=validate.OneOf(importing.DATE_FORMATS),
+        metadata={
+            "description": "How to read 03/04/2026: auto and dmy day first, mdy month first, iso only "
+            "ISO 8601. By default: from your language."
+        },
+    )
     commit = fields.Boolean(
         load_default=False, metadata={"description": "Write the rows; without it, only the preview."}
     )
@@ -103,11 +114,21 @@ def _row(plan: importing.RowPlan) -> dict[str, Any]:
     commitment = None
     if plan.has_commitment:
         commitment = {
-            "kind": plan.kind and plan.kind.value, "title": plan.title, "due_at": plan.due_at,
-            "status": plan.status.value, "done_at": plan.done_at, "new_due_at": plan.new_due_at,
-        }  # fmt: skip
-    return {"row": plan.row, "vendor": plan.vendor, "vendor_new": plan.vendor_new, "contact": plan.contact,
-            "contact_new": plan.contact_new, "commitment": commitment}  # fmt: skip
+            "kind": plan.kind and plan.kind.value,
+            "title": plan.title,
+            "due_at": plan.due_at,
+            "status": plan.status.value,
+            "done_at": plan.done_at,
+            "new_due_at": plan.new_due_at,
+        }
+    return {
+        "row": plan.row,
+        "vendor": plan.vendor,
+        "vendor_new": plan.vendor_new,
+        "contact": plan.contact,
+        "contact_new": plan.contact_new,
+        "commitment": commitment,
+    }
 
 
 def _problem(problem: Problem | ImportFailed) -> dict[str, Any]:
@@ -118,8 +139,10 @@ def _refused(problems: list[dict[str, Any]], message: str | None = None):
     """The error envelope the API always answers with, plus the problems by row and column."""
     message = message or _("The file has problems; nothing was imported.")
     lines = [_("Row %(row)d, column %(column)s: %(message)s", **p) for p in problems]
-    body = {"error": {"code": "validation_error", "message": message, "fields": {"csv": lines or [message]}},
-            "problems": problems}  # fmt: skip
+    body = {
+        "error": {"code": "validation_error", "message": message, "fields": {"csv": lines or [message]}},
+        "problems": problems,
+    }
     return jsonify(body), 422
 
 
@@ -146,8 +169,12 @@ def post(values: dict[str, Any]):
     plan: Preview = importing.preview(db.session, sheet, timezone=timezone, now=now, date_format=date_format)
     if not values["commit"]:
         db.session.rollback()
-        return {"committed": False, "counts": plan.counts(), "rows": [_row(p) for p in plan.plans],
-                "problems": [_problem(p) for p in plan.problems]}  # fmt: skip
+        return {
+            "committed": False,
+            "counts": plan.counts(),
+            "rows": [_row(p) for p in plan.plans],
+            "problems": [_problem(p) for p in plan.problems],
+        }
     if plan.problems:
         db.session.rollback()
         return _refused([_problem(p) for p in plan.problems])

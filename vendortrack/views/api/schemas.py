@@ -45,9 +45,11 @@ class ErrorDetailSchema(Schema):
     code = fields.String(metadata={"example": "validation_error"})
     message = fields.String()
     field_errors = fields.Dict(
-        data_key="fields", keys=fields.String(), values=fields.List(fields.String()),
+        data_key="fields",
+        keys=fields.String(),
+        values=fields.List(fields.String()),
         metadata={"description": "What was wrong with each field of the request, by field name."},
-    )  # fmt: skip
+    )
 
 
 class ErrorSchema(Schema):
@@ -66,9 +68,10 @@ def _default_per_page() -> int:
 class PageArgsSchema(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=PAGE_MAX))
     per_page = fields.Integer(
-        load_default=_default_per_page, validate=validate.Range(min=1, max=PER_PAGE_MAX),
+        load_default=_default_per_page,
+        validate=validate.Range(min=1, max=PER_PAGE_MAX),
         metadata={"description": "Items per page; the installation's page size when left out."},
-    )  # fmt: skip
+    )
 
 
 class PageSchema(Schema):
@@ -173,9 +176,7 @@ class CommitmentSchema(Schema):
     title = fields.String()
     notes = fields.String()
     due_at = UTCDateTime()
-    original_due_at = UTCDateTime(
-        metadata={"description": "The first due date of a reschedule chain."}
-    )
+    original_due_at = UTCDateTime(metadata={"description": "The first due date of a reschedule chain."})
     status = fields.Enum(Status)
     is_overdue = fields.Function(
         _is_overdue, metadata={"type": "boolean", "description": "Open past its due time plus grace."}
@@ -223,10 +224,14 @@ OUTCOME_FIELDS = {
 }
 RESOLVED = [str(s) for s in OUTCOME_FIELDS if s != Status.open]
 OUTCOME_ARGUMENTS = {"status"} | set().union(*OUTCOME_FIELDS.values())
-DONE_AT = ("When it was kept. Left out: the due time if that has passed (kept on time), "
-           "else the moment of the request.")  # fmt: skip
-NEW_DUE_AT = ("Required when rescheduled. A time already past, or earlier than the current due time, "
-              "is refused (422 on new_due_at) unless confirm_past is true.")  # fmt: skip
+DONE_AT = (
+    "When it was kept. Left out: the due time if that has passed (kept on time), "
+    "else the moment of the request."
+)
+NEW_DUE_AT = (
+    "Required when rescheduled. A time already past, or earlier than the current due time, "
+    "is refused (422 on new_due_at) unless confirm_past is true."
+)
 CONFIRM_PAST = "true: the new due time is meant to be in the past or earlier than the current one."
 
 
@@ -259,9 +264,11 @@ class CommitmentCreateSchema(CommitmentPatchSchema, OutcomeSchema):
     )
     status = fields.String(
         validate=validate.OneOf([str(s) for s in LOGGED_OUTCOMES]),
-        metadata={"description": "What already happened to it; open when left out. Each outcome takes the "
-                                 "fields it uses, as in resolve, in the same transaction."},
-    )  # fmt: skip
+        metadata={
+            "description": "What already happened to it; open when left out. Each outcome takes the "
+            "fields it uses, as in resolve, in the same transaction."
+        },
+    )
 
 
 class ResolveSchema(OutcomeSchema):

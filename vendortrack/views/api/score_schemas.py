@@ -7,8 +7,11 @@ from marshmallow import Schema, fields, validate
 from vendortrack.scoring import COUNT_KEYS, Outcome, Standing
 from vendortrack.views.api.schemas import UTCDateTime, row_id
 
-Band = fields.List(fields.Float(), validate=validate.Length(equal=2),
-                   metadata={"description": "[low, high]: the Wilson interval at 90 %."})  # fmt: skip
+Band = fields.List(
+    fields.Float(),
+    validate=validate.Length(equal=2),
+    metadata={"description": "[low, high]: the Wilson interval at 90 %."},
+)
 STANDINGS = [s.value for s in Standing]
 
 
@@ -46,10 +49,19 @@ class ContactScoreSchema(FiguresSchema):
 
 class TrendPointSchema(Schema):
     as_of = UTCDateTime(required=True)
-    score = fields.Float(required=True, allow_none=True, metadata={
-        "description": "null before the vendor's first counted commitment: no point, not the prior's 50."})
-    standing = fields.String(required=True, allow_none=True, validate=validate.OneOf(STANDINGS),
-                             metadata={"description": "null where score is null."})
+    score = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "null before the vendor's first counted commitment: no point, not the prior's 50."
+        },
+    )
+    standing = fields.String(
+        required=True,
+        allow_none=True,
+        validate=validate.OneOf(STANDINGS),
+        metadata={"description": "null where score is null."},
+    )
 
 
 class ExplainSchema(Schema):

@@ -17,8 +17,12 @@ from vendortrack.views.api import score_schemas
 from vendortrack.views.api.guard import ApiBlueprint, documented, request_now
 from vendortrack.views.api.rows import get_or_404, get_or_422
 
-bp = ApiBlueprint("api_scores", __name__, url_prefix="/api/v1",
-                  description="Reliability and punctuality, as SCORING.md defines them.")  # fmt: skip
+bp = ApiBlueprint(
+    "api_scores",
+    __name__,
+    url_prefix="/api/v1",
+    description="Reliability and punctuality, as SCORING.md defines them.",
+)
 
 
 def _utc(moment: datetime) -> str:
@@ -28,7 +32,9 @@ def _utc(moment: datetime) -> str:
 def score_payload(vendor_id: int, contact_id: int | None, report: VendorScore) -> dict[str, Any]:
     """The report as JSON: unrounded floats, so anyone can redo the arithmetic."""
     return {
-        "vendor_id": vendor_id, "contact_id": contact_id, "as_of": _utc(report.as_of),
+        "vendor_id": vendor_id,
+        "contact_id": contact_id,
+        "as_of": _utc(report.as_of),
         **report.figures.as_dict(),
         "counts": report.counts,
         "median_late_minutes_meetings": report.median_late_minutes_meetings,
@@ -36,11 +42,22 @@ def score_payload(vendor_id: int, contact_id: int | None, report: VendorScore) -
         "excuses": report.excuses,
         "longest_reschedule_chain": report.longest_reschedule_chain,
         "contacts": report.contacts,
-        "trend": [{"as_of": _utc(p["as_of"]), "score": p["score"], "standing": p["standing"]}
-                  for p in report.trend],  # fmt: skip
-        "explain": [{"commitment_id": c.fact.id, "title": c.fact.title, "kind": c.fact.kind,
-                     "due_at": _utc(c.fact.due_at), "outcome": c.outcome.value,
-                     "weight": c.weight, "f": c.f, "p": c.p} for c in report.explain],  # fmt: skip
+        "trend": [
+            {"as_of": _utc(p["as_of"]), "score": p["score"], "standing": p["standing"]} for p in report.trend
+        ],
+        "explain": [
+            {
+                "commitment_id": c.fact.id,
+                "title": c.fact.title,
+                "kind": c.fact.kind,
+                "due_at": _utc(c.fact.due_at),
+                "outcome": c.outcome.value,
+                "weight": c.weight,
+                "f": c.f,
+                "p": c.p,
+            }
+            for c in report.explain
+        ],
     }
 
 
@@ -56,8 +73,9 @@ def vendor_score(args: dict[str, Any], vendor_id: int):
         message = _("Contact #%(id)d works for another vendor.", id=contact_id)
         abort(422, message=message, fields={"contact_id": [message]})
     rules = Rules.from_config(current_app.config)
-    report = scorecard.vendor_score(db.session, vendor, rules, args.get("as_of") or request_now(),
-                                    contact_id=contact_id)  # fmt: skip
+    report = scorecard.vendor_score(
+        db.session, vendor, rules, args.get("as_of") or request_now(), contact_id=contact_id
+    )
     return jsonify(score_payload(vendor.id, contact_id, report))
 
 
@@ -70,8 +88,22 @@ def ranked(args: dict[str, Any]):
     rules = Rules.from_config(current_app.config)
     as_of = args.get("as_of") or request_now()
     scorecard.ensure_tally(db.session, rules, request_now())
-    lines = scorecard.ranked(db.session, rules, as_of, category=args.get("category"),
-                             standing=args.get("standing"), worst_first=args["order"] == "worst")  # fmt: skip
-    items = [{"vendor_id": line.vendor_id, "name": line.name, "category": line.category,
-              **line.figures.as_dict(), "counts": line.counts} for line in lines]  # fmt: skip
+    lines = scorecard.ranked(
+        db.session,
+        rules,
+        as_of,
+        category=args.get("category"),
+        standing=args.get("standing"),
+        worst_first=args["order"] == "worst",
+    )
+    items = [
+        {
+            "vendor_id": line.vendor_id,
+            "name": line.name,
+            "category": line.category,
+            **line.figures.as_dict(),
+            "counts": line.counts,
+        }
+        for line in lines
+    ]
     return jsonify({"as_of": _utc(as_of), "order": args["order"], "items": items})

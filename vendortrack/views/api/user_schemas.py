@@ -21,9 +21,11 @@ def known_timezone(value: str | None) -> None:
 
 def timezone_field(**kwargs) -> fields.String:
     return fields.String(
-        allow_none=True, validate=known_timezone,
-        metadata={"description": "An IANA time zone; null for the installation's default."}, **kwargs,
-    )  # fmt: skip
+        allow_none=True,
+        validate=known_timezone,
+        metadata={"description": "An IANA time zone; null for the installation's default."},
+        **kwargs,
+    )
 
 
 # --- users --------------------------------------------------------------------------------------
@@ -63,9 +65,10 @@ class MePatchSchema(Schema):
     name = text(120)
     timezone = timezone_field()
     locale = fields.String(
-        allow_none=True, validate=known_language,
+        allow_none=True,
+        validate=known_language,
         metadata={"enum": [*LANGUAGES, None], "description": "null: as the client's Accept-Language asks."},
-    )  # fmt: skip
+    )
     digest_enabled = fields.Boolean(metadata={"description": "Whether the weekly digest is emailed."})
 
 
@@ -74,9 +77,11 @@ class UserCreateSchema(Schema):
     name = text(120)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     password = fields.String(
-        required=True, load_only=True, validate=validate.Length(max=1000),
+        required=True,
+        load_only=True,
+        validate=validate.Length(max=1000),
         metadata={"description": "The initial password, at least 10 characters."},
-    )  # fmt: skip
+    )
     timezone = timezone_field()
 
 
@@ -97,9 +102,7 @@ class ApiTokenPageSchema(PageSchema):
 
 class IssuedTokenSchema(Schema):
     user_id = fields.Integer(required=True)
-    token = fields.String(
-        required=True, metadata={"description": "Shown this once: only its hash is kept."}
-    )
+    token = fields.String(required=True, metadata={"description": "Shown this once: only its hash is kept."})
 
 
 # --- export -------------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ from vendortrack.views.api import schemas, user_schemas
 from vendortrack.views.api.guard import ApiBlueprint, current_api_user, documented, request_now
 from vendortrack.views.api.rows import get_or_404, ledger_write, paginate
 
-bp = ApiBlueprint("api_users", __name__, url_prefix="/api/v1/users",
-                  description="Users and their API tokens; admins only.")  # fmt: skip
+bp = ApiBlueprint(
+    "api_users", __name__, url_prefix="/api/v1/users", description="Users and their API tokens; admins only."
+)
 
 
 @bp.before_request

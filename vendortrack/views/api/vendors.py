@@ -17,8 +17,12 @@ from vendortrack.views.api import schemas
 from vendortrack.views.api.guard import ApiBlueprint, documented, request_now
 from vendortrack.views.api.rows import get_or_404, ledger_write, paginate
 
-bp = ApiBlueprint("api_vendors", __name__, url_prefix="/api/v1/vendors",
-               description="Vendors and the people who speak for them.")  # fmt: skip
+bp = ApiBlueprint(
+    "api_vendors",
+    __name__,
+    url_prefix="/api/v1/vendors",
+    description="Vendors and the people who speak for them.",
+)
 
 
 @bp.route("")
