@@ -62,7 +62,7 @@ from vendortrack.models import (  # noqa: E402
     User,
 )
 from vendortrack.models.user import _hasher  # noqa: E402
-from vendortrack.scoring import Rules  # noqa: E402
+from vendortrack.scores.rules import Rules  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 # A Monday evening in UTC: every subscriber's Monday 08:00, from Tokyo to Los Angeles, has passed.

@@ -69,7 +69,7 @@ from vendortrack.cli import scheduler_process, web_process  # noqa: E402
 from vendortrack.extensions import db  # noqa: E402
 from vendortrack.generate import generate  # noqa: E402
 from vendortrack.models import Commitment, EventAction, LedgerEvent, Role, ScoreBucket, Vendor  # noqa: E402
-from vendortrack.scoring import Rules  # noqa: E402
+from vendortrack.scores.rules import Rules  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 HOST = "127.0.0.1"

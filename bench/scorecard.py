@@ -40,7 +40,7 @@ from vendortrack.accounts import find_user, issue_token  # noqa: E402
 from vendortrack.database import write_intent  # noqa: E402
 from vendortrack.extensions import db  # noqa: E402
 from vendortrack.generate import generate  # noqa: E402
-from vendortrack.scoring import Rules  # noqa: E402
+from vendortrack.scores.rules import Rules  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 BARE_SQL = "SELECT vendor_id, COUNT(*) FROM commitment GROUP BY vendor_id"

@@ -21,10 +21,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import NOW, PASSWORD, make_app
-from vendortrack import ledger, tally
+from vendortrack import ledger
 from vendortrack.accounts import create_user, issue_token
 from vendortrack.extensions import db
 from vendortrack.models import Commitment, Kind, Role, Status
+from vendortrack.scores import tally
 from vendortrack.vendors import add_contact, create_vendor
 
 # Not negative_data_rejection/positive_data_acceptance: a well-formed request the ledger refuses (a

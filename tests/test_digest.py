@@ -14,9 +14,10 @@ from flask import current_app
 
 from config import ConfigError, DevelopmentConfig
 from tests.conftest import NOW
-from vendortrack import digest, jobs, ledger, mail, scorecard
+from vendortrack import digest, jobs, ledger, mail
 from vendortrack.models import ExcuseCategory, Kind, MailKind, OutboxMessage, Role, User
-from vendortrack.scoring import Rules, Standing
+from vendortrack.scores import scorecard
+from vendortrack.scores.rules import Rules, Standing
 
 WARSAW = "Europe/Warsaw"
 # The digest of the week of Monday 22 June 2026 goes out on Monday 29 June, 08:00 in Warsaw (06:00 UTC).

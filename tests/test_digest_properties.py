@@ -22,7 +22,7 @@ from tests.conftest import _empty_all_tables
 from vendortrack import digest, ledger
 from vendortrack.accounts import create_user
 from vendortrack.models import Commitment, ExcuseCategory, Kind, Role, Status, Vendor
-from vendortrack.scoring import Fact, Rules, Standing, score_as_of
+from vendortrack.scores.rules import Fact, Rules, Standing, score_as_of
 from vendortrack.vendors import create_vendor
 
 START = datetime(2026, 6, 22, 6, 0, tzinfo=UTC)

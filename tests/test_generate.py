@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from tests.conftest import NOW, PASSWORD
-from vendortrack import ledger, scorecard, tally
+from vendortrack import ledger
 from vendortrack.generate import commitment_counts, generate
 from vendortrack.ledger import LedgerError
 from vendortrack.models import (
@@ -26,7 +26,8 @@ from vendortrack.models import (
     Vendor,
 )
 from vendortrack.models.score import ScoreRollup
-from vendortrack.scoring import Rules
+from vendortrack.scores import scorecard, tally
+from vendortrack.scores.rules import Rules
 
 VENDORS, COMMITMENTS = 20, 2000
 

@@ -248,8 +248,8 @@ def test_text_that_no_database_would_take_is_refused_as_a_whole(text):
 
 
 def test_an_import_leaves_the_score_sums_as_a_full_recount_would(session, admin):
-    from vendortrack import tally
     from vendortrack.models import ScoreBucket
+    from vendortrack.scores import tally
 
     text = "vendor,kind,title,due,status,done_at,excuse_category\n" + "".join(
         f"Vendor {n % 5},promise,Promise {n},2026-0{1 + n % 6}-1{n % 10},{status},{done},{excuse}\n"

@@ -494,8 +494,9 @@ def test_a_commitment_logged_after_its_due_time_is_never_flagged_nor_mailed_yet_
 ):
     from flask import current_app
 
-    from vendortrack import agenda, scorecard
-    from vendortrack.scoring import Rules
+    from vendortrack import agenda
+    from vendortrack.scores import scorecard
+    from vendortrack.scores.rules import Rules
 
     ann = make_user(Role.editor, email="ann@example.test")
     acme = make_vendor("Acme Printing")

@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from tests.conftest import make_app
-from vendortrack import ledger, scorecard, tally
+from vendortrack import ledger
 from vendortrack.extensions import db
 from vendortrack.models import Commitment, ExcuseCategory, Kind, ScoreBucket, ScoreTallyState, Status, Vendor
-from vendortrack.scoring import Rules
+from vendortrack.scores import scorecard, tally
+from vendortrack.scores.rules import Rules
 
 NOW = datetime(2026, 11, 15, 9, 30, tzinfo=UTC)
 

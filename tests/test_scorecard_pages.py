@@ -11,11 +11,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from vendortrack import ledger, scorecard
+from vendortrack import ledger
 from vendortrack.charts import bar_chart, sparkline, trend_chart
 from vendortrack.extensions import db
 from vendortrack.models import Commitment, ExcuseCategory, Kind
-from vendortrack.scoring import Rules, weight
+from vendortrack.scores import scorecard
+from vendortrack.scores.rules import Rules, weight
 from vendortrack.timeutil import utcnow
 from vendortrack.vendors import add_contact
 from vendortrack.views.scorecards import spreadsheet_safe

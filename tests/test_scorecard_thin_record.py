@@ -13,7 +13,7 @@ from tests import test_scorecard_pages
 from tests.test_scorecard_pages import NOW, broken, kept, rows, text, visible
 from vendortrack import ledger
 from vendortrack.models import Kind
-from vendortrack.scoring import COUNT_KEYS
+from vendortrack.scores.rules import COUNT_KEYS
 from vendortrack.templating import facts_line, too_little_history
 from vendortrack.vendors import add_contact
 

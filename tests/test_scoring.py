@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from vendortrack.scoring import (
+from vendortrack.scores.rules import (
     Z90,
     Fact,
     Outcome,
@@ -126,7 +126,7 @@ def test_a_vendor_with_no_history_sits_at_one_half_with_the_widest_band():
     ],
 )
 def test_standing_thresholds(score, counted, standing):
-    from vendortrack.scoring import standing_for
+    from vendortrack.scores.rules import standing_for
 
     assert standing_for(score, counted) == standing
 

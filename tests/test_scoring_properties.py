@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vendortrack.scoring import (
+from vendortrack.scores.rules import (
     Z90,
     Fact,
     Rules,

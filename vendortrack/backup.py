@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from vendortrack import tally
 from vendortrack.database import UTCDateTime
 from vendortrack.extensions import db
-from vendortrack.scoring import Rules
+from vendortrack.scores import tally
+from vendortrack.scores.rules import Rules
 
 FORMAT = 1
 # Sums of the ledger, not facts: rebuilt on restore rather than trusted from a file.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vendortrack.scoring import STANDING_FLOORS
+from vendortrack.scores.rules import STANDING_FLOORS
 
 SCORE_TICKS = (0, 25, 50, 75, 100)
 

@@ -27,7 +27,7 @@ from vendortrack.extensions import db
 from vendortrack.generate import generate
 from vendortrack.ledger import LedgerError
 from vendortrack.models import Role, User, Vendor
-from vendortrack.scoring import Rules
+from vendortrack.scores.rules import Rules
 from vendortrack.timeutil import CLOCK_SKEW, is_aware, utcnow
 
 if TYPE_CHECKING:

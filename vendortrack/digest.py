@@ -20,12 +20,13 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 from sqlalchemy.orm import Session, aliased
 
-from vendortrack import mail, scorecard
+from vendortrack import mail
 from vendortrack.i18n import speaking, user_timezone
 from vendortrack.ledger import LedgerError
 from vendortrack.models import Commitment, ExcuseCategory, MailKind, Status, User, Vendor
 from vendortrack.models.user import DIGEST_TIME, DIGEST_WEEKDAY
-from vendortrack.scoring import (
+from vendortrack.scores import scorecard
+from vendortrack.scores.rules import (
     COUNTED,
     MIN_COUNTED,
     Fact,

@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from vendortrack import tally
 from vendortrack.accounts import create_user, find_user
 from vendortrack.demo import DEMO_USERS
 from vendortrack.ledger import LedgerError
@@ -38,7 +37,8 @@ from vendortrack.models import (
     Vendor,
 )
 from vendortrack.models.vendor import name_key
-from vendortrack.scoring import Rules
+from vendortrack.scores import tally
+from vendortrack.scores.rules import Rules
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = 1_000_000  # microseconds in a second: every moment is planned as integer microseconds

@@ -15,10 +15,11 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from vendortrack import ledger, tally
+from vendortrack import ledger
 from vendortrack.ledger import OUT_OF_RANGE, TITLE_MAX, LedgerError, in_range
 from vendortrack.models import Commitment, ExcuseCategory, ImportUpload, Kind, Status, User, Vendor
 from vendortrack.models.vendor import name_key
+from vendortrack.scores import tally
 from vendortrack.timeutil import CLOCK_SKEW, is_aware, local_moment
 from vendortrack.vendors import add_contact, create_vendor, update_vendor
 

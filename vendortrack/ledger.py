@@ -16,7 +16,6 @@ from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from vendortrack import tally
 from vendortrack.database import core
 from vendortrack.models import (
     Commitment,
@@ -29,7 +28,8 @@ from vendortrack.models import (
     User,
     Vendor,
 )
-from vendortrack.scoring import Fact
+from vendortrack.scores import tally
+from vendortrack.scores.rules import Fact
 from vendortrack.timeutil import CLOCK_SKEW, is_aware
 
 TITLE_MAX = 200

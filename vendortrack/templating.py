@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from vendortrack.extensions import db
 from vendortrack.models import Contact, EventAction, ExcuseCategory, Kind, Role, Status, User
-from vendortrack.scoring import COUNTED, MIN_COUNTED, Outcome, Standing
+from vendortrack.scores.rules import COUNTED, MIN_COUNTED, Outcome, Standing
 
 KIND_LABELS = {Kind.meeting: _l("Meeting"), Kind.promise: _l("Promise"), Kind.deadline: _l("Deadline")}
 STATUS_LABELS = {

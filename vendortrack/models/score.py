@@ -15,7 +15,7 @@ class ScoreBucket(db.Model):
 
     Weights are stored relative to the month's start, g = 2 ** ((due_at - month_start) / H), so
     as of any later moment T the month contributes g * 2 ** (-(T - month_start) / H). Kept in
-    step with the ledger by `vendortrack.tally`; rebuilt whole when the scoring settings change.
+    step with the ledger by `vendortrack.scores.tally`; rebuilt whole when the scoring settings change.
     """
 
     __table_args__ = (
@@ -45,7 +45,7 @@ class ScoreRollup(db.Model):
 
     Weights are anchored at `through_month_start` (a bucket of month m adds its weight times
     2 ** ((m - through) / H)), so as of T the whole row scales by one factor 2 ** (-(T - through) / H).
-    Valid while ScoreTallyState.rollup_through names the same month; `vendortrack.tally` keeps it so.
+    Valid while ScoreTallyState.rollup_through names the same month; `vendortrack.scores.tally` keeps it so.
     """
 
     vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("vendor.id"), primary_key=True)

@@ -16,11 +16,12 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy.orm import Session
 
-from vendortrack import charts, scorecard
+from vendortrack import charts
 from vendortrack.csvsafe import spreadsheet_safe
 from vendortrack.extensions import db
 from vendortrack.models import Commitment, Status, Vendor
-from vendortrack.scoring import (
+from vendortrack.scores import scorecard
+from vendortrack.scores.rules import (
     MIN_COUNTED,
     Headline,
     Rules,

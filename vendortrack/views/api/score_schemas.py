@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from vendortrack.scoring import COUNT_KEYS, Outcome, Standing
+from vendortrack.scores.rules import COUNT_KEYS, Outcome, Standing
 from vendortrack.views.api.schemas import UTCDateTime, row_id
 
 Band = fields.List(

@@ -9,10 +9,10 @@ from flask import current_app, jsonify
 from flask_babel import gettext as _
 from flask_smorest import abort
 
-from vendortrack import scorecard
 from vendortrack.extensions import db
 from vendortrack.models import Contact, Vendor
-from vendortrack.scoring import Rules, VendorScore
+from vendortrack.scores import scorecard
+from vendortrack.scores.rules import Rules, VendorScore
 from vendortrack.views.api import score_schemas
 from vendortrack.views.api.guard import ApiBlueprint, documented, request_now
 from vendortrack.views.api.rows import get_or_404, get_or_422

@@ -18,11 +18,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from vendortrack import tally
 from vendortrack.database import UTCDateTime, write_intent
 from vendortrack.models import Commitment, Kind, ScoreBucket, Status, Vendor
 from vendortrack.models.score import ScoreRollup
-from vendortrack.scoring import (
+from vendortrack.scores import tally
+from vendortrack.scores.rules import (
     COUNT_KEYS,
     Fact,
     Headline,

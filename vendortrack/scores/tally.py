@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from vendortrack.database import core
 from vendortrack.models import Commitment, ScoreBucket, ScoreTallyState, Vendor
 from vendortrack.models.score import ScoreRollup
-from vendortrack.scoring import CREDITS, DAY, Fact, Outcome, Rules, outcome, weight
+from vendortrack.scores.rules import CREDITS, DAY, Fact, Outcome, Rules, outcome, weight
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # As of a moment this late, every open commitment is overdue and every resolved one has come due.
