@@ -21,6 +21,7 @@ from vendortrack.accounts import create_user, issue_token
 from vendortrack.database import write_intent
 from vendortrack.extensions import db
 from vendortrack.models import Role, User, Vendor
+from vendortrack.validation import InvalidInput
 from vendortrack.vendors import create_vendor
 
 PG_URL = os.environ.get("VENDORTRACK_TEST_DATABASE_URL")
@@ -238,7 +239,7 @@ def ledger_refuses_import_row(monkeypatch):
 
         def refuse(session, plan, **kwargs):
             if plan.row == number:
-                raise importing.LedgerError("title", "Refused by the ledger.")
+                raise InvalidInput("title", "Refused by the ledger.")
             write_row(session, plan, **kwargs)
 
         monkeypatch.setattr(importing, "_write_row", refuse)

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from tests.conftest import NOW, PASSWORD
 from vendortrack.accounts import disable_account
-from vendortrack.ledger import LedgerError
 from vendortrack.models import Role, User
 from vendortrack.templating import local
+from vendortrack.validation import InvalidInput
 
 
 def page(response) -> str:
@@ -192,7 +192,7 @@ def test_an_admin_cannot_disable_themselves(admin_client, admin, make_user, sess
 
 def test_the_last_active_admin_cannot_be_disabled(session, admin, editor):
     # Through the pages the actor is itself an admin, so this guards other callers (the CLI).
-    with pytest.raises(LedgerError, match="last active admin"):
+    with pytest.raises(InvalidInput, match="last active admin"):
         disable_account(session, admin, actor=editor, now=NOW)
     assert admin.is_active
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import NOW
 from vendortrack.accounts import update_profile
-from vendortrack.ledger import LedgerError
+from vendortrack.validation import InvalidInput
 
 pytestmark = pytest.mark.usefixtures("api_clock_at_now")
 
@@ -128,7 +128,7 @@ def test_without_a_token_the_profile_cannot_be_changed(client):
 
 def test_update_profile_refuses_an_unknown_time_zone_or_language(editor):
     for values, field in (({"timezone": "Nowhere/Land"}, "timezone"), ({"locale": "tlh"}, "locale")):
-        with pytest.raises(LedgerError) as refused:
+        with pytest.raises(InvalidInput) as refused:
             update_profile(editor, **values)
         assert refused.value.field == field
     assert (editor.timezone, editor.locale) == (None, None)

@@ -13,7 +13,6 @@ from flask import current_app
 from tests.conftest import NOW, PASSWORD
 from vendortrack import ledger
 from vendortrack.generate import commitment_counts, generate
-from vendortrack.ledger import LedgerError
 from vendortrack.models import (
     Commitment,
     Contact,
@@ -28,6 +27,7 @@ from vendortrack.models import (
 from vendortrack.models.score import ScoreRollup
 from vendortrack.scores import scorecard, tally
 from vendortrack.scores.rules import Rules
+from vendortrack.validation import InvalidInput
 
 VENDORS, COMMITMENTS = 20, 2000
 
@@ -176,7 +176,7 @@ def test_the_same_seed_gives_the_same_ledger_and_another_seed_another(session):
 
 
 def test_a_database_with_vendors_is_refused_unless_appending(session, generated):
-    with pytest.raises(LedgerError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         fill(session)
     assert refused.value.field == "append"
     assert count(session, Commitment) == COMMITMENTS

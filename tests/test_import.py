@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from tests.conftest import NOW
 from vendortrack import importing
-from vendortrack.ledger import LedgerError
 from vendortrack.models import Commitment, Contact, LedgerEvent, Status, Vendor
+from vendortrack.validation import InvalidInput
 
 
 @pytest.fixture
@@ -241,7 +241,7 @@ def test_a_name_that_grows_when_compared_is_measured_as_compared(session):
     ids=["NUL", "lone surrogate", "a cell past the csv module's limit"],
 )
 def test_text_that_no_database_would_take_is_refused_as_a_whole(text):
-    with pytest.raises(LedgerError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         importing.read_text(text)
 
     assert refused.value.field == "file"

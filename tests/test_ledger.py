@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from tests.conftest import NOW
 from vendortrack import ledger
 from vendortrack.extensions import db
-from vendortrack.ledger import LedgerError
 from vendortrack.models import Commitment, EventAction, ExcuseCategory, Kind, LedgerEvent, Status, User
+from vendortrack.validation import InvalidInput
 from vendortrack.vendors import add_contact, archive_vendor
 
 DUE = NOW - timedelta(days=2)
@@ -49,7 +49,7 @@ def test_logging_a_commitment_writes_a_created_event_with_every_field(meeting, e
 
 
 def test_a_commitment_needs_a_title(session, vendor, editor):
-    with pytest.raises(LedgerError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         ledger.log_commitment(
             session, vendor=vendor, kind=Kind.promise, title="  ", due_at=DUE, actor=editor, now=NOW
         )
@@ -57,7 +57,7 @@ def test_a_commitment_needs_a_title(session, vendor, editor):
 
 
 def test_a_naive_due_time_is_refused(session, vendor, editor):
-    with pytest.raises(LedgerError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         ledger.log_commitment(
             session,
             vendor=vendor,
@@ -72,7 +72,7 @@ def test_a_naive_due_time_is_refused(session, vendor, editor):
 
 def test_a_contact_from_another_vendor_is_refused(session, vendor, make_vendor, editor):
     stranger = add_contact(session, make_vendor("Other"), now=NOW, name="Stranger")
-    with pytest.raises(LedgerError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         ledger.log_commitment(
             session,
             vendor=vendor,
@@ -88,7 +88,7 @@ def test_a_contact_from_another_vendor_is_refused(session, vendor, make_vendor, 
 
 def test_an_archived_vendor_takes_no_new_commitments(session, vendor, editor):
     archive_vendor(vendor, now=NOW)
-    with pytest.raises(LedgerError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         ledger.log_commitment(
             session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=DUE, actor=editor, now=NOW
         )
@@ -107,7 +107,7 @@ def test_kept_records_when_and_how_late(session, meeting, editor):
 
 
 def test_kept_in_the_future_is_refused(session, meeting, editor):
-    with pytest.raises(LedgerError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         ledger.resolve_kept(session, meeting, actor=editor, now=NOW, done_at=NOW + timedelta(hours=1))
     assert refused.value.field == "done_at"
     assert meeting.status == Status.open
@@ -130,7 +130,7 @@ def test_broken_keeps_the_excuse_and_its_category(session, meeting, editor):
 
 
 def test_an_unknown_excuse_category_is_refused_and_changes_nothing(session, meeting, editor):
-    with pytest.raises(LedgerError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         ledger.resolve_broken(session, meeting, actor=editor, now=NOW, excuse_category="the dog ate it")
     assert refused.value.field == "excuse_category"
     session.rollback()
@@ -172,7 +172,7 @@ def test_rescheduling_closes_the_old_and_opens_a_successor_that_keeps_the_first_
 
 def test_a_resolved_commitment_cannot_be_resolved_again(session, meeting, editor):
     ledger.cancel(session, meeting, actor=editor, now=NOW, reason="We found another firm")
-    with pytest.raises(LedgerError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         ledger.resolve_kept(session, meeting, actor=editor, now=NOW)
     assert refused.value.field == "status"
     assert meeting.status == Status.cancelled
@@ -204,7 +204,7 @@ def test_reopening_is_refused_while_the_follow_up_has_an_outcome(session, meetin
         session, meeting, actor=editor, now=NOW, new_due_at=NOW - timedelta(hours=1), confirm_past=True
     )
     ledger.resolve_kept(session, successor, actor=editor, now=NOW)
-    with pytest.raises(LedgerError, match="follow-up"):
+    with pytest.raises(InvalidInput, match="follow-up"):
         ledger.reopen(session, meeting, actor=editor, now=NOW)
 
 
@@ -241,7 +241,7 @@ def test_two_editors_resolving_at_once_cannot_both_win(app, session, meeting, ma
                 ledger.resolve(s, commitment, status, actor=user, now=NOW, excuse_category="other")
                 s.commit()
                 outcomes.append(status)
-            except LedgerError:
+            except InvalidInput:
                 s.rollback()
             finally:
                 s.remove()
@@ -302,7 +302,7 @@ def test_a_resolve_computed_from_a_row_someone_since_edited_is_refused_and_chang
             s, c, actor=who, now=NOW + timedelta(minutes=1), due_at=DUE + timedelta(days=1)
         ),
     )
-    with pytest.raises(LedgerError, match="Someone changed this commitment a moment ago"):
+    with pytest.raises(InvalidInput, match="Someone changed this commitment a moment ago"):
         ledger.resolve(session, meeting, "kept", actor=editor, now=NOW)
     session.rollback()
     assert meeting.status == Status.open and meeting.due_at == DUE + timedelta(days=1)
@@ -314,7 +314,7 @@ def test_resolving_what_someone_resolved_since_it_was_read_says_so(app, session,
     _meanwhile(
         app, meeting.id, editor.id, lambda s, c, who: ledger.resolve(s, c, "broken", actor=who, now=NOW)
     )
-    with pytest.raises(LedgerError, match="Someone resolved this commitment a moment ago"):
+    with pytest.raises(InvalidInput, match="Someone resolved this commitment a moment ago"):
         ledger.resolve(session, meeting, "kept", actor=editor, now=NOW)
     session.rollback()
     assert meeting.status == Status.broken
@@ -333,7 +333,7 @@ def test_an_edit_made_from_a_stale_read_is_refused_rather_than_overwriting_anoth
             s, c, actor=who, now=NOW + timedelta(minutes=1), title="Renamed by someone else"
         ),
     )
-    with pytest.raises(LedgerError, match="Someone changed this commitment a moment ago"):
+    with pytest.raises(InvalidInput, match="Someone changed this commitment a moment ago"):
         ledger.edit_commitment(session, meeting, actor=editor, now=NOW, title="Kick-off with the board")
     session.rollback()
     assert meeting.title == "Renamed by someone else"
@@ -437,7 +437,7 @@ def test_a_backfilled_move_into_the_past_needs_confirming_and_a_refusal_writes_n
         new_due_at=DUE + timedelta(days=1),
         excuse_category="personal",
     )
-    with pytest.raises(LedgerError, match="already passed") as refused:
+    with pytest.raises(InvalidInput, match="already passed") as refused:
         ledger.log_what_happened(session, **moved)
     assert refused.value.field == "new_due_at"
     session.rollback()
@@ -469,7 +469,7 @@ def test_a_move_earlier_than_the_current_due_time_needs_confirming_even_in_the_f
         actor=editor,
         now=NOW,
     )
-    with pytest.raises(LedgerError, match="earlier than the current one") as refused:
+    with pytest.raises(InvalidInput, match="earlier than the current one") as refused:
         ledger.reschedule(session, later, actor=editor, now=NOW, new_due_at=NOW + timedelta(days=5))
     assert refused.value.field == "new_due_at" and later.status == Status.open
     successor = ledger.reschedule(
@@ -479,7 +479,7 @@ def test_a_move_earlier_than_the_current_due_time_needs_confirming_even_in_the_f
 
 
 def test_a_commitment_cannot_be_logged_as_cancelled_at_once(session, vendor, editor):
-    with pytest.raises(LedgerError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         ledger.log_what_happened(
             session,
             vendor=vendor,
@@ -499,7 +499,7 @@ def test_a_viewer_cannot_own_a_commitment_but_one_who_became_a_viewer_keeps_thei
     from vendortrack.models import Role
 
     viewer = make_user(Role.viewer)
-    with pytest.raises(LedgerError, match="viewer") as refused:
+    with pytest.raises(InvalidInput, match="viewer") as refused:
         ledger.log_commitment(
             session,
             vendor=vendor,
@@ -528,5 +528,5 @@ def test_a_viewer_cannot_own_a_commitment_but_one_who_became_a_viewer_keeps_thei
     session.commit()
     ledger.edit_commitment(session, quote, actor=editor, now=NOW, title="The quote", owner=colleague)
     assert (quote.title, quote.owner_id) == ("The quote", colleague.id)
-    with pytest.raises(LedgerError, match="viewer"):
+    with pytest.raises(InvalidInput, match="viewer"):
         ledger.edit_commitment(session, quote, actor=editor, now=NOW, owner=viewer)

@@ -17,10 +17,10 @@ from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session
 
 from vendortrack.i18n import LANGUAGES
-from vendortrack.ledger import LedgerError
 from vendortrack.models import ApiToken, Role, User
 from vendortrack.models.user import hash_token, new_session_token
 from vendortrack.timeutil import is_timezone
+from vendortrack.validation import InvalidInput
 
 PASSWORD_MIN = 10
 TOKEN_PREFIX = "vt_"  # noqa: S105 - a visible prefix, not a secret
@@ -28,7 +28,7 @@ TOKEN_PREFIX = "vt_"  # noqa: S105 - a visible prefix, not a secret
 
 def check_password_strength(password: str) -> str:
     if len(password or "") < PASSWORD_MIN:
-        raise LedgerError(
+        raise InvalidInput(
             "password",
             lazy_ngettext(
                 "Use at least %(num)d character.", "Use at least %(num)d characters.", PASSWORD_MIN
@@ -43,7 +43,7 @@ def normalize_email(email: str) -> str:
         checked = validate_email(email or "", check_deliverability=False, test_environment=True)
         return checked.normalized.lower()
     except EmailNotValidError:
-        raise LedgerError("email", _l("Enter a valid email address.")) from None
+        raise InvalidInput("email", _l("Enter a valid email address.")) from None
 
 
 def find_user(session: Session, email: str) -> User | None:
@@ -83,11 +83,11 @@ def create_user(
 ) -> User:
     email = normalize_email(email)
     if find_user(session, email) is not None:
-        raise LedgerError("email", _l("A user with this email already exists."))
+        raise InvalidInput("email", _l("A user with this email already exists."))
     try:
         role = Role(role)
     except ValueError:
-        raise LedgerError("role", _l("Choose viewer, editor or admin.")) from None
+        raise InvalidInput("role", _l("Choose viewer, editor or admin.")) from None
     user = User(email=email, name=(name or "").strip(), role=role, timezone=timezone, created_at=now)
     user.set_password(check_password_strength(password))
     try:
@@ -96,7 +96,7 @@ def create_user(
         with session.begin_nested():
             session.add(user)
     except sa.exc.IntegrityError:
-        raise LedgerError("email", _l("A user with this email already exists.")) from None
+        raise InvalidInput("email", _l("A user with this email already exists.")) from None
     return user
 
 
@@ -104,7 +104,7 @@ def set_role(user: User, role: Role | str) -> User:
     try:
         user.role = Role(role)
     except ValueError:
-        raise LedgerError("role", _l("Choose viewer, editor or admin.")) from None
+        raise InvalidInput("role", _l("Choose viewer, editor or admin.")) from None
     return user
 
 
@@ -126,9 +126,9 @@ def update_profile(
     works out the next Monday afresh, on the user's clock.
     """
     if timezone is not UNCHANGED and timezone is not None and not is_timezone(timezone):
-        raise LedgerError("timezone", _l("Choose an IANA time zone, such as Europe/Warsaw."))
+        raise InvalidInput("timezone", _l("Choose an IANA time zone, such as Europe/Warsaw."))
     if locale is not UNCHANGED and locale and locale not in LANGUAGES:
-        raise LedgerError("locale", _l("Choose one of the languages offered."))
+        raise InvalidInput("locale", _l("Choose one of the languages offered."))
     if name is not UNCHANGED:
         user.name = (name or "").strip()
     if locale is not UNCHANGED:
@@ -207,7 +207,7 @@ def _active_admin_ids(session: Session) -> list[int]:
 
 def _keep_an_admin(session: Session, user: User, field: str) -> None:
     if user.role == Role.admin and user.is_active and _active_admin_ids(session) == [user.id]:
-        raise LedgerError(
+        raise InvalidInput(
             field,
             _l("%(email)s is the last active admin; make someone else an admin first.", email=user.email),
         )
@@ -218,7 +218,7 @@ def change_role(session: Session, user: User, role: Role | str) -> User:
     try:
         role = Role(role)
     except ValueError:
-        raise LedgerError("role", _l("Choose viewer, editor or admin.")) from None
+        raise InvalidInput("role", _l("Choose viewer, editor or admin.")) from None
     if role != Role.admin:
         _keep_an_admin(session, user, "role")
     return set_role(user, role)
@@ -227,7 +227,7 @@ def change_role(session: Session, user: User, role: Role | str) -> User:
 def disable_account(session: Session, user: User, *, actor: User, now: datetime) -> User:
     """disable_user, refusing to lock out the actor themselves or the last active admin."""
     if user.id == actor.id:
-        raise LedgerError("user", _l("You cannot disable your own account."))
+        raise InvalidInput("user", _l("You cannot disable your own account."))
     if not user.is_active:
         return user  # already disabled: keep the moment it first happened
     _keep_an_admin(session, user, "user")

@@ -25,10 +25,10 @@ from vendortrack.accounts import check_password_strength, create_user, find_user
 from vendortrack.demo import DEMO_ADMIN, DemoResult, load_demo
 from vendortrack.extensions import db
 from vendortrack.generate import generate
-from vendortrack.ledger import LedgerError
 from vendortrack.models import Role, User, Vendor
 from vendortrack.scores.rules import Rules
 from vendortrack.timeutil import CLOCK_SKEW, is_aware, utcnow
+from vendortrack.validation import InvalidInput
 
 if TYPE_CHECKING:
     from vendortrack.jobs import DryRun
@@ -142,7 +142,7 @@ def describe_dry_run(name: str, dry: DryRun) -> None:
             )
 
 
-def refused(error: LedgerError) -> click.ClickException:
+def refused(error: InvalidInput) -> click.ClickException:
     """A ledger refusal as a command-line error: nothing was written, the message names the field."""
     db.session.rollback()
     return click.ClickException(_("%(field)s: %(message)s", field=error.field, message=str(error.message)))
@@ -172,7 +172,7 @@ def users_create(email: str, role: str, name: str, password_stdin: bool) -> None
     password = read_password(password_stdin)
     try:
         user = create_user(db.session, email=email, password=password, role=role, name=name, now=utcnow())
-    except LedgerError as error:
+    except InvalidInput as error:
         raise refused(error) from None
     db.session.commit()
     click.echo(_("Created %(email)s (%(role)s).", email=user.email, role=user.role.value))
@@ -186,7 +186,7 @@ def users_set_password(email: str, password_stdin: bool) -> None:
     user = get_user(email)
     try:
         user.set_password(check_password_strength(read_password(password_stdin)))
-    except LedgerError as error:
+    except InvalidInput as error:
         raise refused(error) from None
     db.session.commit()
     click.echo(_("New password set for %(email)s.", email=user.email))
@@ -228,7 +228,7 @@ def demo_load() -> None:
     """Load demo users and a year of vendor history into an empty database."""
     try:
         result = load_demo(db.session, utcnow())
-    except LedgerError as error:
+    except InvalidInput as error:
         raise refused(error) from None
     if not result.loaded:
         click.echo(_("The database already has vendors; demo data was not loaded."))
@@ -317,7 +317,7 @@ def dev_generate(vendors: int, commitments: int, seed: int, now: datetime | None
             password=current_app.config.get("VENDORTRACK_DEMO_PASSWORD"),
             progress=progress,
         )
-    except LedgerError as error:
+    except InvalidInput as error:
         raise refused(error) from None
     click.echo(
         _(
@@ -441,7 +441,7 @@ def import_command(
         zone = importing.check_timezone(timezone or current_app.config["VENDORTRACK_TIMEZONE"])
         with open(path, "rb") as stream:
             sheet = importing.read_sheet(stream.read())
-    except LedgerError as error:
+    except InvalidInput as error:
         raise refused(error) from None
     actor = get_user(as_email) if as_email else importing.default_actor(db.session)
     if actor is None:
@@ -682,7 +682,7 @@ def serve(host: str, port: int, access_log: bool) -> None:
     ):
         try:
             result = load_demo(db.session, utcnow())
-        except LedgerError as error:
+        except InvalidInput as error:
             raise refused(error) from None
         db.session.commit()
         click.echo(

@@ -324,7 +324,7 @@ def load_demo(session: Session, now: datetime, *, seed: int = SEED) -> DemoResul
     """Fill an empty database with demo users and a year of vendor history; the caller commits.
 
     If any vendor exists it does nothing. The password is the app's VENDORTRACK_DEMO_PASSWORD
-    when set, else a random one returned in the result. A LedgerError leaves the caller to roll back.
+    when set, else a random one returned in the result. A InvalidInput leaves the caller to roll back.
     """
     if session.scalar(sa.select(Vendor.id).limit(1)) is not None:
         return DemoResult(loaded=False)
@@ -333,7 +333,7 @@ def load_demo(session: Session, now: datetime, *, seed: int = SEED) -> DemoResul
     result = DemoResult(loaded=True, password=None if configured else password)
     start = now - timedelta(days=420)
     for email, name, role in DEMO_USERS:
-        # A demo address already taken raises LedgerError("email"): its password is not ours to print.
+        # A demo address already taken raises InvalidInput("email"): its password is not ours to print.
         result.users.append(
             create_user(session, email=email, password=password, role=role, now=start, name=name)
         )

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session, aliased
 
 from vendortrack import mail
 from vendortrack.i18n import speaking, user_timezone
-from vendortrack.ledger import LedgerError
 from vendortrack.models import Commitment, ExcuseCategory, MailKind, Status, User, Vendor
 from vendortrack.models.user import DIGEST_TIME, DIGEST_WEEKDAY
 from vendortrack.scores import scorecard
@@ -38,6 +37,7 @@ from vendortrack.scores.rules import (
     outcome,
 )
 from vendortrack.timeutil import utcnow
+from vendortrack.validation import InvalidInput
 
 WEEK = timedelta(days=7)
 LIST_LIMIT = 50  # a longer list belongs on the site, not in an email
@@ -237,19 +237,19 @@ def last_digest_at(user: User, now: datetime) -> datetime:
 
 
 def parse_week(text: str) -> date:
-    """'2026-W26' to the Monday of that ISO week; a LedgerError naming `week` for anything else."""
+    """'2026-W26' to the Monday of that ISO week; a InvalidInput naming `week` for anything else."""
     match = WEEK_PATTERN.fullmatch(text.strip())
     if not match:
-        raise LedgerError("week", _l("Week: write it as year, W and week number, e.g. 2026-W26."))
+        raise InvalidInput("week", _l("Week: write it as year, W and week number, e.g. 2026-W26."))
     year, number = int(match.group(1)), int(match.group(2))
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise LedgerError(
+        raise InvalidInput(
             "week", _l("Week: choose a year from %(first)d to %(last)d.", first=FIRST_YEAR, last=LAST_YEAR)
         )
     try:
         return date.fromisocalendar(year, number, 1)
     except ValueError:
-        raise LedgerError(
+        raise InvalidInput(
             "week", _l("Week: %(year)d has no week %(number)d.", year=year, number=number)
         ) from None
 

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from vendortrack.accounts import create_user, find_user
 from vendortrack.demo import DEMO_USERS
-from vendortrack.ledger import LedgerError
 from vendortrack.models import (
     Commitment,
     Contact,
@@ -39,6 +38,7 @@ from vendortrack.models import (
 from vendortrack.models.vendor import name_key
 from vendortrack.scores import tally
 from vendortrack.scores.rules import Rules
+from vendortrack.validation import InvalidInput
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = 1_000_000  # microseconds in a second: every moment is planned as integer microseconds
@@ -660,11 +660,11 @@ def generate(
     log stays small; a database that already holds vendors is refused unless `append`.
     """
     if vendors < 1:
-        raise LedgerError("vendors", _l("Generate at least one vendor."))
+        raise InvalidInput("vendors", _l("Generate at least one vendor."))
     if commitments < 0:
-        raise LedgerError("commitments", _l("The number of commitments cannot be negative."))
+        raise InvalidInput("commitments", _l("The number of commitments cannot be negative."))
     if not append and session.scalar(sa.select(Vendor.id).limit(1)) is not None:
-        raise LedgerError("append", _l("The database already holds vendors; pass --append to add to them."))
+        raise InvalidInput("append", _l("The database already holds vendors; pass --append to add to them."))
     rng = Random(seed)
     result = Generated(vendors=vendors, commitments=commitments)
     owners = [u.id for u in _owners(session, now, password, result)]

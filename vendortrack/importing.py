@@ -16,11 +16,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from vendortrack import ledger
-from vendortrack.ledger import OUT_OF_RANGE, TITLE_MAX, LedgerError, in_range
+from vendortrack.ledger import OUT_OF_RANGE, TITLE_MAX, in_range
 from vendortrack.models import Commitment, ExcuseCategory, ImportUpload, Kind, Status, User, Vendor
 from vendortrack.models.vendor import name_key
 from vendortrack.scores import tally
 from vendortrack.timeutil import CLOCK_SKEW, is_aware, local_moment
+from vendortrack.validation import InvalidInput
 from vendortrack.vendors import add_contact, create_vendor, update_vendor
 
 DATE_FORMATS = ("auto", "iso", "dmy", "mdy")
@@ -196,7 +197,7 @@ def read_sheet(data: bytes) -> Sheet:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise LedgerError("file", _l("The file is not UTF-8 text; save it as CSV UTF-8.")) from None
+        raise InvalidInput("file", _l("The file is not UTF-8 text; save it as CSV UTF-8.")) from None
     return read_text(text)
 
 
@@ -204,15 +205,15 @@ def read_text(text: str) -> Sheet:
     """The rows of CSV text, as `read_sheet` reads a file's."""
     text = text.removeprefix("\ufeff")
     if not text.strip():
-        raise LedgerError("file", _l("The file is empty."))
+        raise InvalidInput("file", _l("The file is empty."))
     # NUL and lone surrogates are not text a database takes; they mean a binary file or a bad encoder.
     if "\x00" in text or _has_surrogate(text):
-        raise LedgerError("file", _l("The file is not CSV text; save it as CSV UTF-8."))
+        raise InvalidInput("file", _l("The file is not CSV text; save it as CSV UTF-8."))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         return _read_rows(reader)
     except csv.Error as error:
-        raise LedgerError("file", _l("The file is not valid CSV: %(error)s", error=str(error))) from None
+        raise InvalidInput("file", _l("The file is not valid CSV: %(error)s", error=str(error))) from None
 
 
 def _has_surrogate(text: str) -> bool:
@@ -454,7 +455,7 @@ def write_plan(
                 _write_row(session, row_plan, actor=actor, now=now)
                 if done % every == 0 and done < len(plan.plans):
                     yield done
-    except LedgerError as error:
+    except InvalidInput as error:
         session.rollback()
         raise ImportFailed(row, error.field, error.message) from None
     except Exception:
@@ -552,7 +553,7 @@ def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise LedgerError("timezone", _l("Unknown time zone %(name)s.", name=name)) from None
+        raise InvalidInput("timezone", _l("Unknown time zone %(name)s.", name=name)) from None
     return name
 
 
@@ -584,11 +585,11 @@ def store_upload(
 ) -> ImportUpload:
     """Keep an uploaded file for its preview and commit; refuse one too large or not CSV text at all."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise LedgerError("file", TOO_LARGE)
+        raise InvalidInput("file", TOO_LARGE)
     read_sheet(data)
     check_timezone(timezone)
     if date_format not in DATE_FORMATS:
-        raise LedgerError("date_format", _l("Choose one of the date formats."))
+        raise InvalidInput("date_format", _l("Choose one of the date formats."))
     session.execute(
         sa.delete(ImportUpload).where(
             ImportUpload.user_id == user.id,
@@ -621,7 +622,7 @@ def claim_upload(session: Session, upload: ImportUpload, *, now: datetime) -> No
         .values(committed_at=now)
     ).rowcount
     if claimed != 1:
-        raise LedgerError("file", _l("This file was already imported; nothing was imported again."))
+        raise InvalidInput("file", _l("This file was already imported; nothing was imported again."))
 
 
 TEMPLATE_ROWS = (

@@ -1,7 +1,7 @@
 """The writes to the ledger: log, edit, resolve, reschedule, reopen; each appends a LedgerEvent.
 
 Every function takes the session and `now`, checks its input, changes the rows and returns;
-the caller commits. A LedgerError names the field that was wrong and changes nothing.
+the caller commits. A InvalidInput names the field that was wrong and changes nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from vendortrack.models import (
 from vendortrack.scores import tally
 from vendortrack.scores.rules import Fact
 from vendortrack.timeutil import CLOCK_SKEW, is_aware
+from vendortrack.validation import InvalidInput
 
 TITLE_MAX = 200
 
@@ -48,18 +49,6 @@ TRACKED = (
     "excuse",
     "reason",
 )
-
-
-class LedgerError(ValueError):
-    """Input the ledger refuses, with the name of the field that caused it."""
-
-    def __init__(self, field: str, message: Any):
-        super().__init__(field, message)
-        self.field = field
-        self.message = message  # often a lazy string, translated when shown
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 def _plain(value: Any) -> Any:
@@ -153,8 +142,8 @@ def _update(session: Session, commitment: Commitment, values: dict[str, Any]) ->
     if result.rowcount != 1:
         now_status = session.scalar(sa.select(Commitment.status).where(Commitment.id == commitment.id))
         if now_status not in (commitment.status, Status.open):
-            raise LedgerError("status", _l("Someone resolved this commitment a moment ago."))
-        raise LedgerError("status", _l("Someone changed this commitment a moment ago."))
+            raise InvalidInput("status", _l("Someone resolved this commitment a moment ago."))
+        raise InvalidInput("status", _l("Someone changed this commitment a moment ago."))
     for name, value in values.items():
         set_committed_value(commitment, name, value)
     stale = [RELATIONSHIPS[name] for name in values if name in RELATIONSHIPS]
@@ -165,9 +154,9 @@ def _update(session: Session, commitment: Commitment, values: dict[str, Any]) ->
 def _check_title(title: str) -> str:
     title = (title or "").strip()
     if not title:
-        raise LedgerError("title", _l("Give the commitment a title."))
+        raise InvalidInput("title", _l("Give the commitment a title."))
     if len(title) > TITLE_MAX:
-        raise LedgerError(
+        raise InvalidInput(
             "title",
             lazy_ngettext(
                 "The title is longer than %(num)d character.",
@@ -180,11 +169,11 @@ def _check_title(title: str) -> str:
 
 def _check_moment(field: str, moment: datetime | None) -> datetime:
     if moment is None:
-        raise LedgerError(field, _l("This date is required."))
+        raise InvalidInput(field, _l("This date is required."))
     if not is_aware(moment):
-        raise LedgerError(field, _l("The time needs a time zone offset."))
+        raise InvalidInput(field, _l("The time needs a time zone offset."))
     if not in_range(moment):
-        raise LedgerError(field, OUT_OF_RANGE)
+        raise InvalidInput(field, OUT_OF_RANGE)
     return moment
 
 
@@ -202,16 +191,16 @@ def in_range(moment: datetime) -> bool:
 
 def _check_contact(vendor: Vendor, contact: Contact | None) -> Contact | None:
     if contact is not None and contact.vendor_id != vendor.id:
-        raise LedgerError("contact_id", _l("This contact works for another vendor."))
+        raise InvalidInput("contact_id", _l("This contact works for another vendor."))
     return contact
 
 
 def _check_owner(owner: User) -> User:
     if not owner.is_active:
-        raise LedgerError("owner_id", _l("This user is disabled and cannot own commitments."))
+        raise InvalidInput("owner_id", _l("This user is disabled and cannot own commitments."))
     if not owner.can_write:
         # The owner is asked what happened; a viewer could not record the answer.
-        raise LedgerError(
+        raise InvalidInput(
             "owner_id", _l("A viewer cannot follow up commitments; choose an editor or an admin.")
         )
     return owner
@@ -231,7 +220,7 @@ def log_commitment(
     notes: str = "",
 ) -> Commitment:
     if vendor.is_archived:
-        raise LedgerError("vendor_id", _l("This vendor is archived; unarchive it to log more."))
+        raise InvalidInput("vendor_id", _l("This vendor is archived; unarchive it to log more."))
     contact = _check_contact(vendor, contact)
     commitment = _insert(
         session,
@@ -300,7 +289,7 @@ def edit_commitment(
     """Correct what was logged. Moving a date on the vendor's request is `reschedule`, not this."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise LedgerError(sorted(unknown)[0], _l("This field cannot be edited."))
+        raise InvalidInput(sorted(unknown)[0], _l("This field cannot be edited."))
     before = snapshot(commitment)
     if "title" in changes:
         changes["title"] = _check_title(changes["title"])
@@ -336,7 +325,7 @@ def edit_commitment(
 def _close(session: Session, commitment: Commitment, values: dict[str, Any]) -> None:
     """Move an open commitment to a final status, or fail if someone else got there first."""
     if commitment.status != Status.open:
-        raise LedgerError("status", _l("This commitment is already resolved; reopen it first."))
+        raise InvalidInput("status", _l("This commitment is already resolved; reopen it first."))
     _update(session, commitment, values)
 
 
@@ -348,7 +337,7 @@ def _excuse(category: ExcuseCategory | str | None, text: str) -> dict[str, Any]:
     try:
         category = ExcuseCategory(category) if category else ExcuseCategory.none_given
     except ValueError:
-        raise LedgerError("excuse_category", _l("Pick one of the excuse categories.")) from None
+        raise InvalidInput("excuse_category", _l("Pick one of the excuse categories.")) from None
     return {"excuse_category": category, "excuse": (text or "").strip()}
 
 
@@ -371,7 +360,7 @@ def resolve_kept(
 ) -> Commitment:
     done_at = _check_moment("done_at", done_at or default_done_at(commitment.due_at, now))
     if done_at > now + CLOCK_SKEW:
-        raise LedgerError("done_at", _l("It cannot have been kept in the future."))
+        raise InvalidInput("done_at", _l("It cannot have been kept in the future."))
     before = snapshot(commitment)
     _close(
         session,
@@ -457,11 +446,11 @@ def reschedule(
     """
     new_due_at = _check_moment("new_due_at", new_due_at)
     if not confirm_past and new_due_at < now:
-        raise LedgerError(
+        raise InvalidInput(
             "new_due_at", _l("The new due time has already passed; confirm that this is what happened.")
         )
     if not confirm_past and new_due_at < commitment.due_at:
-        raise LedgerError(
+        raise InvalidInput(
             "new_due_at",
             _l("The new due time is earlier than the current one; confirm that this is what happened."),
         )
@@ -520,10 +509,10 @@ def reschedule(
 def reopen(session: Session, commitment: Commitment, *, actor: User, now: datetime) -> Commitment:
     """Undo an outcome logged by mistake; a rescheduled one takes back its open follow-up."""
     if commitment.status == Status.open:
-        raise LedgerError("status", _l("This commitment is already open."))
+        raise InvalidInput("status", _l("This commitment is already open."))
     follow_up = commitment.rescheduled_to if commitment.status == Status.rescheduled else None
     if follow_up is not None and follow_up.status not in (Status.open, Status.cancelled):
-        raise LedgerError(
+        raise InvalidInput(
             "status",
             _l("Its follow-up #%(id)d already has an outcome; reopen that first.", id=follow_up.id),
         )
@@ -591,7 +580,7 @@ def resolve(
             return commitment
         case Status.cancelled:
             return cancel(session, commitment, actor=actor, now=now, reason=reason)
-    raise LedgerError("status", _l("Choose kept, broken, rescheduled or cancelled."))
+    raise InvalidInput("status", _l("Choose kept, broken, rescheduled or cancelled."))
 
 
 # The outcomes a commitment can be logged with at once: what already happened to it.
@@ -617,7 +606,7 @@ def log_what_happened(
     as it would have then; a refusal of either part leaves the caller nothing to commit.
     """
     if status not in LOGGED_OUTCOMES:
-        raise LedgerError("status", _l("Choose still open, kept, broken or moved."))
+        raise InvalidInput("status", _l("Choose still open, kept, broken or moved."))
     commitment = log_commitment(session, actor=actor, now=now, **logged)
     if status != Status.open:
         resolve(

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from vendortrack.ledger import LedgerError
 from vendortrack.models import Contact, Vendor
 from vendortrack.models.vendor import name_key
+from vendortrack.validation import InvalidInput
 
 VENDOR_FIELDS = ("name", "category", "website", "email", "phone", "notes")
 CONTACT_FIELDS = ("name", "role", "email", "phone")
@@ -20,19 +20,19 @@ CONTACT_FIELDS = ("name", "role", "email", "phone")
 def _clean(values: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, str]:
     unknown = set(values) - set(allowed)
     if unknown:
-        raise LedgerError(sorted(unknown)[0], _l("Unknown field."))
+        raise InvalidInput(sorted(unknown)[0], _l("Unknown field."))
     return {k: (v or "").strip() for k, v in values.items()}
 
 
 def _check_name_free(session: Session, name: str, except_id: int | None = None) -> str:
     name = " ".join((name or "").split())
     if not name:
-        raise LedgerError("name", _l("Give the vendor a name."))
+        raise InvalidInput("name", _l("Give the vendor a name."))
     clash = session.scalar(
         sa.select(Vendor.id).where(Vendor.name_key == name_key(name), Vendor.id != (except_id or 0))
     )
     if clash is not None:
-        raise LedgerError("name", _l("A vendor with this name already exists."))
+        raise InvalidInput("name", _l("A vendor with this name already exists."))
     return name
 
 
@@ -71,7 +71,7 @@ def unarchive_vendor(vendor: Vendor) -> Vendor:
 def add_contact(session: Session, vendor: Vendor, *, now: datetime, **values: Any) -> Contact:
     values = _clean(values, CONTACT_FIELDS)
     if not values.get("name"):
-        raise LedgerError("name", _l("Give the contact a name."))
+        raise InvalidInput("name", _l("Give the contact a name."))
     contact = Contact(vendor=vendor, created_at=now, **values)
     session.add(contact)
     session.flush()
@@ -81,7 +81,7 @@ def add_contact(session: Session, vendor: Vendor, *, now: datetime, **values: An
 def update_contact(session: Session, contact: Contact, **values: Any) -> Contact:
     values = _clean(values, CONTACT_FIELDS)
     if "name" in values and not values["name"]:
-        raise LedgerError("name", _l("Give the contact a name."))
+        raise InvalidInput("name", _l("Give the contact a name."))
     for field, value in values.items():
         setattr(contact, field, value)
     session.flush()

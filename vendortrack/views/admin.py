@@ -21,12 +21,12 @@ from vendortrack import accounts, audit, digest, jobs, mail
 from vendortrack.extensions import db
 from vendortrack.forms import Form
 from vendortrack.i18n import user_timezone
-from vendortrack.ledger import LedgerError
 from vendortrack.models import JobRun, MailKind, MailState, OutboxMessage, Role, User, Vendor
 from vendortrack.permissions import admin_required
 from vendortrack.security import is_local_path
 from vendortrack.templating import ROLE_LABELS
 from vendortrack.timeutil import utcnow
+from vendortrack.validation import InvalidInput
 from vendortrack.views.api.schemas import ROW_ID_MAX
 from vendortrack.views.paging import paginate, text_arg
 from vendortrack.views.saving import save
@@ -99,7 +99,7 @@ def change_role(user_id: int):
     if form.validate_on_submit():
         try:
             accounts.change_role(db.session, user, form.role.data)
-        except LedgerError as error:
+        except InvalidInput as error:
             db.session.rollback()
             form.role.errors.append(str(error))
             flash(str(error), "danger")
@@ -117,7 +117,7 @@ def disable(user_id: int):
     user = db.get_or_404(User, user_id)
     try:
         accounts.disable_account(db.session, user, actor=current_user, now=utcnow())
-    except LedgerError as error:
+    except InvalidInput as error:
         db.session.rollback()
         flash(str(error), "danger")
         return _users_page(status=400)
@@ -368,7 +368,7 @@ def digest_preview():
         else:
             try:
                 preview = digest.preview(db.session, user, digest.digest_end(user, week, utcnow()))
-            except LedgerError as refused:
+            except InvalidInput as refused:
                 error, status = str(refused), 400
     return render_template(
         "admin/digest.html", users=users, user=user, week=week, preview=preview, error=error

@@ -18,9 +18,9 @@ from vendortrack.accounts import authenticate, check_password_strength, end_sess
 from vendortrack.extensions import db
 from vendortrack.forms import Form
 from vendortrack.i18n import LANGUAGES
-from vendortrack.ledger import LedgerError
 from vendortrack.security import is_local_path
 from vendortrack.timeutil import TIMEZONES, utcnow
+from vendortrack.validation import InvalidInput
 from vendortrack.views.calendar import profile_panel
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -112,9 +112,9 @@ def profile():
         try:
             if form.new_password.data:
                 if not current_user.check_password(form.current_password.data or ""):
-                    raise LedgerError("current_password", _("Your current password is wrong."))
+                    raise InvalidInput("current_password", _("Your current password is wrong."))
                 check_password_strength(form.new_password.data)
-        except LedgerError as error:
+        except InvalidInput as error:
             getattr(form, error.field, form.new_password).errors.append(str(error.message))
             return _profile_page(form, 400)
         update_profile(

@@ -11,11 +11,11 @@ from vendortrack import agenda, ledger
 from vendortrack.extensions import db
 from vendortrack.forms import CommitmentForm, LogForm, ResolveForm
 from vendortrack.i18n import user_timezone
-from vendortrack.ledger import LedgerError
 from vendortrack.models import WRITERS, Commitment, Contact, Kind, Status, User
 from vendortrack.permissions import editor_required
 from vendortrack.templating import STANDING_LABELS, decimal
 from vendortrack.timeutil import utcnow
+from vendortrack.validation import InvalidInput
 from vendortrack.views import scorecards
 from vendortrack.views.paging import paginate
 from vendortrack.views.saving import save, status_for
@@ -204,7 +204,7 @@ def reopen(commitment_id: int):
     commitment = get_commitment(commitment_id)
     try:
         ledger.reopen(db.session, commitment, actor=current_user, now=utcnow())
-    except LedgerError as error:
+    except InvalidInput as error:
         db.session.rollback()
         flash(str(error.message), "danger")
     else:

@@ -9,9 +9,9 @@ from flask_login import current_user, login_required
 
 from vendortrack import digest
 from vendortrack.extensions import csrf, db
-from vendortrack.ledger import LedgerError
 from vendortrack.models import User
 from vendortrack.timeutil import utcnow
+from vendortrack.validation import InvalidInput
 from vendortrack.views.paging import text_arg
 
 bp = Blueprint("digest", __name__)
@@ -22,7 +22,7 @@ def week_or_error(user: User) -> tuple[digest.Preview | None, str | None]:
     week = text_arg("week", 40)
     try:
         end = digest.digest_end(user, week, utcnow())
-    except LedgerError as error:
+    except InvalidInput as error:
         return None, str(error)
     return digest.preview(db.session, user, end), None
 

@@ -33,10 +33,10 @@ from vendortrack import errors, importing
 from vendortrack.extensions import db
 from vendortrack.i18n import user_timezone
 from vendortrack.importing import ImportFailed
-from vendortrack.ledger import LedgerError
 from vendortrack.models import ImportUpload
 from vendortrack.permissions import editor_required
 from vendortrack.timeutil import TIMEZONES, utcnow
+from vendortrack.validation import InvalidInput
 from vendortrack.views.saving import save, status_for
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
@@ -176,7 +176,7 @@ def preview(upload_id: int):
         return render_template("imports/preview.html", upload=upload, plan=None)
     try:
         sheet = importing.read_sheet(upload.data)
-    except LedgerError as error:  # refused at upload; kept here so an old row cannot end in a 500
+    except InvalidInput as error:  # refused at upload; kept here so an old row cannot end in a 500
         flash(str(error.message), "danger")
         return redirect(url_for(".upload"))
     plan = importing.preview(
@@ -245,7 +245,7 @@ def commit(upload_id: int):
             timezone=upload.timezone,
             date_format=upload.date_format,
         )
-    except LedgerError as error:
+    except InvalidInput as error:
         db.session.rollback()
         flash(str(error.message), "warning")
         return redirect(url_for(".preview", upload_id=upload.id))
@@ -276,7 +276,7 @@ def _commit_events(upload: ImportUpload) -> Iterator[str]:
         for done in importing.write_plan(db.session, plan, actor=current_user, now=now):
             yield _event("progress", {"done": done, "total": total})
         db.session.commit()
-    except LedgerError as error:
+    except InvalidInput as error:
         db.session.rollback()
         yield _event("error", {"row": None, "column": error.field, "message": str(error.message)})
         return

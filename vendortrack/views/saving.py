@@ -8,7 +8,7 @@ from typing import TypeVar
 from flask_wtf import FlaskForm
 
 from vendortrack.extensions import db
-from vendortrack.ledger import LedgerError
+from vendortrack.validation import InvalidInput
 
 T = TypeVar("T")
 
@@ -16,7 +16,7 @@ T = TypeVar("T")
 FORM_FIELDS = {"due_at": "due_date", "done_at": "done_date", "new_due_at": "new_due_date"}
 
 
-def show_refusal(form: FlaskForm, error: LedgerError) -> None:
+def show_refusal(form: FlaskForm, error: InvalidInput) -> None:
     """Put a ledger refusal under the field it names, or at the top of the form."""
     field = form._fields.get(FORM_FIELDS.get(error.field, error.field))
     if field is not None and field.type not in ("HiddenField", "CSRFTokenField"):
@@ -29,7 +29,7 @@ def save(form: FlaskForm, write: Callable[[], T]) -> T | None:
     """Commit what `write` does and return its result; on a refusal roll back and return None."""
     try:
         result = write()
-    except LedgerError as error:
+    except InvalidInput as error:
         db.session.rollback()
         show_refusal(form, error)
         return None

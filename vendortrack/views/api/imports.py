@@ -12,7 +12,7 @@ from vendortrack import importing
 from vendortrack.extensions import db
 from vendortrack.i18n import user_timezone
 from vendortrack.importing import ImportFailed, Preview, Problem
-from vendortrack.ledger import LedgerError
+from vendortrack.validation import InvalidInput
 from vendortrack.views.api.guard import ApiBlueprint, current_api_user, documented, request_now
 from vendortrack.views.api.rows import begin_writing
 from vendortrack.views.api.schemas import ErrorSchema, UTCDateTime
@@ -164,7 +164,7 @@ def post(values: dict[str, Any]):
     date_format = values.get("date_format") or importing.default_date_format(user.locale)
     try:
         sheet = importing.read_text(values["csv"])
-    except LedgerError as error:
+    except InvalidInput as error:
         return _refused([], str(error.message))
     plan: Preview = importing.preview(db.session, sheet, timezone=timezone, now=now, date_format=date_format)
     if not values["commit"]:

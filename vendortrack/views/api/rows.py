@@ -12,8 +12,8 @@ from flask_smorest import abort
 
 from vendortrack.database import write_intent
 from vendortrack.extensions import db
-from vendortrack.ledger import LedgerError
 from vendortrack.models import Commitment, Contact, User, Vendor
+from vendortrack.validation import InvalidInput
 
 Model = TypeVar("Model")
 
@@ -70,11 +70,11 @@ def _commit(*, expire: bool) -> None:
 
 @contextmanager
 def ledger_write(*, reread: bool = True) -> Iterator[None]:
-    """Commit what the block wrote; a LedgerError rolls it all back and answers 422 naming the field."""
+    """Commit what the block wrote; a InvalidInput rolls it all back and answers 422 naming the field."""
     begin_writing(reread=reread)
     try:
         yield
-    except LedgerError as error:
+    except InvalidInput as error:
         db.session.rollback()
         abort(422, message=str(error), fields={error.field: [str(error)]})
     finally:
