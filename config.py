@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from vendortrack.scores.rules import Rules
+
 ROOT = Path(__file__).resolve().parent
 # Where `flask serve` listens unless told otherwise, and so where links point by default.
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000
@@ -158,6 +160,14 @@ class Config:
         self.VENDORTRACK_MEETING_TOLERANCE = timedelta(minutes=v["VENDORTRACK_MEETING_TOLERANCE_MINUTES"])
         self.VENDORTRACK_DEADLINE_TOLERANCE = timedelta(minutes=v["VENDORTRACK_DEADLINE_TOLERANCE_MINUTES"])
         self.VENDORTRACK_WEIGHT_RELIABILITY = v["VENDORTRACK_WEIGHT_RELIABILITY"]
+        # The scoring rules, built once: views, commands and jobs hand this one object to the domain.
+        self.VENDORTRACK_RULES = Rules(
+            grace=self.VENDORTRACK_GRACE,
+            half_life_days=self.VENDORTRACK_HALF_LIFE_DAYS,
+            meeting_tolerance=self.VENDORTRACK_MEETING_TOLERANCE,
+            deadline_tolerance=self.VENDORTRACK_DEADLINE_TOLERANCE,
+            weight_reliability=self.VENDORTRACK_WEIGHT_RELIABILITY,
+        )
         self.VENDORTRACK_PAGE_SIZE = v["VENDORTRACK_PAGE_SIZE"]
         self.VENDORTRACK_DEMO_PASSWORD = v["VENDORTRACK_DEMO_PASSWORD"]
         # Mail: SMTP when a host is set, else .eml files in a folder (the embedded default).

@@ -62,7 +62,6 @@ from vendortrack.models import (  # noqa: E402
     User,
 )
 from vendortrack.models.user import _hasher  # noqa: E402
-from vendortrack.scores.rules import Rules  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 # A Monday evening in UTC: every subscriber's Monday 08:00, from Tokyo to Los Angeles, has passed.
@@ -229,7 +228,7 @@ def prepare(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
             commitments=args.commitments,
             seed=args.seed,
             now=NOW,
-            rules=Rules.from_config(app.config),
+            rules=app.config["VENDORTRACK_RULES"],
             timezone="UTC",
         )
         subscribers = add_subscribers(db.session, args.recipients, NOW)

@@ -189,7 +189,7 @@ def seed_database(app: Flask, args: argparse.Namespace) -> Seeded:
     """Migrate, generate the history, one editor and token per client, and the scorecard's sums."""
     started = time.perf_counter()
     now = datetime.now(UTC)
-    rules = Rules.from_config(app.config)
+    rules = app.config["VENDORTRACK_RULES"]
     with app.app_context():
         with contextlib.redirect_stderr(io.StringIO()):  # alembic's INFO lines
             upgrade()
@@ -566,7 +566,7 @@ def chunks(ids: list[int], size: int = 500):
 def verify(app: Flask, ledger: Ledger) -> list[str]:
     """Every acknowledged write, read back from the database directly; the problems found."""
     problems: list[str] = []
-    rules = Rules.from_config(app.config)
+    rules = app.config["VENDORTRACK_RULES"]
     with app.app_context():
         session = db.session
         wanted = set(ledger.logged) | set(ledger.resolved) | set(ledger.successors)

@@ -40,7 +40,6 @@ from vendortrack.accounts import find_user, issue_token  # noqa: E402
 from vendortrack.database import write_intent  # noqa: E402
 from vendortrack.extensions import db  # noqa: E402
 from vendortrack.generate import generate  # noqa: E402
-from vendortrack.scores.rules import Rules  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 BARE_SQL = "SELECT vendor_id, COUNT(*) FROM commitment GROUP BY vendor_id"
@@ -104,7 +103,7 @@ def prepare(args: argparse.Namespace) -> tuple[Path, dict]:
             commitments=args.commitments,
             seed=args.seed,
             now=now,
-            rules=Rules.from_config(app.config),
+            rules=app.config["VENDORTRACK_RULES"],
             password=secrets.token_urlsafe(16),
         )
         seconds = time.perf_counter() - started

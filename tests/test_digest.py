@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -17,7 +18,7 @@ from tests.conftest import NOW
 from vendortrack import digest, jobs, ledger, mail
 from vendortrack.models import ExcuseCategory, Kind, MailKind, OutboxMessage, Role, User
 from vendortrack.scores import scorecard
-from vendortrack.scores.rules import Rules, Standing
+from vendortrack.scores.rules import Standing
 
 WARSAW = "Europe/Warsaw"
 # The digest of the week of Monday 22 June 2026 goes out on Monday 29 June, 08:00 in Warsaw (06:00 UTC).
@@ -95,7 +96,7 @@ class Ledger:
         log(session, self.acme, editor, "Install the meter", at(2, 7, month=7))
         log(session, self.acme, editor, "Annual review", at(20, 9, month=7))
         session.commit()
-        scorecard.ensure_tally(session, Rules.from_config(current_app.config), NOW)
+        scorecard.ensure_tally(session, current_app.config["VENDORTRACK_RULES"], NOW)
         session.commit()
 
 
@@ -130,7 +131,7 @@ def line_with(text: str, needle: str) -> str:
 
 
 def score(session, vendor, as_of: datetime) -> float:
-    rules = Rules.from_config(current_app.config)
+    rules = current_app.config["VENDORTRACK_RULES"]
     return scorecard.vendor_score(session, vendor, rules, as_of).figures.score
 
 
@@ -310,7 +311,7 @@ def test_scores_that_moved_leave_out_small_moves_and_vendors_with_nothing_due(
         c = log(session, drifting, editor, f"Old job {day}", at(day, 9))
         ledger.resolve_broken(session, c, actor=editor, now=at(day, 12))
     session.commit()
-    app.config["VENDORTRACK_HALF_LIFE_DAYS"] = 14
+    app.config["VENDORTRACK_RULES"] = dataclasses.replace(app.config["VENDORTRACK_RULES"], half_life_days=14)
 
     text = text_section(composed(app, session, subscriber).text, "Scores that moved")
     drift = score(session, drifting, WEEK_END) - score(session, drifting, WEEK_START)

@@ -94,7 +94,7 @@ def expected_outcome(c: Commitment, rules: Rules) -> str:
 
 
 def check_week(session, week: digest.Week, min_move: float) -> None:
-    rules = Rules.from_config(current_app.config)
+    rules = current_app.config["VENDORTRACK_RULES"]
     every = session.scalars(sa.select(Commitment).order_by(Commitment.due_at, Commitment.id)).all()
     ids = lambda lines: [line.id for line in lines]  # noqa: E731 - a one-line reading aid
 

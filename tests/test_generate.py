@@ -33,7 +33,7 @@ VENDORS, COMMITMENTS = 20, 2000
 
 
 def rules() -> Rules:
-    return Rules.from_config(current_app.config)
+    return current_app.config["VENDORTRACK_RULES"]
 
 
 def fill(session, seed: int = 5, **kwargs):

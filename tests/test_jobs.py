@@ -496,7 +496,6 @@ def test_a_commitment_logged_after_its_due_time_is_never_flagged_nor_mailed_yet_
 
     from vendortrack import agenda
     from vendortrack.scores import scorecard
-    from vendortrack.scores.rules import Rules
 
     ann = make_user(Role.editor, email="ann@example.test")
     acme = make_vendor("Acme Printing")
@@ -547,7 +546,7 @@ def test_a_commitment_logged_after_its_due_time_is_never_flagged_nor_mailed_yet_
     grace = current_app.config["VENDORTRACK_GRACE"]
     overdue = session.scalars(agenda.commitments(agenda.View.overdue, now=NOW, grace=grace)).all()
     assert {backfilled.id, moved.id} <= {c.id for c in overdue}
-    counts = scorecard.vendor_score(session, acme, Rules.from_config(current_app.config), NOW).counts
+    counts = scorecard.vendor_score(session, acme, current_app.config["VENDORTRACK_RULES"], NOW).counts
     assert counts["overdue"] == 4
 
 

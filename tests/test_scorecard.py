@@ -87,11 +87,11 @@ def assert_ranked_matches_each_vendor(session, rules: Rules, vendors) -> None:
 
 
 def test_the_ranked_scorecard_agrees_with_each_vendors_own_score(session, ledger_of_five):
-    assert_ranked_matches_each_vendor(session, Rules.from_config(current_app.config), ledger_of_five)
+    assert_ranked_matches_each_vendor(session, current_app.config["VENDORTRACK_RULES"], ledger_of_five)
 
 
 def test_buckets_follow_edits_reopenings_and_moves_across_months(session, ledger_of_five, editor):
-    rules = Rules.from_config(current_app.config)
+    rules = current_app.config["VENDORTRACK_RULES"]
     scorecard.ensure_tally(session, rules, NOW)
     vendor = ledger_of_five[0]
     from vendortrack.models import Commitment, Status
@@ -114,7 +114,7 @@ def test_changed_settings_rebuild_the_buckets(database_url, tmp_path, session, l
         VENDORTRACK_MEETING_TOLERANCE_MINUTES="0",
     )
     with other.app_context():
-        rules = Rules.from_config(other.config)
+        rules = other.config["VENDORTRACK_RULES"]
         assert not tally.is_current(db.session, rules)
         vendors = db.session.scalars(sa.select(Vendor)).all()
         assert_ranked_matches_each_vendor(db.session, rules, vendors)
@@ -126,7 +126,7 @@ def test_changed_settings_rebuild_the_buckets(database_url, tmp_path, session, l
 def test_decay_off_scores_plain_counts(database_url, tmp_path, session, ledger_of_five):
     flat = make_app(database_url, tmp_path / "flat", VENDORTRACK_HALF_LIFE_DAYS="0")
     with flat.app_context():
-        rules = Rules.from_config(flat.config)
+        rules = flat.config["VENDORTRACK_RULES"]
         vendors = db.session.scalars(sa.select(Vendor)).all()
         assert_ranked_matches_each_vendor(db.session, rules, vendors)
         line = scorecard.ranked(db.session, rules, NOW)[0]
@@ -155,7 +155,7 @@ def test_best_first_and_worst_first_put_insufficient_data_last(session, make_ven
             else:
                 ledger.resolve_broken(session, c, actor=editor, now=due)
     session.commit()
-    rules = Rules.from_config(current_app.config)
+    rules = current_app.config["VENDORTRACK_RULES"]
     scorecard.ensure_tally(session, rules, NOW)
     best = [line.name for line in scorecard.ranked(session, rules, NOW)]
     worst = [line.name for line in scorecard.ranked(session, rules, NOW, worst_first=True)]
@@ -164,7 +164,7 @@ def test_best_first_and_worst_first_put_insufficient_data_last(session, make_ven
 
 
 def test_every_month_with_commitments_has_one_bucket(session, ledger_of_five):
-    rules = Rules.from_config(current_app.config)
+    rules = current_app.config["VENDORTRACK_RULES"]
     scorecard.ensure_tally(session, rules, NOW)
     buckets = session.scalar(sa.select(sa.func.count()).select_from(ScoreBucket))
     from vendortrack.models import Commitment
@@ -204,7 +204,7 @@ def assert_rollups_agree_with_buckets(session, rules: Rules, now: datetime, as_o
 
 
 def test_the_rolled_up_months_give_the_buckets_figures_as_the_months_go_by(session, ledger_of_five, editor):
-    rules = Rules.from_config(current_app.config)
+    rules = current_app.config["VENDORTRACK_RULES"]
     vendors = ledger_of_five
     # Mid-month (the commitments due so far are read) and late in the month (the month's buckets
     # less those due after as_of - grace are read), both on the rollups up to 1 November.
@@ -241,7 +241,7 @@ def recounted_buckets(session, rules: Rules) -> dict:
 
 
 def test_each_change_keeps_every_bucket_equal_to_a_recount(session, ledger_of_five, editor):
-    rules = Rules.from_config(current_app.config)
+    rules = current_app.config["VENDORTRACK_RULES"]
     scorecard.ensure_tally(session, rules, NOW)
     rnd = random.Random(11)
     commitments = session.scalars(sa.select(Commitment).order_by(Commitment.id)).all()

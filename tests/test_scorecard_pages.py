@@ -16,7 +16,7 @@ from vendortrack.charts import bar_chart, sparkline, trend_chart
 from vendortrack.extensions import db
 from vendortrack.models import Commitment, ExcuseCategory, Kind
 from vendortrack.scores import scorecard
-from vendortrack.scores.rules import Rules, weight
+from vendortrack.scores.rules import weight
 from vendortrack.timeutil import utcnow
 from vendortrack.vendors import add_contact
 from vendortrack.views.scorecards import spreadsheet_safe
@@ -469,7 +469,7 @@ def test_logging_with_an_unreliable_vendor_still_logs_it(client, editor, chaos, 
 
 
 def test_the_warning_after_logging_gives_the_score_with_what_was_just_logged(client, editor, chaos, app):
-    rules = Rules.from_config(app.config)
+    rules = app.config["VENDORTRACK_RULES"]
     before = scorecard.vendor_score(db.session, chaos, rules, utcnow()).figures.score
     client.login(editor)
 

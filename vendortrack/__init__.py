@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask, redirect, url_for
 
-from config import Config, config_from_env
 from vendortrack.jsonio import OrjsonProvider
+
+if TYPE_CHECKING:
+    from config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: Config | None = None) -> Flask:
+    # Imported here: config.py builds the scoring rules, and importing it first imports this package.
+    from config import config_from_env
+
     config = config or config_from_env()
     app = Flask(
         __name__,

@@ -26,7 +26,6 @@ from vendortrack.demo import DEMO_ADMIN, DemoResult, load_demo
 from vendortrack.extensions import db
 from vendortrack.generate import generate
 from vendortrack.models import Role, User, Vendor
-from vendortrack.scores.rules import Rules
 from vendortrack.timeutil import CLOCK_SKEW, is_aware, utcnow
 from vendortrack.validation import InvalidInput
 
@@ -311,7 +310,7 @@ def dev_generate(vendors: int, commitments: int, seed: int, now: datetime | None
             commitments=commitments,
             seed=seed,
             now=now or utcnow(),
-            rules=Rules.from_config(current_app.config),
+            rules=current_app.config["VENDORTRACK_RULES"],
             timezone=current_app.config["VENDORTRACK_TIMEZONE"],
             append=append,
             password=current_app.config.get("VENDORTRACK_DEMO_PASSWORD"),
@@ -400,7 +399,7 @@ def restore_command(path: str) -> None:
     try:
         with open(path, encoding="utf-8") as stream:
             document = backup.read_backup(stream)
-        counts = backup.restore(db.session, document, Rules.from_config(current_app.config), utcnow())
+        counts = backup.restore(db.session, document, current_app.config["VENDORTRACK_RULES"], utcnow())
     except backup.BackupError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None

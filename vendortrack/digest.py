@@ -423,7 +423,7 @@ def _excuse_of_the_week(lines: list[Line]) -> ExcuseOfTheWeek | None:
 def week_summary(session: Session, start: datetime, end: datetime, following: datetime | None = None) -> Week:
     """The digest's sections for the week [start, end): one pass of queries over the whole ledger."""
     following = following or end + WEEK
-    rules = Rules.from_config(current_app.config)
+    rules = current_app.config["VENDORTRACK_RULES"]
     scorecard.ensure_tally(session, rules, utcnow())
     # Every status named, so the (status, due_at) index serves a range on due_at alone.
     any_status = Commitment.status.in_(list(Status))

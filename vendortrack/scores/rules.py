@@ -63,23 +63,13 @@ STANDING_FLOORS = ((90, Standing.excellent), (75, Standing.good), (60, Standing.
 
 @dataclass(frozen=True)
 class Rules:
-    """The settings of SCORING.md §8, with its defaults."""
+    """The settings of SCORING.md §8, with its defaults; the app builds its own once (config.py)."""
 
     grace: timedelta = timedelta(hours=24)
     half_life_days: float = 180.0
     meeting_tolerance: timedelta = timedelta(minutes=5)
     deadline_tolerance: timedelta = timedelta(0)
     weight_reliability: float = 0.6
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Rules:
-        return cls(
-            grace=config["VENDORTRACK_GRACE"],
-            half_life_days=config["VENDORTRACK_HALF_LIFE_DAYS"],
-            meeting_tolerance=config["VENDORTRACK_MEETING_TOLERANCE"],
-            deadline_tolerance=config["VENDORTRACK_DEADLINE_TOLERANCE"],
-            weight_reliability=config["VENDORTRACK_WEIGHT_RELIABILITY"],
-        )
 
     def tolerance(self, kind: str) -> timedelta:
         return self.meeting_tolerance if kind == "meeting" else self.deadline_tolerance

@@ -72,7 +72,7 @@ def to_fact(row) -> Fact:
 
 
 def current_rules() -> Rules:
-    return Rules.from_config(current_app.config)
+    return current_app.config["VENDORTRACK_RULES"]
 
 
 def rules_key(rules: Rules) -> str:

@@ -66,7 +66,7 @@ CSV_COLUMNS = (
 
 
 def rules() -> Rules:
-    return Rules.from_config(current_app.config)
+    return current_app.config["VENDORTRACK_RULES"]
 
 
 def short_date(moment: datetime) -> str:

@@ -12,7 +12,7 @@ from flask_smorest import abort
 from vendortrack.extensions import db
 from vendortrack.models import Contact, Vendor
 from vendortrack.scores import scorecard
-from vendortrack.scores.rules import Rules, VendorScore
+from vendortrack.scores.rules import VendorScore
 from vendortrack.views.api import score_schemas
 from vendortrack.views.api.guard import ApiBlueprint, documented, request_now
 from vendortrack.views.api.rows import get_or_404, get_or_422
@@ -72,7 +72,7 @@ def vendor_score(args: dict[str, Any], vendor_id: int):
     if contact_id is not None and get_or_422(Contact, contact_id, "contact_id").vendor_id != vendor.id:
         message = _("Contact #%(id)d works for another vendor.", id=contact_id)
         abort(422, message=message, fields={"contact_id": [message]})
-    rules = Rules.from_config(current_app.config)
+    rules = current_app.config["VENDORTRACK_RULES"]
     report = scorecard.vendor_score(
         db.session, vendor, rules, args.get("as_of") or request_now(), contact_id=contact_id
     )
@@ -85,7 +85,7 @@ def vendor_score(args: dict[str, Any], vendor_id: int):
 @bp.alt_response(200, schema=score_schemas.ScorecardSchema, success=True, description="Every active vendor.")
 def ranked(args: dict[str, Any]):
     """Every active vendor with its headline figures, best (or worst) first by the ranking key."""
-    rules = Rules.from_config(current_app.config)
+    rules = current_app.config["VENDORTRACK_RULES"]
     as_of = args.get("as_of") or request_now()
     scorecard.ensure_tally(db.session, rules, request_now())
     lines = scorecard.ranked(
