@@ -127,9 +127,9 @@ def test_the_history_spans_a_year_with_upcoming_and_overdue_commitments(app, ses
     due = session.scalars(sa.select(Commitment.due_at)).all()
     assert min(due) < NOW - timedelta(days=300)
     open_ones = session.scalars(sa.select(Commitment).where(Commitment.status == Status.open)).all()
-    grace = app.config["VENDORTRACK_GRACE"]
+    rules = app.config["VENDORTRACK_RULES"]
     assert len([c for c in open_ones if c.due_at > NOW]) >= 7
-    assert 2 <= len([c for c in open_ones if c.is_overdue(NOW, grace)]) <= 6
+    assert 2 <= len([c for c in open_ones if rules.is_overdue(c.status, c.due_at, NOW)]) <= 6
     statuses = set(session.scalars(sa.select(Commitment.status).distinct()))
     assert statuses == set(Status)
 

@@ -543,8 +543,8 @@ def test_a_commitment_logged_after_its_due_time_is_never_flagged_nor_mailed_yet_
         assert spared.flagged_overdue_at is None
 
     # Spared the nagging, not the score: each is overdue in the lists and counts as broken.
-    grace = current_app.config["VENDORTRACK_GRACE"]
-    overdue = session.scalars(agenda.commitments(agenda.View.overdue, now=NOW, grace=grace)).all()
+    rules = current_app.config["VENDORTRACK_RULES"]
+    overdue = session.scalars(agenda.commitments(agenda.View.overdue, now=NOW, rules=rules)).all()
     assert {backfilled.id, moved.id} <= {c.id for c in overdue}
     counts = scorecard.vendor_score(session, acme, current_app.config["VENDORTRACK_RULES"], NOW).counts
     assert counts["overdue"] == 4

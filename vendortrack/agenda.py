@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
 
 from vendortrack.models import Commitment, Status, Vendor
+from vendortrack.scores.rules import Rules
 
 
 class View(StrEnum):
@@ -20,7 +21,7 @@ def commitments(
     view: View,
     *,
     now: datetime,
-    grace: timedelta,
+    rules: Rules,
     vendor_id: int | None = None,
     owner_id: int | None = None,
     kind: str | None = None,
@@ -28,15 +29,15 @@ def commitments(
     """A select of commitments for one list, ordered the way a person works through it.
 
     Upcoming: open and not yet overdue, soonest first (an open one within its grace period is
-    still upcoming: there is time to log what happened). Overdue: open past due plus grace,
+    still upcoming: there is time to log what happened). Overdue: as `Rules.is_overdue` says,
     oldest first. Resolved: newest outcome first.
     """
     query = sa.select(Commitment).join(Commitment.vendor)
     if view == View.upcoming:
-        query = query.where(Commitment.status == Status.open, Commitment.due_at > now - grace)
+        query = query.where(Commitment.status == Status.open, Commitment.due_at > rules.overdue_until(now))
         query = query.order_by(Commitment.due_at, Commitment.id)
     elif view == View.overdue:
-        query = query.where(Commitment.status == Status.open, Commitment.due_at <= now - grace)
+        query = query.where(rules.is_overdue(Commitment.status, Commitment.due_at, now))
         query = query.order_by(Commitment.due_at, Commitment.id)
     else:
         query = query.where(Commitment.status != Status.open)
@@ -52,9 +53,9 @@ def commitments(
     return query
 
 
-def counts_by_vendor(vendor_ids: list[int], *, now: datetime, grace: timedelta) -> sa.Select:
+def counts_by_vendor(vendor_ids: list[int], *, now: datetime, rules: Rules) -> sa.Select:
     """Open and overdue counts for a page of vendors, in one query."""
-    overdue = sa.and_(Commitment.status == Status.open, Commitment.due_at <= now - grace)
+    overdue = rules.is_overdue(Commitment.status, Commitment.due_at, now)
     return (
         sa.select(
             Commitment.vendor_id,

@@ -470,7 +470,7 @@ def week_summary(session: Session, start: datetime, end: datetime, following: da
             session,
             rules,
             end,
-            [Commitment.status == Status.open, Commitment.due_at <= end - rules.grace],
+            [rules.is_overdue(Commitment.status, Commitment.due_at, end)],
             [Commitment.due_at, Commitment.id],
             OVERDUE_LIMIT,
         ),

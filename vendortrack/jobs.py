@@ -89,9 +89,8 @@ def flag_overdue(session: Session, now: datetime, config: Config) -> dict[str, i
     flagged = session.execute(
         sa.update(Commitment)
         .where(
-            Commitment.status == Status.open,
+            config["VENDORTRACK_RULES"].is_overdue(Commitment.status, Commitment.due_at, now),
             Commitment.flagged_overdue_at.is_(None),
-            Commitment.due_at <= now - config["VENDORTRACK_GRACE"],
             Commitment.created_at <= Commitment.due_at,
         )
         .values(flagged_overdue_at=now)

@@ -88,10 +88,6 @@ class Commitment(db.Model):
     def __repr__(self) -> str:
         return f"<Commitment {self.id} {self.kind} {self.status} due {self.due_at:%Y-%m-%d %H:%M}>"
 
-    def is_overdue(self, now: datetime, grace: timedelta) -> bool:
-        """Open past its due time plus grace: it counts as broken until someone logs an outcome."""
-        return self.status == Status.open and self.due_at + grace <= now
-
     @property
     def rescheduled_to(self) -> Commitment | None:
         """The live follow-up, or the cancelled one a reopened move leaves (`rescheduled_to_id`)."""

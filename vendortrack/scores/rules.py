@@ -2,6 +2,11 @@
 
 The functions take plain facts (`Fact`) and settings (`Rules`) and return plain data, so the
 scorecard, the API, the digest and the tests all compute the same figures the same way.
+
+Each rule is written here once: what is overdue (`is_overdue_by`), what each outcome earns
+(`CREDITS`), when a kept one is on time (`is_on_time`), what counts (`COUNTED`). Where a query
+needs a rule, its SQL is built here from the same definition (the "in SQL" section), never
+restated by the query.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from enum import StrEnum
 from itertools import accumulate
 from statistics import median
 from typing import Any
+
+import sqlalchemy as sa
 
 Z90 = 1.6448536269514722  # the Wilson interval at 90 %
 DAY = timedelta(days=1)
@@ -47,6 +54,7 @@ CREDITS: dict[Outcome, tuple[float, float]] = {
     Outcome.overdue: (0.0, 0.0),
 }
 COUNTED = frozenset(CREDITS)
+FULFILMENT, ON_TIME = 0, 1  # the two credits of each pair in CREDITS
 
 
 class Standing(StrEnum):
@@ -74,6 +82,34 @@ class Rules:
     def tolerance(self, kind: str) -> timedelta:
         return self.meeting_tolerance if kind == "meeting" else self.deadline_tolerance
 
+    @staticmethod
+    def tolerance_sql(kind: sa.ColumnElement, meeting: Any, deadline: Any) -> sa.ColumnElement:
+        """`tolerance` in SQL: the meeting tolerance for meetings, the deadline one for the rest."""
+        return sa.case((kind == "meeting", meeting), else_=deadline)
+
+    def overdue_until(self, as_of: datetime) -> datetime:
+        """Open and due at or before this moment: overdue as of `as_of` (SCORING.md §2, the grace)."""
+        return as_of - self.grace
+
+    def is_overdue(self, status: Any, due_at: Any, as_of: datetime) -> Any:
+        """`is_overdue_by` as of a moment: on a commitment's values, or on columns in a query."""
+        return is_overdue_by(status, due_at, self.overdue_until(as_of))
+
+
+def is_overdue_by(status: Any, due_at: Any, until: Any) -> Any:
+    """The overdue rule: still open, and due at or before `until` (`Rules.overdue_until`).
+
+    Written with `==`, `<=` and `&`, it reads the same on plain values (a bool) and on SQL columns
+    and parameters (a condition), so the lists, the sweep, the digest and the scorecard's SQL all
+    apply this one definition.
+    """
+    return (status == "open") & (due_at <= until)
+
+
+def is_on_time(lateness: Any, tolerance: Any) -> Any:
+    """A kept commitment is on time when it was done no later than its tolerance after it was due."""
+    return lateness <= tolerance
+
 
 @dataclass(frozen=True)
 class Fact:
@@ -97,11 +133,13 @@ def outcome(fact: Fact, rules: Rules, as_of: datetime) -> Outcome:
     if fact.status == "open":
         if fact.due_at > as_of:
             return Outcome.upcoming
-        return Outcome.overdue if fact.due_at + rules.grace <= as_of else Outcome.pending
+        return Outcome.overdue if rules.is_overdue(fact.status, fact.due_at, as_of) else Outcome.pending
     if fact.due_at > as_of:
         return Outcome.early
     if fact.status == "kept":
-        on_time = fact.done_at is not None and fact.done_at <= fact.due_at + rules.tolerance(fact.kind)
+        on_time = fact.done_at is not None and is_on_time(
+            fact.done_at - fact.due_at, rules.tolerance(fact.kind)
+        )
         return Outcome.kept_on_time if on_time else Outcome.kept_late
     return Outcome.broken if fact.status == "broken" else Outcome.rescheduled
 
@@ -277,7 +315,7 @@ class TrendSums:
 
     def totals(self, as_of: datetime) -> Totals:
         resolved = bisect_right(self.resolved_due, as_of)
-        overdue = bisect_right(self.open_due, as_of - self.rules.grace)
+        overdue = bisect_right(self.open_due, self.rules.overdue_until(as_of))
         scale = 1.0 / weight(as_of, self.anchor, self.rules.half_life_days)  # 2 ** ((anchor - t) / H)
         return Totals(
             n=resolved + overdue,
@@ -415,3 +453,35 @@ def score_vendor(
             figures = headline(totals_of(by_contact.get(contact_id, [])), rules)
             result.contacts.append({"contact_id": contact_id, "name": name} | figures.as_dict())
     return result
+
+
+# -- the same rules in SQL, for the scorecard's statement ---------------------------------------
+
+
+def counted_outcomes_sql(
+    status: sa.ColumnElement, on_time: sa.ColumnElement[bool], overdue: sa.ColumnElement[bool]
+) -> dict[Outcome, sa.ColumnElement[bool]]:
+    """`outcome` in SQL for rows that have come due: which rows hold each counted outcome.
+
+    `on_time` says a kept row was on time (`is_on_time`), `overdue` that an open row is overdue
+    (`is_overdue_by`); the rows matching none of them are not counted.
+    """
+    kept = status == "kept"
+    return {
+        Outcome.kept_on_time: kept & on_time,
+        Outcome.kept_late: kept & ~on_time,
+        Outcome.broken: status == "broken",
+        Outcome.rescheduled: status == "rescheduled",
+        Outcome.overdue: overdue,
+    }
+
+
+def credit_sql(
+    outcomes: Mapping[Outcome, sa.ColumnElement[bool]], weight: Any, which: int, zero: Any = 0.0
+) -> sa.ColumnElement:
+    """A row's weighted credit (FULFILMENT or ON_TIME) in SQL: its weight times what CREDITS gives
+    its outcome, for the outcomes given; zero for the rest."""
+    whens = [
+        (condition, CREDITS[o][which] * weight) for o, condition in outcomes.items() if CREDITS[o][which]
+    ]
+    return sa.case(*whens, else_=zero)

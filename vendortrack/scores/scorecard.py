@@ -19,18 +19,25 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from vendortrack.database import UTCDateTime, write_intent
-from vendortrack.models import Commitment, Kind, ScoreBucket, Status, Vendor
+from vendortrack.models import Commitment, ScoreBucket, Status, Vendor
 from vendortrack.models.score import ScoreRollup
 from vendortrack.scores import tally
 from vendortrack.scores.rules import (
     COUNT_KEYS,
+    FULFILMENT,
+    ON_TIME,
     Fact,
     Headline,
+    Outcome,
     Rules,
     Standing,
     Totals,
     VendorScore,
+    counted_outcomes_sql,
+    credit_sql,
     headline,
+    is_on_time,
+    is_overdue_by,
     score_vendor,
 )
 
@@ -145,7 +152,7 @@ def _parameters(
 ) -> dict:
     return {
         "as_of": as_of,
-        "overdue_until": as_of - rules.grace,
+        "overdue_until": rules.overdue_until(as_of),
         "month_of": tally.month_start(as_of),
         "settled": settled,
         "month_end": month_end,
@@ -225,8 +232,8 @@ def _groups(flags, *where) -> sa.Subquery:
     sorting out what each group counts for afterwards computes strftime and exp once a row.
     """
     c = Commitment
-    tolerance_us = sa.case((c.kind == Kind.meeting, _MEETING_TOLERANCE_US), else_=_DEADLINE_TOLERANCE_US)
-    on_time = (c.status == Status.kept) & (c.lateness_us <= tolerance_us)
+    tolerance_us = Rules.tolerance_sql(c.kind, _MEETING_TOLERANCE_US, _DEADLINE_TOLERANCE_US)
+    on_time = (c.status == Status.kept) & is_on_time(c.lateness_us, tolerance_us)
     seconds = epoch_seconds(c.due_at) - _AS_OF_SECOND
     flags = (sa.case((on_time, 1), else_=0).label("on_time"), *flags)
     return (
@@ -248,6 +255,22 @@ def _when(condition, value, zero=_ZERO_INT) -> sa.ColumnElement:
     return sa.case((condition, value), else_=zero)
 
 
+def _sums(vendor_id, outcomes: dict, n, w, cancelled, upcoming) -> sa.Select:
+    """A row of the statement for groups whose counted outcomes are `outcomes` (SQL conditions):
+    n and N over them, their credits as CREDITS gives them, and a count of each."""
+    counted = sa.or_(*outcomes.values())
+    return _row(
+        vendor_id,
+        _when(counted, n),
+        _when(counted, w, _ZERO_FLOAT),
+        credit_sql(outcomes, w, FULFILMENT, _ZERO_FLOAT),
+        credit_sql(outcomes, w, ON_TIME, _ZERO_FLOAT),
+        *(_when(outcomes[Outcome(key)], n) for key in COUNT_KEYS[:5]),
+        cancelled,
+        upcoming,
+    )
+
+
 def _moving_rows() -> sa.Select:
     """The months in motion straight from their commitments due from the first of them up to T.
 
@@ -255,27 +278,19 @@ def _moving_rows() -> sa.Select:
     ending after T know; the open ones of T's month already due come off that count here.
     """
     c = Commitment
-    overdue = (c.status == Status.open) & (c.due_at <= _OVERDUE_UNTIL)
     flags = (
-        sa.case((overdue, 1), else_=0).label("overdue"),
+        sa.case((is_overdue_by(c.status, c.due_at, _OVERDUE_UNTIL), 1), else_=0).label("overdue"),
         sa.case((c.due_at >= _MONTH_OF, 1), else_=0).label("this_month"),
     )
     g = _groups(flags, c.due_at >= _SETTLED, c.due_at <= _AS_OF)
-    kept, on_time = g.c.status == Status.kept, g.c.on_time == 1
-    counted = g.c.status.in_([Status.kept, Status.broken, Status.rescheduled]) | (g.c.overdue == 1)
-    return _row(
+    outcomes = counted_outcomes_sql(g.c.status, g.c.on_time == 1, g.c.overdue == 1)
+    return _sums(
         g.c.vendor_id,
-        _when(counted, g.c.n),
-        _when(counted, g.c.w, _ZERO_FLOAT),
-        sa.case((kept, g.c.w), (g.c.status == Status.rescheduled, 0.5 * g.c.w), else_=_ZERO_FLOAT),
-        _when(on_time, g.c.w, _ZERO_FLOAT),
-        _when(on_time, g.c.n),
-        _when(kept & ~on_time, g.c.n),
-        _when(g.c.status == Status.broken, g.c.n),
-        _when(g.c.status == Status.rescheduled, g.c.n),
-        _when(g.c.overdue == 1, g.c.n),
-        _when(g.c.status == Status.cancelled, g.c.n),
-        _when((g.c.status == Status.open) & (g.c.this_month == 1), -g.c.n),
+        outcomes,
+        g.c.n,
+        g.c.w,
+        cancelled=_when(g.c.status == Status.cancelled, g.c.n),
+        upcoming=_when((g.c.status == Status.open) & (g.c.this_month == 1), -g.c.n),
     )
 
 
@@ -290,24 +305,20 @@ def _unsettling_rows() -> sa.Select:
     c = Commitment
     flags = (sa.case((c.due_at > _AS_OF, 1), else_=0).label("later"),)
     g = _groups(flags, c.due_at > _OVERDUE_UNTIL, c.due_at < _MONTH_END)
-    later, on_time, is_open = g.c.later == 1, g.c.on_time == 1, g.c.status == Status.open
-    kept = (g.c.status == Status.kept) & later
-    dropped = is_open | (g.c.status.in_([Status.kept, Status.broken, Status.rescheduled]) & later)
-    return _row(
+    later, is_open = g.c.later == 1, g.c.status == Status.open
+    # As the buckets counted them (every open one overdue); what is not so as of T comes off:
+    # every open one here (due after T - grace), and the resolved ones due after T.
+    as_settled = counted_outcomes_sql(g.c.status, g.c.on_time == 1, is_open)
+    gone = {
+        o: condition if o == Outcome.overdue else condition & later for o, condition in as_settled.items()
+    }
+    return _sums(
         g.c.vendor_id,
-        _when(dropped, -g.c.n),
-        _when(dropped, -g.c.w, _ZERO_FLOAT),
-        sa.case(
-            (kept, -g.c.w), ((g.c.status == Status.rescheduled) & later, -0.5 * g.c.w), else_=_ZERO_FLOAT
-        ),
-        _when(kept & on_time, -g.c.w, _ZERO_FLOAT),
-        _when(kept & on_time, -g.c.n),
-        _when(kept & ~on_time, -g.c.n),
-        _when((g.c.status == Status.broken) & later, -g.c.n),
-        _when((g.c.status == Status.rescheduled) & later, -g.c.n),
-        _when(is_open, -g.c.n),
-        _when((g.c.status == Status.cancelled) & later, -g.c.n),
-        _when(is_open & later, g.c.n),
+        gone,
+        -g.c.n,
+        -g.c.w,
+        cancelled=_when((g.c.status == Status.cancelled) & later, -g.c.n),
+        upcoming=_when(is_open & later, g.c.n),
     )
 
 
@@ -349,7 +360,7 @@ def totals_by_vendor(
     month_end = tally.next_month(tally.month_start(as_of))
     through = tally.rollup_through(session)
     use_rollup = through == settled
-    from_commitments = as_of - settled <= month_end - (as_of - rules.grace)
+    from_commitments = as_of - settled <= month_end - rules.overdue_until(as_of)
     parameters = _parameters(rules, as_of, settled, month_end, through if use_rollup else None)
     if vendor_ids is not None:
         parameters["vendor_ids"] = vendor_ids

@@ -146,7 +146,7 @@ def bucket_for(vendor_id: int, start: datetime, facts: Iterable[Fact], rules: Ru
 
 def settled_through(rules: Rules, as_of: datetime) -> datetime:
     """The first month still in motion as of a moment: every month before it is settled for good."""
-    return month_start(as_of - rules.grace)
+    return month_start(rules.overdue_until(as_of))
 
 
 def decay(rules: Rules) -> float:

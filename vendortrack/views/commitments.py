@@ -78,7 +78,7 @@ def index():
     query = agenda.commitments(
         view,
         now=utcnow(),
-        grace=current_app.config["VENDORTRACK_GRACE"],
+        rules=current_app.config["VENDORTRACK_RULES"],
         owner_id=current_user.id if mine else None,
         kind=kind,
     )
@@ -149,7 +149,7 @@ def _detail_page(commitment: Commitment, form: ResolveForm, status: int = 200):
         commitment=commitment,
         form=form,
         chain=agenda.chain(commitment),
-        overdue=commitment.is_overdue(now, current_app.config["VENDORTRACK_GRACE"]),
+        overdue=current_app.config["VENDORTRACK_RULES"].is_overdue(commitment.status, commitment.due_at, now),
     ), status
 
 

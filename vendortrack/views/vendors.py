@@ -53,7 +53,7 @@ def index():
         row.vendor_id: row
         for row in db.session.execute(
             agenda.counts_by_vendor(
-                [v.id for v in page.items], now=utcnow(), grace=current_app.config["VENDORTRACK_GRACE"]
+                [v.id for v in page.items], now=utcnow(), rules=current_app.config["VENDORTRACK_RULES"]
             )
         )
     }
@@ -91,10 +91,10 @@ def _vendor_values(form: VendorForm) -> dict[str, str]:
 @login_required
 def detail(vendor_id: int):
     vendor = get_vendor(vendor_id)
-    now, grace = utcnow(), current_app.config["VENDORTRACK_GRACE"]
+    now, rules = utcnow(), current_app.config["VENDORTRACK_RULES"]
     lists = {
         view: db.session.scalars(
-            agenda.commitments(view, now=now, grace=grace, vendor_id=vendor.id).limit(100)
+            agenda.commitments(view, now=now, rules=rules, vendor_id=vendor.id).limit(100)
         ).all()
         for view in agenda.View
     }

@@ -164,7 +164,9 @@ class ContactCreateSchema(ContactPatchSchema):
 
 
 def _is_overdue(commitment) -> bool:
-    return commitment.is_overdue(request_now(), current_app.config["VENDORTRACK_GRACE"])
+    return current_app.config["VENDORTRACK_RULES"].is_overdue(
+        commitment.status, commitment.due_at, request_now()
+    )
 
 
 class CommitmentSchema(Schema):
