@@ -7,9 +7,9 @@
 Makes a fresh database (a SQLite file under bench/.data/, or a new PostgreSQL database vt_load_<pid>
 on the local server, dropped at the end), migrates it, fills it with --history generated commitments
 over --vendors vendors, and gives every client an editor of its own with an API token. Then starts
-what `flask serve` starts, `cli.web_process` (gunicorn on 127.0.0.1, a free port) and
-`cli.scheduler_process` (its tick shortened to 10 s so its jobs run during the load), and drives them
-for --seconds with --clients threads, each on one keep-alive connection, in this mix:
+what `flask serve` starts, `supervisor.web_process` (gunicorn on 127.0.0.1, a free port) and
+`supervisor.scheduler_process` (its tick shortened to 10 s so its jobs run during the load), and
+drives them for --seconds with --clients threads, each on one keep-alive connection, in this mix:
 
     log        40 %  POST /api/v1/vendors/<id>/commitments
     resolve    35 %  POST /api/v1/commitments/<id>/resolve: kept 1/2, broken 1/4, rescheduled 1/4,
@@ -65,11 +65,11 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere: config.py lives 
 from config import ProductionConfig  # noqa: E402
 from vendortrack import create_app, scorecard, tally  # noqa: E402
 from vendortrack.accounts import create_user, issue_token  # noqa: E402
-from vendortrack.cli import scheduler_process, web_process  # noqa: E402
 from vendortrack.extensions import db  # noqa: E402
 from vendortrack.generate import generate  # noqa: E402
 from vendortrack.models import Commitment, EventAction, LedgerEvent, Role, ScoreBucket, Vendor  # noqa: E402
 from vendortrack.scores.rules import Rules  # noqa: E402
+from vendortrack.supervisor import scheduler_process, web_process  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 HOST = "127.0.0.1"

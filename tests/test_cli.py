@@ -24,9 +24,9 @@ from tests.conftest import PASSWORD, make_app
 from tests.test_scheduler import wait_for
 from vendortrack import ROOT, calendar_feed, ledger
 from vendortrack.accounts import create_user, find_user, user_for_token
-from vendortrack.cli import embedded_processes, links_base_url
 from vendortrack.extensions import db
 from vendortrack.models import Kind, Role, User
+from vendortrack.supervisor import embedded_processes, links_base_url
 from vendortrack.timeutil import utcnow
 from vendortrack.vendors import create_vendor
 
