@@ -3,7 +3,7 @@
     .venv/bin/python bench/jobs.py [--commitments 1000000 --overdue 10000 --recipients 500]
                                    [--vendors 2000 --seed 1 --repeat 3] [--partial-index]
 
-Builds once, under bench/.data/, a SQLite ledger with `flask dev generate`'s generator (events and
+Builds once, under bench/.data/, a SQLite ledger with bench/generate.py's generator (events and
 score buckets included), adds the digest subscribers, and turns it into the case the issue names with
 a few UPDATEs: `--overdue` commitments just became overdue (open, due_at + grace a few seconds before
 `now`, never flagged), every other open commitment past its grace already flagged, the rest resolved
@@ -47,10 +47,10 @@ from flask_migrate import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: config.py lives at the root
 
+from bench.generate import generate  # noqa: E402
 from config import DevelopmentConfig  # noqa: E402
 from vendortrack import create_app, jobs, mail  # noqa: E402
 from vendortrack.extensions import db  # noqa: E402
-from vendortrack.generate import generate  # noqa: E402
 from vendortrack.models import (  # noqa: E402
     Commitment,
     EventAction,

@@ -62,12 +62,13 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: config.py lives at the root
 
+from bench.generate import generate  # noqa: E402
 from config import ProductionConfig  # noqa: E402
-from vendortrack import create_app, scorecard, tally  # noqa: E402
+from vendortrack import create_app  # noqa: E402
 from vendortrack.accounts import create_user, issue_token  # noqa: E402
 from vendortrack.extensions import db  # noqa: E402
-from vendortrack.generate import generate  # noqa: E402
 from vendortrack.models import Commitment, EventAction, LedgerEvent, Role, ScoreBucket, Vendor  # noqa: E402
+from vendortrack.scores import tally  # noqa: E402
 from vendortrack.scores.rules import Rules  # noqa: E402
 from vendortrack.supervisor import scheduler_process, web_process  # noqa: E402
 
@@ -215,7 +216,7 @@ def seed_database(app: Flask, args: argparse.Namespace) -> Seeded:
             )
             tokens.append(issue_token(db.session, user, now=now))
         db.session.commit()
-        scorecard.ensure_tally(db.session, rules, now)  # the rollups, so no request has to make them
+        tally.bring_up_to_date(db.session, rules, now)  # the rollups, so no request has to make them
         db.session.commit()
         vendor_ids = list(db.session.scalars(sa.select(Vendor.id).where(Vendor.archived_at.is_(None))))
         db.session.remove()

@@ -3,7 +3,7 @@
     .venv/bin/python bench/scorecard.py [--vendors 2000 --commitments 1000000 --seed 1 --db PATH]
                                         [--rounds 15]
 
-Generates (once) a SQLite ledger with `flask dev generate`'s generator under bench/.data/, then
+Generates (once) a SQLite ledger with bench/generate.py's generator under bench/.data/, then
 measures in one run, each --rounds times after one warm-up: GET /api/v1/scorecard through the app
 in-process, the bare `SELECT vendor_id, COUNT(*) FROM commitment GROUP BY vendor_id` through the
 same engine (interleaved with it, so both see the same machine), GET /api/v1/vendors/<id>/score
@@ -33,13 +33,13 @@ from flask_migrate import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: config.py lives at the root
 
+from bench import generate as generate_module  # noqa: E402
+from bench.generate import generate  # noqa: E402
 from config import DevelopmentConfig  # noqa: E402
 from vendortrack import create_app  # noqa: E402
-from vendortrack import generate as generate_module  # noqa: E402
 from vendortrack.accounts import find_user, issue_token  # noqa: E402
 from vendortrack.database import write_intent  # noqa: E402
 from vendortrack.extensions import db  # noqa: E402
-from vendortrack.generate import generate  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 BARE_SQL = "SELECT vendor_id, COUNT(*) FROM commitment GROUP BY vendor_id"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
 from random import Random
@@ -10,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from flask import current_app
 
+from bench.generate import commitment_counts, generate
 from tests.conftest import NOW, PASSWORD
-from vendortrack import ledger
-from vendortrack.generate import commitment_counts, generate
+from vendortrack import ROOT, ledger
 from vendortrack.models import (
     Commitment,
     Contact,
@@ -238,44 +241,45 @@ def test_at_full_scale_a_few_big_vendors_hold_most_commitments():
     assert sum(1 for c in counts if c < 5) >= 40  # newcomers, with too little history to score
 
 
-@pytest.fixture
-def flask_cli(app, session):
-    runner = app.test_cli_runner()
-
-    def run(*args: str):
-        session.commit()  # the command has a session of its own: let go of SQLite's write lock first
-        return runner.invoke(args=list(args))
-
-    return run
-
-
-def test_the_dev_generate_command_reports_what_it_made_and_refuses_a_second_run(flask_cli, session):
-    result = flask_cli(
-        "dev",
-        "generate",
-        "--vendors",
-        "4",
-        "--commitments",
-        "250",
-        "--seed",
-        "3",
-        "--now",
-        "2026-06-30T12:00:00Z",
+def run_script(database_url: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
+    """bench/generate.py as a developer runs it, on the test's database, configured by the environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VENDORTRACK_") and k != "DATABASE_URL"}
+    env |= {
+        "DATABASE_URL": database_url,
+        "VENDORTRACK_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "generate-test-key",
+    }
+    script = ROOT / "bench" / "generate.py"
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert result.exit_code == 0, result.output
-    assert "Generated 4 vendors" in result.output and "250 commitments" in result.output
+
+
+def test_the_script_reports_what_it_made_and_refuses_a_second_run(database_url, tmp_path, session):
+    session.commit()  # the script has a connection of its own: let go of SQLite's write lock first
+    arguments = ("--vendors", "4", "--commitments", "250", "--seed", "3")
+    done = run_script(database_url, tmp_path, *arguments, "--now", "2026-06-30T12:00:00Z")
+    assert done.returncode == 0, done.stderr
+    assert "Generated 4 vendors" in done.stdout and "250 commitments" in done.stdout
+    assert count(session, Commitment) == 250
+    session.commit()
+
+    again = run_script(database_url, tmp_path, *arguments)
+    assert again.returncode != 0
+    assert "--append" in again.stderr
     assert count(session, Commitment) == 250
 
-    again = flask_cli("dev", "generate", "--vendors", "4", "--commitments", "250")
-    assert again.exit_code != 0
-    assert "--append" in again.output
-    assert count(session, Commitment) == 250
 
-
-def test_the_dev_generate_command_wants_a_moment_with_its_offset(flask_cli, session):
-    result = flask_cli(
-        "dev", "generate", "--vendors", "4", "--commitments", "10", "--now", "2026-06-30T12:00"
+def test_the_script_wants_a_moment_with_its_offset(database_url, tmp_path, session):
+    session.commit()
+    done = run_script(
+        database_url, tmp_path, "--vendors", "4", "--commitments", "10", "--now", "2026-06-30T12:00"
     )
-    assert result.exit_code != 0
-    assert "time zone offset" in result.output
+    assert done.returncode != 0
+    assert "time zone offset" in done.stderr
     assert count(session, Vendor) == 0

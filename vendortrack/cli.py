@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -12,13 +11,13 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_migrate import upgrade
 
 from config import DEFAULT_PORT
 from vendortrack.accounts import check_password_strength, create_user, find_user, issue_token
 from vendortrack.demo import DEMO_ADMIN, DemoResult, load_demo
 from vendortrack.extensions import db
-from vendortrack.generate import generate
 from vendortrack.models import Role, User, Vendor
 from vendortrack.supervisor import embedded_processes, links_base_url, run_processes
 from vendortrack.timeutil import CLOCK_SKEW, is_aware, utcnow
@@ -31,16 +30,16 @@ users_cli = AppGroup("users", help="Create and list users, set passwords, issue 
 scheduler_cli = AppGroup("scheduler", help="The scheduler process: overdue flags, reminders, digests, mail.")
 jobs_cli = AppGroup("jobs", help="Run one scheduled job once, for cron users and tests.")
 demo_cli = AppGroup("demo", help="Demo data for a first look.")
-dev_cli = AppGroup("dev", help="Tools for developers: a large generated ledger for benchmarks.")
+tally_cli = AppGroup("tally", help="The monthly score sums: prove them against the ledger, repair them.")
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
-    app.cli.add_command(dev_cli)
     app.cli.add_command(serve)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(tally_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(import_command)
@@ -78,7 +77,7 @@ class AwareMoment(click.ParamType):
 
 
 @jobs_cli.command("run")
-@click.argument("name", type=click.Choice(["overdue", "reminders", "digests", "outbox"]))
+@click.argument("name", type=click.Choice(["overdue", "reminders", "digests", "outbox", "tally"]))
 @click.option("--now", type=AwareMoment(), default=None, help="Run as if it were this moment (default: now).")
 @click.option("--dry-run", is_flag=True, help="Print what the job would do; write nothing, send nothing.")
 @click.option("--force", is_flag=True, help="Run even with a --now ahead of the clock.")
@@ -134,6 +133,47 @@ def describe_dry_run(name: str, dry: DryRun) -> None:
                     attempt=m.attempts + 1,
                 )
             )
+
+
+@tally_cli.command("check")
+@click.option("--repair", is_flag=True, help="Rewrite what differs, one transaction per vendor.")
+def tally_check(repair: bool) -> None:
+    """Recount every vendor's score sums from the ledger and print each difference.
+
+    Exits 1 when anything differed (repaired or not), 0 when the sums agree with the ledger.
+    """
+    from vendortrack.scores import tally
+
+    checked = tally.check(db.session, current_app.config["VENDORTRACK_RULES"], utcnow(), repair=repair)
+    if checked.counted_elsewise:
+        if checked.rebuilt:
+            click.echo(_("The sums were counted under other settings, or never: rebuilt them all."))
+        else:
+            click.echo(
+                _(
+                    "The sums were counted under other settings, or never. "
+                    "Run again with --repair to rebuild them."
+                )
+            )
+        sys.exit(1)
+    for difference in checked.differences:
+        click.echo(str(difference))
+    if not checked.differences:
+        click.echo(
+            _("No differences: the sums of %(num)d vendors agree with the ledger.", num=checked.vendors)
+        )
+        return
+    if repair:
+        click.echo(
+            ngettext(
+                "Repaired %(num)d vendor: its sums are now a recount of the ledger.",
+                "Repaired %(num)d vendors: their sums are now a recount of the ledger.",
+                checked.repaired_vendors,
+            )
+        )
+    else:
+        click.echo(_("Run again with --repair to rewrite them from the ledger."))
+    sys.exit(1)
 
 
 def refused(error: InvalidInput) -> click.ClickException:
@@ -263,92 +303,6 @@ def login_hint(result: DemoResult | None) -> str:
             email=DEMO_ADMIN,
         )
     return _("Sign in with your account; create one with: flask --app wsgi users create EMAIL --role admin")
-
-
-@dev_cli.command("generate")
-@click.option("--vendors", type=click.IntRange(1, 100_000), required=True, help="How many vendors.")
-@click.option(
-    "--commitments",
-    type=click.IntRange(0, 100_000_000),
-    required=True,
-    help="How many commitments in all, successors of moved ones included.",
-)
-@click.option("--seed", type=int, default=1, show_default=True, help="The same seed gives the same ledger.")
-@click.option(
-    "--now",
-    "now",
-    type=AwareMoment(),
-    default=None,
-    help="The moment the history leads up to (ISO 8601 with an offset); default: now.",
-)
-@click.option("--append", is_flag=True, help="Add to a database that already holds vendors.")
-def dev_generate(vendors: int, commitments: int, seed: int, now: datetime | None, append: bool) -> None:
-    """Migrate, then fill the database with a realistic generated ledger, fast (bulk inserts)."""
-    upgrade()
-    started = time.perf_counter()
-
-    def progress(done: int, total: int) -> None:
-        if done == total or done % 100_000 == 0:
-            click.echo(
-                _(
-                    "%(done)d of %(total)d commitments written (%(seconds).0f s)",
-                    done=done,
-                    total=total,
-                    seconds=time.perf_counter() - started,
-                )
-            )
-
-    try:
-        result = generate(
-            db.session,
-            vendors=vendors,
-            commitments=commitments,
-            seed=seed,
-            now=now or utcnow(),
-            rules=current_app.config["VENDORTRACK_RULES"],
-            timezone=current_app.config["VENDORTRACK_TIMEZONE"],
-            append=append,
-            password=current_app.config.get("VENDORTRACK_DEMO_PASSWORD"),
-            progress=progress,
-        )
-    except InvalidInput as error:
-        raise refused(error) from None
-    click.echo(
-        _(
-            "Generated %(vendors)d vendors with %(contacts)d contacts, %(commitments)d commitments and "
-            "%(events)d ledger events, and %(buckets)d score buckets, in %(seconds).1f s.",
-            vendors=result.vendors,
-            contacts=result.contacts,
-            commitments=result.commitments,
-            events=result.events,
-            buckets=result.buckets,
-            seconds=time.perf_counter() - started,
-        )
-    )
-    click.echo(
-        _(
-            "Statuses: %(statuses)s.",
-            statuses=", ".join(
-                f"{status.value} {count}" for status, count in sorted(result.statuses.items())
-            ),
-        )
-    )
-    if result.busiest_vendor_id is not None:
-        click.echo(
-            _(
-                "The busiest vendor, #%(id)d, has %(count)d commitments.",
-                id=result.busiest_vendor_id,
-                count=result.busiest_count,
-            )
-        )
-    if result.password:
-        click.echo(
-            _(
-                "Created the owners %(emails)s with the password %(password)s (shown only now).",
-                emails=", ".join(u.email for u in result.users),
-                password=result.password,
-            )
-        )
 
 
 @click.command("backup")

@@ -1,5 +1,11 @@
 """A large, seeded, realistic ledger for benchmarks and load tests, written with bulk inserts.
 
+    .venv/bin/python bench/generate.py --vendors 2000 --commitments 1000000 [--seed 1]
+                                       [--now 2026-06-30T12:00:00Z] [--append]
+
+migrates the database the app is configured with (DATABASE_URL and the other settings, read from the
+environment as `flask --app wsgi` reads them), then fills it. The bench scripts call `generate`.
+
 The ledger functions log one commitment per call, with a flush and a bucket refresh each: right
 for people, far too slow for a million rows. Here every row and every event is planned in Python
 first, then written with Core `INSERT`s in batches, and the score buckets are rebuilt once.
@@ -7,23 +13,34 @@ first, then written with Core `INSERT`s in batches, and the score buckets are re
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import math
 import secrets
+import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from random import Random
+from time import perf_counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
+from flask_migrate import upgrade
 from sqlalchemy.orm import Session
 
-from vendortrack.accounts import create_user, find_user
-from vendortrack.demo import DEMO_USERS
-from vendortrack.models import (
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: config.py lives at the root
+
+from vendortrack import create_app  # noqa: E402
+from vendortrack.accounts import create_user, find_user  # noqa: E402
+from vendortrack.demo import DEMO_USERS  # noqa: E402
+from vendortrack.extensions import db  # noqa: E402
+from vendortrack.models import (  # noqa: E402
     Commitment,
     Contact,
     EventAction,
@@ -35,10 +52,11 @@ from vendortrack.models import (
     User,
     Vendor,
 )
-from vendortrack.models.vendor import name_key
-from vendortrack.scores import tally
-from vendortrack.scores.rules import Rules
-from vendortrack.validation import InvalidInput
+from vendortrack.models.vendor import name_key  # noqa: E402
+from vendortrack.scores import tally  # noqa: E402
+from vendortrack.scores.rules import Rules  # noqa: E402
+from vendortrack.timeutil import utcnow  # noqa: E402
+from vendortrack.validation import InvalidInput  # noqa: E402
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = 1_000_000  # microseconds in a second: every moment is planned as integer microseconds
@@ -496,8 +514,6 @@ def _vendor_rows(rng: Random, count: int, first_id: int, taken: set[str]) -> lis
                 "website": f"https://{domain}",
                 "email": f"office@{domain}",
                 "phone": f"+48 22 555 {rng.randrange(10000):04d}",
-                "notes": "",
-                "archived_at": None,
             }
         )
     return rows
@@ -589,7 +605,6 @@ def _write_batch(
                 "created_by_id": plan.owner_id,
                 "kind": plan.kind,
                 "title": plan.title,
-                "notes": "",
                 "due_at": _moment(plan.due),
                 "original_due_at": _moment(plan.original_due),
                 "status": plan.status,
@@ -604,7 +619,6 @@ def _write_batch(
                 "created_at": _moment(plan.created),
                 "updated_at": _moment(plan.resolved or plan.created),
                 "flagged_overdue_at": _moment(plan.flagged),
-                "reminded_at": None,
             }
         )
         for actor_id, at, action, before, after in _events(plan, ids):
@@ -621,7 +635,9 @@ def _write_batch(
                 }
             )
             next_event_id += 1
-    # Core inserts on the tables: one executemany each (the ORM's bulk path splits on NULLs).
+    # Core inserts on the tables: one executemany each (the ORM's bulk path splits on NULLs). The rows
+    # name what the plan decides; every other column gets what the model gives it (its default, or
+    # NULL), so a column added to a model needs no edit here.
     session.execute(sa.insert(Commitment.__table__), commitments)
     session.execute(sa.insert(LedgerEvent.__table__), events)
     return next_event_id
@@ -660,11 +676,11 @@ def generate(
     log stays small; a database that already holds vendors is refused unless `append`.
     """
     if vendors < 1:
-        raise InvalidInput("vendors", _l("Generate at least one vendor."))
+        raise InvalidInput("vendors", "Generate at least one vendor.")
     if commitments < 0:
-        raise InvalidInput("commitments", _l("The number of commitments cannot be negative."))
+        raise InvalidInput("commitments", "The number of commitments cannot be negative.")
     if not append and session.scalar(sa.select(Vendor.id).limit(1)) is not None:
-        raise InvalidInput("append", _l("The database already holds vendors; pass --append to add to them."))
+        raise InvalidInput("append", "The database already holds vendors; pass --append to add to them.")
     rng = Random(seed)
     result = Generated(vendors=vendors, commitments=commitments)
     owners = [u.id for u in _owners(session, now, password, result)]
@@ -725,3 +741,85 @@ def generate(
     result.buckets = tally.rebuild(session, rules, now)
     session.commit()
     return result
+
+
+def aware_moment(text: str) -> datetime:
+    """--now: an ISO 8601 moment with its offset, so the history ends at the same instant everywhere."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not an ISO 8601 moment such as 2026-06-30T12:00:00Z"
+        ) from None
+    if moment.utcoffset() is None:
+        raise argparse.ArgumentTypeError("give the moment a time zone offset, such as 2026-06-30T12:00:00Z")
+    return moment
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--vendors", type=int, required=True, help="how many vendors")
+    parser.add_argument(
+        "--commitments", type=int, required=True, help="how many commitments in all, successors included"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="the same seed gives the same ledger (default: 1)"
+    )
+    parser.add_argument(
+        "--now", type=aware_moment, default=None, help="the moment the history leads up to (default: now)"
+    )
+    parser.add_argument("--append", action="store_true", help="add to a database that already holds vendors")
+    return parser.parse_args(argv)
+
+
+def report(result: Generated, seconds: float) -> None:
+    print(
+        f"Generated {result.vendors} vendors with {result.contacts} contacts, {result.commitments} "
+        f"commitments and {result.events} ledger events, and {result.buckets} score buckets, "
+        f"in {seconds:.1f} s."
+    )
+    print("Statuses: " + ", ".join(f"{s.value} {n}" for s, n in sorted(result.statuses.items())) + ".")
+    if result.busiest_vendor_id is not None:
+        print(f"The busiest vendor, #{result.busiest_vendor_id}, has {result.busiest_count} commitments.")
+    if result.password:
+        emails = ", ".join(u.email for u in result.users)
+        print(f"Created the owners {emails} with the password {result.password} (shown only now).")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Migrate the configured database, then fill it; a refusal ends the script with its reason."""
+    args = parse_args(argv)
+    app = create_app()
+    started = perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % 100_000 == 0:
+            print(f"{done} of {total} commitments written ({perf_counter() - started:.0f} s)", flush=True)
+
+    with app.app_context():
+        with contextlib.redirect_stderr(io.StringIO()):  # alembic's INFO lines
+            upgrade()
+        try:
+            result = generate(
+                db.session,
+                vendors=args.vendors,
+                commitments=args.commitments,
+                seed=args.seed,
+                now=args.now or utcnow(),
+                rules=app.config["VENDORTRACK_RULES"],
+                timezone=app.config["VENDORTRACK_TIMEZONE"],
+                append=args.append,
+                password=app.config.get("VENDORTRACK_DEMO_PASSWORD"),
+                progress=progress,
+            )
+            report(result, perf_counter() - started)  # in the session still: it names the owners
+        except InvalidInput as refused:
+            db.session.rollback()
+            raise SystemExit(f"--{refused.field}: {refused.message}") from None
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
