@@ -235,13 +235,13 @@ def ledger_refuses_import_row(monkeypatch):
     """Call with a row number: an import's commit then meets the ledger refusing that row mid-write."""
 
     def refuse_at(number: int) -> None:
-        write_row = importing._write_row
+        write_row = importing.writing._write_row
 
         def refuse(session, plan, **kwargs):
             if plan.row == number:
                 raise InvalidInput("title", "Refused by the ledger.")
             write_row(session, plan, **kwargs)
 
-        monkeypatch.setattr(importing, "_write_row", refuse)
+        monkeypatch.setattr(importing.writing, "_write_row", refuse)
 
     return refuse_at
