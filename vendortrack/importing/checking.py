@@ -62,12 +62,10 @@ class RowPlan:
 
 @dataclass
 class Preview:
+    """What the file would do: a plan for every row with a vendor, and every problem found."""
+
     plans: list[RowPlan]
     problems: list[Problem]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
     def counts(self) -> dict[str, int]:
         return {
