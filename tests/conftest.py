@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, has_app_context
+from flask import Flask, current_app, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -21,6 +21,7 @@ from vendortrack.accounts import create_user, issue_token
 from vendortrack.database import write_intent
 from vendortrack.extensions import db
 from vendortrack.models import Role, User, Vendor
+from vendortrack.scores import tally
 from vendortrack.validation import InvalidInput
 from vendortrack.vendors import create_vendor
 
@@ -96,6 +97,9 @@ def _empty_all_tables() -> None:
     else:
         for table in tables:
             db.session.execute(sa.text(f'DELETE FROM "{table}"'))
+    # An empty ledger's score sums, counted under the app's rules, as the tally job builds them for a
+    # new installation: the ledger's writes then keep them in step.
+    tally.rebuild(db.session, current_app.config["VENDORTRACK_RULES"], NOW)
     db.session.commit()
 
 

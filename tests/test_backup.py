@@ -242,9 +242,11 @@ def test_a_backup_restored_into_another_database_has_every_row_equal(source, tar
 
 
 def counts(session) -> dict[str, int]:
+    """Rows in each table of the ledger (the score sums are derived from it, not part of it)."""
     return {
         table.name: session.scalar(sa.select(sa.func.count()).select_from(table))
         for table in db.metadata.sorted_tables
+        if table.name not in backup.DERIVED
     }
 
 

@@ -17,8 +17,9 @@ from config import ConfigError, DevelopmentConfig
 from tests.conftest import NOW
 from vendortrack import digest, jobs, ledger, mail
 from vendortrack.models import ExcuseCategory, Kind, MailKind, OutboxMessage, Role, User
-from vendortrack.scores import scorecard
+from vendortrack.scores import scorecard, tally
 from vendortrack.scores.rules import Standing
+from vendortrack.week import Move
 
 WARSAW = "Europe/Warsaw"
 # The digest of the week of Monday 22 June 2026 goes out on Monday 29 June, 08:00 in Warsaw (06:00 UTC).
@@ -96,7 +97,7 @@ class Ledger:
         log(session, self.acme, editor, "Install the meter", at(2, 7, month=7))
         log(session, self.acme, editor, "Annual review", at(20, 9, month=7))
         session.commit()
-        scorecard.ensure_tally(session, current_app.config["VENDORTRACK_RULES"], NOW)
+        tally.bring_up_to_date(session, current_app.config["VENDORTRACK_RULES"], NOW)
         session.commit()
 
 
@@ -112,7 +113,7 @@ def subscriber(make_user) -> User:
 
 def composed(app, session, user: User, end: datetime = WEEK_END) -> mail.Rendered:
     with mail.mail_context(app):
-        return digest.compose(session, user, end, digest.WeekCache())
+        return digest.compose(session, user, end, digest.WeekCache.from_config(current_app.config))
 
 
 def text_section(text: str, title: str) -> str:
@@ -714,7 +715,7 @@ def test_each_digest_covers_the_week_since_the_last_one_on_the_wall_clock(app, s
     # Warsaw leaves summer time on 25 October: that week is 169 hours long, and the digest covers all of them.
     end = datetime(2026, 10, 26, 7, tzinfo=UTC)
 
-    week = digest.preview(session, subscriber, end).week
+    week = digest.preview(session, subscriber, end, digest.WeekCache.from_config(app.config)).week
 
     assert week.start == datetime(2026, 10, 19, 6, tzinfo=UTC)  # Monday 08:00 in summer time
     assert week.following == datetime(2026, 11, 2, 7, tzinfo=UTC)
@@ -729,9 +730,7 @@ def test_the_latest_week_ends_at_the_last_monday_eight_on_the_users_clock(subscr
 
 
 def test_a_move_is_the_difference_of_the_two_scores_the_reader_sees():
-    move = digest.Move(
-        vendor_id=1, name="Solid Ground Builders", old=59.84, new=55.56, standing=Standing.poor
-    )
+    move = Move(vendor_id=1, name="Solid Ground Builders", old=59.84, new=55.56, standing=Standing.poor)
 
     # Shown as 59.8 → 55.6: the move beside them is -4.2, not the -4.3 of the unrounded scores.
     assert move.delta == -4.2

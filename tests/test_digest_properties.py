@@ -19,11 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import _empty_all_tables
-from vendortrack import digest, ledger
+from vendortrack import ledger
 from vendortrack.accounts import create_user
 from vendortrack.models import Commitment, ExcuseCategory, Kind, Role, Status, Vendor
 from vendortrack.scores.rules import Fact, Rules, Standing, score_as_of
 from vendortrack.vendors import create_vendor
+from vendortrack.week import MOVERS, Week, week_summary
 
 START = datetime(2026, 6, 22, 6, 0, tzinfo=UTC)
 END = START + timedelta(days=7)
@@ -93,7 +94,7 @@ def expected_outcome(c: Commitment, rules: Rules) -> str:
     return str(c.status)
 
 
-def check_week(session, week: digest.Week, min_move: float) -> None:
+def check_week(session, week: Week, min_move: float) -> None:
     rules = current_app.config["VENDORTRACK_RULES"]
     every = session.scalars(sa.select(Commitment).order_by(Commitment.due_at, Commitment.id)).all()
     ids = lambda lines: [line.id for line in lines]  # noqa: E731 - a one-line reading aid
@@ -160,8 +161,8 @@ def check_week(session, week: digest.Week, min_move: float) -> None:
     down = sorted(
         (v for v, d in moved.items() if d < 0 and d <= -min_move), key=lambda v: (moved[v], names[v])
     )
-    assert [m.vendor_id for m in week.movers_up] == up[: digest.MOVERS]
-    assert [m.vendor_id for m in week.movers_down] == down[: digest.MOVERS]
+    assert [m.vendor_id for m in week.movers_up] == up[:MOVERS]
+    assert [m.vendor_id for m in week.movers_down] == down[:MOVERS]
     for m in week.movers_up + week.movers_down:
         assert math.isclose(m.delta, moved[m.vendor_id], abs_tol=1e-6)
     listed = set(up + down)
@@ -200,6 +201,12 @@ def test_every_section_of_a_random_week_agrees_with_the_ledger(app, session):
         session.expunge_all()  # ids start again at 1: no object of the last example may linger
         current_app.config["VENDORTRACK_DIGEST_MIN_MOVE"] = min_move
         write_week(session, rows, vendors)
-        check_week(session, digest.week_summary(session, START, END, FOLLOWING), min_move)
+        check_week(
+            session,
+            week_summary(
+                session, current_app.config["VENDORTRACK_RULES"], START, END, FOLLOWING, min_move=min_move
+            ),
+            min_move,
+        )
 
     week_agrees()

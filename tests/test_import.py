@@ -247,7 +247,7 @@ def test_text_that_no_database_would_take_is_refused_as_a_whole(text):
     assert refused.value.field == "file"
 
 
-def test_an_import_leaves_the_score_sums_as_a_full_recount_would(session, admin):
+def test_an_import_leaves_the_score_sums_as_a_full_recount_would(app, session, admin):
     from vendortrack.models import ScoreBucket
     from vendortrack.scores import tally
 
@@ -276,5 +276,5 @@ def test_an_import_leaves_the_score_sums_as_a_full_recount_would(session, admin)
 
     imported = sums()
     assert len(imported) == 30  # 5 vendors × 6 months
-    tally.rebuild(session, tally.current_rules(), NOW)
+    tally.rebuild(session, app.config["VENDORTRACK_RULES"], NOW)
     assert sums() == imported

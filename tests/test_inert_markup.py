@@ -319,7 +319,7 @@ def test_overdue_reminder_and_digest_emails_show_payloads_escaped_in_html_and_as
     with mail.mail_context(app):
         jobs.flag_overdue(session, NOW, app.config)
         jobs.remind_due_soon(session, NOW, app.config | {"VENDORTRACK_REMINDER_LEAD": timedelta(days=1)})
-        digest.queue_digest(session, hostile.editor, WEEK_END, NOW, digest.WeekCache())
+        digest.queue_digest(session, hostile.editor, WEEK_END, NOW, digest.WeekCache.from_config(app.config))
     session.commit()
     rows = {row.kind: row for row in session.scalars(sa.select(OutboxMessage))}
     expected = {

@@ -27,7 +27,8 @@ from vendortrack.timeutil import utcnow
 from vendortrack.vendors import create_vendor
 
 ROOT = Path(__file__).resolve().parent.parent
-JOB_NAMES = {"overdue", "reminders", "digests", "outbox"}
+TICKING = {"overdue", "reminders", "digests", "outbox"}
+NIGHTLY = {"tally"}  # when the scheduler starts, then once a night
 
 
 def wait_for(condition, seconds: float) -> bool:
@@ -120,7 +121,11 @@ def test_the_scheduler_process_flags_mails_and_records_every_job_each_tick_then_
 
         # Every job ran, and ran again a tick later: the scheduler keeps going.
         ticking = wait_for(
-            lambda: set(finished_runs()) == JOB_NAMES and min(finished_runs().values()) >= 2, 30
+            lambda: (
+                set(finished_runs()) == TICKING | NIGHTLY
+                and min(finished_runs()[job] for job in TICKING) >= 2
+            ),
+            30,
         )
         assert ticking, (finished_runs(), installation["log"].read_text())
         assert process.poll() is None
@@ -149,7 +154,9 @@ def test_the_scheduler_process_flags_mails_and_records_every_job_each_tick_then_
             process.wait()
 
 
-def test_the_scheduler_has_the_four_jobs_in_utc_with_a_grace_for_misfires_and_coalescing(tmp_path):
+def test_the_scheduler_ticks_four_jobs_in_utc_and_checks_the_tally_nightly_with_a_grace_for_misfires(
+    tmp_path,
+):
     app = make_app(
         f"sqlite:///{tmp_path / 'unused.sqlite'}",
         tmp_path / "instance",
@@ -162,14 +169,19 @@ def test_the_scheduler_has_the_four_jobs_in_utc_with_a_grace_for_misfires_and_co
     try:
         assert wait_for(lambda: built.running, 5)
         found = {job.id: job for job in built.get_jobs()}
-        assert set(found) == JOB_NAMES == set(jobs.JOBS)
+        assert set(found) == TICKING | NIGHTLY == set(jobs.JOBS)
         assert built.timezone.utcoffset(None) == timedelta(0) and str(built.timezone) == "UTC"
         for job in found.values():
             assert job.misfire_grace_time >= 300
             assert job.coalesce is True
             assert job.max_instances == 1
-            assert job.trigger.interval == timedelta(seconds=60)
-            assert str(job.trigger.timezone) == "UTC"
+        for name in TICKING:
+            assert found[name].trigger.interval == timedelta(seconds=60)
+            assert str(found[name].trigger.timezone) == "UTC"
+        # At 03:00 on the installation's clock (UTC unless set), the quiet hour of a small business.
+        nightly = found["tally"].trigger
+        assert str(nightly.timezone) == "UTC"
+        assert {f.name: str(f) for f in nightly.fields}["hour"] == "3"
     finally:
         built.shutdown(wait=False)
         runner.join(5)

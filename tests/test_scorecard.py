@@ -73,7 +73,7 @@ MOMENTS = [NOW, NOW - timedelta(days=45), NOW - timedelta(days=200, hours=5), NO
 
 
 def assert_ranked_matches_each_vendor(session, rules: Rules, vendors) -> None:
-    scorecard.ensure_tally(session, rules, NOW)
+    tally.bring_up_to_date(session, rules, NOW)
     for as_of in MOMENTS:
         lines = {line.vendor_id: line for line in scorecard.ranked(session, rules, as_of)}
         for vendor in vendors:
@@ -92,7 +92,7 @@ def test_the_ranked_scorecard_agrees_with_each_vendors_own_score(session, ledger
 
 def test_buckets_follow_edits_reopenings_and_moves_across_months(session, ledger_of_five, editor):
     rules = current_app.config["VENDORTRACK_RULES"]
-    scorecard.ensure_tally(session, rules, NOW)
+    tally.bring_up_to_date(session, rules, NOW)
     vendor = ledger_of_five[0]
     from vendortrack.models import Commitment, Status
 
@@ -156,7 +156,7 @@ def test_best_first_and_worst_first_put_insufficient_data_last(session, make_ven
                 ledger.resolve_broken(session, c, actor=editor, now=due)
     session.commit()
     rules = current_app.config["VENDORTRACK_RULES"]
-    scorecard.ensure_tally(session, rules, NOW)
+    tally.bring_up_to_date(session, rules, NOW)
     best = [line.name for line in scorecard.ranked(session, rules, NOW)]
     worst = [line.name for line in scorecard.ranked(session, rules, NOW, worst_first=True)]
     assert best == ["Steady", "Flaky", "Newcomer"]
@@ -165,7 +165,7 @@ def test_best_first_and_worst_first_put_insufficient_data_last(session, make_ven
 
 def test_every_month_with_commitments_has_one_bucket(session, ledger_of_five):
     rules = current_app.config["VENDORTRACK_RULES"]
-    scorecard.ensure_tally(session, rules, NOW)
+    tally.bring_up_to_date(session, rules, NOW)
     buckets = session.scalar(sa.select(sa.func.count()).select_from(ScoreBucket))
     from vendortrack.models import Commitment
 
@@ -187,7 +187,7 @@ def totals_from_buckets_alone(session, rules: Rules, as_of: datetime) -> dict:
 
 
 def assert_rollups_agree_with_buckets(session, rules: Rules, now: datetime, as_of: datetime, vendors) -> None:
-    scorecard.ensure_tally(session, rules, now)
+    tally.bring_up_to_date(session, rules, now)
     assert tally.rollup_through(session) == tally.settled_through(rules, as_of)  # the rollups are read
     rolled = scorecard.totals_by_vendor(session, rules, as_of)
     plain = totals_from_buckets_alone(session, rules, as_of)
@@ -242,7 +242,7 @@ def recounted_buckets(session, rules: Rules) -> dict:
 
 def test_each_change_keeps_every_bucket_equal_to_a_recount(session, ledger_of_five, editor):
     rules = current_app.config["VENDORTRACK_RULES"]
-    scorecard.ensure_tally(session, rules, NOW)
+    tally.bring_up_to_date(session, rules, NOW)
     rnd = random.Random(11)
     commitments = session.scalars(sa.select(Commitment).order_by(Commitment.id)).all()
     for _ in range(150):

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_migrate import upgrade
 
 from config import DEFAULT_PORT
@@ -29,6 +30,7 @@ users_cli = AppGroup("users", help="Create and list users, set passwords, issue 
 scheduler_cli = AppGroup("scheduler", help="The scheduler process: overdue flags, reminders, digests, mail.")
 jobs_cli = AppGroup("jobs", help="Run one scheduled job once, for cron users and tests.")
 demo_cli = AppGroup("demo", help="Demo data for a first look.")
+tally_cli = AppGroup("tally", help="The monthly score sums: prove them against the ledger, repair them.")
 
 
 def register(app: Flask) -> None:
@@ -37,6 +39,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(serve)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(tally_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(import_command)
@@ -74,7 +77,7 @@ class AwareMoment(click.ParamType):
 
 
 @jobs_cli.command("run")
-@click.argument("name", type=click.Choice(["overdue", "reminders", "digests", "outbox"]))
+@click.argument("name", type=click.Choice(["overdue", "reminders", "digests", "outbox", "tally"]))
 @click.option("--now", type=AwareMoment(), default=None, help="Run as if it were this moment (default: now).")
 @click.option("--dry-run", is_flag=True, help="Print what the job would do; write nothing, send nothing.")
 @click.option("--force", is_flag=True, help="Run even with a --now ahead of the clock.")
@@ -130,6 +133,47 @@ def describe_dry_run(name: str, dry: DryRun) -> None:
                     attempt=m.attempts + 1,
                 )
             )
+
+
+@tally_cli.command("check")
+@click.option("--repair", is_flag=True, help="Rewrite what differs, one transaction per vendor.")
+def tally_check(repair: bool) -> None:
+    """Recount every vendor's score sums from the ledger and print each difference.
+
+    Exits 1 when anything differed (repaired or not), 0 when the sums agree with the ledger.
+    """
+    from vendortrack.scores import tally
+
+    checked = tally.check(db.session, current_app.config["VENDORTRACK_RULES"], utcnow(), repair=repair)
+    if checked.counted_elsewise:
+        if checked.rebuilt:
+            click.echo(_("The sums were counted under other settings, or never: rebuilt them all."))
+        else:
+            click.echo(
+                _(
+                    "The sums were counted under other settings, or never. "
+                    "Run again with --repair to rebuild them."
+                )
+            )
+        sys.exit(1)
+    for difference in checked.differences:
+        click.echo(str(difference))
+    if not checked.differences:
+        click.echo(
+            _("No differences: the sums of %(num)d vendors agree with the ledger.", num=checked.vendors)
+        )
+        return
+    if repair:
+        click.echo(
+            ngettext(
+                "Repaired %(num)d vendor: its sums are now a recount of the ledger.",
+                "Repaired %(num)d vendors: their sums are now a recount of the ledger.",
+                checked.repaired_vendors,
+            )
+        )
+    else:
+        click.echo(_("Run again with --repair to rewrite them from the ledger."))
+    sys.exit(1)
 
 
 def refused(error: InvalidInput) -> click.ClickException:

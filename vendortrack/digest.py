@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from babel.dates import format_date
 from flask import current_app, render_template, url_for
 from flask_babel import get_locale
@@ -18,37 +16,26 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from vendortrack import mail
 from vendortrack.i18n import speaking, user_timezone
-from vendortrack.models import Commitment, ExcuseCategory, MailKind, Status, User, Vendor
+from vendortrack.models import MailKind, User
 from vendortrack.models.user import DIGEST_TIME, DIGEST_WEEKDAY
-from vendortrack.scores import scorecard
 from vendortrack.scores.rules import (
-    COUNTED,
     MIN_COUNTED,
-    Fact,
     Outcome,
     Rules,
     Standing,
-    Totals,
-    headline,
-    outcome,
 )
-from vendortrack.timeutil import utcnow
 from vendortrack.validation import InvalidInput
+from vendortrack.week import WEEK, Week, week_summary
 
-WEEK = timedelta(days=7)
-LIST_LIMIT = 50  # a longer list belongs on the site, not in an email
-OVERDUE_LIMIT = 20
-MOVERS = 3  # each way
-STANDOUTS = 5  # best and worst, at most
 BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
 WEEK_PATTERN = re.compile(r"(\d{4})-W(\d{1,2})", re.IGNORECASE)
 FIRST_YEAR, LAST_YEAR = 1970, 9998  # far enough either way, and clear of datetime's limits
 
-# What became of a commitment that came due this week, in the order the digest counts them.
+# What became of a commitment that came due this week, in words, in week.DUE_ORDER.
 DUE_OUTCOMES = {
     Outcome.kept_on_time: _l("Kept on time"),
     Outcome.kept_late: _l("Kept late"),
@@ -81,104 +68,6 @@ TRACK_COLOUR = "#e9ecef"
 
 
 @dataclass(frozen=True)
-class Line:
-    """One commitment as the digest lists it."""
-
-    id: int
-    title: str
-    kind: str
-    vendor_id: int
-    vendor_name: str
-    owner_name: str
-    due_at: datetime
-    status: str
-    outcome: Outcome
-    late_by: timedelta | None
-    excuse_category: str | None
-    excuse: str
-    resolved_at: datetime | None
-    moved_to: datetime | None
-
-
-@dataclass(frozen=True)
-class Capped:
-    """The first lines of a list, and how many more there are."""
-
-    lines: list[Line]
-    more: int = 0
-
-
-@dataclass(frozen=True)
-class Move:
-    """A vendor whose score moved over the week: as of its start, and as of its end."""
-
-    vendor_id: int
-    name: str
-    old: float
-    new: float
-    standing: Standing
-
-    @property
-    def delta(self) -> float:
-        """The move between the scores as the digest shows them (one decimal): 59.8 → 55.6 is -4.2,
-        never a -4.3 that the reader cannot find from the two figures beside it."""
-        return round(round(self.new, 1) - round(self.old, 1), 1)
-
-
-@dataclass(frozen=True)
-class Standout:
-    """One of the best or worst vendors as of the week's end."""
-
-    vendor_id: int
-    name: str
-    score: float
-    standing: Standing
-
-
-@dataclass(frozen=True)
-class Unrated:
-    """A vendor with too little history to rank (SCORING.md §9): how many of the 3 needed count."""
-
-    vendor_id: int
-    name: str
-    counted: int
-
-
-@dataclass(frozen=True)
-class ExcuseOfTheWeek:
-    category: ExcuseCategory
-    count: int
-    out_of: int  # the week's broken and rescheduled commitments, as "New broken promises" takes them
-    example: Line | None  # one with a text, if any gave one
-
-
-@dataclass(frozen=True)
-class Week:
-    """Everything the digest says about one week, the same for every subscriber of that week."""
-
-    start: datetime
-    end: datetime
-    following: datetime  # the end of next week
-    came_due: Capped
-    outcome_counts: dict[Outcome, int]
-    movers_up: list[Move]
-    movers_down: list[Move]
-    broken: Capped
-    overdue: Capped
-    next_week: Capped
-    best: list[Standout]
-    worst: list[Standout]
-    unrated: list[Unrated]
-    unrated_more: int
-    excuse: ExcuseOfTheWeek | None
-    min_move: float  # score points: a smaller move is not listed
-
-    @property
-    def came_due_total(self) -> int:
-        return sum(self.outcome_counts.values())
-
-
-@dataclass(frozen=True)
 class Preview:
     """A digest as its subscriber reads it: the subject, and its body as HTML and as text."""
 
@@ -192,16 +81,21 @@ class Preview:
 class WeekCache:
     """What every subscriber's digest for the same week shares, worked out once per job run."""
 
-    def __init__(self) -> None:
+    def __init__(self, rules: Rules, min_move: float) -> None:
+        self.rules, self.min_move = rules, min_move
         self._weeks: dict[tuple[datetime, datetime, datetime], Week] = {}
         self._bodies: dict[tuple[datetime, datetime, str, str], tuple[Markup, str]] = {}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> WeekCache:
+        return cls(config["VENDORTRACK_RULES"], config["VENDORTRACK_DIGEST_MIN_MOVE"])
 
     def get(
         self, session: Session, start: datetime, end: datetime, following: datetime | None = None
     ) -> Week:
         key = (start, end, following or end + WEEK)
         if key not in self._weeks:
-            self._weeks[key] = week_summary(session, *key)
+            self._weeks[key] = week_summary(session, self.rules, *key, min_move=self.min_move)
         return self._weeks[key]
 
     def bodies(self, week: Week, tz: str) -> tuple[Markup, str]:
@@ -276,225 +170,6 @@ def period_key(user: User, scheduled: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-# --- what the week holds ------------------------------------------------------------------------
-
-
-def _lines_query(*conditions: Any) -> sa.Select:
-    successor = aliased(Commitment)
-    moved_to = (
-        sa.select(sa.func.max(successor.due_at))
-        .where(successor.rescheduled_from_id == Commitment.id, successor.status != Status.cancelled)
-        .scalar_subquery()
-    )
-    return (
-        sa.select(
-            Commitment.id,
-            Commitment.title,
-            Commitment.kind,
-            Commitment.vendor_id,
-            Vendor.name.label("vendor_name"),
-            User.name.label("owner_name"),
-            User.email.label("owner_email"),
-            Commitment.due_at,
-            Commitment.status,
-            Commitment.done_at,
-            Commitment.excuse_category,
-            Commitment.excuse,
-            Commitment.resolved_at,
-            moved_to.label("moved_to"),
-        )
-        .join(Vendor, Vendor.id == Commitment.vendor_id)
-        .join(User, User.id == Commitment.owner_id)
-        .where(Vendor.archived_at.is_(None), *conditions)
-    )
-
-
-def _count(session: Session, *conditions: Any) -> int:
-    query = sa.select(sa.func.count()).select_from(Commitment).join(Vendor, Vendor.id == Commitment.vendor_id)
-    return session.scalar(query.where(Vendor.archived_at.is_(None), *conditions)) or 0
-
-
-def _line(row: Any, rules: Rules, as_of: datetime) -> Line:
-    fact = Fact(row.id, row.kind, row.due_at, row.status, row.done_at, row.excuse_category)
-    result = outcome(fact, rules, as_of)
-    late = row.done_at - row.due_at if result == Outcome.kept_late and row.done_at else None
-    return Line(
-        id=row.id,
-        title=row.title,
-        kind=row.kind,
-        vendor_id=row.vendor_id,
-        vendor_name=row.vendor_name,
-        owner_name=row.owner_name or row.owner_email,
-        due_at=row.due_at,
-        status=row.status,
-        outcome=result,
-        late_by=late,
-        excuse_category=row.excuse_category,
-        excuse=row.excuse or "",
-        resolved_at=row.resolved_at,
-        moved_to=row.moved_to,
-    )
-
-
-def _capped(
-    session: Session, rules: Rules, as_of: datetime, conditions: list, order: list, limit: int
-) -> Capped:
-    rows = session.execute(_lines_query(*conditions).order_by(*order).limit(limit)).all()
-    more = _count(session, *conditions) - len(rows) if len(rows) == limit else 0
-    return Capped([_line(row, rules, as_of) for row in rows], more)
-
-
-def _movers(
-    session: Session,
-    rules: Rules,
-    start: datetime,
-    at_end: list[scorecard.Ranked],
-    active: set[int],
-    min_move: float,
-) -> tuple[list[Move], list[Move]]:
-    """Vendors whose score moved by `min_move` or more between the week's start and its end.
-
-    Only vendors with a commitment that came due in the week and counts (`active`): otherwise
-    the move is the recency weights drifting, not news. Only vendors rated at both ends: a score
-    on too little history is not shown at all (SCORING.md §9), so neither is its move.
-    """
-    before = scorecard.totals_by_vendor(session, rules, start, sorted(active)) if active else {}
-    moves = []
-    for line in at_end:
-        if line.vendor_id not in active or not line.figures.rated:
-            continue
-        old = headline(before.get(line.vendor_id, (Totals(), None))[0], rules)
-        if old.rated:
-            figures = line.figures
-            moves.append(Move(line.vendor_id, line.name, old.score, figures.score, figures.standing))
-    # Strictly up or down: with a threshold of 0, a score that stayed put is in neither list.
-    up = sorted(
-        (m for m in moves if m.delta > 0 and m.delta >= min_move), key=lambda m: (-m.delta, m.name.casefold())
-    )
-    down = sorted(
-        (m for m in moves if m.delta < 0 and m.delta <= -min_move), key=lambda m: (m.delta, m.name.casefold())
-    )
-    return up[:MOVERS], down[:MOVERS]
-
-
-def _standout(line: scorecard.Ranked) -> Standout:
-    return Standout(line.vendor_id, line.name, line.figures.score, line.figures.standing)
-
-
-def _standouts(
-    best_first: list[scorecard.Ranked], worst_first: list[scorecard.Ranked]
-) -> tuple[list[Standout], list[Standout]]:
-    """SCORING.md §9: of n rated vendors, best takes the top min(5, ceil(n/2)) and worst the
-    bottom min(5, floor(n/2)) by its own key, skipping those in best: no vendor is in both."""
-    rated = [line for line in best_first if line.figures.rated]
-    best = rated[: min(STANDOUTS, math.ceil(len(rated) / 2))]
-    taken = {line.vendor_id for line in best}
-    worst = [line for line in worst_first if line.figures.rated and line.vendor_id not in taken]
-    worst = worst[: min(STANDOUTS, len(rated) // 2)]
-    return [_standout(line) for line in best], [_standout(line) for line in worst]
-
-
-def _unrated(lines: list[scorecard.Ranked]) -> list[Unrated]:
-    """The vendors not yet rated, by name: the reader looks one up, there is no order to them yet."""
-    unrated = [
-        Unrated(line.vendor_id, line.name, line.figures.counted) for line in lines if not line.figures.rated
-    ]
-    return sorted(unrated, key=lambda u: (u.name.casefold(), u.vendor_id))
-
-
-def _excuse_of_the_week(lines: list[Line]) -> ExcuseOfTheWeek | None:
-    excused = [line for line in lines if line.status in (Status.broken, Status.rescheduled)]
-    if not excused:
-        return None
-    order = list(ExcuseCategory)
-    tally = Counter(ExcuseCategory(line.excuse_category or ExcuseCategory.none_given) for line in excused)
-    category, count = min(tally.items(), key=lambda item: (-item[1], order.index(item[0])))
-    example = next(
-        (
-            line
-            for line in excused
-            if line.excuse.strip() and (line.excuse_category or ExcuseCategory.none_given) == category
-        ),
-        None,
-    )
-    return ExcuseOfTheWeek(category, count, len(excused), example)
-
-
-def week_summary(session: Session, start: datetime, end: datetime, following: datetime | None = None) -> Week:
-    """The digest's sections for the week [start, end): one pass of queries over the whole ledger."""
-    following = following or end + WEEK
-    rules = current_app.config["VENDORTRACK_RULES"]
-    scorecard.ensure_tally(session, rules, utcnow())
-    # Every status named, so the (status, due_at) index serves a range on due_at alone.
-    any_status = Commitment.status.in_(list(Status))
-    came_due_rows = session.execute(
-        _lines_query(any_status, Commitment.due_at >= start, Commitment.due_at < end).order_by(
-            Commitment.due_at, Commitment.id
-        )
-    ).all()
-    came_due = [_line(row, rules, end) for row in came_due_rows]
-    counts = Counter(line.outcome for line in came_due)
-    # The week's failures: broken or rescheduled, and either due this week or, having come due
-    # before, marked so this week. "New broken promises" and the excuse of the week both read
-    # this one set, so a promise listed broken is always among the week's excuses.
-    failed = [
-        _line(row, rules, end)
-        for row in session.execute(
-            _lines_query(
-                Commitment.status.in_([Status.broken, Status.rescheduled]),
-                Commitment.due_at < end,
-                sa.or_(
-                    Commitment.due_at >= start,
-                    sa.and_(Commitment.resolved_at >= start, Commitment.resolved_at < end),
-                ),
-            ).order_by(Commitment.due_at, Commitment.id)
-        )
-    ]
-    broken = [line for line in failed if line.status == Status.broken]
-    best_first = scorecard.ranked(session, rules, end)
-    active = {line.vendor_id for line in came_due if line.outcome in COUNTED}
-    min_move = current_app.config["VENDORTRACK_DIGEST_MIN_MOVE"]
-    movers_up, movers_down = _movers(session, rules, start, best_first, active, min_move)
-    best, worst = _standouts(best_first, scorecard.ranked(session, rules, end, worst_first=True))
-    unrated = _unrated(best_first)
-    return Week(
-        start=start,
-        end=end,
-        following=following,
-        came_due=Capped(came_due[:LIST_LIMIT], max(len(came_due) - LIST_LIMIT, 0)),
-        outcome_counts={key: counts[key] for key in DUE_OUTCOMES if counts[key]},
-        movers_up=movers_up,
-        movers_down=movers_down,
-        broken=Capped(broken[:LIST_LIMIT], max(len(broken) - LIST_LIMIT, 0)),
-        overdue=_capped(
-            session,
-            rules,
-            end,
-            [rules.is_overdue(Commitment.status, Commitment.due_at, end)],
-            [Commitment.due_at, Commitment.id],
-            OVERDUE_LIMIT,
-        ),
-        next_week=_capped(
-            session,
-            rules,
-            end,
-            [
-                Commitment.status.in_([Status.open, Status.kept, Status.broken]),
-                Commitment.due_at >= end,
-                Commitment.due_at < following,
-            ],
-            [Commitment.due_at, Commitment.id],
-            LIST_LIMIT,
-        ),
-        best=best,
-        worst=worst,
-        unrated=unrated[:LIST_LIMIT],
-        unrated_more=max(len(unrated) - LIST_LIMIT, 0),
-        excuse=_excuse_of_the_week(failed),
-        min_move=min_move,
-    )
-
-
 # --- how it reads -------------------------------------------------------------------------------
 
 
@@ -523,9 +198,8 @@ def week_date(start: datetime, tz: str) -> str:
     return format_date(start.astimezone(ZoneInfo(tz)).date(), format="long", locale=get_locale())
 
 
-def preview(session: Session, user: User, end: datetime, cache: WeekCache | None = None) -> Preview:
+def preview(session: Session, user: User, end: datetime, cache: WeekCache) -> Preview:
     """The digest of the week ending at `end`, on the user's clock, for the mail and the browser alike."""
-    cache = cache or WeekCache()
     tz = user_timezone(user)
     week = cache.get(session, _wall_shift(end, tz, -7), end, _wall_shift(end, tz, 7))
     html, text = cache.bodies(week, tz)
@@ -553,19 +227,31 @@ def user_id_for_unsubscribe(token: str) -> int | None:
     return user_id if isinstance(user_id, int) else None
 
 
-def compose(session: Session, user: User, end: datetime, cache: WeekCache) -> mail.Rendered:
+def unsubscribe_url(user: User) -> str:
+    """The one-click link that ends the user's digests, signed so no one else can use it."""
+    return url_for("digest.unsubscribe", token=unsubscribe_token(user), _external=True)
+
+
+def compose(
+    session: Session, user: User, end: datetime, cache: WeekCache, unsubscribe: str | None = None
+) -> mail.Rendered:
+    """The digest email; `unsubscribe`, when given, is the user's link already made (`unsubscribe_url`)."""
     digest = preview(session, user, end, cache)
-    unsubscribe = url_for("digest.unsubscribe", token=unsubscribe_token(user), _external=True)
     online = url_for("digest.show", week=week_name(digest.week.start, digest.tz), _external=True)
     return mail.render(
-        "digest", digest.subject, user=user, digest=digest, unsubscribe_url=unsubscribe, online_url=online
+        "digest",
+        digest.subject,
+        user=user,
+        digest=digest,
+        unsubscribe_url=unsubscribe or unsubscribe_url(user),
+        online_url=online,
     )
 
 
 def queue_digest(session: Session, user: User, scheduled: datetime, now: datetime, cache: WeekCache) -> int:
+    unsubscribe = unsubscribe_url(user)  # in the body and in the headers mail clients offer
     with speaking(user):
-        rendered = compose(session, user, scheduled, cache)
-    unsubscribe = url_for("digest.unsubscribe", token=unsubscribe_token(user), _external=True)
+        rendered = compose(session, user, scheduled, cache, unsubscribe)
     headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return int(
         mail.queue(

@@ -1,4 +1,5 @@
-"""The scheduled jobs: overdue sweep, due-soon reminders, weekly digests, the outbox sender.
+"""The scheduled jobs: overdue sweep, due-soon reminders, weekly digests, the outbox sender, and
+the nightly tally check.
 
 Each is a function of (session, now, config) that claims its work with a conditional UPDATE,
 commits, and returns what it did, so two scheduler processes, or a restart halfway, never flag,
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +32,7 @@ from vendortrack.models import (
     Status,
     User,
 )
+from vendortrack.scores import tally
 from vendortrack.timeutil import utcnow
 
 Config = Mapping[str, Any]
@@ -175,7 +177,7 @@ def send_digests(session: Session, now: datetime, config: Config) -> dict[str, i
         .order_by(User.digest_next_at, User.id)
     ).all()
     sent = 0
-    week = digest.WeekCache()
+    week = digest.WeekCache.from_config(config)
     for user_id, scheduled in due:
         user = session.get(User, user_id)
         claimed = session.execute(
@@ -196,12 +198,37 @@ def send_outbox(session: Session, now: datetime, config: Config) -> dict[str, in
     return mail.send_due(session, now, config)
 
 
-JOBS: dict[str, Callable[[Session, datetime, Config], dict[str, int]]] = {
+FOUND_SHOWN = 20  # differences a tally run keeps in its result, for the jobs page
+
+
+def check_tally(session: Session, now: datetime, config: Config) -> dict[str, Any]:
+    """Bring the score sums to the settings and the month (a rebuild, or the rollups moved on), then
+    recount them from the ledger and repair what differs: the cache proves itself every night."""
+    rules = config["VENDORTRACK_RULES"]
+    brought = tally.bring_up_to_date(session, rules, now)
+    session.commit()
+    checked = tally.check(session, rules, now, repair=True)
+    return {
+        "rebuilt": int(brought == "rebuild"),
+        "rolled_up": int(brought == "roll_up"),
+        "vendors": checked.vendors,
+        "differences": len(checked.differences),
+        "repaired": checked.repaired_vendors,
+        "found": [str(difference) for difference in checked.differences[:FOUND_SHOWN]],
+    }
+
+
+JOBS: dict[str, Callable[[Session, datetime, Config], dict[str, Any]]] = {
     "overdue": flag_overdue,
     "reminders": remind_due_soon,
     "digests": send_digests,
     "outbox": send_outbox,
+    "tally": check_tally,
 }
+# Run once a night at this hour of the installation's time zone (and when the scheduler starts),
+# not every tick: a recount reads the whole ledger.
+NIGHTLY = frozenset({"tally"})
+NIGHTLY_AT = time(3, 0)
 
 
 def run(name: str, session: Session, now: datetime | None = None) -> dict[str, Any]:

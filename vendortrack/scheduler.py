@@ -1,4 +1,5 @@
-"""The scheduler process: one APScheduler BlockingScheduler in UTC that runs each job every tick.
+"""The scheduler process: one APScheduler BlockingScheduler in UTC that runs each job every tick,
+and the nightly ones (jobs.NIGHTLY) when it starts and then once a night.
 
 Never started by create_app or a web worker: only `flask --app wsgi scheduler run` builds it.
 The jobs claim their work in the database, so a second scheduler by mistake does no harm.
@@ -8,9 +9,12 @@ from __future__ import annotations
 
 import signal
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from vendortrack import jobs
@@ -40,11 +44,16 @@ def build(app: Flask) -> BlockingScheduler:
     )
     tick = app.config["VENDORTRACK_SCHEDULER_TICK"]
     start = datetime.now(UTC)
-    for name in jobs.JOBS:  # overdue, reminders, digests, outbox
+    nightly = CronTrigger(
+        hour=jobs.NIGHTLY_AT.hour,
+        minute=jobs.NIGHTLY_AT.minute,
+        timezone=ZoneInfo(app.config["VENDORTRACK_TIMEZONE"]),
+    )
+    for name in jobs.JOBS:  # overdue, reminders, digests, outbox every tick; the tally check nightly
+        trigger = nightly if name in jobs.NIGHTLY else IntervalTrigger(seconds=tick, timezone=UTC)
         scheduler.add_job(
             run_job,
-            "interval",
-            seconds=tick,
+            trigger,
             args=[app, name],
             id=name,
             name=name,
@@ -63,5 +72,12 @@ def serve(app: Flask) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    app.logger.info("scheduler: %s every %ss", ", ".join(jobs.JOBS), app.config["VENDORTRACK_SCHEDULER_TICK"])
+    ticking = [name for name in jobs.JOBS if name not in jobs.NIGHTLY]
+    app.logger.info(
+        "scheduler: %s every %ss; %s nightly at %s",
+        ", ".join(ticking),
+        app.config["VENDORTRACK_SCHEDULER_TICK"],
+        ", ".join(sorted(jobs.NIGHTLY)),
+        jobs.NIGHTLY_AT.strftime("%H:%M"),
+    )
     scheduler.start()

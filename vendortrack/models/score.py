@@ -63,10 +63,17 @@ class ScoreRollup(db.Model):
 
 
 class ScoreTallyState(db.Model):
-    """One row: the scoring settings the buckets were built with, to know when to rebuild them."""
+    """One row: the settings the sums were counted under, and how far the rollups run.
+
+    Every ledger write adds to the sums under these settings; the tally job (jobs.py) rebuilds them
+    when the configured ones differ. No row: the sums have not been built yet.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    rules_key: Mapped[str] = mapped_column(sa.String(200))
+    # What the sums depend on: the half-life (weights) and the on-time tolerances, in microseconds.
+    half_life_days: Mapped[float]
+    meeting_tolerance_us: Mapped[int] = mapped_column(sa.BigInteger)
+    deadline_tolerance_us: Mapped[int] = mapped_column(sa.BigInteger)
     built_at: Mapped[datetime]
     # The month the rollups sum up to (exclusive); None until they are first built.
     rollup_through: Mapped[datetime | None]

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import groupby
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from vendortrack.database import UTCDateTime, write_intent
+from vendortrack.database import UTCDateTime
 from vendortrack.models import Commitment, ScoreBucket, Status, Vendor
 from vendortrack.models.score import ScoreRollup
 from vendortrack.scores import tally
@@ -30,7 +32,6 @@ from vendortrack.scores.rules import (
     Headline,
     Outcome,
     Rules,
-    Standing,
     Totals,
     VendorScore,
     counted_outcomes_sql,
@@ -39,6 +40,7 @@ from vendortrack.scores.rules import (
     is_on_time,
     is_overdue_by,
     score_vendor,
+    totals_of,
 )
 
 
@@ -90,36 +92,6 @@ class Ranked:
     category: str
     figures: Headline
     counts: dict[str, int]
-
-
-def ensure_tally(session: Session, rules: Rules, now: datetime) -> None:
-    """Rebuild the buckets if the scoring settings changed since they were built (or never were),
-    and roll the rollups on to the months settled as of now if the calendar moved on.
-
-    A page view (a read-only transaction) may be what notices: then the work runs in a session
-    of its own that takes the write lock, and the caller's transaction is ended so it reads the
-    new sums. A caller already writing (a command, a job) does it in its own transaction.
-    """
-    if tally.needs(session, rules, now) is None:
-        return
-    if write_intent.get():
-        _bring_up_to_date(session, rules, now)
-        return
-    token = write_intent.set(True)
-    try:
-        with Session(session.get_bind()) as writer, writer.begin():
-            _bring_up_to_date(writer, rules, now)
-    finally:
-        write_intent.reset(token)
-    session.rollback()
-
-
-def _bring_up_to_date(session: Session, rules: Rules, now: datetime) -> None:
-    need = tally.needs(session, rules, now)  # again: another process may have done it meanwhile
-    if need == "rebuild":
-        tally.rebuild(session, rules, now)
-    elif need == "roll_up":
-        tally.move_rollups(session, rules, now)
 
 
 # The columns every part of the scorecard's statement yields: n, N, S_f, S_p, then the counts.
@@ -355,10 +327,17 @@ def totals_by_vendor(
     commitments due so far, or from their whole buckets less the commitments due after
     as_of - grace: whichever reads fewer commitments at this point of the month. The parts are
     rows of one UNION ALL, added up per vendor by the database.
+
+    While the sums were counted under other settings, or not yet at all, the same figures come
+    from the ledger itself (slower), until the tally job brings the sums up to date: a read never
+    writes.
     """
+    counted = tally.basis(session)
+    if counted is None or not tally.counted_alike(counted.rules, rules):
+        return _totals_from_ledger(session, rules, as_of, vendor_ids)
     settled = tally.settled_through(rules, as_of)
     month_end = tally.next_month(tally.month_start(as_of))
-    through = tally.rollup_through(session)
+    through = counted.rollup_through
     use_rollup = through == settled
     from_commitments = as_of - settled <= month_end - rules.overdue_until(as_of)
     parameters = _parameters(rules, as_of, settled, month_end, through if use_rollup else None)
@@ -369,6 +348,20 @@ def totals_by_vendor(
     for vendor_id, n, big_n, s_f, s_p, *counts in session.execute(query, parameters):
         totals = Totals(int(n), float(big_n), float(s_f), float(s_p))
         result[vendor_id] = (totals, dict(zip(COUNT_KEYS, map(int, counts), strict=True)))
+    return result
+
+
+def _totals_from_ledger(
+    session: Session, rules: Rules, as_of: datetime, vendor_ids: list[int] | None
+) -> dict[int, tuple[Totals, dict[str, int]]]:
+    """`totals_by_vendor` read from every commitment, vendor by vendor, as `vendor_score` reads them."""
+    query = tally.facts_query().order_by(Commitment.vendor_id)
+    if vendor_ids is not None:
+        query = query.where(Commitment.vendor_id.in_(vendor_ids))
+    result = {}
+    for vendor_id, rows in groupby(session.execute(query), key=lambda row: row[0]):
+        report = score_vendor([Fact(*row[1:]) for row in rows], rules, as_of, with_trend=False)
+        result[vendor_id] = (totals_of(report.explain), report.counts)
     return result
 
 
@@ -401,10 +394,15 @@ def ranked(
         if standing and figures.standing != standing:
             continue
         lines.append(Ranked(row.id, row.name, row.category, figures, counts))
+    return ordered(lines, worst_first=worst_first)
+
+
+def ordered(lines: Iterable[Ranked], *, worst_first: bool = False) -> list[Ranked]:
+    """The scorecard's order (SCORING.md §5): by the Wilson low, best first, or by the high, worst
+    first; vendors not yet rated after the rated ones; then by name."""
 
     def order(line: Ranked):
-        insufficient = line.figures.standing == Standing.insufficient_data
         key = line.figures.worst_key if worst_first else -line.figures.ranking_key
-        return (insufficient, key, line.name.casefold(), line.vendor_id)
+        return (not line.figures.rated, key, line.name.casefold(), line.vendor_id)
 
     return sorted(lines, key=order)

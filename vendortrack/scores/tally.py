@@ -3,9 +3,13 @@
 Every ledger write calls `follow` in the same transaction, which adds the difference the change
 makes to the sums of the months it touched (an import recounts those months once, at its end:
 `batched`, `refresh`), so the ranked scorecard can read a few thousand rows instead of a million
-commitments. The rollups sum
-each vendor's settled months (those before the month of now - grace) into one row; they move on
-when the calendar does (`roll_up`), and are rebuilt with the buckets.
+commitments. The rollups sum each vendor's settled months (those before the month of now - grace)
+into one row.
+
+The sums are a cache of the ledger, and know what they are a cache of: the state row records the
+settings they were counted under (`Basis`), and every write adds to them under those. Bringing
+them to new settings or a new month (`bring_up_to_date`) and proving them (`check`) are the tally
+job's work (jobs.py), never a page's: until then the scorecard reads the ledger instead.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import groupby
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -71,16 +76,52 @@ def to_fact(row) -> Fact:
     )
 
 
-def current_rules() -> Rules:
-    return current_app.config["VENDORTRACK_RULES"]
+_MICROSECOND = timedelta(microseconds=1)
 
 
-def rules_key(rules: Rules) -> str:
-    """What the stored sums depend on: the half-life (weights) and the tolerances (on time)."""
-    return (
-        f"H={rules.half_life_days!r};meeting={rules.meeting_tolerance.total_seconds()!r};"
-        f"other={rules.deadline_tolerance.total_seconds()!r}"
+@dataclass(frozen=True)
+class Basis:
+    """What the stored sums were counted under, read from the state row."""
+
+    # The settings the sums depend on: the half-life (weights) and the tolerances (on time).
+    # Grace and the reliability mix are applied when the sums are read, so are not among them.
+    rules: Rules
+    rollup_through: datetime | None  # the month the rollups sum up to (exclusive); None: no rollups
+
+
+@lru_cache(maxsize=16)
+def _counting_rules(half_life_days: float, meeting_us: int, deadline_us: int) -> Rules:
+    return Rules(
+        half_life_days=half_life_days,
+        meeting_tolerance=meeting_us * _MICROSECOND,
+        deadline_tolerance=deadline_us * _MICROSECOND,
     )
+
+
+def counted_alike(a: Rules, b: Rules) -> bool:
+    """Whether sums counted under one set of rules hold under the other."""
+    return (a.half_life_days, a.meeting_tolerance, a.deadline_tolerance) == (
+        b.half_life_days,
+        b.meeting_tolerance,
+        b.deadline_tolerance,
+    )
+
+
+_STATE = ScoreTallyState.__table__
+_READ_BASIS = sa.select(
+    _STATE.c.half_life_days,
+    _STATE.c.meeting_tolerance_us,
+    _STATE.c.deadline_tolerance_us,
+    _STATE.c.rollup_through,
+).where(_STATE.c.id == STATE_ID)
+
+
+def basis(session: Session) -> Basis | None:
+    """What the sums were counted under; None when they have not been built yet (nothing to keep)."""
+    row = core(session).execute(_READ_BASIS).first()
+    if row is None:
+        return None
+    return Basis(_counting_rules(row[0], row[1], row[2]), row[3])
 
 
 def month_start(moment: datetime) -> datetime:
@@ -187,12 +228,10 @@ def roll_up(session: Session, rules: Rules, through: datetime, vendor_id: int | 
     session.execute(sa.insert(ScoreRollup).from_select(columns, query))
 
 
-_ROLLUP_THROUGH = sa.select(ScoreTallyState.rollup_through).where(ScoreTallyState.id == STATE_ID)
-
-
 def rollup_through(session: Session) -> datetime | None:
-    """The month the rollups are good up to, or None when there are none to trust (every write asks)."""
-    return core(session).scalar(_ROLLUP_THROUGH)
+    """The month the rollups are good up to, or None when there are none to trust."""
+    counted = basis(session)
+    return None if counted is None else counted.rollup_through
 
 
 # What every ledger write runs, built once: a statement reused is neither rebuilt nor re-keyed for the
@@ -262,7 +301,7 @@ def batched(session: Session) -> Iterator[None]:
         refresh(session, vendor_id, months)
 
 
-def refresh(session: Session, vendor_id: int, dues: Iterable[datetime], rules: Rules | None = None) -> None:
+def refresh(session: Session, vendor_id: int, dues: Iterable[datetime]) -> None:
     """Recompute the vendor's buckets for the months of these due dates (before and after a change),
     and its rollup when one of them is a settled month (an old commitment edited or reopened)."""
     months = {month_start(due) for due in dues}
@@ -270,18 +309,20 @@ def refresh(session: Session, vendor_id: int, dues: Iterable[datetime], rules: R
     if pending is not None:
         pending.setdefault(vendor_id, set()).update(months)
         return
-    rules = rules or current_rules()
+    counted = basis(session)
+    if counted is None:
+        return  # no sums yet: building them will count this too
     connection = _taking_turns(session, vendor_id)
     write_bucket = _WRITE_BUCKET[connection.dialect.name]
     for start in months:
         month = {"vendor_id": vendor_id, "start": start}
         rows = connection.execute(_MONTH_FACTS, month | {"end": next_month(start)})
-        values = bucket_for(vendor_id, start, (to_fact(r) for r in rows), rules)
+        values = bucket_for(vendor_id, start, (to_fact(r) for r in rows), counted.rules)
         if values is None:  # the month's last commitment moved away
             connection.execute(_DELETE_BUCKET, month)
         else:
             connection.execute(write_bucket, values)
-    _roll_up_if_settled(session, rules, vendor_id, months)
+    _roll_up_if_settled(session, counted, vendor_id, months)
 
 
 def _taking_turns(session: Session, vendor_id: int) -> sa.Connection:
@@ -298,16 +339,14 @@ def _taking_turns(session: Session, vendor_id: int) -> sa.Connection:
     return connection
 
 
-def _roll_up_if_settled(session: Session, rules: Rules, vendor_id: int, months: Iterable[datetime]) -> None:
+def _roll_up_if_settled(session: Session, counted: Basis, vendor_id: int, months: Iterable[datetime]) -> None:
     """A settled month changed (an old commitment edited or reopened): the vendor's rollup follows."""
-    through = rollup_through(session)
+    through = counted.rollup_through
     if through is not None and min(months) < through:
-        roll_up(session, rules, through, vendor_id)
+        roll_up(session, counted.rules, through, vendor_id)
 
 
-def follow(
-    session: Session, vendor_id: int, before: Fact | None, after: Fact, rules: Rules | None = None
-) -> None:
+def follow(session: Session, vendor_id: int, before: Fact | None, after: Fact) -> None:
     """Keep the vendor's buckets in step with one commitment's change, by the difference it makes:
     its old sums taken off its old month, its new ones added to its new month. One statement a month
     touched, whatever the month holds; none when the change does not move a score (a title, a note).
@@ -316,16 +355,20 @@ def follow(
     """
     dues = [after.due_at] + ([before.due_at] if before is not None else [])
     if _batch.get() is not None:
-        refresh(session, vendor_id, dues, rules)
+        refresh(session, vendor_id, dues)
         return
-    rules = rules or current_rules()
+    if before == after:
+        return
+    counted = basis(session)
+    if counted is None:
+        return  # no sums yet: building them will count this too
     changes: dict[datetime, dict[str, float]] = {}
     for fact, sign in ((before, -1), (after, 1)):
         if fact is None:
             continue
         start = month_start(fact.due_at)
         month = changes.setdefault(start, dict.fromkeys(_SUMS, 0))
-        for name, amount in contribution(fact, start, rules).items():
+        for name, amount in contribution(fact, start, counted.rules).items():
             month[name] += sign * amount
     changes = {start: sums for start, sums in changes.items() if any(sums.values())}
     if not changes:
@@ -335,7 +378,7 @@ def follow(
     for start, sums in changes.items():
         if connection.execute(add, sums | _month_row(vendor_id, start)).scalar_one() == 0:
             connection.execute(_DELETE_BUCKET, {"vendor_id": vendor_id, "start": start})  # it moved away
-    _roll_up_if_settled(session, rules, vendor_id, changes)
+    _roll_up_if_settled(session, counted, vendor_id, changes)
 
 
 def _all_buckets(session: Session, rules: Rules) -> Iterator[dict]:
@@ -349,7 +392,8 @@ def _all_buckets(session: Session, rules: Rules) -> Iterator[dict]:
 
 
 def rebuild(session: Session, rules: Rules, now: datetime) -> int:
-    """Recompute every bucket from the ledger; returns how many there are. The caller commits."""
+    """Recompute every bucket from the ledger under these rules; returns how many there are.
+    The caller commits."""
     session.execute(sa.delete(ScoreBucket))
     batch: list[dict] = []
     total = 0
@@ -364,14 +408,15 @@ def rebuild(session: Session, rules: Rules, now: datetime) -> int:
         total += len(batch)
     through = settled_through(rules, now)
     roll_up(session, rules, through)
-    state = session.get(ScoreTallyState, STATE_ID)
-    if state is None:
-        session.add(
-            ScoreTallyState(id=STATE_ID, rules_key=rules_key(rules), built_at=now, rollup_through=through)
-        )
-    else:
-        state.rules_key, state.built_at, state.rollup_through = rules_key(rules), now, through
-    session.flush()
+    counted_under = {
+        "half_life_days": rules.half_life_days,
+        "meeting_tolerance_us": rules.meeting_tolerance // _MICROSECOND,
+        "deadline_tolerance_us": rules.deadline_tolerance // _MICROSECOND,
+        "built_at": now,
+        "rollup_through": through,
+    }
+    session.execute(sa.delete(ScoreTallyState))
+    session.execute(sa.insert(ScoreTallyState).values(id=STATE_ID, **counted_under))
     return total
 
 
@@ -385,17 +430,187 @@ def move_rollups(session: Session, rules: Rules, now: datetime) -> None:
 
 
 def is_current(session: Session, rules: Rules) -> bool:
-    key = session.scalar(sa.select(ScoreTallyState.rules_key).where(ScoreTallyState.id == STATE_ID))
-    return key == rules_key(rules)
+    """Whether the sums were counted under these rules, so a scorecard may read them."""
+    counted = basis(session)
+    return counted is not None and counted_alike(counted.rules, rules)
 
 
 def needs(session: Session, rules: Rules, now: datetime) -> str | None:
     """What the tally lacks to serve a scorecard as of now: "rebuild", "roll_up", or None."""
-    row = session.execute(
-        sa.select(ScoreTallyState.rules_key, ScoreTallyState.rollup_through).where(
-            ScoreTallyState.id == STATE_ID
-        )
-    ).first()
-    if row is None or row.rules_key != rules_key(rules):
+    counted = basis(session)
+    if counted is None or not counted_alike(counted.rules, rules):
         return "rebuild"
-    return None if row.rollup_through == settled_through(rules, now) else "roll_up"
+    return None if counted.rollup_through == settled_through(rules, now) else "roll_up"
+
+
+def bring_up_to_date(session: Session, rules: Rules, now: datetime) -> str | None:
+    """Rebuild the sums under new settings (or for the first time), or roll the rollups on to the
+    months settled as of now; returns which it did, if either. The caller commits."""
+    need = needs(session, rules, now)
+    if need == "rebuild":
+        rebuild(session, rules, now)
+    elif need == "roll_up":
+        move_rollups(session, rules, now)
+    return need
+
+
+# -- proving the sums: a recount from the ledger -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One stored sum that a recount from the ledger does not give."""
+
+    vendor_id: int
+    vendor_name: str
+    month: datetime | None  # None: the vendor's rollup of its settled months
+    field: str
+    stored: float | None  # None: no row stored where the recount has one
+    recounted: float | None  # None: a row stored where the recount has none
+
+    def __str__(self) -> str:
+        where = "rollup" if self.month is None else f"{self.month:%Y-%m}"
+
+        def shown(value: float | None) -> str:
+            return "absent" if value is None else f"{value:.12g}"
+
+        return (
+            f"{self.vendor_name} (#{self.vendor_id}) {where} {self.field}: "
+            f"stored {shown(self.stored)}, recounted {shown(self.recounted)}"
+        )
+
+
+@dataclass
+class CheckResult:
+    """What a check found; `counted_elsewise` when the sums were counted under other settings
+    (or never built), so only a rebuild can make them right."""
+
+    vendors: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    repaired_vendors: int = 0
+    counted_elsewise: bool = False
+    rebuilt: bool = False
+
+
+_INTEGERS = frozenset(_SUMS) - {"weight", "fulfilment", "on_time"}
+
+
+def _same(name: str, stored: float, recounted: float) -> bool:
+    if name in _INTEGERS:
+        return stored == recounted
+    # Written by adding and taking off each change, a sum carries rounding a recount does not.
+    return math.isclose(stored, recounted, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def _compare(vendor_id: int, name: str, month, stored: dict | None, recounted: dict | None, fields):
+    for column in fields:
+        before = None if stored is None else stored[column]
+        after = None if recounted is None else recounted[column]
+        if before is None or after is None:
+            if (before or 0) == (after or 0) == 0 and not (stored is None and recounted is None):
+                continue  # a zero in a row the other side lacks is no difference in any figure
+            yield Difference(vendor_id, name, month, column, before, after)
+        elif not _same(column, before, after):
+            yield Difference(vendor_id, name, month, column, before, after)
+
+
+def _recount(connection: sa.Connection, vendor_id: int, rules: Rules) -> dict[datetime, dict]:
+    rows = connection.execute(
+        facts_query().where(Commitment.vendor_id == vendor_id).order_by(Commitment.due_at)
+    )
+    months = {}
+    for start, group in groupby(rows, key=lambda row: month_start(row.due_at)):
+        values = bucket_for(vendor_id, start, (to_fact(r) for r in group), rules)
+        if values is not None:
+            months[start] = values
+    return months
+
+
+def _rolled_up(months: dict[datetime, dict], rules: Rules, through: datetime) -> dict | None:
+    """`roll_up`'s sums for one vendor, from its recounted months, as Python computes them."""
+    settled = [values for start, values in months.items() if values["end_day"] <= epoch_days(through)]
+    if not settled:
+        return None
+    sums = dict.fromkeys(_SUMS, 0)
+    for values in settled:
+        factor = math.exp(max((values["start_day"] - epoch_days(through)) * decay(rules), EXPONENT_FLOOR))
+        for name in _SUMS:
+            sums[name] += values[name] * (factor if name not in _INTEGERS else 1)
+    return sums
+
+
+def _vendor_differences(
+    connection: sa.Connection, counted: Basis, vendor_id: int, name: str
+) -> list[Difference]:
+    recounted = _recount(connection, vendor_id, counted.rules)
+    stored = {
+        row["month_start"]: row
+        for row in connection.execute(sa.select(_BUCKETS).where(_BUCKETS.c.vendor_id == vendor_id)).mappings()
+    }
+    found = []
+    for month in sorted(stored.keys() | recounted.keys()):
+        found += _compare(vendor_id, name, month, stored.get(month), recounted.get(month), _SUMS)
+    if counted.rollup_through is not None:
+        rollup = (
+            connection.execute(sa.select(ScoreRollup.__table__).where(ScoreRollup.vendor_id == vendor_id))
+            .mappings()
+            .first()
+        )
+        found += _compare(
+            vendor_id, name, None, rollup, _rolled_up(recounted, counted.rules, counted.rollup_through), _SUMS
+        )
+        if rollup is not None and rollup["through_month_start"] != counted.rollup_through:
+            found.append(
+                Difference(
+                    vendor_id,
+                    name,
+                    None,
+                    "through_month_start",
+                    epoch_days(rollup["through_month_start"]),
+                    epoch_days(counted.rollup_through),
+                )
+            )
+    return found
+
+
+def _repair(session: Session, connection: sa.Connection, counted: Basis, vendor_id: int) -> None:
+    """Rewrite the vendor's buckets and rollup from a recount."""
+    months = _recount(connection, vendor_id, counted.rules)
+    connection.execute(_BUCKETS.delete().where(_BUCKETS.c.vendor_id == vendor_id))
+    if months:
+        connection.execute(_BUCKETS.insert(), list(months.values()))
+    if counted.rollup_through is not None:
+        roll_up(session, counted.rules, counted.rollup_through, vendor_id)
+
+
+def check(session: Session, rules: Rules, now: datetime, *, repair: bool = False) -> CheckResult:
+    """Recount every vendor's buckets and rollup from the ledger and list what differs; with
+    `repair`, rewrite what differs, in one transaction per vendor (committed here).
+
+    Each vendor is recounted and compared inside its own transaction, taking turns with the
+    ledger's writers (`_taking_turns`), so a write landing meanwhile is never mistaken for drift,
+    nor undone by a repair. Sums counted under other settings than `rules`, or never built, are
+    not compared field by field: a repair rebuilds them all.
+    """
+    result = CheckResult()
+    counted = basis(session)
+    if counted is None or not counted_alike(counted.rules, rules):
+        result.counted_elsewise = True
+        if repair:
+            rebuild(session, rules, now)
+            session.commit()
+            result.rebuilt = True
+        return result
+    session.commit()
+    vendors = session.execute(sa.select(Vendor.id, Vendor.name).order_by(Vendor.id)).all()
+    session.commit()
+    for vendor_id, name in vendors:
+        connection = _taking_turns(session, vendor_id)
+        found = _vendor_differences(connection, counted, vendor_id, name)
+        if found and repair:
+            _repair(session, connection, counted, vendor_id)
+            result.repaired_vendors += 1
+        session.commit()
+        result.vendors += 1
+        result.differences += found
+    return result

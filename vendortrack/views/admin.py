@@ -4,8 +4,9 @@ and the log of every ledger event."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -145,6 +146,7 @@ JOB_LABELS = {
     "reminders": _l("Due-soon reminders"),
     "digests": _l("Weekly digests"),
     "outbox": _l("Outbox sender"),
+    "tally": _l("Score sums check"),
 }
 # What each job's result counts, in words; a key not listed here is shown as it is.
 RESULT_LABELS = {
@@ -156,6 +158,12 @@ RESULT_LABELS = {
     "sent": _l("sent"),
     "retried": _l("to retry"),
     "failed": _l("failed"),
+    "rebuilt": _l("rebuilt for new settings"),
+    "rolled_up": _l("settled months rolled up"),
+    "vendors": _l("vendors checked"),
+    "differences": _l("differences found"),
+    "repaired": _l("vendors repaired"),
+    "found": _l("found"),
 }
 
 
@@ -177,7 +185,16 @@ class JobStatus:
         return self.runs[0] if self.runs else None
 
 
-def job_statuses(now: datetime, tick: timedelta) -> list[JobStatus]:
+def next_night(after: datetime, zone: str) -> datetime:
+    """The first NIGHTLY_AT on the installation's clock after a moment, in UTC."""
+    local = after.astimezone(ZoneInfo(zone))
+    at = datetime.combine(local.date(), jobs.NIGHTLY_AT, tzinfo=local.tzinfo)
+    if at <= local:
+        at = datetime.combine(local.date() + timedelta(days=1), jobs.NIGHTLY_AT, tzinfo=local.tzinfo)
+    return at.astimezone(UTC)
+
+
+def job_statuses(now: datetime, tick: timedelta, zone: str) -> list[JobStatus]:
     statuses = []
     for name in jobs.JOBS:
         runs = db.session.scalars(
@@ -187,14 +204,13 @@ def job_statuses(now: datetime, tick: timedelta) -> list[JobStatus]:
             .limit(RUNS_SHOWN)
         ).all()
         last = runs[0].started_at if runs else None
-        statuses.append(
-            JobStatus(
-                name=name,
-                runs=list(runs),
-                next_run_at=last + tick if last else None,
-                stale=last is None or now - last > STALE_TICKS * tick,
-            )
-        )
+        if name in jobs.NIGHTLY:
+            next_run_at = next_night(last, zone) if last else None
+            stale = last is None or now - last > timedelta(days=1) + STALE_TICKS * tick
+        else:
+            next_run_at = last + tick if last else None
+            stale = last is None or now - last > STALE_TICKS * tick
+        statuses.append(JobStatus(name=name, runs=list(runs), next_run_at=next_run_at, stale=stale))
     return statuses
 
 
@@ -209,10 +225,18 @@ def run_duration(run: JobRun) -> str:
 
 
 def run_result(result: dict[str, Any] | None) -> str:
-    """{"flagged": 3, "emails": 2} as "flagged overdue: 3, emails queued: 2"."""
+    """{"flagged": 3, "emails": 2} as "flagged overdue: 3, emails queued: 2"; a list (what the tally
+    check found) as its items, and left out when empty."""
     if not result:
         return "—"
-    return ", ".join(f"{RESULT_LABELS.get(key, key)}: {value}" for key, value in result.items())
+    shown = []
+    for key, value in result.items():
+        if isinstance(value, list):
+            if not value:
+                continue
+            value = "; ".join(str(item) for item in value)
+        shown.append(f"{RESULT_LABELS.get(key, key)}: {value}")
+    return ", ".join(shown)
 
 
 @bp.get("/jobs")
@@ -220,13 +244,14 @@ def run_result(result: dict[str, Any] | None) -> str:
 def jobs_page():
     now = utcnow()
     tick = timedelta(seconds=current_app.config["VENDORTRACK_SCHEDULER_TICK"])
-    statuses = job_statuses(now, tick)
+    statuses = job_statuses(now, tick, current_app.config["VENDORTRACK_TIMEZONE"])
     return render_template(
         "admin/jobs.html",
         statuses=statuses,
         run_duration=run_duration,
         run_result=run_result,
-        scheduler_down=all(status.stale for status in statuses),
+        # A nightly job's age says little about a scheduler that ticks every minute.
+        scheduler_down=all(status.stale for status in statuses if status.name not in jobs.NIGHTLY),
         stale_after=STALE_TICKS * tick,
         tick_seconds=int(tick.total_seconds()),
     )
@@ -367,7 +392,9 @@ def digest_preview():
             error, status = _("User: there is no user #%(id)s.", id=raw_id), 404
         else:
             try:
-                preview = digest.preview(db.session, user, digest.digest_end(user, week, utcnow()))
+                end = digest.digest_end(user, week, utcnow())
+                cache = digest.WeekCache.from_config(current_app.config)
+                preview = digest.preview(db.session, user, end, cache)
             except InvalidInput as refused:
                 error, status = str(refused), 400
     return render_template(

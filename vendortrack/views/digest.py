@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -13,6 +13,7 @@ from vendortrack.models import User
 from vendortrack.timeutil import utcnow
 from vendortrack.validation import InvalidInput
 from vendortrack.views.paging import text_arg
+from vendortrack.week import WEEK
 
 bp = Blueprint("digest", __name__)
 
@@ -24,14 +25,14 @@ def week_or_error(user: User) -> tuple[digest.Preview | None, str | None]:
         end = digest.digest_end(user, week, utcnow())
     except InvalidInput as error:
         return None, str(error)
-    return digest.preview(db.session, user, end), None
+    return digest.preview(db.session, user, end, digest.WeekCache.from_config(current_app.config)), None
 
 
 def week_links(preview: digest.Preview) -> dict[str, str]:
     """?week= values of the week before and the week after the one shown."""
     start, tz = preview.week.start, preview.tz
     return {
-        "previous": digest.week_name(start - digest.WEEK, tz),
+        "previous": digest.week_name(start - WEEK, tz),
         "this": digest.week_name(start, tz),
         "next": digest.week_name(preview.week.end, tz),
     }

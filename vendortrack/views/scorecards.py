@@ -103,7 +103,6 @@ def _filters() -> tuple[dict[str, str], list[str]]:
 
 def _ranked(now: datetime, filters: dict[str, str]) -> list[scorecard.Ranked]:
     the_rules = rules()
-    scorecard.ensure_tally(db.session, the_rules, now)
     return scorecard.ranked(
         db.session,
         the_rules,

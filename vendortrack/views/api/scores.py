@@ -87,7 +87,6 @@ def ranked(args: dict[str, Any]):
     """Every active vendor with its headline figures, best (or worst) first by the ranking key."""
     rules = current_app.config["VENDORTRACK_RULES"]
     as_of = args.get("as_of") or request_now()
-    scorecard.ensure_tally(db.session, rules, request_now())
     lines = scorecard.ranked(
         db.session,
         rules,

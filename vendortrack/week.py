@@ -1,0 +1,357 @@
+"""What a week of the ledger holds, the same for every reader: what came due and became of it,
+whose score moved, the best and worst, the excuse of the week. The digest (digest.py) shows it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from vendortrack.models import Commitment, ExcuseCategory, Status, User, Vendor
+from vendortrack.scores import scorecard
+from vendortrack.scores.rules import COUNTED, Fact, Outcome, Rules, Standing, Totals, headline, outcome
+
+WEEK = timedelta(days=7)
+LIST_LIMIT = 50  # a longer list belongs on the site, not in an email
+OVERDUE_LIMIT = 20
+MOVERS = 3  # each way
+STANDOUTS = 5  # best and worst, at most
+# What can become of a commitment that came due in a week, in the order the digest counts them.
+DUE_ORDER = (
+    Outcome.kept_on_time,
+    Outcome.kept_late,
+    Outcome.rescheduled,
+    Outcome.broken,
+    Outcome.overdue,
+    Outcome.pending,
+    Outcome.cancelled,
+)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One commitment as the digest lists it."""
+
+    id: int
+    title: str
+    kind: str
+    vendor_id: int
+    vendor_name: str
+    owner_name: str
+    due_at: datetime
+    status: str
+    outcome: Outcome
+    late_by: timedelta | None
+    excuse_category: str | None
+    excuse: str
+    resolved_at: datetime | None
+    moved_to: datetime | None
+
+
+@dataclass(frozen=True)
+class Capped:
+    """The first lines of a list, and how many more there are."""
+
+    lines: list[Line]
+    more: int = 0
+
+
+@dataclass(frozen=True)
+class Move:
+    """A vendor whose score moved over the week: as of its start, and as of its end."""
+
+    vendor_id: int
+    name: str
+    old: float
+    new: float
+    standing: Standing
+
+    @property
+    def delta(self) -> float:
+        """The move between the scores as the digest shows them (one decimal): 59.8 → 55.6 is -4.2,
+        never a -4.3 that the reader cannot find from the two figures beside it."""
+        return round(round(self.new, 1) - round(self.old, 1), 1)
+
+
+@dataclass(frozen=True)
+class Standout:
+    """One of the best or worst vendors as of the week's end."""
+
+    vendor_id: int
+    name: str
+    score: float
+    standing: Standing
+
+
+@dataclass(frozen=True)
+class Unrated:
+    """A vendor with too little history to rank (SCORING.md §9): how many of the 3 needed count."""
+
+    vendor_id: int
+    name: str
+    counted: int
+
+
+@dataclass(frozen=True)
+class ExcuseOfTheWeek:
+    category: ExcuseCategory
+    count: int
+    out_of: int  # the week's broken and rescheduled commitments, as "New broken promises" takes them
+    example: Line | None  # one with a text, if any gave one
+
+
+@dataclass(frozen=True)
+class Week:
+    """Everything the digest says about one week, the same for every subscriber of that week."""
+
+    start: datetime
+    end: datetime
+    following: datetime  # the end of next week
+    came_due: Capped
+    outcome_counts: dict[Outcome, int]
+    movers_up: list[Move]
+    movers_down: list[Move]
+    broken: Capped
+    overdue: Capped
+    next_week: Capped
+    best: list[Standout]
+    worst: list[Standout]
+    unrated: list[Unrated]
+    unrated_more: int
+    excuse: ExcuseOfTheWeek | None
+    min_move: float  # score points: a smaller move is not listed
+
+    @property
+    def came_due_total(self) -> int:
+        return sum(self.outcome_counts.values())
+
+
+def _lines_query(*conditions: Any) -> sa.Select:
+    successor = aliased(Commitment)
+    moved_to = (
+        sa.select(sa.func.max(successor.due_at))
+        .where(successor.rescheduled_from_id == Commitment.id, successor.status != Status.cancelled)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(
+            Commitment.id,
+            Commitment.title,
+            Commitment.kind,
+            Commitment.vendor_id,
+            Vendor.name.label("vendor_name"),
+            User.name.label("owner_name"),
+            User.email.label("owner_email"),
+            Commitment.due_at,
+            Commitment.status,
+            Commitment.done_at,
+            Commitment.excuse_category,
+            Commitment.excuse,
+            Commitment.resolved_at,
+            moved_to.label("moved_to"),
+        )
+        .join(Vendor, Vendor.id == Commitment.vendor_id)
+        .join(User, User.id == Commitment.owner_id)
+        .where(Vendor.archived_at.is_(None), *conditions)
+    )
+
+
+def _count(session: Session, *conditions: Any) -> int:
+    query = sa.select(sa.func.count()).select_from(Commitment).join(Vendor, Vendor.id == Commitment.vendor_id)
+    return session.scalar(query.where(Vendor.archived_at.is_(None), *conditions)) or 0
+
+
+def _line(row: Any, rules: Rules, as_of: datetime) -> Line:
+    fact = Fact(row.id, row.kind, row.due_at, row.status, row.done_at, row.excuse_category)
+    result = outcome(fact, rules, as_of)
+    late = row.done_at - row.due_at if result == Outcome.kept_late and row.done_at else None
+    return Line(
+        id=row.id,
+        title=row.title,
+        kind=row.kind,
+        vendor_id=row.vendor_id,
+        vendor_name=row.vendor_name,
+        owner_name=row.owner_name or row.owner_email,
+        due_at=row.due_at,
+        status=row.status,
+        outcome=result,
+        late_by=late,
+        excuse_category=row.excuse_category,
+        excuse=row.excuse or "",
+        resolved_at=row.resolved_at,
+        moved_to=row.moved_to,
+    )
+
+
+def _capped(
+    session: Session, rules: Rules, as_of: datetime, conditions: list, order: list, limit: int
+) -> Capped:
+    rows = session.execute(_lines_query(*conditions).order_by(*order).limit(limit)).all()
+    more = _count(session, *conditions) - len(rows) if len(rows) == limit else 0
+    return Capped([_line(row, rules, as_of) for row in rows], more)
+
+
+def _movers(
+    session: Session,
+    rules: Rules,
+    start: datetime,
+    at_end: list[scorecard.Ranked],
+    active: set[int],
+    min_move: float,
+) -> tuple[list[Move], list[Move]]:
+    """Vendors whose score moved by `min_move` or more between the week's start and its end.
+
+    Only vendors with a commitment that came due in the week and counts (`active`): otherwise
+    the move is the recency weights drifting, not news. Only vendors rated at both ends: a score
+    on too little history is not shown at all (SCORING.md §9), so neither is its move.
+    """
+    before = scorecard.totals_by_vendor(session, rules, start, sorted(active)) if active else {}
+    moves = []
+    for line in at_end:
+        if line.vendor_id not in active or not line.figures.rated:
+            continue
+        old = headline(before.get(line.vendor_id, (Totals(), None))[0], rules)
+        if old.rated:
+            figures = line.figures
+            moves.append(Move(line.vendor_id, line.name, old.score, figures.score, figures.standing))
+    # Strictly up or down: with a threshold of 0, a score that stayed put is in neither list.
+    up = sorted(
+        (m for m in moves if m.delta > 0 and m.delta >= min_move), key=lambda m: (-m.delta, m.name.casefold())
+    )
+    down = sorted(
+        (m for m in moves if m.delta < 0 and m.delta <= -min_move), key=lambda m: (m.delta, m.name.casefold())
+    )
+    return up[:MOVERS], down[:MOVERS]
+
+
+def _standout(line: scorecard.Ranked) -> Standout:
+    return Standout(line.vendor_id, line.name, line.figures.score, line.figures.standing)
+
+
+def _standouts(
+    best_first: list[scorecard.Ranked], worst_first: list[scorecard.Ranked]
+) -> tuple[list[Standout], list[Standout]]:
+    """SCORING.md §9: of n rated vendors, best takes the top min(5, ceil(n/2)) and worst the
+    bottom min(5, floor(n/2)) by its own key, skipping those in best: no vendor is in both."""
+    rated = [line for line in best_first if line.figures.rated]
+    best = rated[: min(STANDOUTS, math.ceil(len(rated) / 2))]
+    taken = {line.vendor_id for line in best}
+    worst = [line for line in worst_first if line.figures.rated and line.vendor_id not in taken]
+    worst = worst[: min(STANDOUTS, len(rated) // 2)]
+    return [_standout(line) for line in best], [_standout(line) for line in worst]
+
+
+def _unrated(lines: list[scorecard.Ranked]) -> list[Unrated]:
+    """The vendors not yet rated, by name: the reader looks one up, there is no order to them yet."""
+    unrated = [
+        Unrated(line.vendor_id, line.name, line.figures.counted) for line in lines if not line.figures.rated
+    ]
+    return sorted(unrated, key=lambda u: (u.name.casefold(), u.vendor_id))
+
+
+def _excuse_of_the_week(lines: list[Line]) -> ExcuseOfTheWeek | None:
+    excused = [line for line in lines if line.status in (Status.broken, Status.rescheduled)]
+    if not excused:
+        return None
+    order = list(ExcuseCategory)
+    tally = Counter(ExcuseCategory(line.excuse_category or ExcuseCategory.none_given) for line in excused)
+    category, count = min(tally.items(), key=lambda item: (-item[1], order.index(item[0])))
+    example = next(
+        (
+            line
+            for line in excused
+            if line.excuse.strip() and (line.excuse_category or ExcuseCategory.none_given) == category
+        ),
+        None,
+    )
+    return ExcuseOfTheWeek(category, count, len(excused), example)
+
+
+def week_summary(
+    session: Session,
+    rules: Rules,
+    start: datetime,
+    end: datetime,
+    following: datetime | None = None,
+    *,
+    min_move: float,
+) -> Week:
+    """The digest's sections for the week [start, end): one pass of queries over the whole ledger.
+
+    `min_move`: the smallest move of a score, in points, listed among the scores that moved.
+    """
+    following = following or end + WEEK
+    # Every status named, so the (status, due_at) index serves a range on due_at alone.
+    any_status = Commitment.status.in_(list(Status))
+    came_due_rows = session.execute(
+        _lines_query(any_status, Commitment.due_at >= start, Commitment.due_at < end).order_by(
+            Commitment.due_at, Commitment.id
+        )
+    ).all()
+    came_due = [_line(row, rules, end) for row in came_due_rows]
+    counts = Counter(line.outcome for line in came_due)
+    # The week's failures: broken or rescheduled, and either due this week or, having come due
+    # before, marked so this week. "New broken promises" and the excuse of the week both read
+    # this one set, so a promise listed broken is always among the week's excuses.
+    failed = [
+        _line(row, rules, end)
+        for row in session.execute(
+            _lines_query(
+                Commitment.status.in_([Status.broken, Status.rescheduled]),
+                Commitment.due_at < end,
+                sa.or_(
+                    Commitment.due_at >= start,
+                    sa.and_(Commitment.resolved_at >= start, Commitment.resolved_at < end),
+                ),
+            ).order_by(Commitment.due_at, Commitment.id)
+        )
+    ]
+    broken = [line for line in failed if line.status == Status.broken]
+    best_first = scorecard.ranked(session, rules, end)
+    active = {line.vendor_id for line in came_due if line.outcome in COUNTED}
+    movers_up, movers_down = _movers(session, rules, start, best_first, active, min_move)
+    # Ranked once: the worst-first order is the same lines by their other key.
+    best, worst = _standouts(best_first, scorecard.ordered(best_first, worst_first=True))
+    unrated = _unrated(best_first)
+    return Week(
+        start=start,
+        end=end,
+        following=following,
+        came_due=Capped(came_due[:LIST_LIMIT], max(len(came_due) - LIST_LIMIT, 0)),
+        outcome_counts={key: counts[key] for key in DUE_ORDER if counts[key]},
+        movers_up=movers_up,
+        movers_down=movers_down,
+        broken=Capped(broken[:LIST_LIMIT], max(len(broken) - LIST_LIMIT, 0)),
+        overdue=_capped(
+            session,
+            rules,
+            end,
+            [rules.is_overdue(Commitment.status, Commitment.due_at, end)],
+            [Commitment.due_at, Commitment.id],
+            OVERDUE_LIMIT,
+        ),
+        next_week=_capped(
+            session,
+            rules,
+            end,
+            [
+                Commitment.status.in_([Status.open, Status.kept, Status.broken]),
+                Commitment.due_at >= end,
+                Commitment.due_at < following,
+            ],
+            [Commitment.due_at, Commitment.id],
+            LIST_LIMIT,
+        ),
+        best=best,
+        worst=worst,
+        unrated=unrated[:LIST_LIMIT],
+        unrated_more=max(len(unrated) - LIST_LIMIT, 0),
+        excuse=_excuse_of_the_week(failed),
+        min_move=min_move,
+    )
