@@ -149,7 +149,7 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": is_server}
         self.VENDORTRACK_TIMEZONE = v["VENDORTRACK_TIMEZONE"]
         # Unset, links follow the address the embedded default serves on: `serve` passes its own
-        # (another --port or PORT) to the processes it starts, so they all agree (cli.links_base_url).
+        # (another --port or PORT) to the processes it starts, so they all agree (supervisor.links_base_url).
         self.VENDORTRACK_BASE_URL_SET = v["VENDORTRACK_BASE_URL"] is not None
         # A job run by hand beside `PORT=5101 make run` links to 5101 too when given the same PORT.
         self.VENDORTRACK_BASE_URL = (

@@ -102,7 +102,7 @@ def test_an_unknown_config_name_is_refused():
 
 @pytest.mark.parametrize("environ", [{}, {"VENDORTRACK_BASE_URL": ""}])
 def test_an_unset_base_url_is_the_embedded_servers_address_and_known_to_be_unset(tmp_path, environ):
-    # `serve` on another port then puts its own port in the links (cli.links_base_url).
+    # `serve` on another port then puts its own port in the links (supervisor.links_base_url).
     config = DevelopmentConfig(environ, instance_path=tmp_path)
     assert config.VENDORTRACK_BASE_URL == "http://127.0.0.1:5000"
     assert config.VENDORTRACK_BASE_URL_SET is False

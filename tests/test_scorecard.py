@@ -115,10 +115,10 @@ def test_changed_settings_rebuild_the_buckets(database_url, tmp_path, session, l
     )
     with other.app_context():
         rules = other.config["VENDORTRACK_RULES"]
-        assert not tally.is_current(db.session, rules)
+        assert tally.needs(db.session, rules, NOW) == "rebuild"
         vendors = db.session.scalars(sa.select(Vendor)).all()
         assert_ranked_matches_each_vendor(db.session, rules, vendors)
-        assert tally.is_current(db.session, rules)
+        assert tally.needs(db.session, rules, NOW) != "rebuild"
         db.session.remove()
         db.engine.dispose()  # the second app's own pool: left open, PostgreSQL warns of a leaked socket
 

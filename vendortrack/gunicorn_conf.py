@@ -6,9 +6,9 @@ from __future__ import annotations
 import gc
 
 # A request allocates thousands of short-lived objects (rows, ORM states, the answer), and at
-# Python's default the collector ran every 700 of them: about 7 % of a request's CPU
-# (bench/request_cost.py, timed through gc.callbacks). Every 20,000 it is under 2 %, for a few MB
-# more of a worker's memory; what the app holds for its whole life is set aside once, never scanned.
+# Python's default the collector ran every 700 of them, a measurable share of a request's CPU; every
+# 20,000 it is a small one, for a few MB more of a worker's memory (BENCHMARKS.md, "Load"). What the
+# app holds for its whole life is set aside once, never scanned.
 ALLOCATIONS_BETWEEN_COLLECTIONS = (20_000, 50, 100)
 
 

@@ -162,7 +162,7 @@ def facts_line(counts: Mapping[str, int], median_lateness: timedelta | None = No
     """The plain facts beside the smoothed score, over the counted commitments, in one line:
     "1 of 6 on time, 1 broken, moved twice, 2 late by a median of 1 h 20 min".
 
-    `counts` as scoring.counts_of gives them; a part that is zero is left out, but "0 of 6 on time"
+    `counts` as rules.score_vendor gives them; a part that is zero is left out, but "0 of 6 on time"
     stays, as it is the point. Without a median (the ranked list has none) the late part is a count.
     """
     counted = sum(counts[key] for key in COUNTED)

@@ -390,14 +390,6 @@ class VendorScore:
 COUNT_KEYS = ("kept_on_time", "kept_late", "broken", "rescheduled", "overdue", "cancelled", "upcoming")
 
 
-def counts_of(facts: Iterable[Fact], rules: Rules, as_of: datetime) -> dict[str, int]:
-    # Cancelled ones count once their date has come, like everything else.
-    tally = Counter(
-        outcome(f, rules, as_of) for f in facts if not (f.status == "cancelled" and f.due_at > as_of)
-    )
-    return {key: tally[Outcome(key)] for key in COUNT_KEYS}
-
-
 def score_vendor(
     facts: Sequence[Fact],
     rules: Rules,

@@ -77,7 +77,7 @@ def vendor_score(
     query = sa.select(*tally.FACT_COLUMNS).where(Commitment.vendor_id == vendor.id)
     if contact_id is not None:
         query = query.where(Commitment.contact_id == contact_id)
-    # FACT_COLUMNS are Fact's fields in order; by position is a third faster than by name per row.
+    # FACT_COLUMNS are Fact's fields in order: by position is faster than by name per row (BENCHMARKS.md).
     facts = [Fact(*row) for row in session.execute(query)]
     names = None if contact_id is not None else {c.id: c.name for c in vendor.contacts}
     return score_vendor(facts, rules, as_of, contact_names=names)
@@ -104,7 +104,7 @@ def _param(name: str, type_: sa.types.TypeEngine) -> sa.BindParameter:
 
 
 # The moments and rates a scorecard is computed for, as parameters of statements built once per shape
-# (`_statement`): building and keying the statement anew cost more than running it (bench/request_cost.py).
+# (`_statement`): building and keying the statement anew cost more than running it (BENCHMARKS.md, "Load").
 _AS_OF = _param("as_of", UTCDateTime())  # T
 _OVERDUE_UNTIL = _param("overdue_until", UTCDateTime())  # T - grace: due by then and open is overdue
 _MONTH_OF = _param("month_of", UTCDateTime())  # the first of T's month

@@ -40,7 +40,8 @@ STATE_ID = 1
 
 def _plain(column) -> sa.ColumnElement:
     """An enum column read as the string it is stored as: Fact wants strings, and converting every
-    row's kind, status and excuse to an enum member costs a vendor's score about a tenth of its time."""
+    row's kind, status and excuse to an enum member is a noticeable share of a vendor's score
+    (BENCHMARKS.md, "Scorecard")."""
     return sa.type_coerce(column, sa.String).label(column.key)
 
 
@@ -427,12 +428,6 @@ def move_rollups(session: Session, rules: Rules, now: datetime) -> None:
     session.execute(
         sa.update(ScoreTallyState).where(ScoreTallyState.id == STATE_ID).values(rollup_through=through)
     )
-
-
-def is_current(session: Session, rules: Rules) -> bool:
-    """Whether the sums were counted under these rules, so a scorecard may read them."""
-    counted = basis(session)
-    return counted is not None and counted_alike(counted.rules, rules)
 
 
 def needs(session: Session, rules: Rules, now: datetime) -> str | None:
