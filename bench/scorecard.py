@@ -9,7 +9,7 @@ in-process, the bare `SELECT vendor_id, COUNT(*) FROM commitment GROUP BY vendor
 same engine (interleaved with it, so both see the same machine), GET /api/v1/vendors/<id>/score
 for the vendor with the most commitments, and the SQL statements one scorecard request runs.
 A database is reused when its sidecar .json names the same vendors, commitments and seed, and
-migrated to the latest schema first (the scorecard's sums are then rebuilt on first use).
+migrated to the latest schema first, its score sums brought up to date as the tally job does.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from vendortrack import create_app  # noqa: E402
 from vendortrack.accounts import find_user, issue_token  # noqa: E402
 from vendortrack.database import write_intent  # noqa: E402
 from vendortrack.extensions import db  # noqa: E402
+from vendortrack.scores import tally  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 BARE_SQL = "SELECT vendor_id, COUNT(*) FROM commitment GROUP BY vendor_id"
@@ -63,10 +64,15 @@ def bench_app(path: Path) -> Flask:
 
 
 def migrate(path: Path) -> None:
+    """Bring a reused database to the latest schema, and its score sums up to date as the nightly
+    tally job would: no request builds them."""
     app = bench_app(path)
     with app.app_context():
         with contextlib.redirect_stderr(io.StringIO()):  # alembic's INFO lines
             upgrade()
+        tally.bring_up_to_date(db.session, app.config["VENDORTRACK_RULES"], datetime.now(UTC))
+        db.session.commit()
+        db.session.remove()
         db.engine.dispose()
 
 
