@@ -160,7 +160,11 @@ def tally_check(repair: bool) -> None:
         click.echo(str(difference))
     if not checked.differences:
         click.echo(
-            _("No differences: the sums of %(num)d vendors agree with the ledger.", num=checked.vendors)
+            ngettext(
+                "No differences: the sums of %(num)d vendor agree with the ledger.",
+                "No differences: the sums of %(num)d vendors agree with the ledger.",
+                checked.vendors,
+            )
         )
         return
     if repair:
