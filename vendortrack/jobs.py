@@ -208,9 +208,9 @@ def check_tally(session: Session, now: datetime, config: Config) -> dict[str, An
     brought = tally.bring_up_to_date(session, rules, now)
     session.commit()
     checked = tally.check(session, rules, now, repair=True)
-    return {
-        "rebuilt": int(brought == "rebuild"),
-        "rolled_up": int(brought == "roll_up"),
+    # What was done before the check is said only when it was: a 0 would read as a count.
+    done = {"rebuilt": 1} if brought == "rebuild" else {"rolled_up": 1} if brought == "roll_up" else {}
+    return done | {
         "vendors": checked.vendors,
         "differences": len(checked.differences),
         "repaired": checked.repaired_vendors,
