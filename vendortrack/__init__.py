@@ -76,10 +76,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_web_hooks(app: Flask) -> None:
-    from vendortrack import errors, security, templating
+    from vendortrack import errors, security, templating, unit_of_work
 
     errors.register(app)
     security.register(app)
+    unit_of_work.register(app)
     templating.register(app)
 
 

@@ -18,11 +18,11 @@ from flask_babel import gettext as _
 from icalendar import Calendar, Event
 from sqlalchemy.orm import Session, selectinload
 
-from vendortrack.database import write_intent
 from vendortrack.models import Commitment, Kind, Status, Vendor
 from vendortrack.models.user import CalendarScope, User, new_calendar_secret
 from vendortrack.templating import KIND_LABELS
 from vendortrack.timeutil import END_OF_DAY
+from vendortrack.unit_of_work import writing
 
 MEETING_LENGTH = timedelta(hours=1)
 REMINDER_LENGTH = timedelta(minutes=15)
@@ -37,26 +37,17 @@ def regenerate_secret(user: User) -> str:
 def ensure_secret(session: Session, user: User) -> str:
     """The user's feed secret, made on first need with one conditional UPDATE (never two secrets).
 
-    A page view reads in a transaction that must not write (on SQLite it holds no write lock), so
-    then the secret is written in a session of its own and the caller's transaction is ended.
+    Written at once, in a write of its own (a page that shows it may be only reading), which ends
+    the caller's transaction first.
     """
     if user.calendar_secret:
         return user.calendar_secret
-    fill = (
-        sa.update(User)
-        .where(User.id == user.id, User.calendar_secret.is_(None))
-        .values(calendar_secret=new_calendar_secret())
-    )
-    if write_intent.get():
-        session.execute(fill)
-    else:
-        token = write_intent.set(True)
-        try:
-            with Session(session.get_bind()) as writer, writer.begin():
-                writer.execute(fill)
-        finally:
-            write_intent.reset(token)
-        session.rollback()
+    with writing(session):
+        session.execute(
+            sa.update(User)
+            .where(User.id == user.id, User.calendar_secret.is_(None))
+            .values(calendar_secret=new_calendar_secret())
+        )
     session.refresh(user, ["calendar_secret"])
     return user.calendar_secret
 

@@ -1,4 +1,4 @@
-"""How vendortrack talks to its database: the declarative base, UTC datetimes, SQLite locking."""
+"""How vendortrack talks to its database: the declarative base, UTC datetimes, Core rows, SQLite locking."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Session, registry
+from sqlalchemy.orm import MANYTOONE, DeclarativeBase, Session, registry
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -65,8 +65,38 @@ def core(session: Session) -> sa.Connection:
     return session.connection()
 
 
-# Whether the current unit of work will write. Web requests set it from the HTTP method;
-# CLI commands and jobs keep the default and always take SQLite's write lock up front.
+def new_row_values(table: sa.Table) -> dict[str, Any]:
+    """What a new row holds in the columns its writer may leave out, as the table declares it.
+
+    A column's scalar default, or None for a nullable column with no default at all; a column whose
+    default is computed (a callable, the server's) is left to the database, and an object built from
+    these values reads it back when first used. Built from the table, so a new column is never missed.
+    """
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        if column.primary_key:
+            continue
+        if column.default is not None:
+            if column.default.is_scalar:
+                values[column.key] = column.default.arg
+        elif column.server_default is None and column.nullable:
+            values[column.key] = None
+    return values
+
+
+def relationships_behind(model: type) -> dict[str, tuple[str, ...]]:
+    """The many-to-one relationships each foreign key column stands behind: {"owner_id": ("owner",)}."""
+    behind: dict[str, tuple[str, ...]] = {}
+    for relationship in sa.inspect(model).relationships:
+        if relationship.direction is MANYTOONE:
+            for column in relationship.local_columns:
+                behind[column.key] = (*behind.get(column.key, ()), relationship.key)
+    return behind
+
+
+# Whether the current transaction will write. A request reads without it until it writes through
+# `unit_of_work.writing`, which alone sets it; CLI commands, jobs and test code keep the default
+# and always take SQLite's write lock up front.
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
 
 

@@ -16,7 +16,7 @@ from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from vendortrack.database import core
+from vendortrack.database import core, new_row_values, relationships_behind
 from vendortrack.models import (
     Commitment,
     Contact,
@@ -110,7 +110,7 @@ def _fact(state: dict[str, Any]) -> Fact:
 
 
 # The relationships each key stands behind: when a key changes, its object is read again when next used.
-RELATIONSHIPS = {"contact_id": "contact", "owner_id": "owner", "resolved_by_id": "resolved_by"}
+RELATIONSHIPS = relationships_behind(Commitment)
 
 
 # Built once: the columns it sets are the keys of the values it is given (a compiled form each).
@@ -146,7 +146,7 @@ def _update(session: Session, commitment: Commitment, values: dict[str, Any]) ->
         raise InvalidInput("status", _l("Someone changed this commitment a moment ago."))
     for name, value in values.items():
         set_committed_value(commitment, name, value)
-    stale = [RELATIONSHIPS[name] for name in values if name in RELATIONSHIPS]
+    stale = [relationship for name in values for relationship in RELATIONSHIPS.get(name, ())]
     if stale:  # (an empty list would expire every attribute)
         session.expire(commitment, stale)
 
@@ -245,21 +245,7 @@ def log_commitment(
 _COMMITMENTS = Commitment.__table__
 # What a new commitment holds besides what its caller gives: every column, so that its object
 # never has to read its row back.
-_NEW = {
-    "status": Status.open,
-    "notes": "",
-    "contact_id": None,
-    "done_at": None,
-    "lateness_us": None,
-    "excuse_category": None,
-    "excuse": "",
-    "reason": "",
-    "resolved_at": None,
-    "resolved_by_id": None,
-    "rescheduled_from_id": None,
-    "flagged_overdue_at": None,
-    "reminded_at": None,
-}
+_NEW = new_row_values(_COMMITMENTS)
 
 
 _INSERT_COMMITMENT = _COMMITMENTS.insert().returning(_COMMITMENTS.c.id)

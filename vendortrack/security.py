@@ -1,11 +1,9 @@
-"""Per-request safety: security headers on every response, proxies believed, SQLite's write intent."""
+"""Per-request safety: security headers on every response, proxies believed, local-only redirects."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
-
-from vendortrack.database import write_intent
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -34,10 +32,6 @@ def register(app: Flask) -> None:
         # The client's address (sign-in throttling), scheme and host as the proxies saw them; without
         # proxies these headers are anyone's to forge, so they are read only when hops are set.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-
-    @app.before_request
-    def declare_write_intent() -> None:
-        write_intent.set(request.method not in SAFE_METHODS)
 
     # after_request runs for error responses too (404, 405, CSRF 400, 429, an exception's 500):
     # tests/test_security_headers.py walks each of them.

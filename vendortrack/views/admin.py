@@ -27,6 +27,7 @@ from vendortrack.permissions import admin_required
 from vendortrack.security import is_local_path
 from vendortrack.templating import ROLE_LABELS
 from vendortrack.timeutil import utcnow
+from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
 from vendortrack.views.api.schemas import ROW_ID_MAX
 from vendortrack.views.paging import paginate, text_arg
@@ -99,13 +100,12 @@ def change_role(user_id: int):
     form = RoleForm()
     if form.validate_on_submit():
         try:
-            accounts.change_role(db.session, user, form.role.data)
+            with writing(db.session):
+                accounts.change_role(db.session, user, form.role.data)
         except InvalidInput as error:
-            db.session.rollback()
             form.role.errors.append(str(error))
             flash(str(error), "danger")
         else:
-            db.session.commit()
             flash(_("%(email)s is now: %(role)s.", email=user.email, role=ROLE_LABELS[user.role]), "success")
             # An admin who gave up the role can no longer see the list they were on.
             return redirect(url_for("admin.users") if current_user.is_admin else url_for("index"))
@@ -117,12 +117,11 @@ def change_role(user_id: int):
 def disable(user_id: int):
     user = db.get_or_404(User, user_id)
     try:
-        accounts.disable_account(db.session, user, actor=current_user, now=utcnow())
+        with writing(db.session):
+            accounts.disable_account(db.session, user, actor=current_user, now=utcnow())
     except InvalidInput as error:
-        db.session.rollback()
         flash(str(error), "danger")
         return _users_page(status=400)
-    db.session.commit()
     flash(_("%(email)s is disabled and signed out everywhere.", email=user.email), "success")
     return redirect(url_for("admin.users"))
 
@@ -131,8 +130,8 @@ def disable(user_id: int):
 @admin_required
 def enable(user_id: int):
     user = db.get_or_404(User, user_id)
-    accounts.enable_user(user)
-    db.session.commit()
+    with writing(db.session):
+        accounts.enable_user(user)
     flash(_("%(email)s can sign in again.", email=user.email), "success")
     return redirect(url_for("admin.users"))
 
@@ -354,21 +353,23 @@ def message_html(message_id: int):
 @bp.post("/outbox/<int:message_id>/retry")
 @admin_required
 def retry_message(message_id: int):
-    # Locked on PostgreSQL (SQLite's write transaction holds the lock already), so a sender
-    # cannot claim and deliver it between our read and our write, and then send it again.
-    message = db.session.get(OutboxMessage, message_id, with_for_update=True)
-    if message is None:
-        abort(404)
-    if message.state in RETRYABLE:
-        mail.retry_now(message, utcnow())
-        db.session.commit()
+    with writing(db.session):
+        # Read inside the write, and locked on PostgreSQL (SQLite's write transaction holds the lock
+        # already), so a sender cannot claim and deliver it between our read and our write, and
+        # then send it again.
+        message = db.session.get(OutboxMessage, message_id, with_for_update=True)
+        if message is None:
+            abort(404)
+        retryable = message.state in RETRYABLE
+        if retryable:
+            mail.retry_now(message, utcnow())
+    if retryable:
         flash(
             _("The message to %(recipient)s goes out on the next outbox run.", recipient=message.recipient),
             "success",
         )
     else:
         state = MAIL_STATE_LABELS[message.state]
-        db.session.rollback()
         flash(
             _("Only a failed or queued message can be retried; this one is: %(state)s.", state=state),
             "warning",

@@ -20,6 +20,7 @@ from vendortrack.forms import Form
 from vendortrack.i18n import LANGUAGES
 from vendortrack.security import is_local_path
 from vendortrack.timeutil import TIMEZONES, utcnow
+from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
 from vendortrack.views.calendar import profile_panel
 
@@ -56,14 +57,16 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         now, address = utcnow(), request.remote_addr
-        # Asked before the password is even checked, and the same for any email, known or not.
         limits = throttle.Limits.from_config(current_app.config)
-        wait = throttle.retry_after(db.session, form.email.data, address, now, limits)
+        # The count and the attempt in one write, so tries sent at once cannot each find room left.
+        with writing(db.session):
+            # Asked before the password is even checked, and the same for any email, known or not.
+            wait = throttle.retry_after(db.session, form.email.data, address, now, limits)
+            if not wait:
+                user = authenticate(db.session, form.email.data, form.password.data)
+                throttle.record_attempt(db.session, form.email.data, address, now, succeeded=user is not None)
         if wait:
             return _too_many_attempts(form, wait)
-        user = authenticate(db.session, form.email.data, form.password.data)
-        throttle.record_attempt(db.session, form.email.data, address, now, succeeded=user is not None)
-        db.session.commit()
         # One answer for an unknown address and a wrong password: nothing to learn by trying.
         if user is None:
             flash(_("Wrong email or password."), "danger")
@@ -89,8 +92,8 @@ def _too_many_attempts(form: LoginForm, wait: timedelta):
 def logout():
     if current_user.is_authenticated:
         # A new token, so a copy of this session cookie (or a remember-me cookie) stops working too.
-        end_sessions(current_user._get_current_object())
-        db.session.commit()
+        with writing(db.session):
+            end_sessions(current_user._get_current_object())
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
@@ -117,16 +120,16 @@ def profile():
         except InvalidInput as error:
             getattr(form, error.field, form.new_password).errors.append(str(error.message))
             return _profile_page(form, 400)
-        update_profile(
-            current_user._get_current_object(),
-            name=form.name.data or "",
-            timezone=form.timezone.data or None,
-            locale=form.locale.data or None,
-            digest_enabled=bool(form.digest_enabled.data),
-        )
-        if form.new_password.data:
-            current_user.set_password(form.new_password.data)  # also rotates the session token
-        db.session.commit()
+        with writing(db.session):
+            update_profile(
+                current_user._get_current_object(),
+                name=form.name.data or "",
+                timezone=form.timezone.data or None,
+                locale=form.locale.data or None,
+                digest_enabled=bool(form.digest_enabled.data),
+            )
+            if form.new_password.data:
+                current_user.set_password(form.new_password.data)  # also rotates the session token
         login_user(current_user._get_current_object())  # keep this browser signed in under the new token
         refresh()  # say it in the language just chosen
         flash(_("Your profile is saved."), "success")

@@ -12,6 +12,7 @@ from wtforms import RadioField
 from vendortrack import calendar_feed
 from vendortrack.extensions import db
 from vendortrack.models.user import CalendarScope, User
+from vendortrack.unit_of_work import writing
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 
@@ -34,7 +35,6 @@ def feed_url(secret: str) -> str:
 def profile_panel(user: User) -> dict:
     """What the profile page needs to show the feed: its address (made on first view) and forms."""
     secret = calendar_feed.ensure_secret(db.session, user)
-    db.session.commit()  # a refused profile form shows the address too; it must work once shown
     return {
         "calendar_url": feed_url(secret),
         "calendar_scope_form": CalendarScopeForm(formdata=None, calendar_scope=user.calendar_scope.value),
@@ -65,8 +65,8 @@ def feed(secret: str):
 def choose_scope():
     form = CalendarScopeForm()
     if form.validate_on_submit():
-        current_user.calendar_scope = CalendarScope(form.calendar_scope.data)
-        db.session.commit()
+        with writing(db.session):
+            current_user.calendar_scope = CalendarScope(form.calendar_scope.data)
         flash(_("Your calendar choice is saved."), "success")
     else:
         flash(_("Choose which commitments the calendar shows."), "danger")
@@ -77,7 +77,7 @@ def choose_scope():
 @login_required
 def new_secret():
     # The CSRF check (app-wide) is the only input: the button is the whole request.
-    calendar_feed.regenerate_secret(current_user)
-    db.session.commit()
+    with writing(db.session):
+        calendar_feed.regenerate_secret(current_user)
     flash(_("Your calendar feed has a new address; the old one no longer works."), "success")
     return redirect(url_for("auth.profile", _anchor="calendar"))

@@ -15,6 +15,7 @@ from vendortrack.models import WRITERS, Commitment, Contact, Kind, Status, User
 from vendortrack.permissions import editor_required
 from vendortrack.templating import STANDING_LABELS, decimal
 from vendortrack.timeutil import utcnow
+from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
 from vendortrack.views import scorecards
 from vendortrack.views.paging import paginate
@@ -203,11 +204,10 @@ def edit(commitment_id: int):
 def reopen(commitment_id: int):
     commitment = get_commitment(commitment_id)
     try:
-        ledger.reopen(db.session, commitment, actor=current_user, now=utcnow())
+        with writing(db.session):
+            ledger.reopen(db.session, commitment, actor=current_user, now=utcnow())
     except InvalidInput as error:
-        db.session.rollback()
         flash(str(error.message), "danger")
     else:
-        db.session.commit()
         flash(_("Reopened: log what really happened."), "info")
     return redirect(url_for("commitments.detail", commitment_id=commitment.id))

@@ -11,6 +11,7 @@ from vendortrack import digest
 from vendortrack.extensions import csrf, db
 from vendortrack.models import User
 from vendortrack.timeutil import utcnow
+from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
 from vendortrack.views.paging import text_arg
 from vendortrack.week import WEEK
@@ -59,10 +60,10 @@ def unsubscribe(token: str):
     if user is None:
         abort(404)
     if request.method == "POST":
-        db.session.execute(
-            sa.update(User).where(User.id == user.id).values(digest_enabled=False, digest_next_at=None)
-        )
-        db.session.commit()
+        with writing(db.session):
+            db.session.execute(
+                sa.update(User).where(User.id == user.id).values(digest_enabled=False, digest_next_at=None)
+            )
         return render_template("digest/unsubscribed.html", email=user.email, message=_("Unsubscribed."))
     # A GET only asks: link scanners in mail systems open links, and must not unsubscribe anyone.
     return render_template("digest/unsubscribe.html", email=user.email, token=token)

@@ -36,6 +36,7 @@ from vendortrack.importing import ImportFailed
 from vendortrack.models import ImportUpload
 from vendortrack.permissions import editor_required
 from vendortrack.timeutil import TIMEZONES, utcnow
+from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
 from vendortrack.views.saving import save, status_for
 
@@ -235,25 +236,23 @@ def commit(upload_id: int):
         )
     now = utcnow()
     try:
-        importing.claim_upload(db.session, upload, now=now)
-        sheet = importing.read_sheet(upload.data)
-        plan = importing.commit_import(
-            db.session,
-            sheet,
-            actor=current_user,
-            now=now,
-            timezone=upload.timezone,
-            date_format=upload.date_format,
-        )
+        with writing(db.session):
+            importing.claim_upload(db.session, upload, now=now)
+            sheet = importing.read_sheet(upload.data)
+            plan = importing.commit_import(
+                db.session,
+                sheet,
+                actor=current_user,
+                now=now,
+                timezone=upload.timezone,
+                date_format=upload.date_format,
+            )
     except InvalidInput as error:
-        db.session.rollback()
         flash(str(error.message), "warning")
         return redirect(url_for(".preview", upload_id=upload.id))
     except ImportFailed as error:
-        db.session.rollback()
         flash(failure_message(error), "danger")
         return redirect(url_for(".preview", upload_id=upload.id))
-    db.session.commit()
     flash(counts_message(plan.counts()), "success")
     return redirect(url_for("vendors.index"))
 
@@ -266,27 +265,25 @@ def _commit_events(upload: ImportUpload) -> Iterator[str]:
     """The commit as server-sent events: progress as rows are written, then where to go, or what failed."""
     now = utcnow()
     try:
-        importing.claim_upload(db.session, upload, now=now)
-        sheet = importing.read_sheet(upload.data)
-        plan = importing.checked_plan(
-            db.session, sheet, timezone=upload.timezone, now=now, date_format=upload.date_format
-        )
-        total = len(plan.plans)
-        yield _event("progress", {"done": 0, "total": total})
-        for done in importing.write_plan(db.session, plan, actor=current_user, now=now):
-            yield _event("progress", {"done": done, "total": total})
-        db.session.commit()
+        # The write lasts while the progress is sent: one transaction, all rows or none.
+        with writing(db.session):
+            importing.claim_upload(db.session, upload, now=now)
+            sheet = importing.read_sheet(upload.data)
+            plan = importing.checked_plan(
+                db.session, sheet, timezone=upload.timezone, now=now, date_format=upload.date_format
+            )
+            total = len(plan.plans)
+            yield _event("progress", {"done": 0, "total": total})
+            for done in importing.write_plan(db.session, plan, actor=current_user, now=now):
+                yield _event("progress", {"done": done, "total": total})
     except InvalidInput as error:
-        db.session.rollback()
         yield _event("error", {"row": None, "column": error.field, "message": str(error.message)})
         return
     except ImportFailed as error:
-        db.session.rollback()
         yield _event("error", {"row": error.row, "column": error.column, "message": failure_message(error)})
         return
     except Exception:
         # The status line is sent already: log it and tell the page, which shows it instead of a 500.
-        db.session.rollback()
         current_app.logger.exception("Import of upload %s failed", upload.id)
         yield _event(
             "error",

@@ -1,4 +1,4 @@
-"""The one way page views write: run a ledger function, commit, or show its refusal on the form."""
+"""How a page view writes a form: through `unit_of_work.writing`, or its refusal shown on the form."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TypeVar
 from flask_wtf import FlaskForm
 
 from vendortrack.extensions import db
+from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
 
 T = TypeVar("T")
@@ -26,15 +27,14 @@ def show_refusal(form: FlaskForm, error: InvalidInput) -> None:
 
 
 def save(form: FlaskForm, write: Callable[[], T]) -> T | None:
-    """Commit what `write` does and return its result; on a refusal roll back and return None."""
+    """Write what `write` does in one short write and return its result; a refusal changes nothing
+    and is shown on the form, and None returned."""
     try:
-        result = write()
+        with writing(db.session):
+            return write()
     except InvalidInput as error:
-        db.session.rollback()
         show_refusal(form, error)
         return None
-    db.session.commit()
-    return result
 
 
 def status_for(form: FlaskForm) -> int:

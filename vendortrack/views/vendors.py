@@ -13,6 +13,7 @@ from vendortrack.forms import ContactForm, VendorForm
 from vendortrack.models import Contact, Vendor
 from vendortrack.permissions import editor_required
 from vendortrack.timeutil import utcnow
+from vendortrack.unit_of_work import writing
 from vendortrack.views import scorecards
 from vendortrack.views.paging import paginate, text_arg
 from vendortrack.views.saving import save, status_for
@@ -124,8 +125,9 @@ def edit(vendor_id: int):
 @bp.route("/<int:vendor_id>/archive", methods=["POST"])
 @editor_required
 def archive(vendor_id: int):
-    vendor = vendors.archive_vendor(get_vendor(vendor_id), now=utcnow())
-    db.session.commit()
+    vendor = get_vendor(vendor_id)
+    with writing(db.session):
+        vendors.archive_vendor(vendor, now=utcnow())
     flash(_("%(name)s is archived. Its history stays; unarchive it to log more.", name=vendor.name), "info")
     return redirect(url_for("vendors.detail", vendor_id=vendor.id))
 
@@ -133,8 +135,9 @@ def archive(vendor_id: int):
 @bp.route("/<int:vendor_id>/unarchive", methods=["POST"])
 @editor_required
 def unarchive(vendor_id: int):
-    vendor = vendors.unarchive_vendor(get_vendor(vendor_id))
-    db.session.commit()
+    vendor = get_vendor(vendor_id)
+    with writing(db.session):
+        vendors.unarchive_vendor(vendor)
     flash(_("%(name)s is active again.", name=vendor.name), "success")
     return redirect(url_for("vendors.detail", vendor_id=vendor.id))
 

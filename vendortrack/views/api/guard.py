@@ -12,7 +12,6 @@ from flask_smorest import Blueprint, abort
 from webargs.flaskparser import FlaskParser
 
 from vendortrack.accounts import user_for_token
-from vendortrack.database import write_intent
 from vendortrack.extensions import db
 from vendortrack.models import User
 from vendortrack.security import SAFE_METHODS
@@ -26,8 +25,6 @@ SELF_SERVICE = frozenset({"api_me.me"})
 
 def authenticate() -> None:
     """The blueprints' before_request: who is calling, may they write, and the request's one clock read."""
-    # Writes take SQLite's write lock in `rows.begin_writing`, for the write alone; until then, read.
-    write_intent.set(False)
     scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
     secret = secret.strip()
     user = user_for_token(db.session, secret) if scheme.lower() == "bearer" and secret else None

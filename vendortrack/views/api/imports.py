@@ -12,9 +12,9 @@ from vendortrack import importing
 from vendortrack.extensions import db
 from vendortrack.i18n import user_timezone
 from vendortrack.importing import ImportFailed, Preview, Problem
+from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
 from vendortrack.views.api.guard import ApiBlueprint, current_api_user, documented, request_now
-from vendortrack.views.api.rows import begin_writing
 from vendortrack.views.api.schemas import ErrorSchema, UTCDateTime
 from vendortrack.views.api.user_schemas import known_timezone
 
@@ -158,16 +158,16 @@ def _refused(problems: list[dict[str, Any]], message: str | None = None):
 def post(values: dict[str, Any]):
     """Preview a CSV file of vendors, contacts and commitments; with `commit`, import every row or none."""
     user, now = current_api_user(), request_now()
-    if values["commit"]:
-        begin_writing()  # the preview that decides and the rows it writes, in one write transaction
     timezone = values.get("timezone") or user_timezone(user)
     date_format = values.get("date_format") or importing.default_date_format(user.locale)
     try:
         sheet = importing.read_text(values["csv"])
     except InvalidInput as error:
         return _refused([], str(error.message))
-    plan: Preview = importing.preview(db.session, sheet, timezone=timezone, now=now, date_format=date_format)
     if not values["commit"]:
+        plan: Preview = importing.preview(
+            db.session, sheet, timezone=timezone, now=now, date_format=date_format
+        )
         db.session.rollback()
         return {
             "committed": False,
@@ -175,13 +175,15 @@ def post(values: dict[str, Any]):
             "rows": [_row(p) for p in plan.plans],
             "problems": [_problem(p) for p in plan.problems],
         }
-    if plan.problems:
-        db.session.rollback()
-        return _refused([_problem(p) for p in plan.problems])
     try:
-        for _written in importing.write_plan(db.session, plan, actor=user, now=now):
-            pass  # the API answers once, at the end
+        # The preview that decides and the rows it writes, in one write.
+        with writing(db.session):
+            plan = importing.preview(db.session, sheet, timezone=timezone, now=now, date_format=date_format)
+            if not plan.problems:
+                for _written in importing.write_plan(db.session, plan, actor=user, now=now):
+                    pass  # the API answers once, at the end
     except ImportFailed as error:
         return _refused([_problem(error)])
-    db.session.commit()
+    if plan.problems:
+        return _refused([_problem(p) for p in plan.problems])
     return jsonify(ImportResultSchema().dump({"committed": True, "counts": plan.counts()})), 201

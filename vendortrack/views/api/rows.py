@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_smorest import abort
 
-from vendortrack.database import write_intent
 from vendortrack.extensions import db
 from vendortrack.models import Commitment, Contact, User, Vendor
+from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
 
 Model = TypeVar("Model")
@@ -46,42 +46,19 @@ def get_or_422(model: type[Model], row_id: int | None, field: str) -> Model | No
     return row
 
 
-def begin_writing(*, reread: bool = True) -> None:
-    """End the request's reading transaction and let the next statement take the write lock.
-
-    An API request reads (its token, the rows it names, its body checked) without SQLite's write
-    lock; only the write itself holds it, so writers queue for a millisecond, not for whole requests.
-    The rows read before come back expired and are read again inside the write, as they are now;
-    or, with reread=False, keep their values: for the ledger's writes, whose every change to a
-    commitment is conditional on the row being as it was read (`ledger._update`) and refused if not.
-    """
-    _commit(expire=reread)
-    write_intent.set(True)
-
-
-def _commit(*, expire: bool) -> None:
-    session = db.session()
-    session.expire_on_commit = expire
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
-
-
 @contextmanager
 def ledger_write(*, reread: bool = True) -> Iterator[None]:
-    """Commit what the block wrote; a InvalidInput rolls it all back and answers 422 naming the field."""
-    begin_writing(reread=reread)
+    """Write what the block does in one short write (`unit_of_work.writing`); an InvalidInput rolls
+    it all back and answers 422 naming the field.
+
+    The request's reads (its token, the rows it names, its body checked) came before and hold no
+    write lock; reread=False keeps those rows as read, for the ledger's conditional writes.
+    """
     try:
-        yield
+        with writing(db.session, reread=reread):
+            yield
     except InvalidInput as error:
-        db.session.rollback()
         abort(422, message=str(error), fields={error.field: [str(error)]})
-    finally:
-        # The answer only reads the rows back: on SQLite without taking the write lock a second time.
-        write_intent.set(False)
-    # Keep what was just written in memory for the answer rather than reading every row back.
-    _commit(expire=False)
 
 
 def paginate(statement: sa.Select, args: dict[str, Any]) -> dict[str, Any]:
