@@ -14,6 +14,7 @@ from tests.test_access import ledger_state
 from vendortrack import audit, jobs, ledger, mail
 from vendortrack.extensions import db
 from vendortrack.models import EventAction, ExcuseCategory, Kind, LedgerEvent, Role
+from vendortrack.scores.rules import Rules
 from vendortrack.templating import local
 
 WARSAW = "Europe/Warsaw"
@@ -84,7 +85,7 @@ class Ledger:
         session.commit()
         # The scheduler flags the quote: an event with no person behind it.
         with mail.mail_context(app):
-            jobs.flag_overdue(session, NOW, {"VENDORTRACK_GRACE": timedelta(hours=1)})
+            jobs.flag_overdue(session, NOW, {"VENDORTRACK_RULES": Rules(grace=timedelta(hours=1))})
         self.events = all_events(session)
 
 

@@ -35,9 +35,10 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from vendortrack import i18n, permissions
+    from vendortrack import permissions
     from vendortrack.database import configure_sqlite
     from vendortrack.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+    from vendortrack.views import locale
 
     db.init_app(app)
     with app.app_context():
@@ -47,7 +48,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     permissions.configure_login(login_manager)
-    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    babel.init_app(app, locale_selector=locale.select_locale, timezone_selector=locale.select_timezone)
     bootstrap.init_app(app)
 
 

@@ -24,7 +24,7 @@ depends_on = None
 def upgrade():
     op.execute("DELETE FROM score_tally_state")
     with op.batch_alter_table('score_tally_state', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('half_life_days', sa.Float(), nullable=False))
+        batch_op.add_column(sa.Column('half_life_days', sa.Double(), nullable=False))
         batch_op.add_column(sa.Column('meeting_tolerance_us', sa.BigInteger(), nullable=False))
         batch_op.add_column(sa.Column('deadline_tolerance_us', sa.BigInteger(), nullable=False))
         batch_op.drop_column('rules_key')

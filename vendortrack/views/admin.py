@@ -21,7 +21,6 @@ from wtforms.validators import DataRequired, Length
 from vendortrack import accounts, audit, digest, jobs, mail
 from vendortrack.extensions import db
 from vendortrack.forms import Form
-from vendortrack.i18n import user_timezone
 from vendortrack.models import JobRun, MailKind, MailState, OutboxMessage, Role, User, Vendor
 from vendortrack.permissions import admin_required
 from vendortrack.security import is_local_path
@@ -30,6 +29,7 @@ from vendortrack.timeutil import utcnow
 from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
 from vendortrack.views.api.schemas import ROW_ID_MAX
+from vendortrack.views.locale import current_timezone
 from vendortrack.views.paging import paginate, text_arg
 from vendortrack.views.saving import save
 
@@ -157,7 +157,7 @@ RESULT_LABELS = {
     "sent": _l("sent"),
     "retried": _l("to retry"),
     "failed": _l("failed"),
-    "rebuilt": _l("rebuilt for new settings"),
+    "rebuilt": _l("sums rebuilt from the ledger"),
     "rolled_up": _l("settled months rolled up"),
     "vendors": _l("vendors checked"),
     "differences": _l("differences found"),
@@ -394,8 +394,9 @@ def digest_preview():
         else:
             try:
                 end = digest.digest_end(user, week, utcnow())
-                cache = digest.WeekCache.from_config(current_app.config)
-                preview = digest.preview(db.session, user, end, cache)
+                preview = digest.preview(
+                    db.session, user, end, digest.WeekCache.from_config(current_app.config)
+                )
             except InvalidInput as refused:
                 error, status = str(refused), 400
     return render_template(
@@ -412,7 +413,7 @@ FILTER_ARGS = ("user_id", "vendor_id", "from", "to")
 @admin_required
 def events():
     """Every change to every commitment, newest first, by user, vendor and time on the admin's clock."""
-    tz = user_timezone()
+    tz = current_timezone()
     where, errors = audit.read_filter(db.session, request.args, tz)
     cursor, cursor_error = audit.read_cursor(db.session, request.args)
     if cursor_error:

@@ -10,7 +10,6 @@ from flask_login import current_user, login_required
 from vendortrack import agenda, ledger
 from vendortrack.extensions import db
 from vendortrack.forms import CommitmentForm, LogForm, ResolveForm
-from vendortrack.i18n import user_timezone
 from vendortrack.models import WRITERS, Commitment, Contact, Kind, Status, User
 from vendortrack.permissions import editor_required
 from vendortrack.templating import STANDING_LABELS, decimal
@@ -18,6 +17,7 @@ from vendortrack.timeutil import utcnow
 from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
 from vendortrack.views import scorecards
+from vendortrack.views.locale import current_timezone
 from vendortrack.views.paging import paginate
 from vendortrack.views.saving import save, status_for
 from vendortrack.views.vendors import get_vendor
@@ -50,7 +50,7 @@ def _commitment_form(vendor, commitment: Commitment | None = None) -> Commitment
             if len(vendor.contacts) == 1:
                 form.contact_id.data = vendor.contacts[0].id  # the only person there who could promise it
         else:
-            form.show_due(commitment.due_at, user_timezone())
+            form.show_due(commitment.due_at, current_timezone())
             form.contact_id.data = commitment.contact_id or 0
     return form
 
@@ -60,7 +60,7 @@ def _chosen(form: CommitmentForm) -> dict:
     return {
         "kind": Kind(form.kind.data),
         "title": form.title.data,
-        "due_at": form.due_at(user_timezone()),
+        "due_at": form.due_at(current_timezone()),
         "contact": db.session.get(Contact, form.contact_id.data) if form.contact_id.data else None,
         "owner": db.session.get(User, form.owner_id.data),
         "notes": form.notes.data or "",
@@ -101,7 +101,7 @@ def create(vendor_id: int):
                 actor=current_user,
                 now=utcnow(),
                 **_chosen(form),
-                **form.outcome(user_timezone()),
+                **form.outcome(current_timezone()),
             ),
         )
     ):
@@ -139,7 +139,7 @@ def _next_action(logged: Commitment) -> str:
 def detail(commitment_id: int):
     commitment = get_commitment(commitment_id)
     form = ResolveForm()
-    form.show_default_done(commitment.due_at, utcnow(), user_timezone())
+    form.show_default_done(commitment.due_at, utcnow(), current_timezone())
     return _detail_page(commitment, form)
 
 
@@ -159,7 +159,7 @@ def _detail_page(commitment: Commitment, form: ResolveForm, status: int = 200):
 def resolve(commitment_id: int):
     commitment = get_commitment(commitment_id)
     form = ResolveForm()
-    tz = user_timezone()
+    tz = current_timezone()
     if form.validate_on_submit() and save(
         form,
         lambda: ledger.resolve(

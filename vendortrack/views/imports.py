@@ -31,13 +31,13 @@ from wtforms import SelectField
 
 from vendortrack import errors, importing
 from vendortrack.extensions import db
-from vendortrack.i18n import user_timezone
 from vendortrack.importing import ImportFailed
 from vendortrack.models import ImportUpload
 from vendortrack.permissions import editor_required
 from vendortrack.timeutil import TIMEZONES, utcnow
 from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
+from vendortrack.views.locale import current_timezone
 from vendortrack.views.saving import save, status_for
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
@@ -79,7 +79,7 @@ def limit_upload_size(endpoint: str | None, values: dict | None) -> None:
 def too_large(error: RequestEntityTooLarge):
     if not (current_user.is_authenticated and current_user.can_write):
         return errors.handle_http_error(error)
-    form = UploadForm(formdata=None, timezone=user_timezone(), date_format=_default_date_format())
+    form = UploadForm(formdata=None, timezone=current_timezone(), date_format=_default_date_format())
     form.file.errors = [str(importing.TOO_LARGE)]
     return _upload_page(form), 413
 
@@ -107,7 +107,7 @@ def _wants_json() -> bool:
 def upload():
     form = UploadForm()
     if request.method == "GET":
-        form.timezone.data, form.date_format.data = user_timezone(), _default_date_format()
+        form.timezone.data, form.date_format.data = current_timezone(), _default_date_format()
     if form.validate_on_submit() and (stored := save(form, lambda: _store(form))):
         target = url_for(".preview", upload_id=stored.id)
         return jsonify(url=target) if _wants_json() else redirect(target)
