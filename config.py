@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
+
 from vendortrack.scores.rules import Rules
 
 ROOT = Path(__file__).resolve().parent
@@ -142,6 +145,9 @@ class Config:
 
     def _apply(self, v: dict[str, Any]) -> None:
         self.SECRET_KEY = v["SECRET_KEY"] or self.fallback_secret_key()
+        # Every password is hashed and checked with this one hasher: argon2id at the library's own
+        # recommended cost (RFC 9106's low-memory profile).
+        self.PASSWORD_HASHER = PasswordHasher()
         self.SQLALCHEMY_DATABASE_URI = _database_url(v["DATABASE_URL"] or self.default_database_url())
         # A server can drop a pooled connection (a restart): test each one as it is handed out. A SQLite
         # file cannot, and the test would cost every request a statement.
@@ -254,6 +260,9 @@ class TestConfig(DevelopmentConfig):
     def _apply(self, v: dict[str, Any]) -> None:
         super()._apply(v)
         self.WTF_CSRF_ENABLED = True
+        # The suite signs users up and in by the thousand: argon2's cheapest parameters. A hash names
+        # the parameters it was made with, so it verifies under either cost.
+        self.PASSWORD_HASHER = PasswordHasher.from_parameters(CHEAPEST)
 
 
 CONFIGS = {"development": DevelopmentConfig, "production": ProductionConfig, "test": TestConfig}

@@ -61,7 +61,7 @@ from vendortrack.models import (  # noqa: E402
     Status,
     User,
 )
-from vendortrack.models.user import _hasher  # noqa: E402
+from vendortrack.models.user import password_hasher  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 # A Monday evening in UTC: every subscriber's Monday 08:00, from Tokyo to Los Angeles, has passed.
@@ -124,7 +124,7 @@ def _close(app: Flask) -> None:
 
 def add_subscribers(session, count: int, now: datetime) -> list[int]:
     """`count` editors with the digest on, due this Monday 08:00 in their own zones, in one INSERT."""
-    password_hash = _hasher.hash(secrets.token_urlsafe(16))  # once: nobody signs in as them
+    password_hash = password_hasher().hash(secrets.token_urlsafe(16))  # once: nobody signs in as them
     rows = []
     for i in range(count):
         zone = ZONES[i % len(ZONES)]

@@ -1,4 +1,8 @@
-"""Fixtures: an app on a migrated SQLite file, and on PostgreSQL when the suite is given one."""
+"""Fixtures: an app on a migrated SQLite file, and on PostgreSQL when the suite is given one.
+
+The app is built once per database and shared: building one costs more than most tests. Each test
+starts on empty tables, with the settings the app was built with and an outbox of its own.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,6 +45,10 @@ DATABASES = [
 
 def pytest_configure(config) -> None:
     """Compile the message catalogs the pages are translated with, as `make` does for `make run`."""
+    config.addinivalue_line(
+        "markers",
+        "own_app: the test adds routes to its app, so it gets an app of its own, not the shared one",
+    )
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
@@ -115,14 +124,41 @@ def test_code_writes():
     write_intent.reset(token)
 
 
-@pytest.fixture
-def app(database_url, tmp_path) -> Iterator[Flask]:
-    app = make_app(database_url, tmp_path / "instance")
+@pytest.fixture(scope="session")
+def shared_app(database_url, tmp_path_factory) -> Iterator[Flask]:
+    """The app the tests of one database share: Flask allows no new routes after its first request."""
+    app = make_app(database_url, tmp_path_factory.mktemp("instance"))
+    yield app
     with app.app_context():
-        _empty_all_tables()
-        yield app
-        db.session.remove()
         db.engine.dispose()
+
+
+@contextmanager
+def _test_app(app: Flask, instance: Path) -> Iterator[Flask]:
+    """The app in a context of its own, on empty tables; what the test changes in its config is undone."""
+    built_with = dict(app.config)
+    app.config["VENDORTRACK_MAIL_DIR"] = instance / "outbox"  # the test's own, as a new app's would be
+    try:
+        with app.app_context():
+            _empty_all_tables()
+            yield app
+            db.session.remove()
+    finally:
+        app.config.clear()
+        app.config.update(built_with)
+
+
+@pytest.fixture
+def app(request, database_url, tmp_path) -> Iterator[Flask]:
+    if request.node.get_closest_marker("own_app"):
+        app = make_app(database_url, tmp_path / "instance")
+        with _test_app(app, tmp_path / "instance"):
+            yield app
+        with app.app_context():
+            db.engine.dispose()
+    else:
+        with _test_app(request.getfixturevalue("shared_app"), tmp_path / "instance") as app:
+            yield app
 
 
 @pytest.fixture

@@ -345,6 +345,7 @@ CHECKS = {
 }
 
 
+@pytest.mark.own_app
 @pytest.mark.parametrize("check", sorted(CHECKS))
 def test_the_walk_reports_a_route_left_unguarded(app, world, check):
     @csrf.exempt
@@ -390,6 +391,7 @@ PARTLY_GUARDED = {
 }
 
 
+@pytest.mark.own_app
 @pytest.mark.parametrize("planted", sorted(PARTLY_GUARDED))
 def test_the_walk_reports_a_write_route_missing_one_guard(app, world, planted):
     check, view, write_methods, exempt = PARTLY_GUARDED[planted]

@@ -484,6 +484,7 @@ def test_the_query_arguments_come_from_the_code(world):
     )
 
 
+@pytest.mark.own_app
 def test_the_walk_reports_a_page_that_fails_on_some_input(app, world):
     def fragile():
         return str(sum(int(value) for value in request.args.values()))  # "abc" is a ValueError: a 500

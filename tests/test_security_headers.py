@@ -17,6 +17,7 @@ from vendortrack.throttle import record_attempt
 from vendortrack.timeutil import utcnow
 
 PRODUCTION_HOST = "vendors.example.com"
+pytestmark = pytest.mark.own_app  # the site plants routes that crash, on an app no other test shares
 
 
 def assert_secured(response) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from vendortrack.i18n import LANGUAGES
 from vendortrack.models import ApiToken, Role, User
-from vendortrack.models.user import hash_token, new_session_token
+from vendortrack.models.user import hash_token, new_session_token, password_hasher
 from vendortrack.timeutil import is_timezone
 from vendortrack.validation import InvalidInput
 
@@ -50,21 +50,19 @@ def find_user(session: Session, email: str) -> User | None:
     return session.scalar(sa.select(User).where(User.email == User.normalize_email(email or "")))
 
 
-# The same parameters as the users' own hashes, so an unknown email costs the same work as a known one.
-_hasher = PasswordHasher()
-
-
 @cache
-def _stand_in_hash() -> str:
-    return _hasher.hash(secrets.token_urlsafe(16))
+def _stand_in_hash(hasher: PasswordHasher) -> str:
+    # Made by the hasher the users' own hashes come from, so an unknown email costs the same work.
+    return hasher.hash(secrets.token_urlsafe(16))
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The active user with this email and password, else None; the argon2 work is the same either way."""
     user = find_user(session, email)
     if user is None:
+        hasher = password_hasher()
         with suppress(VerificationError):
-            _hasher.verify(_stand_in_hash(), password or "")
+            hasher.verify(_stand_in_hash(hasher), password or "")
         return None
     if not user.check_password(password or "") or not user.is_active:
         return None

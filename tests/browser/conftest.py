@@ -32,7 +32,8 @@ def live_server(app) -> Iterator[str]:
     db.session.commit()
     write_intent.set(False)
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled for shutdown every 50 ms, not the default 500: each browser test ends by stopping it.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

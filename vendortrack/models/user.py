@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendortrack.extensions import db
 
-_hasher = PasswordHasher()
 DIGEST_WEEKDAY = 0  # Monday
-DIGEST_TIME = time(8, 0)  # argon2id with the library's recommended parameters
+DIGEST_TIME = time(8, 0)
 
 
 class Role(StrEnum):
@@ -37,6 +37,11 @@ class CalendarScope(StrEnum):
 
     mine = "mine"
     all = "all"
+
+
+def password_hasher() -> PasswordHasher:
+    """The app's one argon2 hasher; its cost is a setting (config.py), cheap only under test."""
+    return current_app.config["PASSWORD_HASHER"]
 
 
 def new_session_token() -> str:
@@ -86,12 +91,12 @@ class User(UserMixin, db.Model):
         return self.name or self.email
 
     def set_password(self, password: str) -> None:
-        self.password_hash = _hasher.hash(password)
+        self.password_hash = password_hasher().hash(password)
         self.session_token = new_session_token()
 
     def check_password(self, password: str) -> bool:
         try:
-            return _hasher.verify(self.password_hash, password)
+            return password_hasher().verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
 
