@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere: config.py lives 
 from bench.generate import generate  # noqa: E402
 from config import DevelopmentConfig  # noqa: E402
 from vendortrack import create_app, jobs, mail  # noqa: E402
+from vendortrack.accounts import password_hasher  # noqa: E402
 from vendortrack.extensions import db  # noqa: E402
 from vendortrack.models import (  # noqa: E402
     Commitment,
@@ -61,7 +62,6 @@ from vendortrack.models import (  # noqa: E402
     Status,
     User,
 )
-from vendortrack.models.user import password_hasher  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 # A Monday evening in UTC: every subscriber's Monday 08:00, from Tokyo to Los Angeles, has passed.

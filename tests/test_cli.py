@@ -23,7 +23,7 @@ from config import DevelopmentConfig
 from tests.conftest import PASSWORD, make_app
 from tests.test_scheduler import wait_for
 from vendortrack import ROOT, calendar_feed, ledger
-from vendortrack.accounts import create_user, find_user, user_for_token
+from vendortrack.accounts import create_user, find_user, password_matches, user_for_token
 from vendortrack.extensions import db
 from vendortrack.models import Kind, Role, User
 from vendortrack.supervisor import embedded_processes, links_base_url
@@ -62,7 +62,7 @@ def test_users_create_with_password_from_stdin_then_the_user_can_sign_in(flask_c
     assert "olga@example.test (editor)" in result.output
     user = find_user(session, "olga@example.test")
     assert user.role == Role.editor and user.name == "Olga Owner"
-    assert user.check_password(PASSWORD)
+    assert password_matches(user, PASSWORD)
     assert client.login(user).status_code == 302
 
 
@@ -74,7 +74,7 @@ def test_users_create_asks_for_the_password_twice(flask_cli, session):
     assert result.exit_code == 0, result.output
     assert "Repeat the password" in result.output
     assert PASSWORD not in result.output  # typed hidden
-    assert find_user(session, "ada@example.test").check_password(PASSWORD)
+    assert password_matches(find_user(session, "ada@example.test"), PASSWORD)
 
 
 def test_users_create_refuses_a_duplicate_email_and_creates_nothing(flask_cli, session, editor):
@@ -156,8 +156,8 @@ def test_users_set_password_replaces_the_old_one(flask_cli, session, editor):
 
     assert result.exit_code == 0, result.output
     session.refresh(editor)
-    assert editor.check_password("a brand new secret")
-    assert not editor.check_password(PASSWORD)
+    assert password_matches(editor, "a brand new secret")
+    assert not password_matches(editor, PASSWORD)
 
 
 def _free_port() -> int:

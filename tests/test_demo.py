@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import NOW
-from vendortrack.accounts import find_user
+from vendortrack.accounts import find_user, password_matches
 from vendortrack.demo import DEMO_ADMIN, SALESMAN, load_demo
 from vendortrack.extensions import db
 from vendortrack.models import Commitment, Kind, LedgerEvent, Role, Status, User, Vendor
@@ -47,7 +47,7 @@ def test_demo_load_creates_the_admin_and_vendors_and_prints_a_working_password_o
     assert result.output.count(password) == 1
     admin = find_user(session, DEMO_ADMIN)
     assert admin.role == Role.admin
-    assert admin.check_password(password)
+    assert password_matches(admin, password)
     roles = set(session.scalars(sa.select(User.role)))
     assert roles == {Role.admin, Role.editor, Role.viewer}
     assert 6 <= session.scalar(sa.select(sa.func.count(Vendor.id))) <= 8
@@ -84,7 +84,7 @@ def test_a_configured_demo_password_is_used_and_never_printed(app, demo_cli, ses
     assert result.exit_code == 0
     assert "demo password from the environment" not in result.output
     assert "VENDORTRACK_DEMO_PASSWORD" in result.output
-    assert find_user(session, DEMO_ADMIN).check_password("demo password from the environment")
+    assert password_matches(find_user(session, DEMO_ADMIN), "demo password from the environment")
 
 
 def test_the_salesman_breaks_most_promises_and_is_late_to_nearly_every_meeting(session):

@@ -16,6 +16,7 @@ from flask import current_app
 from bench.generate import commitment_counts, generate
 from tests.conftest import NOW, PASSWORD
 from vendortrack import ROOT, ledger
+from vendortrack.accounts import password_matches
 from vendortrack.models import (
     Commitment,
     Contact,
@@ -68,7 +69,7 @@ def test_it_makes_exactly_the_vendors_and_commitments_asked_for(session, generat
     assert len(categories) > 3 and "" not in categories
     owners = {c.owner for c in commitments(session)}
     assert len(owners) >= 3 and all(owner.can_write for owner in owners)
-    assert all(user.check_password(PASSWORD) for user in generated.users)
+    assert all(password_matches(user, PASSWORD) for user in generated.users)
 
 
 def test_every_kind_outcome_and_excuse_occurs(session, generated):

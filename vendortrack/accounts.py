@@ -12,13 +12,14 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session
 
 from vendortrack.i18n import LANGUAGES
 from vendortrack.models import ApiToken, Role, User
-from vendortrack.models.user import hash_token, new_session_token, password_hasher
+from vendortrack.models.user import hash_token, new_session_token
 from vendortrack.timeutil import is_timezone
 from vendortrack.validation import InvalidInput
 
@@ -46,6 +47,20 @@ def normalize_email(email: str) -> str:
         raise InvalidInput("email", _l("Enter a valid email address.")) from None
 
 
+def password_hasher() -> PasswordHasher:
+    """The app's one argon2 hasher; its cost is a setting (config.py), cheap only under test."""
+    return current_app.config["PASSWORD_HASHER"]
+
+
+def set_password(user: User, password: str) -> None:
+    """A new password for the user (which also signs them out everywhere: a new session token)."""
+    user.set_password(password, password_hasher())
+
+
+def password_matches(user: User, password: str) -> bool:
+    return user.check_password(password, password_hasher())
+
+
 def find_user(session: Session, email: str) -> User | None:
     return session.scalar(sa.select(User).where(User.email == User.normalize_email(email or "")))
 
@@ -64,7 +79,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         with suppress(VerificationError):
             hasher.verify(_stand_in_hash(hasher), password or "")
         return None
-    if not user.check_password(password or "") or not user.is_active:
+    if not password_matches(user, password or "") or not user.is_active:
         return None
     return user
 
@@ -87,7 +102,7 @@ def create_user(
     except ValueError:
         raise InvalidInput("role", _l("Choose viewer, editor or admin.")) from None
     user = User(email=email, name=(name or "").strip(), role=role, timezone=timezone, created_at=now)
-    user.set_password(check_password_strength(password))
+    set_password(user, check_password_strength(password))
     try:
         # The unique index is the last word: the same address created twice at the same moment
         # (two admins, two workers) is refused like any taken address, not as a database error.

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -37,11 +36,6 @@ class CalendarScope(StrEnum):
 
     mine = "mine"
     all = "all"
-
-
-def password_hasher() -> PasswordHasher:
-    """The app's one argon2 hasher; its cost is a setting (config.py), cheap only under test."""
-    return current_app.config["PASSWORD_HASHER"]
 
 
 def new_session_token() -> str:
@@ -90,13 +84,13 @@ class User(UserMixin, db.Model):
     def display_name(self) -> str:
         return self.name or self.email
 
-    def set_password(self, password: str) -> None:
-        self.password_hash = password_hasher().hash(password)
+    def set_password(self, password: str, hasher: PasswordHasher) -> None:
+        self.password_hash = hasher.hash(password)
         self.session_token = new_session_token()
 
-    def check_password(self, password: str) -> bool:
+    def check_password(self, password: str, hasher: PasswordHasher) -> bool:
         try:
-            return password_hasher().verify(self.password_hash, password)
+            return hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
 

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from vendortrack import throttle
+from vendortrack import accounts, throttle
 from vendortrack.accounts import authenticate, check_password_strength, end_sessions, update_profile
 from vendortrack.extensions import db
 from vendortrack.forms import Form
@@ -114,7 +114,7 @@ def profile():
     if form.validate_on_submit():
         try:
             if form.new_password.data:
-                if not current_user.check_password(form.current_password.data or ""):
+                if not accounts.password_matches(current_user, form.current_password.data or ""):
                     raise InvalidInput("current_password", _("Your current password is wrong."))
                 check_password_strength(form.new_password.data)
         except InvalidInput as error:
@@ -129,7 +129,7 @@ def profile():
                 digest_enabled=bool(form.digest_enabled.data),
             )
             if form.new_password.data:
-                current_user.set_password(form.new_password.data)  # also rotates the session token
+                accounts.set_password(current_user, form.new_password.data)  # also rotates the session token
         login_user(current_user._get_current_object())  # keep this browser signed in under the new token
         refresh()  # say it in the language just chosen
         flash(_("Your profile is saved."), "success")
