@@ -42,6 +42,7 @@ def test_a_late_meeting_is_logged_kept_from_the_vendor_page_in_one_form_and_one_
 
     expect(page.get_by_text("Logged: Kick-off at our office.")).to_be_visible()
     expect(page.get_by_role("heading", name="Mistrz Sprzedaży sp. z o.o.")).to_be_visible()
+    page.wait_for_load_state("load")  # the page shows before its load event reaches the listener
     assert len(loads) == 2, loads
 
     session.rollback()  # see what the browser wrote
