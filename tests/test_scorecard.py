@@ -178,7 +178,7 @@ def test_every_month_with_commitments_has_one_bucket(session, ledger_of_five):
 
 def totals_from_buckets_alone(session, rules: Rules, as_of: datetime) -> dict:
     """The scorecard's totals with the rollups set aside, as a moment they do not cover would have them."""
-    through = tally.rollup_through(session)
+    through = tally.basis(session).rollup_through
     session.execute(sa.update(ScoreTallyState).values(rollup_through=None))
     try:
         return scorecard.totals_by_vendor(session, rules, as_of)
@@ -188,7 +188,7 @@ def totals_from_buckets_alone(session, rules: Rules, as_of: datetime) -> dict:
 
 def assert_rollups_agree_with_buckets(session, rules: Rules, now: datetime, as_of: datetime, vendors) -> None:
     tally.bring_up_to_date(session, rules, now)
-    assert tally.rollup_through(session) == tally.settled_through(rules, as_of)  # the rollups are read
+    assert tally.basis(session).rollup_through == tally.settled_through(rules, as_of)  # the rollups are read
     rolled = scorecard.totals_by_vendor(session, rules, as_of)
     plain = totals_from_buckets_alone(session, rules, as_of)
     assert rolled.keys() == plain.keys()
@@ -221,12 +221,12 @@ def test_the_rolled_up_months_give_the_buckets_figures_as_the_months_go_by(sessi
     ledger.reopen(session, old, actor=editor, now=NOW)
     ledger.resolve_broken(session, old, actor=editor, now=NOW)
     session.commit()
-    assert tally.rollup_through(session) == tally.settled_through(rules, NOW)
+    assert tally.basis(session).rollup_through == tally.settled_through(rules, NOW)
     assert_rollups_agree_with_buckets(session, rules, NOW, NOW, vendors)
     # December: November is settled once its grace has passed, and the rollups move on to it.
     december = datetime(2026, 12, 2, 12, tzinfo=UTC)
     assert_rollups_agree_with_buckets(session, rules, december, december, vendors)
-    assert tally.rollup_through(session) == datetime(2026, 12, 1, tzinfo=UTC)
+    assert tally.basis(session).rollup_through == datetime(2026, 12, 1, tzinfo=UTC)
     # A moment in a past month is not what the rollups sum up to: the buckets answer, and agree.
     assert_ranked_matches_each_vendor(session, rules, vendors)
 

@@ -90,7 +90,7 @@ def test_a_settled_month_changed_behind_the_ledgers_back_shows_in_the_rollup_too
     session, three_vendors, rules
 ):
     acme = three_vendors[0]
-    through = tally.rollup_through(session)
+    through = tally.basis(session).rollup_through
     old = session.scalars(
         sa.select(Commitment).where(
             Commitment.vendor_id == acme.id, Commitment.status == Status.kept, Commitment.due_at < through

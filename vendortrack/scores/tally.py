@@ -229,12 +229,6 @@ def roll_up(session: Session, rules: Rules, through: datetime, vendor_id: int | 
     session.execute(sa.insert(ScoreRollup).from_select(columns, query))
 
 
-def rollup_through(session: Session) -> datetime | None:
-    """The month the rollups are good up to, or None when there are none to trust."""
-    counted = basis(session)
-    return None if counted is None else counted.rollup_through
-
-
 # What every ledger write runs, built once: a statement reused is neither rebuilt nor re-keyed for the
 # compiled cache. The bucket table goes through Core, not the ORM's bulk and synchronising paths:
 # buckets are never loaded as objects, so no session holds any to keep in step. Half the time a month.
@@ -596,9 +590,8 @@ def check(session: Session, rules: Rules, now: datetime, *, repair: bool = False
             session.commit()
             result.rebuilt = True
         return result
-    session.commit()
     vendors = session.execute(sa.select(Vendor.id, Vendor.name).order_by(Vendor.id)).all()
-    session.commit()
+    session.commit()  # each vendor is then checked in a transaction of its own
     for vendor_id, name in vendors:
         connection = _taking_turns(session, vendor_id)
         found = _vendor_differences(connection, counted, vendor_id, name)
