@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# The suite runs on every core (pytest-xdist); `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= auto
 SERVE_ARGS ?=
 
 # Compiled message catalogs are built here, not kept in git: the .po files are the source.
@@ -17,7 +19,7 @@ run: $(VENV)/.installed-run $(COMPILED)
 	$(BIN)/flask --app wsgi serve $(SERVE_ARGS)
 
 test: $(VENV)/.installed-test $(COMPILED)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --numprocesses $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # After changing user-visible text: refresh the template and every catalog, then translate what is new.
 messages: $(VENV)/.installed-run

@@ -49,6 +49,8 @@ def pytest_configure(config) -> None:
         "markers",
         "own_app: the test adds routes to its app, so it gets an app of its own, not the shared one",
     )
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller compiled them
+        return
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
