@@ -56,7 +56,10 @@ def register_blueprints(app: Flask) -> None:
     from vendortrack.views import admin, api, auth, calendar, commitments, digest, scorecards, vendors
     from vendortrack.views.exports import bp as exports_bp
     from vendortrack.views.imports import bp as imports_bp
+    from vendortrack.views.routing import RowIdConverter
 
+    # `<id:...>` in every route with an id; set first, as a rule finds its converter when added.
+    app.url_map.converters["id"] = RowIdConverter
     app.register_blueprint(auth.bp)
     app.register_blueprint(vendors.bp)
     app.register_blueprint(commitments.bp)

@@ -28,7 +28,6 @@ from vendortrack.templating import ROLE_LABELS
 from vendortrack.timeutil import utcnow
 from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
-from vendortrack.views.api.schemas import ROW_ID_MAX
 from vendortrack.views.locale import current_timezone
 from vendortrack.views.paging import paginate, text_arg
 from vendortrack.views.saving import save
@@ -93,7 +92,7 @@ def invite():
     return _users_page(invite_form=form, status=400)
 
 
-@bp.post("/users/<int:user_id>/role")
+@bp.post("/users/<id:user_id>/role")
 @admin_required
 def change_role(user_id: int):
     user = db.get_or_404(User, user_id)
@@ -112,7 +111,7 @@ def change_role(user_id: int):
     return _users_page(failed=(user.id, form), status=400)
 
 
-@bp.post("/users/<int:user_id>/disable")
+@bp.post("/users/<id:user_id>/disable")
 @admin_required
 def disable(user_id: int):
     user = db.get_or_404(User, user_id)
@@ -126,7 +125,7 @@ def disable(user_id: int):
     return redirect(url_for("admin.users"))
 
 
-@bp.post("/users/<int:user_id>/enable")
+@bp.post("/users/<id:user_id>/enable")
 @admin_required
 def enable(user_id: int):
     user = db.get_or_404(User, user_id)
@@ -323,10 +322,9 @@ MESSAGE_HTML_HEADERS = {
     "frame-ancestors 'self'; base-uri 'none'; form-action 'none'",
     "X-Frame-Options": "SAMEORIGIN",
 }
-MESSAGE_ID = f"<int(min=1, max={ROW_ID_MAX}):message_id>"  # past the database's integer: a 404, not a 500
 
 
-@bp.get(f"/outbox/{MESSAGE_ID}")
+@bp.get("/outbox/<id:message_id>")
 @admin_required
 def message(message_id: int):
     """One email as it was queued: its headers, its text and its HTML."""
@@ -341,7 +339,7 @@ def message(message_id: int):
     )
 
 
-@bp.get(f"/outbox/{MESSAGE_ID}/html")
+@bp.get("/outbox/<id:message_id>/html")
 @admin_required
 def message_html(message_id: int):
     row = db.get_or_404(OutboxMessage, message_id)
@@ -350,7 +348,7 @@ def message_html(message_id: int):
     return Response(row.body_html, mimetype="text/html", headers=MESSAGE_HTML_HEADERS)
 
 
-@bp.post("/outbox/<int:message_id>/retry")
+@bp.post("/outbox/<id:message_id>/retry")
 @admin_required
 def retry_message(message_id: int):
     with writing(db.session):

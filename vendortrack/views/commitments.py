@@ -87,7 +87,7 @@ def index():
     return render_template("commitments/index.html", page=page, view=view, kind=kind, mine=mine)
 
 
-@bp.route("/new/<int:vendor_id>", methods=["GET", "POST"])
+@bp.route("/new/<id:vendor_id>", methods=["GET", "POST"])
 @editor_required
 def create(vendor_id: int):
     vendor = get_vendor(vendor_id)
@@ -134,7 +134,7 @@ def _next_action(logged: Commitment) -> str:
     return url_for("vendors.detail", vendor_id=logged.vendor_id)
 
 
-@bp.route("/<int:commitment_id>")
+@bp.route("/<id:commitment_id>")
 @login_required
 def detail(commitment_id: int):
     commitment = get_commitment(commitment_id)
@@ -154,7 +154,7 @@ def _detail_page(commitment: Commitment, form: ResolveForm, status: int = 200):
     ), status
 
 
-@bp.route("/<int:commitment_id>/resolve", methods=["POST"])
+@bp.route("/<id:commitment_id>/resolve", methods=["POST"])
 @editor_required
 def resolve(commitment_id: int):
     commitment = get_commitment(commitment_id)
@@ -181,7 +181,7 @@ def resolve(commitment_id: int):
     return _detail_page(commitment, form, status=400)
 
 
-@bp.route("/<int:commitment_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:commitment_id>/edit", methods=["GET", "POST"])
 @editor_required
 def edit(commitment_id: int):
     commitment = get_commitment(commitment_id)
@@ -199,7 +199,7 @@ def edit(commitment_id: int):
     ), status_for(form)
 
 
-@bp.route("/<int:commitment_id>/reopen", methods=["POST"])
+@bp.route("/<id:commitment_id>/reopen", methods=["POST"])
 @editor_required
 def reopen(commitment_id: int):
     commitment = get_commitment(commitment_id)

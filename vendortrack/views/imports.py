@@ -169,7 +169,7 @@ def _rows_page(plans: list) -> RowsPage:
     return RowsPage(plans[start : start + ROWS_PER_PAGE], number, pages)
 
 
-@bp.route("/<int:upload_id>")
+@bp.route("/<id:upload_id>")
 @editor_required
 def preview(upload_id: int):
     upload = get_upload(upload_id)
@@ -223,7 +223,7 @@ def _wants_stream() -> bool:
     return "text/event-stream" in request.headers.get("Accept", "") or request.args.get("stream") == "1"
 
 
-@bp.route("/<int:upload_id>/commit", methods=["POST"])
+@bp.route("/<id:upload_id>/commit", methods=["POST"])
 @editor_required
 def commit(upload_id: int):
     upload = get_upload(upload_id)
@@ -296,7 +296,7 @@ def _commit_events(upload: ImportUpload) -> Iterator[str]:
     yield _event("done", {"url": url, "message": counts_message(counts), **counts})
 
 
-@bp.route("/<int:upload_id>/finished")
+@bp.route("/<id:upload_id>/finished")
 @editor_required
 def finished(upload_id: int):
     """Where a streamed commit ends: the counts it reported as a flash, then the vendors."""

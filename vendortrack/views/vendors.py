@@ -88,7 +88,7 @@ def _vendor_values(form: VendorForm) -> dict[str, str]:
     return {name: getattr(form, name).data or "" for name in vendors.VENDOR_FIELDS}
 
 
-@bp.route("/<int:vendor_id>")
+@bp.route("/<id:vendor_id>")
 @login_required
 def detail(vendor_id: int):
     vendor = get_vendor(vendor_id)
@@ -109,7 +109,7 @@ def detail(vendor_id: int):
     )
 
 
-@bp.route("/<int:vendor_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:vendor_id>/edit", methods=["GET", "POST"])
 @editor_required
 def edit(vendor_id: int):
     vendor = get_vendor(vendor_id)
@@ -122,7 +122,7 @@ def edit(vendor_id: int):
     return render_template("vendors/form.html", form=form, vendor=vendor), status_for(form)
 
 
-@bp.route("/<int:vendor_id>/archive", methods=["POST"])
+@bp.route("/<id:vendor_id>/archive", methods=["POST"])
 @editor_required
 def archive(vendor_id: int):
     vendor = get_vendor(vendor_id)
@@ -132,7 +132,7 @@ def archive(vendor_id: int):
     return redirect(url_for("vendors.detail", vendor_id=vendor.id))
 
 
-@bp.route("/<int:vendor_id>/unarchive", methods=["POST"])
+@bp.route("/<id:vendor_id>/unarchive", methods=["POST"])
 @editor_required
 def unarchive(vendor_id: int):
     vendor = get_vendor(vendor_id)
@@ -142,7 +142,7 @@ def unarchive(vendor_id: int):
     return redirect(url_for("vendors.detail", vendor_id=vendor.id))
 
 
-@bp.route("/<int:vendor_id>/contacts/new", methods=["GET", "POST"])
+@bp.route("/<id:vendor_id>/contacts/new", methods=["GET", "POST"])
 @editor_required
 def add_contact(vendor_id: int):
     vendor = get_vendor(vendor_id)
@@ -158,7 +158,7 @@ def add_contact(vendor_id: int):
     return page, status_for(form)
 
 
-@bp.route("/<int:vendor_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:vendor_id>/contacts/<id:contact_id>/edit", methods=["GET", "POST"])
 @editor_required
 def edit_contact(vendor_id: int, contact_id: int):
     vendor = get_vendor(vendor_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
 
 from vendortrack.extensions import api, csrf
 from vendortrack.views.api import commitments, events, exports, imports, me, schemas, scores, users, vendors
@@ -11,15 +10,7 @@ from vendortrack.views.api import commitments, events, exports, imports, me, sch
 BLUEPRINTS = (me.bp, vendors.bp, commitments.bp, scores.bp, users.bp, exports.bp, imports.bp, events.bp)
 
 
-class RowIdConverter(IntegerConverter):
-    """`<id:name>`: a positive id PostgreSQL's integer can hold; a larger one is a 404, not a 500."""
-
-    def __init__(self, url_map, *args, **kwargs):
-        super().__init__(url_map, min=1, max=schemas.ROW_ID_MAX)
-
-
 def register(app: Flask) -> None:
-    app.url_map.converters["id"] = RowIdConverter
     # Documented errors take the shape vendortrack.errors gives them; set before the spec is built.
     api.ERROR_SCHEMA = schemas.ErrorSchema
     api.init_app(app)
