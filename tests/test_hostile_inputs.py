@@ -81,6 +81,51 @@ def meeting(session, vendor, editor):
     return commitment
 
 
+# --- time zones the pages cannot format -----------------------------------------------------------
+
+ZONES_PYTZ_LACKS = ["Factory", "localtime"]  # zoneinfo lists them; the pages format through pytz
+
+
+def test_the_profile_offers_no_zone_the_pages_cannot_show_times_in(client, editor):
+    client.login(editor)
+    page = text(client.get("/auth/profile"))
+
+    assert 'value="Europe/Warsaw"' in page
+    for zone in ZONES_PYTZ_LACKS:
+        assert f'value="{zone}"' not in page
+
+
+@pytest.mark.parametrize("zone", ZONES_PYTZ_LACKS)
+def test_a_zone_the_pages_cannot_show_times_in_is_refused_by_the_profile_and_the_api(
+    client, editor, auth, session, zone
+):
+    client.login(editor)
+    page = client.submit("/auth/profile", {"name": "Edith", "timezone": zone, "locale": ""})
+    api = client.patch("/api/v1/me", headers=auth, json={"timezone": zone})
+
+    assert page.status_code == 400
+    assert api.status_code == 422
+    assert list(api_field_errors(api)) == ["timezone"]
+    session.refresh(editor)
+    assert editor.timezone is None
+
+
+@pytest.mark.parametrize("zone", ZONES_PYTZ_LACKS)
+def test_a_user_already_holding_such_a_zone_sees_their_pages_in_the_installations_zone(
+    app, client, editor, meeting, vendor, session, zone
+):
+    app.config["VENDORTRACK_TIMEZONE"] = "Europe/Warsaw"
+    editor.timezone = zone  # set before the zone was refused, straight in the database
+    session.commit()
+    client.login(editor)
+
+    urls = ("/", f"/vendors/{vendor.id}", f"/commitments/{meeting.id}")
+    pages = [client.get(url, follow_redirects=True) for url in urls]
+
+    assert [page.status_code for page in pages] == [200, 200, 200]
+    assert "10:00" in text(pages[2]), "08:00 UTC is 10:00 in Warsaw in summer"
+
+
 # --- ids past the database's integer range --------------------------------------------------------
 
 # PostgreSQL's integer ends at 2**31 - 1, SQLite's at 2**63 - 1; the last is past both.

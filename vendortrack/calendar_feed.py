@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from vendortrack.models import Commitment, Kind, Status, Vendor
 from vendortrack.models.user import CalendarScope, User, new_calendar_secret
 from vendortrack.templating import KIND_LABELS
-from vendortrack.timeutil import END_OF_DAY
+from vendortrack.timeutil import END_OF_DAY, user_zone
 from vendortrack.unit_of_work import writing
 
 MEETING_LENGTH = timedelta(hours=1)
@@ -76,7 +76,7 @@ def feed_commitments(session: Session, user: User) -> list[Commitment]:
 
 def build_feed(user: User, commitments: list[Commitment], *, base_url: str, default_tz: str) -> bytes:
     """The feed as ICS bytes; the icalendar library does the escaping and line folding."""
-    tz = ZoneInfo(user.timezone or default_tz)
+    tz = ZoneInfo(user_zone(user.timezone, default_tz))
     host = urlsplit(base_url).hostname or "vendortrack"
     calendar = Calendar()
     calendar.add("prodid", "-//vendortrack//calendar feed//EN")

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from flask import current_app, g
 from flask_babel import force_locale
 
+from vendortrack.timeutil import user_zone
+
 # Each language named in itself, as a picker shows it.
 LANGUAGES = {"en": "English", "pl": "Polski", "hu": "Magyar", "ru": "Русский"}
 DEFAULT_LANGUAGE = "en"
@@ -38,5 +40,4 @@ def speaking(user) -> Iterator[None]:
 
 def user_timezone(user) -> str:
     """The user's time zone, else the installation's (an anonymous visitor has none of their own)."""
-    tz = getattr(user, "timezone", None) if user is not None else None
-    return tz or current_app.config["VENDORTRACK_TIMEZONE"]
+    return user_zone(getattr(user, "timezone", None), current_app.config["VENDORTRACK_TIMEZONE"])

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -16,7 +16,7 @@ from vendortrack.importing.reading import Problem, Sheet
 from vendortrack.ledger import OUT_OF_RANGE, TITLE_MAX, in_range
 from vendortrack.models import ExcuseCategory, Kind, Status, Vendor
 from vendortrack.models.vendor import name_key
-from vendortrack.timeutil import CLOCK_SKEW, is_aware, local_moment
+from vendortrack.timeutil import CLOCK_SKEW, is_aware, is_timezone, local_moment
 from vendortrack.validation import InvalidInput
 
 DATE_FORMATS = ("auto", "iso", "dmy", "mdy")
@@ -117,10 +117,8 @@ def parse_moment(text: str, *, timezone: str, date_format: str = "auto") -> date
 
 
 def check_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput("timezone", _l("Unknown time zone %(name)s.", name=name)) from None
+    if not is_timezone(name):
+        raise InvalidInput("timezone", _l("Unknown time zone %(name)s.", name=name))
     return name
 
 

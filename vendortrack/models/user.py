@@ -15,6 +15,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendortrack.extensions import db
+from vendortrack.timeutil import user_zone
 
 DIGEST_WEEKDAY = 0  # Monday
 DIGEST_TIME = time(8, 0)
@@ -99,7 +100,7 @@ class User(UserMixin, db.Model):
 
         Worked out on the wall clock, so it stays 08:00 across daylight-saving changes.
         """
-        zone = ZoneInfo(self.timezone or default_tz)
+        zone = ZoneInfo(user_zone(self.timezone, default_tz))
         local_day = after.astimezone(zone).date()
         day = local_day + timedelta(days=(DIGEST_WEEKDAY - local_day.weekday()) % 7)
         while (moment := datetime.combine(day, DIGEST_TIME, tzinfo=zone).astimezone(UTC)) <= after:
