@@ -12,7 +12,7 @@ from werkzeug.routing.converters import NumberConverter
 
 from tests.conftest import NOW
 from vendortrack import ledger
-from vendortrack.models import Kind
+from vendortrack.models import Commitment, Kind
 
 OUT_OF_RANGE = "Give a date from the years 1900 to 2999."
 
@@ -124,6 +124,116 @@ def test_a_user_already_holding_such_a_zone_sees_their_pages_in_the_installation
 
     assert [page.status_code for page in pages] == [200, 200, 200]
     assert "10:00" in text(pages[2]), "08:00 UTC is 10:00 in Warsaw in summer"
+
+
+# --- dates the user's zone moves out of any calendar ----------------------------------------------
+
+
+@pytest.fixture
+def honolulu_editor(make_user):
+    return make_user(timezone="Pacific/Honolulu")  # 9999-12-31, end of day, is the year 10000 in UTC
+
+
+@pytest.fixture
+def tokyo_editor(make_user):
+    return make_user(timezone="Asia/Tokyo")  # 0001-01-01 00:00 is the year 0 in UTC (+09:18:59)
+
+
+def log_form(owner, **values) -> dict:
+    return {
+        "kind": "meeting",
+        "title": "Kick-off",
+        "due_date": "2026-07-01",
+        "due_time": "10:00",
+        "owner_id": owner.id,
+        "contact_id": 0,
+        "status": "open",
+    } | values
+
+
+@pytest.mark.parametrize(
+    ("zone", "values", "field"),
+    [
+        ("honolulu", {"due_date": "9999-12-31", "due_time": ""}, "due_date"),
+        ("tokyo", {"due_date": "0001-01-01", "due_time": "00:00"}, "due_date"),
+        ("tokyo", {"due_date": "2026-06-01", "status": "kept", "done_date": "0001-01-01"}, "done_date"),
+        (
+            "honolulu",
+            {"due_date": "2026-06-01", "status": "rescheduled", "new_due_date": "9999-12-31"},
+            "new_due_date",
+        ),
+    ],
+)
+def test_logging_a_date_the_users_zone_moves_out_of_the_calendar_is_refused_on_its_field(
+    client, request, vendor, session, zone, values, field
+):
+    user = request.getfixturevalue(f"{zone}_editor")
+    client.login(user)
+    values = {"done_time": "00:00"} | values if "done_date" in values else values
+
+    response = client.submit(f"/commitments/new/{vendor.id}", log_form(user, **values))
+
+    assert response.status_code == 400
+    assert errors_under(response, field) == [OUT_OF_RANGE]
+    assert count(session, Commitment) == 0
+
+
+def test_editing_to_a_date_the_users_zone_moves_out_of_the_calendar_is_refused(
+    client, honolulu_editor, vendor, session
+):
+    commitment = ledger.log_commitment(
+        session, vendor=vendor, kind=Kind.promise, title="Quote", due_at=NOW, actor=honolulu_editor, now=NOW
+    )
+    session.commit()
+    client.login(honolulu_editor)
+
+    response = client.submit(
+        f"/commitments/{commitment.id}/edit", log_form(honolulu_editor, due_date="9999-12-31", due_time="")
+    )
+
+    assert response.status_code == 400
+    assert errors_under(response, "due_date") == [OUT_OF_RANGE]
+    session.refresh(commitment)
+    assert commitment.due_at == NOW
+
+
+@pytest.mark.parametrize(
+    ("zone", "values", "field"),
+    [
+        ("tokyo", {"status": "kept", "done_date": "0001-01-01", "done_time": "00:00"}, "done_date"),
+        ("honolulu", {"status": "rescheduled", "new_due_date": "9999-12-31"}, "new_due_date"),
+    ],
+)
+def test_resolving_with_a_date_the_users_zone_moves_out_of_the_calendar_is_refused(
+    client, request, vendor, session, zone, values, field
+):
+    user = request.getfixturevalue(f"{zone}_editor")
+    commitment = ledger.log_commitment(
+        session, vendor=vendor, kind=Kind.meeting, title="Visit", due_at=NOW, actor=user, now=NOW
+    )
+    session.commit()
+    client.login(user)
+
+    response = client.submit(f"/commitments/{commitment.id}/resolve", values)
+
+    assert response.status_code == 400
+    assert errors_under(response, field) == [OUT_OF_RANGE]
+    assert count(session, Commitment) == 1
+    assert session.scalars(sa.select(Commitment)).one().status == "open"
+
+
+def test_the_import_refuses_a_date_moved_out_of_the_calendar_in_the_forms_words(client, auth, session):
+    far = "vendor,title,due\nAcme,Old,0001-01-01 01:00\nAcme,Late,9999-12-31 23:00\n"
+
+    answers = [
+        client.post("/api/v1/import", headers=auth, json={"csv": far, "timezone": zone}).get_json()
+        for zone in ("Asia/Tokyo", "America/New_York")  # each year moves past midnight UTC in one
+    ]
+
+    assert [[(p["row"], p["message"]) for p in answer["problems"]] for answer in answers] == [
+        [(2, OUT_OF_RANGE), (3, OUT_OF_RANGE)],
+        [(2, OUT_OF_RANGE), (3, OUT_OF_RANGE)],
+    ]
 
 
 # --- ids past the database's integer range --------------------------------------------------------

@@ -18,10 +18,11 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional
 
-from vendortrack.ledger import TITLE_MAX, default_done_at
+from vendortrack.ledger import OUT_OF_RANGE, TITLE_MAX, default_done_at
 from vendortrack.models import ExcuseCategory, Status
 from vendortrack.templating import EXCUSE_LABELS, KIND_LABELS
 from vendortrack.timeutil import in_zone, local_moment
+from vendortrack.validation import InvalidInput
 
 
 def without_nul(value):
@@ -62,9 +63,13 @@ class ContactForm(Form):
 
 
 def _moment(day_field: DateField, time_field: TimeField, tz: str) -> datetime | None:
+    """The date and time as the user meant them, in UTC; one the ledger cannot hold is refused as it is."""
     if day_field.data is None:
         return None
-    return local_moment(day_field.data, time_field.data, tz)
+    try:
+        return local_moment(day_field.data, time_field.data, tz)
+    except OverflowError:  # year 1 or 9999 moved across midnight UTC: far outside the ledger's years
+        raise InvalidInput(day_field.name, OUT_OF_RANGE) from None
 
 
 class CommitmentForm(Form):

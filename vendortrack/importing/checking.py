@@ -149,10 +149,12 @@ def preview(
     def moment(number: int, column: str, text: str) -> datetime | None:
         try:
             parsed = parse_moment(text, timezone=timezone, date_format=date_format)
-        except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved across midnight UTC
+        except OverflowError:  # year 1 or 9999 moved across midnight UTC: outside the ledger's years
+            parsed = None
+        except ValueError:
             problems.append(Problem(number, column, _l("Not a date such as 2026-06-30 or 30.06.2026.")))
             return None
-        if not in_range(parsed):
+        if parsed is None or not in_range(parsed):
             problems.append(Problem(number, column, OUT_OF_RANGE))
             return None
         return parsed
