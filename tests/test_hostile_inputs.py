@@ -12,7 +12,7 @@ from werkzeug.routing.converters import NumberConverter
 
 from tests.conftest import NOW
 from vendortrack import ledger
-from vendortrack.models import Commitment, Kind
+from vendortrack.models import Commitment, Contact, Kind, User, Vendor
 
 OUT_OF_RANGE = "Give a date from the years 1900 to 2999."
 
@@ -275,3 +275,179 @@ def test_every_route_with_an_id_answers_404_for_one_past_the_databases_range(cli
 
     assert answers, "no route with an id found"
     assert {route: status for route, status in answers.items() if status != 404} == {}
+
+
+# --- control characters ---------------------------------------------------------------------------
+
+# Refused in one-line text: C0 (tab and newline too), DEL and C1.
+ONE_LINE_REFUSED = ["\x00", "\x01", "\t", "\n", "\r", "\x1b", "\x1f", "\x7f", "\x85", "\x9f"]
+# Refused in multi-line text, which keeps tab and line breaks.
+MULTI_LINE_REFUSED = ["\x00", "\x07", "\x0b", "\x0c", "\x1b", "\x7f", "\x9f"]
+
+
+def refusal(char: str) -> str:
+    """What the person is told: a line break or a tab by name, anything else by its code point."""
+    if char in "\t\n\r":
+        return "Write this on one line, without line breaks or tabs."
+    return f"Remove the control character U+{ord(char):04X}."
+
+
+@pytest.mark.parametrize("char", ONE_LINE_REFUSED)
+def test_a_vendor_name_with_a_control_character_is_refused_on_the_form_naming_the_field(
+    client, editor, session, char
+):
+    client.login(editor)
+
+    response = client.submit("/vendors/new", {"name": f"Acme{char}Ltd"})
+
+    assert response.status_code == 400
+    assert errors_under(response, "name") == [refusal(char)]
+    assert count(session, Vendor) == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "field", "values"),
+    [
+        ("/vendors/new", "category", {"name": "Acme"}),
+        ("/vendors/new", "phone", {"name": "Acme"}),
+        ("/vendors/{vendor}/contacts/new", "name", {}),
+        ("/vendors/{vendor}/contacts/new", "role", {"name": "Jan"}),
+        (
+            "/commitments/new/{vendor}",
+            "title",
+            {"kind": "promise", "due_date": "2026-07-01", "status": "open"},
+        ),
+        ("/commitments/{meeting}/edit", "title", {"kind": "meeting", "due_date": "2026-07-01"}),
+        ("/auth/profile", "name", {"timezone": "", "locale": ""}),
+        (
+            "/admin/users/invite",
+            "name",
+            {"email": "new@example.test", "role": "viewer", "password": "a long password"},
+        ),
+    ],
+)
+def test_every_one_line_field_on_the_forms_refuses_a_control_character(
+    client, admin, vendor, meeting, session, url, field, values
+):
+    client.login(admin)
+    before = {model: count(session, model) for model in (Vendor, Contact, Commitment, User)}
+    names = (admin.name, meeting.title)
+    values = {"owner_id": admin.id, "contact_id": 0} | values if "commitments" in url else values
+
+    response = client.submit(url.format(vendor=vendor.id, meeting=meeting.id), {field: "A\x1bB"} | values)
+
+    assert response.status_code == 400
+    assert errors_under(response, field) == [refusal("\x1b")]
+    assert {model: count(session, model) for model in before} == before
+    assert (session.get(User, admin.id).name, session.get(Commitment, meeting.id).title) == names
+
+
+@pytest.mark.parametrize("char", MULTI_LINE_REFUSED)
+def test_notes_refuse_control_characters_other_than_tab_and_line_breaks(client, editor, session, char):
+    client.login(editor)
+
+    response = client.submit("/vendors/new", {"name": "Acme", "notes": f"first{char}second"})
+
+    assert response.status_code == 400
+    assert errors_under(response, "notes") == [refusal(char)]
+    assert count(session, Vendor) == 0
+
+
+def test_notes_and_excuses_keep_tabs_and_line_breaks(client, editor, meeting, session):
+    client.login(editor)
+
+    vendor = client.submit("/vendors/new", {"name": "Acme", "notes": "first line\r\n\tindented"})
+    resolved = client.submit(
+        f"/commitments/{meeting.id}/resolve", {"status": "broken", "excuse": "Snow.\r\nAnd\tice."}
+    )
+
+    assert (vendor.status_code, resolved.status_code) == (302, 302)
+    assert session.scalar(sa.select(Vendor.notes).where(Vendor.name == "Acme")) == "first line\r\n\tindented"
+    assert session.get(Commitment, meeting.id).excuse == "Snow.\r\nAnd\tice."
+
+
+@pytest.mark.parametrize("char", ONE_LINE_REFUSED[1:])  # NUL: the API refuses it in any field, first
+def test_the_api_refuses_a_control_character_in_a_vendor_name_naming_the_field(client, auth, session, char):
+    response = client.post("/api/v1/vendors", headers=auth, json={"name": f"Acme{char}Ltd"})
+
+    assert response.status_code == 422
+    assert api_field_errors(response) == {"name": [refusal(char)]}
+    assert count(session, Vendor) == 0
+
+
+QUOTE = {"kind": "promise", "due_at": "2026-07-01T10:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "field", "char"),
+    [
+        ("post", "/api/v1/vendors", {"name": "Acme", "website": "https://acme.test/\x1b"}, "website", "\x1b"),
+        ("patch", "/api/v1/vendors/{vendor}", {"category": "IT\x85"}, "category", "\x85"),
+        ("post", "/api/v1/vendors/{vendor}/contacts", {"name": "Jan", "role": "Boss\nman"}, "role", "\n"),
+        ("post", "/api/v1/vendors/{vendor}/commitments", QUOTE | {"title": "Quote\x07"}, "title", "\x07"),
+        ("patch", "/api/v1/commitments/{meeting}", {"title": "Kick\x7foff"}, "title", "\x7f"),
+        ("patch", "/api/v1/commitments/{meeting}", {"notes": "Bring\x0cthe plans"}, "notes", "\x0c"),
+        ("patch", "/api/v1/me", {"name": "Edith\x1b[31m"}, "name", "\x1b"),
+    ],
+)
+def test_the_api_refuses_control_characters_naming_the_field_and_changes_nothing(
+    client, auth, editor, vendor, meeting, session, method, url, body, field, char
+):
+    before = {model: count(session, model) for model in (Vendor, Contact, Commitment)}
+
+    response = getattr(client, method)(
+        url.format(vendor=vendor.id, meeting=meeting.id), headers=auth, json=body
+    )
+
+    assert response.status_code == 422
+    assert api_field_errors(response) == {field: [refusal(char)]}
+    assert {model: count(session, model) for model in before} == before
+    session.refresh(meeting)
+    session.refresh(editor)
+    session.refresh(vendor)
+    assert (meeting.title, meeting.notes, editor.name, vendor.category) == (
+        "Kick-off",
+        "",
+        "Edith Editor",
+        "",
+    )
+
+
+def test_the_api_keeps_tabs_and_line_breaks_in_notes(client, auth, meeting, session):
+    response = client.patch(f"/api/v1/commitments/{meeting.id}", headers=auth, json={"notes": "a\r\n\tb"})
+
+    assert response.status_code == 200
+    assert response.get_json()["notes"] == "a\r\n\tb"
+
+
+IMPORT = "vendor,contact,title,due,notes\n{vendor},{contact},{title},2026-07-01,{notes}\n"
+
+
+@pytest.mark.parametrize(
+    ("column", "char"), [("vendor", "\x01"), ("contact", "\x7f"), ("title", "\x85"), ("notes", "\x1b")]
+)
+def test_the_import_names_the_row_and_column_of_a_control_character_and_imports_nothing(
+    client, auth, session, column, char
+):
+    cells = {"vendor": "Acme", "contact": "Jan", "title": "Quote", "notes": "ok"}
+    cells[column] = f"A{char}B"  # inside the cell: the import trims the whitespace around it
+    response = client.post(
+        "/api/v1/import", headers=auth, json={"csv": IMPORT.format(**cells), "commit": True}
+    )
+
+    assert response.status_code == 422
+    assert [(p["row"], p["column"], p["message"]) for p in response.get_json()["problems"]] == [
+        (2, column, refusal(char))
+    ]
+    assert count(session, Vendor) == 0
+
+
+def test_the_import_keeps_a_line_break_in_notes_but_not_in_a_title(client, auth, session):
+    good = 'vendor,title,due,notes\nAcme,Quote,2026-07-01,"two\nlines"\n'
+    bad = 'vendor,title,due,notes\nAcme,"two\nlines",2026-07-01,ok\n'
+
+    kept = client.post("/api/v1/import", headers=auth, json={"csv": good})
+    refused = client.post("/api/v1/import", headers=auth, json={"csv": bad})
+
+    assert kept.get_json()["problems"] == []
+    assert [(p["row"], p["column"]) for p in refused.get_json()["problems"]] == [(2, "title")]

@@ -10,19 +10,21 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
+    PasswordField,
     RadioField,
     SelectField,
     StringField,
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional
+from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from vendortrack.ledger import OUT_OF_RANGE, TITLE_MAX, default_done_at
 from vendortrack.models import ExcuseCategory, Status
 from vendortrack.templating import EXCUSE_LABELS, KIND_LABELS
 from vendortrack.timeutil import in_zone, local_moment
-from vendortrack.validation import InvalidInput
+from vendortrack.validation import InvalidInput, check_plain_text
 
 
 def without_nul(value):
@@ -30,11 +32,35 @@ def without_nul(value):
     return value.replace("\x00", "") if isinstance(value, str) else value
 
 
+class PlainText:
+    """A text field's value holds no control character it may not (validation.check_plain_text)."""
+
+    def __init__(self, *, multiline: bool):
+        self.multiline = multiline
+
+    def __call__(self, form, field) -> None:
+        try:
+            check_plain_text(field.name, field.data, multiline=self.multiline)
+        except InvalidInput as error:
+            raise ValidationError(str(error.message)) from None
+
+
+def _typed_text(field_class: type) -> bool:
+    """A field a person types text into; a password is never shown, a hidden field never typed."""
+    return issubclass(field_class, StringField) and not issubclass(field_class, (PasswordField, HiddenField))
+
+
 class Form(FlaskForm):
-    """The app's forms: every field's text arrives without NUL characters."""
+    """The app's forms: typed text is refused with a control character in it (a text area keeps
+    tabs and line breaks); any other field's text arrives without NUL characters."""
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
+            if _typed_text(unbound_field.field_class):
+                field = unbound_field.bind(form=form, **options)
+                multiline = issubclass(unbound_field.field_class, TextAreaField)
+                field.validators = [*field.validators, PlainText(multiline=multiline)]
+                return field
             filters = [*unbound_field.kwargs.get("filters", ()), without_nul]
             return unbound_field.bind(form=form, filters=filters, **options)
 

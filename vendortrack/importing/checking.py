@@ -17,7 +17,7 @@ from vendortrack.ledger import OUT_OF_RANGE, TITLE_MAX, in_range
 from vendortrack.models import ExcuseCategory, Kind, Status, Vendor
 from vendortrack.models.vendor import name_key
 from vendortrack.timeutil import CLOCK_SKEW, is_aware, is_timezone, local_moment
-from vendortrack.validation import InvalidInput
+from vendortrack.validation import InvalidInput, check_plain_text
 
 DATE_FORMATS = ("auto", "iso", "dmy", "mdy")
 # Languages whose users write 30/06/2026 day first; month first is American English only.
@@ -35,6 +35,8 @@ MAX_LENGTH = {
     "contact_phone": 50,
     "title": TITLE_MAX,
 }
+# Text over several lines keeps tabs and line breaks; every column above is one line.
+MULTI_LINE = frozenset({"excuse", "reason", "notes"})
 
 
 @dataclass
@@ -163,6 +165,11 @@ def preview(
         for column, limit in MAX_LENGTH.items():
             if len(values.get(column, "")) > limit:
                 problems.append(Problem(number, column, _l("Longer than %(n)d characters.", n=limit)))
+        for column in (*MAX_LENGTH, *MULTI_LINE):
+            try:
+                check_plain_text(column, values.get(column), multiline=column in MULTI_LINE)
+            except InvalidInput as refused:
+                problems.append(Problem(number, column, refused.message))
         name = " ".join(values.get("vendor", "").split())
         if not name:
             problems.append(Problem(number, "vendor", _l("Give the vendor a name.")))

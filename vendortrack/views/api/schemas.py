@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from vendortrack.ledger import LOGGED_OUTCOMES, TITLE_MAX
 from vendortrack.models import EventAction, ExcuseCategory, Kind, Status
+from vendortrack.validation import InvalidInput, check_plain_text, plain_text_pattern
 from vendortrack.views.api.guard import request_now
 
 ROW_ID_MAX = 2**31 - 1  # PostgreSQL's integer; a larger id cannot exist and must not reach the driver
@@ -30,12 +31,36 @@ def row_id(**kwargs: Any) -> fields.Integer:
     return fields.Integer(validate=validate.Range(min=1, max=ROW_ID_MAX), **kwargs)
 
 
+class PlainText(validate.Validator):
+    """validation.check_plain_text's rule, with its pattern in the document."""
+
+    def __init__(self, *, multiline: bool):
+        self.multiline = multiline
+
+    def __call__(self, value: str) -> str:
+        try:
+            return check_plain_text("", value, multiline=self.multiline)
+        except InvalidInput as error:
+            raise ValidationError(str(error.message)) from None
+
+
+def _plain_text(length: validate.Length, multiline: bool, kwargs: dict[str, Any]) -> fields.String:
+    metadata = {"pattern": plain_text_pattern(multiline=multiline), **kwargs.pop("metadata", {})}
+    return fields.String(validate=[length, PlainText(multiline=multiline)], metadata=metadata, **kwargs)
+
+
 def text(max_length: int, **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(max=max_length), **kwargs)
+    """Text that may run over several lines (tab and line breaks kept): notes, an excuse."""
+    return _plain_text(validate.Length(max=max_length), True, kwargs)
+
+
+def line(max_length: int, **kwargs: Any) -> fields.String:
+    """One line of text: a category, an address, a phone number."""
+    return _plain_text(validate.Length(max=max_length), False, kwargs)
 
 
 def name(max_length: int, **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+    return _plain_text(validate.Length(min=1, max=max_length), False, kwargs)
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -124,10 +149,10 @@ class VendorQuerySchema(PageArgsSchema):
 
 class VendorPatchSchema(Schema):
     name = name(200)
-    category = text(80)
-    website = text(300)
-    email = text(254)
-    phone = text(50)
+    category = line(80)
+    website = line(300)
+    email = line(254)
+    phone = line(50)
     notes = text(TEXT_MAX)
 
 
@@ -151,9 +176,9 @@ class ContactPageSchema(PageSchema):
 
 class ContactPatchSchema(Schema):
     name = name(200)
-    role = text(120)
-    email = text(254)
-    phone = text(50)
+    role = line(120)
+    email = line(254)
+    phone = line(50)
 
 
 class ContactCreateSchema(ContactPatchSchema):

@@ -9,7 +9,7 @@ from vendortrack import export
 from vendortrack.i18n import LANGUAGES
 from vendortrack.models import Role
 from vendortrack.timeutil import is_timezone
-from vendortrack.views.api.schemas import PageSchema, UTCDateTime, name, text
+from vendortrack.views.api.schemas import PageSchema, UTCDateTime, line, name
 
 ROLES = [role.value for role in Role]
 
@@ -50,7 +50,7 @@ class UserPageSchema(PageSchema):
 
 class UserPatchSchema(Schema):
     role = fields.String(validate=validate.OneOf(ROLES))
-    name = text(120)
+    name = line(120)
     timezone = timezone_field()
 
 
@@ -62,7 +62,7 @@ def known_language(value: str | None) -> None:
 class MePatchSchema(Schema):
     """What anyone may change about themselves, as on the profile page; the password stays a page's job."""
 
-    name = text(120)
+    name = line(120)
     timezone = timezone_field()
     locale = fields.String(
         allow_none=True,
@@ -74,7 +74,7 @@ class MePatchSchema(Schema):
 
 class UserCreateSchema(Schema):
     email = name(254, required=True)
-    name = text(120)
+    name = line(120)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     password = fields.String(
         required=True,
