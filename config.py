@@ -9,11 +9,11 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 
+from vendortrack import timeutil
 from vendortrack.scores.rules import Rules
 
 ROOT = Path(__file__).resolve().parent
@@ -47,10 +47,9 @@ def _half_life(name: str, raw: str) -> float:
 
 
 def _timezone(name: str, raw: str) -> str:
-    try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{name} must be an IANA time zone such as Europe/Warsaw, got {raw!r}") from None
+    # The zones a user may pick are the ones the pages can format: the installation's must be one.
+    if not timeutil.is_timezone(raw):
+        raise ConfigError(f"{name} must be an IANA time zone such as Europe/Warsaw, got {raw!r}")
     return raw
 
 

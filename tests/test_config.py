@@ -20,6 +20,8 @@ from config import ConfigError, DevelopmentConfig, ProductionConfig, config_from
         ("VENDORTRACK_MEETING_TOLERANCE_MINUTES", "five"),
         ("VENDORTRACK_PAGE_SIZE", "0"),
         ("VENDORTRACK_TIMEZONE", "Mars/Olympus_Mons"),
+        ("VENDORTRACK_TIMEZONE", "Factory"),  # zoneinfo knows it; the pages cannot format it
+        ("VENDORTRACK_TIMEZONE", "localtime"),
         ("VENDORTRACK_SECURE_COOKIES", "perhaps"),
         ("VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT", "0"),
         ("VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS", "many"),
