@@ -127,6 +127,11 @@ class Config:
         "VENDORTRACK_SCHEDULER_TICK_SECONDS": (_number(int, 1, 3600), "60"),
         "VENDORTRACK_REMINDER_HOURS": (_number(float, 0, 24 * 30), "24"),
         "VENDORTRACK_DIGEST_MIN_MOVE": (_number(float, 0, 100), "1.0"),
+        # A form's longest fields with every character escaped come to under 200 KB; the import keeps
+        # its own, larger limit (importing.MAX_UPLOAD_BYTES).
+        "VENDORTRACK_MAX_REQUEST_KB": (_number(int, 64, 1024 * 1024), "1024"),
+        # Read by gunicorn (vendortrack/gunicorn_conf.py), not by the app: minutes, for the largest import.
+        "VENDORTRACK_REQUEST_TIMEOUT_SECONDS": (_number(int, 2, 24 * 3600), "300"),
     }
 
     def __init__(self, environ: Mapping[str, str] | None = None, instance_path: Path | None = None):
@@ -134,13 +139,15 @@ class Config:
         self.INSTANCE_PATH = Path(
             instance_path or environ.get("VENDORTRACK_INSTANCE_PATH") or ROOT / "instance"
         )
-        values = {}
-        for name, (parse, default) in self.SETTINGS.items():
-            raw = environ.get(name)
-            if raw is None or raw == "":
-                raw = default
-            values[name] = None if raw is None else parse(name, raw)
-        self._apply(values)
+        self._apply({name: self.read(name, environ) for name in self.SETTINGS})
+
+    @classmethod
+    def read(cls, name: str, environ: Mapping[str, str]) -> Any:
+        parse, default = cls.SETTINGS[name]
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            raw = default
+        return None if raw is None else parse(name, raw)
 
     def _apply(self, v: dict[str, Any]) -> None:
         self.SECRET_KEY = v["SECRET_KEY"] or self.fallback_secret_key()
@@ -189,6 +196,10 @@ class Config:
         self.VENDORTRACK_SCHEDULER_TICK = v["VENDORTRACK_SCHEDULER_TICK_SECONDS"]
         self.VENDORTRACK_REMINDER_LEAD = timedelta(hours=v["VENDORTRACK_REMINDER_HOURS"])
         self.VENDORTRACK_DIGEST_MIN_MOVE = v["VENDORTRACK_DIGEST_MIN_MOVE"]
+        # Past it a request is refused with 413 from its Content-Length, before the body is read; the
+        # import raises it for its own routes. Form fields may fill it too (Flask's own cap: 500 KB),
+        # so the one limit the 413 names is the one that holds.
+        self.MAX_CONTENT_LENGTH = self.MAX_FORM_MEMORY_SIZE = v["VENDORTRACK_MAX_REQUEST_KB"] * 1024
         secure = v["VENDORTRACK_SECURE_COOKIES"]
         self.SESSION_COOKIE_SECURE = self.ENV_NAME == "production" if secure is None else secure
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
@@ -265,6 +276,11 @@ class TestConfig(DevelopmentConfig):
 
 
 CONFIGS = {"development": DevelopmentConfig, "production": ProductionConfig, "test": TestConfig}
+
+
+def read_setting(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """One setting as the app reads it, for what starts before any app: gunicorn's configuration."""
+    return Config.read(name, os.environ if environ is None else environ)
 
 
 def config_from_env(environ: Mapping[str, str] | None = None) -> Config:

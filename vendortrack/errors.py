@@ -5,11 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from babel.units import format_unit
 from flask import Flask, current_app, g, jsonify, make_response, render_template, request
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError, ServiceUnavailable
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    RequestEntityTooLarge,
+    SecurityError,
+    ServiceUnavailable,
+)
 
 from vendortrack.extensions import db
+from vendortrack.gunicorn_conf import RequestTimedOut
 
 API_PREFIX = "/api/"
 RETRY_AFTER_SECONDS = 10  # a restart of the database takes about that long
@@ -61,6 +70,8 @@ CODES = {
 
 def handle_http_error(error: HTTPException):
     status = error.code or 500
+    if isinstance(error, RequestEntityTooLarge) and request.max_content_length:
+        error = RequestEntityTooLarge(too_large_message(request.max_content_length))
     if wants_json():
         data = getattr(error, "data", None) or {}
         fields = _flatten(data["messages"]) if "messages" in data else data.get("fields", {})
@@ -78,8 +89,66 @@ def handle_http_error(error: HTTPException):
         # A Host outside TRUSTED_HOSTS is refused before routing, so no link on a page can be built.
         message = _("This server does not answer to that host name.")
         return message, status, {"Content-Type": "text/plain; charset=utf-8"}
-    template = f"errors/{status}.html" if status in (403, 404, 503) else "errors/generic.html"
+    template = f"errors/{status}.html" if status in (403, 404, 413, 503) else "errors/generic.html"
     return render_template(template, error=error), status
+
+
+def too_large_message(limit: int) -> str:
+    # Refused from its Content-Length alone (MAX_CONTENT_LENGTH, or what the view raised it to):
+    # nothing of the body was read, so none of it can be shown back.
+    if limit >= 1024 * 1024:
+        size = format_unit(
+            limit / 1024**2, "digital-megabyte", "short", format="#,##0.#", locale=get_locale()
+        )
+    else:
+        size = format_unit(limit // 1024, "digital-kilobyte", "short", locale=get_locale())
+    return _("The request is larger than the %(size)s this server accepts; send less at once.", size=size)
+
+
+def answer_as_to_a_visitor() -> None:
+    """Who is asking cannot be looked up now: answer as to a visitor, so the page needs no query."""
+    current_app.login_manager._update_request_context_with_user()
+    g.pop("api_user", None)
+
+
+def handle_timeout(error: RequestTimedOut):
+    """The worker's deadline (gunicorn_conf.RequestDeadline) stopped the request: a 503 in the
+    request's own shape, rather than gunicorn's bare 500 when it kills the worker."""
+    current_app.logger.error(
+        "Stopped %s %s at its deadline of %g s", request.method, request.path, error.seconds
+    )
+    try:
+        db.session.rollback()  # what `writing` began to undo, if the request was writing
+    except sa.exc.DBAPIError:
+        # Stopped mid-conversation with the server: drop the connection, and the rows read through it.
+        db.session.invalidate()
+        answer_as_to_a_visitor()
+    stopped = ServiceUnavailable(
+        ngettext(
+            "The request took longer than %(num)d second and was stopped; nothing it was saving was "
+            "kept. Send less at once, or try again later.",
+            "The request took longer than %(num)d seconds and was stopped; nothing it was saving was "
+            "kept. Send less at once, or try again later.",
+            round(error.seconds),
+        )
+    )
+    stopped.data = {"code": "timed_out"}
+    return handle_http_error(stopped)
+
+
+def drop_interrupted_connection(context: sa.engine.ExceptionContext) -> None:
+    """A deadline that stops a statement midway leaves its connection mid-conversation: ask a server to
+    cancel the statement (or it runs on, holding its locks), then close the connection."""
+    if not isinstance(context.original_exception, RequestTimedOut):
+        return
+    try:
+        cancel = getattr(context.connection.connection.dbapi_connection, "cancel_safe", None)  # psycopg
+        if cancel is not None:
+            cancel(timeout=2)
+    except Exception:  # noqa: S110 - closing the connection below ends the statement too, later
+        pass
+    context.is_disconnect = True
+    context.invalidate_pool_on_disconnect = False  # the other connections were never interrupted
 
 
 def handle_unexpected(error: Exception):
@@ -99,9 +168,7 @@ def handle_database_error(error: sa.exc.DBAPIError):
         return handle_unexpected(error)
     reason = (str(error.orig).strip() or type(error.orig).__name__).splitlines()[0]
     current_app.logger.error("Database unavailable on %s %s: %s", request.method, request.path, reason)
-    # Who is asking cannot be looked up now: answer as to a visitor, so the page needs no query.
-    current_app.login_manager._update_request_context_with_user()
-    g.pop("api_user", None)
+    answer_as_to_a_visitor()
     unavailable = ServiceUnavailable(_("The database cannot be reached just now. Try again in a minute."))
     response = make_response(handle_http_error(unavailable))
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -123,6 +190,9 @@ def end_session(error: BaseException | None) -> None:
 
 def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(RequestTimedOut, handle_timeout)
+    if not sa.event.contains(sa.Engine, "handle_error", drop_interrupted_connection):
+        sa.event.listen(sa.Engine, "handle_error", drop_interrupted_connection)
     app.register_error_handler(sa.exc.DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)
     app.teardown_appcontext(end_session)  # before Flask-SQLAlchemy's, which then finds nothing to end

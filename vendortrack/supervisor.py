@@ -26,9 +26,6 @@ class Process:
     env: Mapping[str, str] | None = None  # None: this process's own environment
 
 
-REQUEST_TIMEOUT_SECONDS = 300
-
-
 def web_process(
     host: str,
     port: int,
@@ -39,10 +36,8 @@ def web_process(
 ) -> Process:
     # One thread a worker (gunicorn's sync worker): the work is CPU in Python, so a second thread only
     # queues for the GIL, and one holding SQLite's write lock waits behind it while every other writer
-    # waits for the lock (BENCHMARKS.md, "One thread a worker").
-    # A sync worker answering one request longer than --timeout is killed, and the largest import
-    # (5 MB, some 100,000 short rows) streams its progress for minutes at the import's rate in
-    # BENCHMARKS.md: hence minutes, not gunicorn's 30 s.
+    # waits for the lock (BENCHMARKS.md, "One thread a worker"). No --timeout: it is set once, in
+    # vendortrack/gunicorn_conf.py, which the README's recipe starts gunicorn with too.
     from gunicorn.config import Config as GunicornConfig
 
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -60,8 +55,6 @@ def web_process(
             str(workers),
             "--threads",
             str(threads),
-            "--timeout",
-            str(REQUEST_TIMEOUT_SECONDS),
             "--bind",
             bind,
             "--chdir",
