@@ -139,6 +139,41 @@ def test_the_weekly_digest_arrives_once_per_subscriber_with_both_parts_and_an_un
     assert len(smtp.attempts) == 2
 
 
+@pytest.mark.parametrize(
+    ("chosen", "language"), [pytest.param("pl", "pl", id="pl"), pytest.param(None, "en", id="en-by-default")]
+)
+def test_every_automatic_email_says_it_is_automatic_and_names_its_recipients_language(
+    session, smtp: MailServer, make_user, make_vendor, chosen, language
+):
+    ola = make_user(Role.editor, email="ola@example.test")
+    ola.locale = chosen
+    vendor = make_vendor("Acme Printing")
+    overdue(session, vendor, ola, "Quote for the brochures")
+    ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.meeting,
+        title="Proofs of the catalogue",
+        actor=ola,
+        due_at=MONDAY_8 + timedelta(hours=6),
+        now=NOW,
+    )
+    session.commit()
+
+    jobs.run("overdue", session, NOW)
+    jobs.run("digests", session, NOW)  # the first digest waits for Monday
+    for job in ("reminders", "digests", "outbox"):
+        jobs.run(job, session, MONDAY_8)
+
+    rows = session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.kind)).all()
+    assert [row.kind for row in rows] == [MailKind.digest, MailKind.overdue, MailKind.reminder]
+    assert len(smtp.to(ola.email)) == 3
+    for message in smtp.to(ola.email):
+        assert message["Auto-Submitted"] == "auto-generated"
+        assert message["Content-Language"] == language
+        assert f'<html lang="{language}">' in parts(message)["text/html"]
+
+
 def test_a_server_answering_451_twice_gets_the_message_on_the_third_attempt_after_growing_gaps(
     session, smtp: MailServer
 ):

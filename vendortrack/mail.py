@@ -20,9 +20,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, render_template
+from flask_babel import get_locale
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from vendortrack.i18n import DEFAULT_LANGUAGE
 from vendortrack.models import MailKind, MailState, OutboxMessage
 
 # A sender that claimed a message and then died leaves it "sending"; after this, another retries it.
@@ -35,15 +37,25 @@ class Rendered:
     subject: str
     text: str
     html: str
+    language: str = DEFAULT_LANGUAGE  # what it is written in: its Content-Language and its <html lang>
 
 
 def render(name: str, subject: str, **context: Any) -> Rendered:
-    """templates/email/<name>.txt and .html (the .html ending turns autoescaping on)."""
+    """templates/email/<name>.txt and .html (the .html ending turns autoescaping on), in the language
+    being spoken (the recipient's, inside i18n.speaking), which the HTML's root names."""
+    language = str(get_locale()).replace("_", "-")  # a language tag: pt_BR is pt-BR
     return Rendered(
         subject=subject,
         text=render_template(f"email/{name}.txt", **context),
-        html=render_template(f"email/{name}.html", **context),
+        html=render_template(f"email/{name}.html", mail_language=language, **context),
+        language=language,
     )
+
+
+def _automatic_headers(rendered: Rendered) -> dict[str, str]:
+    """What every email the app sends says of itself: a machine sent it (RFC 3834, so vacation
+    responders and ticket systems do not answer it), and the language it is written in."""
+    return {"Auto-Submitted": "auto-generated", "Content-Language": rendered.language}
 
 
 @contextmanager
@@ -78,7 +90,7 @@ def queue(
         "subject": rendered.subject,
         "body_text": rendered.text,
         "body_html": rendered.html,
-        "headers": dict(headers or {}),
+        "headers": {**_automatic_headers(rendered), **(headers or {})},
         "message_id": make_msgid(uuid.uuid4().hex[:12], domain=domain),
         "state": MailState.queued,
         "attempts": 0,
@@ -111,11 +123,13 @@ def as_email(row: OutboxMessage, sender: str) -> EmailMessage:
     message["Subject"] = row.subject
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = row.message_id
-    for name, value in (row.headers or {}).items():
-        message[name] = value
     message.set_content(row.body_text)
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html")
+    # After the body: setting it drops the Content-* headers (Content-Language), and making the
+    # message multipart moves them to its first part.
+    for name, value in (row.headers or {}).items():
+        message[name] = value
     return message
 
 
