@@ -239,7 +239,7 @@ def test_revoke_token_keeps_the_first_moment(session, viewer):
 
 
 def test_the_export_returns_every_vendor_contact_commitment_and_event(
-    client, viewer, editor, token_for, make_vendor, session
+    client, admin, editor, token_for, make_vendor, session
 ):
     vendor = make_vendor("Łódź Supplies", category="IT")
     ledger.log_commitment(
@@ -247,7 +247,7 @@ def test_the_export_returns_every_vendor_contact_commitment_and_event(
     )
     session.commit()
     client.post(f"/api/v1/vendors/{vendor.id}/contacts", headers=token_for(editor), json={"name": "Jan"})
-    response = client.get("/api/v1/export/ledger", headers=token_for(viewer))
+    response = client.get("/api/v1/export/ledger", headers=token_for(admin))
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     document = response.get_json()

@@ -1,4 +1,5 @@
-"""Export: every vendor, contact, commitment and event as CSV and JSON, for anyone signed in."""
+"""Export: every vendor, contact and commitment as CSV and JSON for anyone signed in, and the event log's
+events for those who may read it (admins)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from tests.conftest import NOW
 from vendortrack import export
 from vendortrack.ledger import log_commitment, reschedule, resolve_broken
-from vendortrack.models import ExcuseCategory, Kind
+from vendortrack.models import ExcuseCategory, Kind, Role
 from vendortrack.vendors import add_contact
 
 FORMULA = "=cmd|' /C calc'!A0"
@@ -69,8 +70,8 @@ def csv_rows(response) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
 
 
-def test_the_export_page_lists_every_download_and_the_nav_links_to_it(client, viewer):
-    client.login(viewer)
+def test_the_export_page_lists_every_download_and_the_nav_links_to_it(client, admin):
+    client.login(admin)
     page = download(client, "/export/").get_data(as_text=True)
     for url in (
         "/export/vendors.csv",
@@ -80,7 +81,62 @@ def test_the_export_page_lists_every_download_and_the_nav_links_to_it(client, vi
         "/export/ledger.json",
     ):
         assert f'href="{url}"' in page
+    assert 'id="no-event-log"' not in page
     assert 'href="/export/">Export</a>' in download(client, "/vendors/").get_data(as_text=True)
+
+
+# --- who may read events: a commitment's history with the commitment, the event log an admin's -------
+
+
+@pytest.mark.parametrize("role", [Role.viewer, Role.editor])
+def test_a_viewers_or_editors_exports_hold_the_ledger_but_not_the_event_log(
+    client, make_user, token_for, ledger, role
+):
+    reader = make_user(role)
+    client.login(reader)
+
+    page = download(client, "/export/").get_data(as_text=True)
+    assert 'href="/export/events.csv"' not in page
+    assert "The event log, every change across the ledger and who made it, is for admins." in page
+    assert client.get("/export/events.csv").status_code == 403
+    for document in (
+        json.loads(download(client, "/export/ledger.json").get_data(as_text=True)),
+        client.get("/api/v1/export/ledger", headers=token_for(reader)).get_json(),
+    ):
+        assert set(document) == {"exported_at", "vendors", "contacts", "commitments"}
+        assert len(document["vendors"]) == 2 and len(document["commitments"]) == 3
+    forbidden = client.get("/api/v1/events", headers=token_for(reader))
+    assert (forbidden.status_code, forbidden.get_json()["error"]["code"]) == (403, "forbidden")
+    assert client.get("/admin/events").status_code == 403
+
+
+@pytest.mark.parametrize("role", [Role.viewer, Role.editor])
+def test_a_viewer_or_editor_still_reads_each_commitments_history_with_it(
+    client, make_user, token_for, ledger, role
+):
+    reader = make_user(role)
+    client.login(reader)
+    moved = ledger["moved"]
+
+    page = download(client, f"/commitments/{moved.id}").get_data(as_text=True)
+    assert "History" in page and ledger["editor"].display_name in page
+    history = client.get(f"/api/v1/commitments/{moved.id}/history", headers=token_for(reader))
+    assert [event["action"] for event in history.get_json()["items"]] == ["created", "resolved"]
+
+
+def test_an_admins_exports_hold_every_event_of_the_ledger(client, admin, token_for, ledger):
+    client.login(admin)
+
+    rows = csv_rows(download(client, "/export/events.csv"))
+    assert len(rows) == 5
+    for document in (
+        json.loads(download(client, "/export/ledger.json").get_data(as_text=True)),
+        client.get("/api/v1/export/ledger", headers=token_for(admin)).get_json(),
+    ):
+        assert set(document) == {"exported_at", "vendors", "contacts", "commitments", "events"}
+        assert [event["id"] for event in document["events"]] == [int(row["id"]) for row in rows]
+    log = client.get("/api/v1/events?per_page=100", headers=token_for(admin)).get_json()
+    assert sorted(event["id"] for event in log["items"]) == [int(row["id"]) for row in rows]
 
 
 def test_vendors_csv_has_its_header_every_vendor_and_a_dated_attachment_name(client, viewer, ledger):
@@ -136,8 +192,8 @@ def test_commitments_csv_has_outcomes_excuses_and_the_reschedule_link(client, vi
     assert visit["contact"] == "" and visit["done_at"] == ""
 
 
-def test_events_csv_has_every_change_with_its_actor(client, viewer, ledger):
-    client.login(viewer)
+def test_events_csv_has_every_change_with_its_actor(client, admin, ledger):
+    client.login(admin)
     rows = csv_rows(download(client, "/export/events.csv"))
     assert tuple(rows[0]) == export.EVENT_COLUMNS
     assert [row["action"] for row in rows] == ["created", "rescheduled", "created", "resolved", "created"]
@@ -145,8 +201,8 @@ def test_events_csv_has_every_change_with_its_actor(client, viewer, ledger):
     assert json.loads(rows[3]["after"])["status"] == "broken"
 
 
-def test_ledger_json_holds_all_four_sets_unescaped(client, viewer, ledger):
-    client.login(viewer)
+def test_ledger_json_holds_all_four_sets_unescaped(client, admin, ledger):
+    client.login(admin)
     response = download(client, "/export/ledger.json")
     assert response.headers["Content-Disposition"].startswith("attachment; filename=vendortrack-ledger-")
     body = json.loads(response.get_data(as_text=True))

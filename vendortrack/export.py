@@ -136,13 +136,22 @@ def events(session: Session) -> Iterator[dict[str, Any]]:
     )
 
 
-# What each download holds: its rows and the CSV's columns, by the name in its URL.
-SETS: dict[str, tuple[Callable[[Session], Iterator[dict[str, Any]]], tuple[str, ...]]] = {
+# What a download holds: its rows, and the CSV's columns.
+Download = tuple[Callable[[Session], Iterator[dict[str, Any]]], tuple[str, ...]]
+
+# Each download by the name in its URL.
+SETS: dict[str, Download] = {
     "vendors": (vendors, VENDOR_COLUMNS),
     "contacts": (contacts, CONTACT_COLUMNS),
     "commitments": (commitments, COMMITMENT_COLUMNS),
     "events": (events, EVENT_COLUMNS),
 }
+EVENT_LOG = "events"  # the set that is the whole event log, for those who read it (permissions.py)
+
+
+def sets_for(*, reads_event_log: bool) -> dict[str, Download]:
+    """The sets one reader may take: every one, the event log only for those who read it."""
+    return {name: value for name, value in SETS.items() if reads_event_log or name != EVENT_LOG}
 
 
 def _cell(value: Any) -> str:
@@ -172,10 +181,10 @@ def _take(buffer: io.StringIO) -> bytes:
     return text.encode("utf-8")
 
 
-def ledger_json(session: Session, now: datetime) -> Iterator[str]:
-    """All four sets as one JSON document, {"exported_at", "vendors": [...], ...}, a row at a time."""
+def ledger_json(session: Session, now: datetime, sets: dict[str, Download] = SETS) -> Iterator[str]:
+    """The sets as one JSON document, {"exported_at", "vendors": [...], ...}, a row at a time."""
     yield json.dumps({"exported_at": plain(now)})[:-1]
-    for name, (rows, _columns) in SETS.items():
+    for name, (rows, _columns) in sets.items():
         yield f', "{name}": ['
         for number, row in enumerate(rows(session)):
             yield ("," if number else "") + "\n" + json.dumps(row, ensure_ascii=False)

@@ -1,4 +1,5 @@
-"""Who may do what: loading the signed-in user, and the role checks every write goes through."""
+"""Who may do what: loading the signed-in user, the role checks every write goes through, and who
+reads the event log."""
 
 from __future__ import annotations
 
@@ -46,3 +47,14 @@ def role_required(*roles: Role) -> Callable:
 
 editor_required = role_required(*WRITERS)
 admin_required = role_required(Role.admin)
+
+# Who may read events (the README's "Who may read what"). A commitment's own history is read with the
+# commitment, by anyone who may read the ledger: its page, GET /api/v1/commitments/{id}/history. The
+# events across the ledger, which say who did what everywhere, are the event log, and the event log is
+# an admin's wherever it is offered: its page, /api/v1/events, and the events in every export.
+EVENT_LOG_READERS = (Role.admin,)
+event_log_required = role_required(*EVENT_LOG_READERS)
+
+
+def reads_event_log(user: User) -> bool:
+    return user.is_authenticated and user.role in EVENT_LOG_READERS

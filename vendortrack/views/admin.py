@@ -22,7 +22,7 @@ from vendortrack import accounts, audit, digest, jobs, mail
 from vendortrack.extensions import db
 from vendortrack.forms import Form
 from vendortrack.models import JobRun, MailKind, MailState, OutboxMessage, Role, User, Vendor
-from vendortrack.permissions import admin_required
+from vendortrack.permissions import admin_required, event_log_required
 from vendortrack.security import is_local_path
 from vendortrack.templating import ROLE_LABELS
 from vendortrack.timeutil import utcnow
@@ -408,7 +408,7 @@ FILTER_ARGS = ("user_id", "vendor_id", "from", "to")
 
 
 @bp.get("/events")
-@admin_required
+@event_log_required
 def events():
     """Every change to every commitment, newest first, by user, vendor and time on the admin's clock."""
     tz = current_timezone()

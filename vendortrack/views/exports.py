@@ -1,12 +1,14 @@
-"""Downloads for anyone signed in: every vendor, contact, commitment and event as CSV, or all as JSON."""
+"""Downloads for anyone signed in: every vendor, contact and commitment as CSV, or all as JSON; the
+event log's events too for those who read it (permissions.reads_event_log)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, stream_with_context
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from vendortrack import export
 from vendortrack.extensions import db
+from vendortrack.permissions import reads_event_log
 from vendortrack.timeutil import utcnow
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
@@ -18,18 +20,23 @@ def attachment(response: Response, name: str, suffix: str) -> Response:
     return response
 
 
+def readable_sets() -> dict[str, export.Download]:
+    return export.sets_for(reads_event_log=reads_event_log(current_user))
+
+
 @bp.route("/")
 @login_required
 def index():
-    return render_template("exports/index.html", sets=list(export.SETS))
+    return render_template("exports/index.html", sets=list(readable_sets()))
 
 
 @bp.route("/<any(vendors, contacts, commitments, events):name>.csv")
 @login_required
 def csv_file(name: str):
-    if name not in export.SETS:
-        abort(404)
-    rows, columns = export.SETS[name]
+    sets = readable_sets()
+    if name not in sets:
+        abort(403)
+    rows, columns = sets[name]
     body = stream_with_context(export.csv_chunks(columns, rows(db.session)))
     return attachment(Response(body, content_type="text/csv; charset=utf-8"), name, "csv")
 
@@ -37,5 +44,5 @@ def csv_file(name: str):
 @bp.route("/ledger.json")
 @login_required
 def ledger_json():
-    body = stream_with_context(export.ledger_json(db.session, utcnow()))
+    body = stream_with_context(export.ledger_json(db.session, utcnow(), readable_sets()))
     return attachment(Response(body, mimetype="application/json"), "ledger", "json")

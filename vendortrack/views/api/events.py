@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from vendortrack import audit
 from vendortrack.extensions import db
 from vendortrack.models import EventAction
+from vendortrack.permissions import reads_event_log
 from vendortrack.views.api.guard import ApiBlueprint, current_api_user, documented
 from vendortrack.views.api.schemas import PER_PAGE_MAX, UTCDateTime, row_id
 
@@ -22,7 +23,7 @@ bp = ApiBlueprint(
 @bp.before_request
 def admin_only() -> None:
     # Runs after `authenticate`: the log names who did what to every vendor.
-    if not current_api_user().is_admin:
+    if not reads_event_log(current_api_user()):
         abort(403, message=_("Only an admin may read the event log."))
 
 

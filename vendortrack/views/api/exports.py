@@ -1,4 +1,5 @@
-"""API for taking the ledger away: every vendor, contact, commitment and event as one JSON document."""
+"""API for taking the ledger away: every vendor, contact and commitment as one JSON document, and every
+event for those who read the event log (permissions.reads_event_log)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from flask import Response, stream_with_context
 
 from vendortrack import export
 from vendortrack.extensions import db
+from vendortrack.permissions import reads_event_log
 from vendortrack.views.api import user_schemas
-from vendortrack.views.api.guard import ApiBlueprint, documented, request_now
+from vendortrack.views.api.guard import ApiBlueprint, current_api_user, documented, request_now
 
 bp = ApiBlueprint(
     "api_exports",
@@ -23,9 +25,11 @@ bp = ApiBlueprint(
     200,
     schema=user_schemas.LedgerExportSchema,
     success=True,
-    description="Every vendor, contact, commitment and event.",
+    description="Every vendor, contact and commitment; every event too, for an admin.",
 )
 def ledger():
-    """The JSON export, streamed a row at a time: the same document as the download page's."""
-    body = stream_with_context(export.ledger_json(db.session, request_now()))
+    """The JSON export, streamed a row at a time: the same document as the download page's. The events
+    are the event log's, so only an admin's export holds them."""
+    sets = export.sets_for(reads_event_log=reads_event_log(current_api_user()))
+    body = stream_with_context(export.ledger_json(db.session, request_now(), sets))
     return Response(body, mimetype="application/json")
