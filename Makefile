@@ -8,7 +8,8 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 SERVE_ARGS ?=
 
-# Compiled message catalogs are built here, not kept in git: the .po files are the source.
+# Compiled message catalogs are not kept in git: the .po files are the source. Installing the package
+# compiles them (build_catalogs.py); these rules compile a .po edited since.
 CATALOGS := $(wildcard vendortrack/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2

@@ -44,23 +44,17 @@ DATABASES = [
 
 
 def pytest_configure(config) -> None:
-    """Compile the message catalogs the pages are translated with, as `make` does for `make run`."""
+    """Compile the message catalogs the pages are translated with, as installing the package does:
+    a .po edited since the install is what the tests read."""
     config.addinivalue_line(
         "markers",
         "own_app: the test adds routes to its app, so it gets an app of its own, not the shared one",
     )
     if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller compiled them
         return
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
+    from build_catalogs import compile_catalogs
 
-    for po in Path(__file__).parent.parent.glob("vendortrack/translations/*/LC_MESSAGES/messages.po"):
-        mo = po.with_suffix(".mo")
-        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-            with po.open("rb") as source:
-                catalog = read_po(source)
-            with mo.open("wb") as target:
-                write_mo(target, catalog)
+    compile_catalogs(Path(__file__).resolve().parent.parent)
 
 
 def _pg_url(url: str) -> sa.URL:
