@@ -96,9 +96,16 @@ def test_the_readmes_production_install_speaks_polish_to_a_polish_user_on_pages_
 
     flask("db", "upgrade")
     flask(
-        "users", "create", "ola@example.test", "--role", "editor", "--name", "Ola", "--password-stdin",
+        "users",
+        "create",
+        "ola@example.test",
+        "--role",
+        "editor",
+        "--name",
+        "Ola",
+        "--password-stdin",
         input=PASSWORD + "\n",
-    )  # fmt: skip
+    )
     # Ola writes in Polish (her profile's choice), logs a promise now three days overdue, and opens it.
     script = textwrap.dedent(
         f"""
