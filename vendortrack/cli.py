@@ -77,7 +77,7 @@ class AwareMoment(click.ParamType):
 
 
 @jobs_cli.command("run")
-@click.argument("name", type=click.Choice(["overdue", "reminders", "digests", "outbox", "tally"]))
+@click.argument("name", type=click.Choice(["overdue", "reminders", "digests", "outbox", "tally", "attempts"]))
 @click.option("--now", type=AwareMoment(), default=None, help="Run as if it were this moment (default: now).")
 @click.option("--dry-run", is_flag=True, help="Print what the job would do; write nothing, send nothing.")
 @click.option("--force", is_flag=True, help="Run even with a --now ahead of the clock.")

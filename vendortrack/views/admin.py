@@ -165,6 +165,7 @@ RESULT_LABELS = {
 }
 
 
+    "attempts": _l("Old sign-in attempts clean-up"),
 @dataclass(frozen=True)
 class JobStatus:
     """One job as the jobs page shows it: its recent runs, newest first, and when it runs next."""
@@ -182,6 +183,7 @@ class JobStatus:
     def last(self) -> JobRun | None:
         return self.runs[0] if self.runs else None
 
+    "removed": _l("old sign-in attempts removed"),
 
 def next_night(after: datetime, zone: str) -> datetime:
     """The first NIGHTLY_AT on the installation's clock after a moment, in UTC."""
