@@ -138,10 +138,7 @@ def enable(user_id: int):
     return redirect(url_for("admin.users"))
 
 
-TOKEN_ID = f"<int(min=1, max={ROW_ID_MAX}):token_id>"  # past the database's integer: a 404, not a 500
-
-
-@bp.post(f"/tokens/{TOKEN_ID}/revoke")
+@bp.post("/tokens/<id:token_id>/revoke")
 @admin_required
 def revoke_token(token_id: int):
     """Stop an API token at once, from the list of those unused for long."""
