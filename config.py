@@ -114,6 +114,8 @@ class Config:
         "VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT": (_number(int, 1, 1000), "5"),
         "VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS": (_number(int, 1, 100_000), "20"),
         "VENDORTRACK_LOGIN_WINDOW_MINUTES": (_number(float, 1, 24 * 60), "15"),
+        "VENDORTRACK_PASSWORD_MIN_LENGTH": (_number(int, 8, 128), "10"),
+        "VENDORTRACK_PASSWORD_MIN_SCORE": (_number(int, 0, 4), "3"),
         "VENDORTRACK_SMTP_HOST": (_text, None),
         "VENDORTRACK_SMTP_PORT": (_number(int, 1, 65535), "587"),
         "VENDORTRACK_SMTP_USER": (_text, None),
@@ -216,6 +218,9 @@ class Config:
         self.VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT = v["VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT"]
         self.VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS = v["VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS"]
         self.VENDORTRACK_LOGIN_WINDOW = timedelta(minutes=v["VENDORTRACK_LOGIN_WINDOW_MINUTES"])
+        # The password policy (accounts.PasswordPolicy): a length floor, and zxcvbn's score from 0 to 4.
+        self.VENDORTRACK_PASSWORD_MIN_LENGTH = v["VENDORTRACK_PASSWORD_MIN_LENGTH"]
+        self.VENDORTRACK_PASSWORD_MIN_SCORE = v["VENDORTRACK_PASSWORD_MIN_SCORE"]
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_HTTPONLY = True

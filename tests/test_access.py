@@ -27,7 +27,7 @@ from vendortrack.permissions import editor_required
 from vendortrack.vendors import add_contact
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# The only routes open to anyone: the sign-in page, the digest's signed unsubscribe link (it works
+# The only routes open to anyone: the sign-in page, the digest's secret unsubscribe link (it works
 # from a mail client, signed out), the calendar feed (its secret URL is the credential, and calendar
 # apps sign in to nothing), the API's description, static files and the favicon that points at one.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "digest.unsubscribe", "calendar.feed"})
@@ -37,7 +37,7 @@ PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/favicon.ico"})
 SELF_SERVICE = frozenset(
     {"auth.login", "auth.logout", "auth.profile", "calendar.choose_scope", "calendar.new_secret", "api_me.me"}
 )
-# Writes exempt from CSRF because a signed token in the URL authenticates them: RFC 8058's one-click
+# Writes exempt from CSRF because a secret in the URL authenticates them: RFC 8058's one-click
 # unsubscribe is a POST from the mail client, which has no form to carry a CSRF token.
 TOKEN_AUTHENTICATED = frozenset({"digest.unsubscribe"})
 # Bookkeeping that even a refused request may touch; it is not a change to the ledger.

@@ -14,6 +14,7 @@ from vendortrack import jobs
 from vendortrack.ledger import log_commitment
 from vendortrack.models import JobRun, Kind, MailKind, MailState, OutboxMessage, Role
 from vendortrack.templating import local
+from vendortrack.throttle import record_attempt
 from vendortrack.timeutil import utcnow
 
 TICK = timedelta(seconds=60)  # VENDORTRACK_SCHEDULER_TICK_SECONDS' default
@@ -398,3 +399,17 @@ def test_a_retry_without_its_csrf_token_changes_nothing(admin_client, add_messag
         session.scalar(sa.select(OutboxMessage.state).where(OutboxMessage.id == failed.id))
         == MailState.failed
     )
+
+
+def test_the_jobs_page_shows_how_many_old_sign_in_attempts_the_clean_up_removed(admin_client, session):
+    long_ago = utcnow() - timedelta(days=1)
+    for address in ("192.0.2.1", "192.0.2.2"):
+        record_attempt(session, "someone@example.test", address, long_ago, succeeded=False)
+    session.commit()
+
+    jobs.run("attempts", session)
+
+    card = section(page(admin_client.get("/admin/jobs")), "attempts")
+    assert "Old sign-in attempts clean-up" in card
+    assert "old sign-in attempts removed: 2" in card
+    assert "Never run yet" not in card

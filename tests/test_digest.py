@@ -451,36 +451,7 @@ def test_the_queued_digest_carries_a_one_click_list_unsubscribe_header(
     assert subscriber.digest_enabled is False
 
 
-def test_the_unsubscribe_link_asks_first_then_turns_the_digest_off(session, subscriber, client):
-    with current_app.test_request_context():
-        url = f"/unsubscribe/{digest.unsubscribe_token(subscriber)}"
-
-    page = client.get(url)
-
-    assert page.status_code == 200
-    assert "Stop the weekly digest?" in page.get_data(as_text=True)
-    session.refresh(subscriber)
-    assert subscriber.digest_enabled is True  # a link scanner opening it changes nothing
-    done = client.post(url)
-    assert done.status_code == 200
-    assert f"{subscriber.email} will no longer receive the weekly digest." in done.get_data(as_text=True)
-    session.refresh(subscriber)
-    assert subscriber.digest_enabled is False
-
-
-@pytest.mark.parametrize("token", ["not-a-token", "eyJ1c2VyIjoxfQ.forged", "eyJ1c2VyIjo5OTk5OTl9"])
-def test_a_bad_unsubscribe_token_is_not_found(session, subscriber, client, token):
-    assert client.get(f"/unsubscribe/{token}").status_code == 404
-    assert client.post(f"/unsubscribe/{token}").status_code == 404
-    session.refresh(subscriber)
-    assert subscriber.digest_enabled is True
-
-
-def test_a_token_for_a_user_who_does_not_exist_is_not_found(session, subscriber, client):
-    with current_app.test_request_context():
-        token = digest._serializer().dumps({"user": 999_999})
-
-    assert client.post(f"/unsubscribe/{token}").status_code == 404
+# What the link's page says and when it stops working: tests/test_unsubscribe.py.
 
 
 # --- the profile ---------------------------------------------------------------------------------

@@ -28,12 +28,14 @@ from vendortrack.models import (
     JobRun,
     Kind,
     LedgerEvent,
+    LoginAttempt,
     MailKind,
     MailState,
     OutboxMessage,
     Role,
     User,
 )
+from vendortrack.throttle import Limits, record_attempt, retry_after
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_URL = "https://vendortrack.test"  # VENDORTRACK_BASE_URL in smtp_settings
@@ -581,3 +583,44 @@ def test_a_due_date_corrected_to_before_it_was_logged_is_not_flagged_and_one_cor
 
     assert jobs.run("overdue", session, NOW) == {"flagged": 1, "emails": 1}
     assert flag_events(session) == Counter({waited.id: 1})
+
+
+# -- old sign-in attempts --------------------------------------------------------------------------
+
+
+def attempts_of(session, email: str) -> int:
+    return session.scalar(sa.select(sa.func.count()).where(LoginAttempt.email_key == email))
+
+
+def test_the_nightly_clean_up_removes_the_sign_in_attempts_the_throttle_no_longer_reads(app, session):
+    limits = Limits.from_config(app.config)
+    for at in (NOW - timedelta(days=30), NOW - limits.window - timedelta(seconds=1), NOW - limits.window):
+        record_attempt(session, "old@example.test", "192.0.2.1", at, succeeded=False)
+    # Five failures inside the window: that account is held back, and must stay so.
+    for minutes in range(limits.per_account):
+        record_attempt(
+            session, "held@example.test", "192.0.2.9", NOW - timedelta(minutes=minutes), succeeded=False
+        )
+    session.commit()
+    held = retry_after(session, "held@example.test", "192.0.2.9", NOW, limits)
+    assert held > timedelta(0)
+
+    assert jobs.run("attempts", session, NOW) == {"removed": 3}
+
+    assert attempts_of(session, "old@example.test") == 0
+    assert attempts_of(session, "held@example.test") == limits.per_account
+    assert retry_after(session, "held@example.test", "192.0.2.9", NOW, limits) == held
+    assert jobs.run("attempts", session, NOW) == {"removed": 0}
+
+
+def test_the_clean_up_removes_a_flood_of_attempts_in_batches_and_counts_them_all(app, session, monkeypatch):
+    monkeypatch.setattr(jobs, "PRUNE_BATCH", 4)
+    long_ago = NOW - timedelta(days=2)
+    session.execute(
+        sa.insert(LoginAttempt),
+        [{"email_key": f"x{i}@example.test", "address": "192.0.2.1", "at": long_ago} for i in range(10)],
+    )
+    session.commit()
+
+    assert jobs.run("attempts", session, NOW) == {"removed": 10}
+    assert session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 0

@@ -28,7 +28,7 @@ from vendortrack.vendors import create_vendor
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKING = {"overdue", "reminders", "digests", "outbox"}
-NIGHTLY = {"tally"}  # when the scheduler starts, then once a night
+NIGHTLY = {"tally", "attempts"}  # when the scheduler starts, then once a night
 
 
 def wait_for(condition, seconds: float) -> bool:

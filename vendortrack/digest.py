@@ -9,19 +9,19 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from babel.dates import format_date
-from flask import current_app, render_template, url_for
+from flask import render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from vendortrack import mail
 from vendortrack.i18n import speaking, user_timezone
 from vendortrack.models import MailKind, User
-from vendortrack.models.user import DIGEST_TIME, DIGEST_WEEKDAY
+from vendortrack.models.user import DIGEST_TIME, DIGEST_WEEKDAY, new_unsubscribe_secret
 from vendortrack.scores.rules import (
     MIN_COUNTED,
     Outcome,
@@ -210,26 +210,42 @@ def preview(session: Session, user: User, end: datetime, cache: WeekCache) -> Pr
 # --- the email ----------------------------------------------------------------------------------
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="digest-unsubscribe")
-
-
-def unsubscribe_token(user: User) -> str:
-    return _serializer().dumps({"user": user.id})
-
-
-def user_id_for_unsubscribe(token: str) -> int | None:
-    try:
-        data = _serializer().loads(token)
-    except BadSignature:
-        return None
-    user_id = data.get("user") if isinstance(data, dict) else None
-    return user_id if isinstance(user_id, int) else None
+# What a secret from new_unsubscribe_secret looks like; anything else is no link of ours.
+UNSUBSCRIBE_SECRET = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def unsubscribe_url(user: User) -> str:
-    """The one-click link that ends the user's digests, signed so no one else can use it."""
-    return url_for("digest.unsubscribe", token=unsubscribe_token(user), _external=True)
+    """The one-click link that ends the user's digests: their own secret, replaced once it is used."""
+    return url_for("digest.unsubscribe", secret=user.unsubscribe_secret, _external=True)
+
+
+def _unsubscribing(secret: str) -> sa.ColumnElement[bool]:
+    # A disabled user's link is refused: their digest has stopped anyway, and the page says nothing.
+    return sa.and_(User.unsubscribe_secret == secret, User.disabled_at.is_(None))
+
+
+def unsubscribe_link_works(session: Session, secret: str) -> bool:
+    """Whether this is an active user's current unsubscribe link."""
+    if not UNSUBSCRIBE_SECRET.fullmatch(secret):
+        return False
+    return session.scalar(sa.select(User.id).where(_unsubscribing(secret))) is not None
+
+
+def unsubscribe(session: Session, secret: str) -> bool:
+    """End the digest of the active user whose link this is, and give them a new secret, so the link
+    works once; False (nothing changed) for a link used, replaced or never made, or a disabled user's.
+
+    One conditional UPDATE: two clicks at once unsubscribe once, and the second finds the link gone.
+    """
+    if not UNSUBSCRIBE_SECRET.fullmatch(secret):
+        return False
+    done = session.execute(
+        sa.update(User)
+        .where(_unsubscribing(secret))
+        .values(digest_enabled=False, digest_next_at=None, unsubscribe_secret=new_unsubscribe_secret())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return done == 1
 
 
 def compose(

@@ -1,5 +1,5 @@
 """The scheduled jobs: overdue sweep, due-soon reminders, weekly digests, the outbox sender, and
-the nightly tally check.
+the nightly tally check and clean-up of old sign-in attempts.
 
 Each is a function of (session, now, config) that claims its work with a conditional UPDATE,
 commits, and returns what it did, so two scheduler processes, or a restart halfway, never flag,
@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import ngettext
 from sqlalchemy.orm import Session, joinedload
 
-from vendortrack import digest, mail
+from vendortrack import digest, mail, throttle
 from vendortrack.database import write_intent
 from vendortrack.i18n import speaking, user_timezone
 from vendortrack.models import (
@@ -218,16 +218,32 @@ def check_tally(session: Session, now: datetime, config: Config) -> dict[str, An
     }
 
 
+PRUNE_BATCH = 10_000  # attempts removed per transaction, so sign-ins wait for none of it for long
+
+
+def prune_sign_in_attempts(session: Session, now: datetime, config: Config) -> dict[str, int]:
+    """Remove the sign-in attempts that have left the throttle's window: nothing reads them again."""
+    limits = throttle.Limits.from_config(config)
+    removed = 0
+    while True:
+        batch = throttle.prune_attempts(session, now, limits, at_most=PRUNE_BATCH)
+        session.commit()
+        removed += batch
+        if batch < PRUNE_BATCH:
+            return {"removed": removed}
+
+
 JOBS: dict[str, Callable[[Session, datetime, Config], dict[str, Any]]] = {
     "overdue": flag_overdue,
     "reminders": remind_due_soon,
     "digests": send_digests,
     "outbox": send_outbox,
     "tally": check_tally,
+    "attempts": prune_sign_in_attempts,
 }
 # Run once a night at this hour of the installation's time zone (and when the scheduler starts),
-# not every tick: a recount reads the whole ledger.
-NIGHTLY = frozenset({"tally"})
+# not every tick: a recount reads the whole ledger, and old sign-in attempts only take up room.
+NIGHTLY = frozenset({"tally", "attempts"})
 NIGHTLY_AT = time(3, 0)
 
 

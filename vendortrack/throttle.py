@@ -88,3 +88,12 @@ def retry_after(
         _wait_after(session, account_failures, limits.per_account, now, limits.window),
         _wait_after(session, address_failures, limits.per_address, now, limits.window),
     )
+
+
+def prune_attempts(session: Session, now: datetime, limits: Limits, *, at_most: int) -> int:
+    """Remove up to `at_most` attempts that have left the window: no throttling decision from now on
+    reads them (retry_after counts only those after now - window). Returns how many went."""
+    gone = sa.select(LoginAttempt.id).where(LoginAttempt.at <= now - limits.window).limit(at_most)
+    return session.execute(
+        sa.delete(LoginAttempt).where(LoginAttempt.id.in_(gone.scalar_subquery()))
+    ).rowcount

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from vendortrack.extensions import db
 from vendortrack.timeutil import user_zone
@@ -47,6 +47,10 @@ def new_calendar_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def new_unsubscribe_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
@@ -71,6 +75,12 @@ class User(UserMixin, db.Model):
     calendar_scope: Mapped[CalendarScope] = mapped_column(
         default=CalendarScope.mine, server_default=CalendarScope.mine.value
     )
+    # The secret in the digest's unsubscribe link: it ends this user's digest and nothing else. A new
+    # one when the link is used and when the email changes, so an old link, or one sent to the old
+    # address, stops working.
+    unsubscribe_secret: Mapped[str] = mapped_column(
+        sa.String(64), unique=True, default=new_unsubscribe_secret
+    )
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
@@ -80,6 +90,12 @@ class User(UserMixin, db.Model):
     @staticmethod
     def normalize_email(email: str) -> str:
         return email.strip().lower()
+
+    @validates("email")
+    def _new_address_new_unsubscribe_link(self, _key: str, email: str) -> str:
+        if self.email is not None and email != self.email:
+            self.unsubscribe_secret = new_unsubscribe_secret()
+        return email
 
     @property
     def display_name(self) -> str:

@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Length
 from vendortrack import accounts, audit, digest, jobs, mail
 from vendortrack.extensions import db
 from vendortrack.forms import Form
-from vendortrack.models import JobRun, MailKind, MailState, OutboxMessage, Role, User, Vendor
+from vendortrack.models import ApiToken, JobRun, MailKind, MailState, OutboxMessage, Role, User, Vendor
 from vendortrack.permissions import admin_required, event_log_required
 from vendortrack.security import is_local_path
 from vendortrack.templating import ROLE_LABELS
@@ -61,6 +61,9 @@ def _users_page(
         users=users,
         role_forms=role_forms,
         invite_form=invite_form or InviteForm(formdata=None),
+        password_min_length=accounts.password_policy().min_length,
+        unused_tokens=accounts.unused_tokens(db.session, utcnow()),
+        unused_days=accounts.TOKEN_UNUSED_AFTER.days,
     ), status
 
 
@@ -135,6 +138,20 @@ def enable(user_id: int):
     return redirect(url_for("admin.users"))
 
 
+@bp.post("/tokens/<id:token_id>/revoke")
+@admin_required
+def revoke_token(token_id: int):
+    """Stop an API token at once, from the list of those unused for long."""
+    token = db.get_or_404(ApiToken, token_id)
+    with writing(db.session):
+        accounts.revoke_token(db.session, token, utcnow())
+    flash(
+        _("The API token of %(email)s is revoked: it stops working at once.", email=token.user.email),
+        "success",
+    )
+    return redirect(url_for("admin.users", _anchor="unused-tokens"))
+
+
 # -- scheduled jobs -------------------------------------------------------------------------------
 
 RUNS_SHOWN = 20
@@ -145,6 +162,7 @@ JOB_LABELS = {
     "digests": _l("Weekly digests"),
     "outbox": _l("Outbox sender"),
     "tally": _l("Score sums check"),
+    "attempts": _l("Old sign-in attempts clean-up"),
 }
 # What each job's result counts, in words; a key not listed here is shown as it is.
 RESULT_LABELS = {
@@ -162,6 +180,7 @@ RESULT_LABELS = {
     "differences": _l("differences found"),
     "repaired": _l("vendors repaired"),
     "found": _l("found"),
+    "removed": _l("old sign-in attempts removed"),
 }
 
 

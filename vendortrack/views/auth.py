@@ -100,8 +100,15 @@ def logout():
 
 
 def _profile_page(form: ProfileForm, status: int):
-    calendar = profile_panel(current_user._get_current_object())
-    return render_template("auth/profile.html", form=form, **calendar), status
+    user = current_user._get_current_object()
+    calendar = profile_panel(user)
+    return render_template(
+        "auth/profile.html",
+        form=form,
+        password_min_length=accounts.password_policy().min_length,
+        tokens=accounts.tokens_of(db.session, user),
+        **calendar,
+    ), status
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -116,7 +123,7 @@ def profile():
             if form.new_password.data:
                 if not accounts.password_matches(current_user, form.current_password.data or ""):
                     raise InvalidInput("current_password", _("Your current password is wrong."))
-                check_password_strength(form.new_password.data)
+                check_password_strength(form.new_password.data, user=current_user)
         except InvalidInput as error:
             getattr(form, error.field, form.new_password).errors.append(str(error.message))
             return _profile_page(form, 400)

@@ -12,11 +12,12 @@ from flask_smorest import Blueprint, abort
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from vendortrack.accounts import user_for_token
+from vendortrack.accounts import live_token, note_token_use, token_use_due
 from vendortrack.extensions import db
 from vendortrack.models import User
 from vendortrack.security import SAFE_METHODS
 from vendortrack.timeutil import utcnow
+from vendortrack.unit_of_work import writing
 
 SECURITY = [{"bearerAuth": []}]
 # Writes that change only the caller's own account, never the ledger: a viewer may make them too,
@@ -28,11 +29,14 @@ def authenticate() -> None:
     """The blueprints' before_request: who is calling, may they write, and the request's one clock read."""
     scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
     secret = secret.strip()
-    user = user_for_token(db.session, secret) if scheme.lower() == "bearer" and secret else None
-    if user is None:
+    token = live_token(db.session, secret) if scheme.lower() == "bearer" and secret else None
+    if token is None:
         abort(401, message=_("Send a valid API token as 'Authorization: Bearer <token>'."))
-    g.api_user = user
+    g.api_user = user = token.user
     g.api_now = utcnow()
+    if token_use_due(token, g.api_now):  # at most once a minute: most requests write nothing here
+        with writing(db.session, reread=False):
+            note_token_use(db.session, token, g.api_now)
     if request.method in SAFE_METHODS:
         return
     if not user.can_write and request.endpoint not in SELF_SERVICE:
