@@ -15,6 +15,7 @@ from flask_babel import ngettext
 from flask_migrate import upgrade
 
 from config import DEFAULT_PORT
+from vendortrack import jobs
 from vendortrack.accounts import create_user, find_user, issue_token, set_password
 from vendortrack.demo import DEMO_ADMIN, DemoResult, load_demo
 from vendortrack.extensions import db
@@ -77,14 +78,12 @@ class AwareMoment(click.ParamType):
 
 
 @jobs_cli.command("run")
-@click.argument("name", type=click.Choice(["overdue", "reminders", "digests", "outbox", "tally", "attempts"]))
+@click.argument("name", type=click.Choice(sorted(jobs.JOBS)))
 @click.option("--now", type=AwareMoment(), default=None, help="Run as if it were this moment (default: now).")
 @click.option("--dry-run", is_flag=True, help="Print what the job would do; write nothing, send nothing.")
 @click.option("--force", is_flag=True, help="Run even with a --now ahead of the clock.")
 def jobs_run(name: str, now: datetime | None, dry_run: bool, force: bool) -> None:
     """Run one job once, as of --now, and print what it did."""
-    from vendortrack import jobs
-
     if dry_run:
         describe_dry_run(name, jobs.dry_run(name, db.engine, now or utcnow()))
         return
