@@ -190,3 +190,42 @@ def test_a_year_one_typo_is_refused_and_one_stored_before_leaves_the_scorecard_a
         db.session.remove()
     for path in ("/api/v1/scorecard", f"/api/v1/vendors/{vendor_id}/score"):
         assert client.get(path, headers=token_headers).status_code == 200
+
+
+def _nullable_properties(node, path: str = ""):
+    """Every (path, schema) in the document that says null is allowed, however it says it."""
+    if isinstance(node, dict):
+        enum = node.get("enum")
+        if node.get("nullable") or (isinstance(enum, list) and None in enum) or "anyOf" in node:
+            yield path, node
+        for key, value in node.items():
+            yield from _nullable_properties(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _nullable_properties(value, f"{path}/{i}")
+
+
+def test_nullable_references_and_enums_are_described_as_client_generators_read_them():
+    """OpenAPI 3.0: `nullable` beside `allOf: [$ref]`; an enum is a named schema, null never one of its values."""
+    document = schema.raw_schema
+    assert document["openapi"].startswith("3.0.")
+    components = document["components"]["schemas"]
+    assert components["Event"]["properties"]["actor"] == {
+        "nullable": True,
+        "allOf": [{"$ref": "#/components/schemas/UserRef"}],
+    }
+    assert components["ImportRow"]["properties"]["commitment"] == {
+        "nullable": True,
+        "allOf": [{"$ref": "#/components/schemas/ImportCommitment"}],
+    }
+    assert components["Commitment"]["properties"]["excuse_category"] == {
+        "nullable": True,
+        "allOf": [{"$ref": "#/components/schemas/ExcuseCategory"}],
+    }
+    assert components["ExcuseCategory"]["enum"][0] == "force_majeure"
+    wrong = [
+        path
+        for path, node in _nullable_properties(document)
+        if "anyOf" in node or None in node.get("enum", []) or ("enum" in node and node.get("nullable"))
+    ]
+    assert wrong == []
