@@ -28,6 +28,15 @@ class UTCDateTime(fields.AwareDateTime):
         return super()._serialize(value and value.astimezone(UTC), attr, obj, **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true or false, as the document says; marshmallow's Boolean also takes 1, "yes" and "on"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 def row_id(**kwargs: Any) -> fields.Integer:
     return fields.Integer(validate=validate.Range(min=1, max=ROW_ID_MAX), **kwargs)
 
@@ -270,7 +279,7 @@ class OutcomeSchema(Schema):
     excuse_category = fields.Enum(ExcuseCategory, allow_none=True)
     excuse = text(TEXT_MAX)
     new_due_at = UTCDateTime(metadata={"description": NEW_DUE_AT})
-    confirm_past = fields.Boolean(metadata={"description": CONFIRM_PAST})
+    confirm_past = StrictBoolean(metadata={"description": CONFIRM_PAST})
 
     @validates_schema
     def only_fields_of_the_outcome(self, data: dict[str, Any], **kwargs: Any) -> None:
