@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from werkzeug.serving import make_server
 
 from config import TestConfig
 from vendortrack import create_app, importing
@@ -155,6 +157,22 @@ def app(request, database_url, tmp_path) -> Iterator[Flask]:
     else:
         with _test_app(request.getfixturevalue("shared_app"), tmp_path / "instance") as app:
             yield app
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The app served on a free loopback port from a thread, for a browser or an HTTP client."""
+    # The test thread only reads while the browser (or a client) writes: its transactions must not hold
+    # SQLite's write lock (BEGIN IMMEDIATE) or the server's writes would wait on it.
+    db.session.commit()
+    write_intent.set(False)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Polled for shutdown every 50 ms, not the default 500: each test using it ends by stopping it.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
 
 
 @pytest.fixture

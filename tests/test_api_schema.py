@@ -1,4 +1,5 @@
-"""Schemathesis fuzzes every operation of the OpenAPI document: no 5xx, every answer as documented."""
+"""Schemathesis fuzzes every operation of the OpenAPI document: no 5xx, every answer as documented,
+what the document allows accepted and what it forbids refused."""
 
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ import schemathesis
 import sqlalchemy as sa
 from flask import Flask
 from hypothesis import HealthCheck, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.config import PositiveDataAcceptanceConfig
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -24,13 +29,19 @@ from tests.conftest import NOW, PASSWORD, make_app
 from vendortrack import ledger
 from vendortrack.accounts import create_user, issue_token
 from vendortrack.extensions import db
-from vendortrack.models import Commitment, Kind, Role, Status
+from vendortrack.models import Commitment, Kind, Role, Status, Vendor
 from vendortrack.scores import tally
 from vendortrack.vendors import add_contact, create_vendor
 
-# Not negative_data_rejection/positive_data_acceptance: a well-formed request the ledger refuses (a
-# duplicate name, reopening an open commitment) is a documented 422, and unknown query keys are ignored.
-CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+    # Both phases: a request the document forbids is refused, one it allows is taken.
+    negative_data_rejection,
+    positive_data_acceptance,
+]
 
 
 def _seed_ledger(role: Role) -> str:
@@ -114,10 +125,16 @@ def _load_schema():
 
 
 schema = _load_schema()
+schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+# A well-formed request the ledger refuses (a duplicate name, reopening an open commitment) is a
+# documented 422: the document describes shapes, not the ledger's state.
+schema.config.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
+    expected_statuses=["2xx", "401", "403", "404", "422"]
+)
 # What only an admin may do: the editor's run sees it answer 403, an admin's reaches the bodies.
 admin_schema = schema.include(path_regex=r"^/api/v1/users")
 FUZZING = settings(
-    max_examples=25,
+    max_examples=10,
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,
@@ -127,17 +144,24 @@ FUZZING = settings(
 )
 
 
+def _call_with_token(case, app: Flask, token_headers: dict[str, str]) -> None:
+    # The token goes into the case itself: a negative case that dropped the Authorization header
+    # then reads as the request it became, one with a valid token, not as a refusal the app owed.
+    case.headers = {**(case.headers or {}), **token_headers}
+    case.call_and_validate(app=app, checks=CHECKS)
+
+
 # The ledger is seeded once per operation (token_headers), not per example, on purpose.
 @schema.parametrize()
 @FUZZING
 def test_every_operation_answers_as_documented_and_never_with_a_server_error(case, fuzzed_app, token_headers):
-    case.call_and_validate(app=fuzzed_app, headers=token_headers, checks=CHECKS)
+    _call_with_token(case, fuzzed_app, token_headers)
 
 
 @admin_schema.parametrize()
 @FUZZING
 def test_every_admin_operation_answers_an_admin_as_documented(case, fuzzed_app, admin_token_headers):
-    case.call_and_validate(app=fuzzed_app, headers=admin_token_headers, checks=CHECKS)
+    _call_with_token(case, fuzzed_app, admin_token_headers)
 
 
 @pytest.mark.parametrize("path", ["/api/v1/scorecard", "/api/v1/vendors/{vendor_id}/score"])
@@ -190,3 +214,117 @@ def test_a_year_one_typo_is_refused_and_one_stored_before_leaves_the_scorecard_a
         db.session.remove()
     for path in ("/api/v1/scorecard", f"/api/v1/vendors/{vendor_id}/score"):
         assert client.get(path, headers=token_headers).status_code == 200
+
+
+def _seeded_ids(client, headers: dict[str, str]) -> dict[str, int]:
+    # One the seeding made, with a contact: the fuzzer's vendors have none.
+    vendors = client.get("/api/v1/vendors", query_string={"q": "Fuzzed"}, headers=headers)
+    vendor = vendors.get_json()["items"][0]["id"]
+    contact = client.get(f"/api/v1/vendors/{vendor}/contacts", headers=headers).get_json()["items"][0]["id"]
+    opened = client.get("/api/v1/commitments", query_string={"status": "open"}, headers=headers)
+    return {"vendor_id": vendor, "contact_id": contact, "commitment_id": opened.get_json()["items"][0]["id"]}
+
+
+PATCHES = [
+    "/api/v1/me",
+    "/api/v1/vendors/{vendor_id}",
+    "/api/v1/vendors/{vendor_id}/contacts/{contact_id}",
+    "/api/v1/commitments/{commitment_id}",
+]
+
+
+@pytest.mark.parametrize("path", PATCHES)
+@pytest.mark.parametrize("content_type", [None, "application/json"], ids=["no-body", "empty-json-body"])
+def test_a_patch_without_a_body_is_refused_as_the_document_says(
+    fuzzed_app, token_headers, path, content_type
+):
+    client = fuzzed_app.test_client()
+    url = path.format(**_seeded_ids(client, token_headers))
+    response = client.patch(url, headers=token_headers, data=b"", content_type=content_type)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["message"] == "Send a JSON object as the body."
+    assert list(error["fields"]) == ["_request"]
+    operation = schema.raw_schema["paths"][path]["patch"]
+    assert operation["requestBody"]["required"] is True
+    assert "400" in operation["responses"]
+
+
+@pytest.mark.parametrize(
+    "method, path, body, field",
+    [
+        ("post", "/api/v1/import", {"csv": "vendor\nStrict Boolean Ltd", "commit": 0}, "commit"),
+        ("post", "/api/v1/import", {"csv": "vendor\nStrict Boolean Ltd", "commit": 1}, "commit"),
+        ("post", "/api/v1/import", {"csv": "vendor\nStrict Boolean Ltd", "commit": "yes"}, "commit"),
+        ("patch", "/api/v1/me", {"name": "Renamed", "digest_enabled": "true"}, "digest_enabled"),
+        (
+            "post",
+            "/api/v1/commitments/{commitment_id}/resolve",
+            {"status": "rescheduled", "new_due_at": "2020-01-01T00:00:00Z", "confirm_past": 1},
+            "confirm_past",
+        ),
+    ],
+)
+def test_a_boolean_is_json_true_or_false_and_anything_else_is_refused_changing_nothing(
+    fuzzed_app, token_headers, method, path, body, field
+):
+    client = fuzzed_app.test_client()
+    ids = _seeded_ids(client, token_headers)
+    before = {
+        "me": client.get("/api/v1/me", headers=token_headers).get_json(),
+        "commitment": client.get(
+            f"/api/v1/commitments/{ids['commitment_id']}", headers=token_headers
+        ).get_json(),
+    }
+    response = client.open(path.format(**ids), method=method, headers=token_headers, json=body)
+    assert response.status_code == 422
+    assert list(response.get_json()["error"]["fields"]) == [field]
+    with fuzzed_app.app_context():
+        assert db.session.scalar(sa.select(Vendor.id).where(Vendor.name == "Strict Boolean Ltd")) is None
+        db.session.remove()
+    after = {
+        "me": client.get("/api/v1/me", headers=token_headers).get_json(),
+        "commitment": client.get(
+            f"/api/v1/commitments/{ids['commitment_id']}", headers=token_headers
+        ).get_json(),
+    }
+    assert after == before
+
+
+def _nullable_properties(node, path: str = ""):
+    """Every (path, schema) in the document that says null is allowed, however it says it."""
+    if isinstance(node, dict):
+        enum = node.get("enum")
+        if node.get("nullable") or (isinstance(enum, list) and None in enum) or "anyOf" in node:
+            yield path, node
+        for key, value in node.items():
+            yield from _nullable_properties(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _nullable_properties(value, f"{path}/{i}")
+
+
+def test_nullable_references_and_enums_are_described_as_client_generators_read_them():
+    """OpenAPI 3.0: `nullable` beside `allOf: [$ref]`; an enum is a named schema, null never one of its values."""
+    document = schema.raw_schema
+    assert document["openapi"].startswith("3.0.")
+    components = document["components"]["schemas"]
+    assert components["Event"]["properties"]["actor"] == {
+        "nullable": True,
+        "allOf": [{"$ref": "#/components/schemas/UserRef"}],
+    }
+    assert components["ImportRow"]["properties"]["commitment"] == {
+        "nullable": True,
+        "allOf": [{"$ref": "#/components/schemas/ImportCommitment"}],
+    }
+    assert components["Commitment"]["properties"]["excuse_category"] == {
+        "nullable": True,
+        "allOf": [{"$ref": "#/components/schemas/ExcuseCategory"}],
+    }
+    assert components["ExcuseCategory"]["enum"][0] == "force_majeure"
+    wrong = [
+        path
+        for path, node in _nullable_properties(document)
+        if "anyOf" in node or None in node.get("enum", []) or ("enum" in node and node.get("nullable"))
+    ]
+    assert wrong == []

@@ -8,36 +8,16 @@ Every context made by `open_context` checks each page it loads: the page must fi
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.browser.watch import DESK, PHONE, open_context, problems  # noqa: F401 - the tests' imports
-from vendortrack.database import write_intent
-from vendortrack.extensions import db
 
 CHROMIUM = Path(os.environ.get("VENDORTRACK_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
-    # The test thread only reads while the browser writes: its transactions must not hold
-    # SQLite's write lock (BEGIN IMMEDIATE) or the server's writes would wait on it.
-    db.session.commit()
-    write_intent.set(False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    # Polled for shutdown every 50 ms, not the default 500: each browser test ends by stopping it.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")

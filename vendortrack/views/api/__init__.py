@@ -13,7 +13,7 @@ BLUEPRINTS = (me.bp, vendors.bp, commitments.bp, scores.bp, users.bp, exports.bp
 def register(app: Flask) -> None:
     # Documented errors take the shape vendortrack.errors gives them; set before the spec is built.
     api.ERROR_SCHEMA = schemas.ErrorSchema
-    api.init_app(app)
+    api.init_app(app, spec_kwargs={"marshmallow_plugin": schemas.DocumentPlugin()})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)

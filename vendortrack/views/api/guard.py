@@ -89,7 +89,12 @@ class BodyParser(FlaskParser):
         return super().load_querystring(req, schema)
 
     def load_json(self, req, schema):
-        return self._refuse_nul(super().load_json(req, schema))
+        data = super().load_json(req, schema)
+        # No body, or an empty one: webargs would read it as {}, and a PATCH as "change nothing".
+        if data is missing:
+            message = _("Send a JSON object as the body.")
+            abort(400, message=message, fields={"_request": [message]})
+        return self._refuse_nul(data)
 
 
 class ApiBlueprint(Blueprint):
@@ -104,7 +109,12 @@ class ApiBlueprint(Blueprint):
     def arguments(self, schema, *args, **kwargs):
         # One schema for the view's life: webargs makes a new one from a class on every request,
         # copying each of its fields (2 % of a request's CPU under load). Loading keeps no state.
-        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+        parse = super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+        if kwargs.get("location", "json") != "json":
+            return parse
+        # A body missing or not JSON is refused (BodyParser) before its fields are read.
+        document = self.alt_response(400, response=_error(400))
+        return lambda view: document(parse(view))
 
 
 def current_api_user() -> User:

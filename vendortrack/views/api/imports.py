@@ -15,7 +15,7 @@ from vendortrack.importing import ImportFailed, Preview, Problem
 from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
 from vendortrack.views.api.guard import ApiBlueprint, current_api_user, documented, request_now
-from vendortrack.views.api.schemas import ErrorSchema, UTCDateTime
+from vendortrack.views.api.schemas import ErrorSchema, StrictBoolean, UTCDateTime
 from vendortrack.views.api.user_schemas import known_timezone
 
 bp = ApiBlueprint(
@@ -51,7 +51,7 @@ class ImportRequestSchema(Schema):
             "ISO 8601. By default: from your language."
         },
     )
-    commit = fields.Boolean(
+    commit = StrictBoolean(
         load_default=False, metadata={"description": "Write the rows; without it, only the preview."}
     )
 

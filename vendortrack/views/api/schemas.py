@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import current_app
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -25,6 +26,15 @@ class UTCDateTime(fields.AwareDateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return super()._serialize(value and value.astimezone(UTC), attr, obj, **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false, as the document says; marshmallow's Boolean also takes 1, "yes" and "on"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 def row_id(**kwargs: Any) -> fields.Integer:
@@ -269,7 +279,7 @@ class OutcomeSchema(Schema):
     excuse_category = fields.Enum(ExcuseCategory, allow_none=True)
     excuse = text(TEXT_MAX)
     new_due_at = UTCDateTime(metadata={"description": NEW_DUE_AT})
-    confirm_past = fields.Boolean(metadata={"description": CONFIRM_PAST})
+    confirm_past = StrictBoolean(metadata={"description": CONFIRM_PAST})
 
     @validates_schema
     def only_fields_of_the_outcome(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -314,3 +324,40 @@ class EventSchema(Schema):
 
 class EventListSchema(Schema):
     items = fields.List(fields.Nested(EventSchema), required=True)
+
+
+# --- the document -------------------------------------------------------------------------------
+
+
+class NullableAsGeneratorsRead(OpenAPIConverter):
+    """What may be null, as OpenAPI 3.0 client generators read it: `nullable` beside `allOf: [$ref]`.
+
+    apispec writes a nullable reference as `anyOf` of a bare nullable object and the schema, and a
+    nullable enum with null among its values; openapi-python-client makes the first an empty class
+    and the second three. A nullable enum becomes a named schema (its Python enum's name, else the
+    field's), referred to the same way.
+    """
+
+    def field2nullable(self, field: fields.Field, ret: dict) -> dict:
+        if not field.allow_none or self.openapi_version.major != 3 or self.openapi_version.minor >= 1:
+            return super().field2nullable(field, ret)
+        if "enum" in ret:
+            ret["$ref"] = self._enum_schema(field, ret)
+        if "$ref" in ret:
+            return {"nullable": True, "allOf": [{"$ref": ret.pop("$ref")}]}
+        return {"nullable": True}
+
+    def _enum_schema(self, field: fields.Field, ret: dict) -> str:
+        name = field.enum.__name__ if isinstance(field, fields.Enum) else field.name.title().replace("_", "")
+        values = [value for value in ret.pop("enum") if value is not None]
+        schema = {"type": ret.pop("type"), "enum": values}
+        known = self.spec.components.schemas.get(name)
+        if known is None:
+            self.spec.components.schema(name, schema)
+        elif known != schema:
+            raise ValueError(f"Two enums named {name} in the API document: {known['enum']} and {values}")
+        return f"#/components/schemas/{name}"
+
+
+class DocumentPlugin(MarshmallowPlugin):
+    Converter = NullableAsGeneratorsRead

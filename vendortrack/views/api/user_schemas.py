@@ -9,7 +9,7 @@ from vendortrack import export
 from vendortrack.i18n import LANGUAGES
 from vendortrack.models import Role
 from vendortrack.timeutil import is_timezone
-from vendortrack.views.api.schemas import PageSchema, UTCDateTime, line, name
+from vendortrack.views.api.schemas import PageSchema, StrictBoolean, UTCDateTime, line, name
 
 ROLES = [role.value for role in Role]
 
@@ -69,7 +69,7 @@ class MePatchSchema(Schema):
         validate=known_language,
         metadata={"enum": [*LANGUAGES, None], "description": "null: as the client's Accept-Language asks."},
     )
-    digest_enabled = fields.Boolean(metadata={"description": "Whether the weekly digest is emailed."})
+    digest_enabled = StrictBoolean(metadata={"description": "Whether the weekly digest is emailed."})
 
 
 class UserCreateSchema(Schema):

@@ -1,0 +1,120 @@
+"""A client generated from the OpenAPI document (openapi-python-client) reads every answer as typed objects."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+GENERATOR = Path(sys.executable).with_name("openapi-python-client")
+PACKAGE = "vendortrack_client"
+MODULES = {
+    "client": "",
+    "models": ".models",
+    "post_vendor": ".api.api_vendors.post_api_v1_vendors",
+    "log_commitment": ".api.api_commitments.post_api_v1_vendors_vendor_id_commitments",
+    "resolve": ".api.api_commitments.post_api_v1_commitments_commitment_id_resolve",
+    "history": ".api.api_commitments.get_api_v1_commitments_commitment_id_history",
+    "import_csv": ".api.api_imports.post_api_v1_import",
+}
+
+
+@pytest.fixture
+def generated(live_server, tmp_path, monkeypatch) -> Iterator[SimpleNamespace]:
+    """The client package, generated from the document the live server hands out, then imported."""
+    config = tmp_path / "generator.yaml"
+    config.write_text("post_hooks: []\n")  # unformatted: ruff need not be on the PATH
+    result = subprocess.run(
+        [
+            str(GENERATOR),
+            "generate",
+            "--url",
+            f"{live_server}/api/v1/openapi.json",
+            "--output-path",
+            str(tmp_path / PACKAGE),
+            "--meta",
+            "none",
+            "--config",
+            str(config),
+            "--fail-on-warning",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        yield SimpleNamespace(
+            **{name: importlib.import_module(PACKAGE + module) for name, module in MODULES.items()}
+        )
+    finally:
+        # The next database's run generates and imports its own.
+        for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
+            del sys.modules[name]
+
+
+def test_a_generated_client_logs_and_resolves_a_commitment_and_reads_its_history_as_typed_objects(
+    auth, editor, generated, live_server
+):
+    api, m = generated, generated.models
+    with api.client.AuthenticatedClient(
+        base_url=live_server, token=auth["Authorization"].split()[1]
+    ) as client:
+        vendor = api.post_vendor.sync(
+            client=client, body=m.VendorCreate(name="Printer Ltd", category="Print")
+        )
+        assert isinstance(vendor, m.Vendor)
+        assert (vendor.name, vendor.category, vendor.archived_at) == ("Printer Ltd", "Print", None)
+
+        due = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+        commitment = api.log_commitment.sync(
+            vendor.id,
+            client=client,
+            body=m.CommitmentCreate(kind=m.CommitmentCreateKind.PROMISE, title="The quote", due_at=due),
+        )
+        assert isinstance(commitment, m.Commitment)
+        assert (commitment.title, commitment.due_at, commitment.excuse_category) == ("The quote", due, None)
+
+        broken = api.resolve.sync(
+            commitment.id,
+            client=client,
+            body=m.Resolve(
+                status=m.ResolveStatus.BROKEN,
+                excuse_category=m.ExcuseCategory.THIRD_PARTY,
+                excuse="The courier lost it",
+            ),
+        )
+        assert isinstance(broken, m.Commitment)
+        assert broken.status == m.CommitmentStatus.BROKEN
+        assert broken.excuse_category is m.ExcuseCategory.THIRD_PARTY
+        assert broken.excuse == "The courier lost it"
+
+        history = api.history.sync(commitment.id, client=client)
+        assert isinstance(history, m.EventList)
+        assert [event.action for event in history.items] == [m.EventAction.CREATED, m.EventAction.RESOLVED]
+        for event in history.items:
+            assert isinstance(event.actor, m.UserRef)
+            assert (event.actor.id, event.actor.email) == (editor.id, editor.email)
+        assert history.items[1].after["status"] == "broken"
+
+        preview = api.import_csv.sync(
+            client=client,
+            body=m.ImportRequest(
+                csv="vendor,kind,title,due\nPrinter Ltd,meeting,Proofs,2026-07-01 10:00\nNew Co,,,\n",
+                timezone="UTC",
+                commit=False,
+            ),
+        )
+        assert isinstance(preview, m.ImportPreview)
+        planned, vendor_only = preview.rows
+        assert isinstance(planned.commitment, m.ImportCommitment)
+        assert (planned.commitment.kind, planned.commitment.title) == ("meeting", "Proofs")
+        assert planned.commitment.due_at == datetime(2026, 7, 1, 10, 0, tzinfo=UTC)
+        assert vendor_only.commitment is None
