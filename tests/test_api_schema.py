@@ -164,18 +164,37 @@ def test_every_admin_operation_answers_an_admin_as_documented(case, fuzzed_app, 
     _call_with_token(case, fuzzed_app, admin_token_headers)
 
 
+@pytest.mark.parametrize(
+    "as_of", ["5567-12-18T02:36:12Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59-12:00"]
+)
 @pytest.mark.parametrize("path", ["/api/v1/scorecard", "/api/v1/vendors/{vendor_id}/score"])
-def test_a_score_as_of_centuries_after_the_ledger_is_answered(fuzzed_app, token_headers, path):
-    """Found by the fuzzer: PostgreSQL's exp() refuses to underflow, where SQLite returns 0."""
+def test_a_score_as_of_a_moment_no_ledger_holds_is_refused_naming_the_years(
+    fuzzed_app, token_headers, path, as_of
+):
+    """Found by the fuzzers: year 5567 failed on PostgreSQL (exp() refuses to underflow), the calendar's
+    ends in Python (as_of less the grace, or moved to UTC, falls off it)."""
     client = fuzzed_app.test_client()
     vendor_id = client.get("/api/v1/vendors", headers=token_headers).get_json()["items"][0]["id"]
     response = client.get(
-        path.format(vendor_id=vendor_id),
-        query_string={"as_of": "5567-12-18T02:36:12Z"},
-        headers=token_headers,
+        path.format(vendor_id=vendor_id), query_string={"as_of": as_of}, headers=token_headers
     )
-    assert response.status_code == 200
-    assert response.get_json()["as_of"] == "5567-12-18T02:36:12+00:00"
+
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"as_of": ["Give a date from the years 1900 to 2999."]}
+
+
+@pytest.mark.parametrize(
+    ("name", "moment"), [("due_from", "0001-01-01T00:00:00+14:00"), ("due_to", "9999-12-31T23:59:59-12:00")]
+)
+def test_a_commitment_filter_at_the_calendars_ends_is_refused_naming_it(
+    fuzzed_app, token_headers, name, moment
+):
+    response = fuzzed_app.test_client().get(
+        "/api/v1/commitments", query_string={name: moment}, headers=token_headers
+    )
+
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {name: ["Give a date from the years 1900 to 2999."]}
 
 
 def test_a_year_one_typo_is_refused_and_one_stored_before_leaves_the_scorecard_answering(

@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from vendortrack.ledger import LOGGED_OUTCOMES, TITLE_MAX
+from vendortrack.ledger import LOGGED_OUTCOMES, OUT_OF_RANGE, TITLE_MAX, in_range
 from vendortrack.models import EventAction, ExcuseCategory, Kind, Status
 from vendortrack.validation import InvalidInput, check_plain_text, plain_text_pattern
 from vendortrack.views.api.guard import request_now
@@ -22,7 +22,17 @@ TEXT_MAX = 10_000
 
 
 class UTCDateTime(fields.AwareDateTime):
-    """ISO 8601 with an offset in (a naive time is refused, naming the field), UTC out."""
+    """ISO 8601 with an offset in (a naive time is refused, naming the field), UTC out.
+
+    Every moment the API takes is one the ledger could hold (ledger.in_range): a filter or an as_of
+    past them means nothing, and at the calendar's ends moving it to UTC or back by the grace fails.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if not in_range(moment):
+            raise ValidationError(str(OUT_OF_RANGE))
+        return moment
 
     def _serialize(self, value, attr, obj, **kwargs):
         return super()._serialize(value and value.astimezone(UTC), attr, obj, **kwargs)

@@ -80,7 +80,12 @@ class UserCreateSchema(Schema):
         required=True,
         load_only=True,
         validate=validate.Length(max=1000),
-        metadata={"description": "The initial password, at least 10 characters."},
+        metadata={
+            "description": (
+                "The initial password: at least VENDORTRACK_PASSWORD_MIN_LENGTH characters (10 unless set) "
+                "and hard to guess; a refusal says why."
+            )
+        },
     )
     timezone = timezone_field()
 
