@@ -18,7 +18,7 @@ from flask import current_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import _empty_all_tables
+from tests.conftest import PASSWORD, _empty_all_tables
 from vendortrack import ledger
 from vendortrack.accounts import create_user
 from vendortrack.models import Commitment, ExcuseCategory, Kind, Role, Status, Vendor
@@ -51,7 +51,7 @@ commitments = st.lists(
 def write_week(session, rows, vendors: int):
     """The random ledger, written as the app writes it; the logging always days before the due time."""
     editor = create_user(
-        session, email="e@example.test", password="x" * 12, role=Role.editor, now=START - timedelta(days=60)
+        session, email="e@example.test", password=PASSWORD, role=Role.editor, now=START - timedelta(days=60)
     )
     made = [
         create_vendor(session, now=START - timedelta(days=60), name=f"Vendor {i}") for i in range(vendors)
