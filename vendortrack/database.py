@@ -139,7 +139,10 @@ def configure_sqlite(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "rollback")
     def on_rollback(connection):
-        queue.done(connection.connection.dbapi_connection)
+        # A connection dropped mid-statement (errors.drop_interrupted_connection) has no DBAPI
+        # connection left to ask for; closing it gave up its turn (on_close).
+        if not connection.invalidated:
+            queue.done(connection.connection.dbapi_connection)
 
     @sa.event.listens_for(engine, "checkin")
     def on_checkin(dbapi_connection, _record):

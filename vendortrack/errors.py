@@ -142,13 +142,26 @@ def drop_interrupted_connection(context: sa.engine.ExceptionContext) -> None:
     if not isinstance(context.original_exception, RequestTimedOut):
         return
     try:
-        cancel = getattr(context.connection.connection.dbapi_connection, "cancel_safe", None)  # psycopg
+        dbapi_connection = context.connection.connection.dbapi_connection
+        cancel = getattr(dbapi_connection, "cancel_safe", None)  # psycopg
         if cancel is not None:
             cancel(timeout=2)
+        else:
+            # SQLite closes a connection with a statement still open only once that statement is
+            # freed (sqlite3_close_v2), and until then its transaction holds the write lock: end the
+            # transaction now (its open statements are aborted).
+            dbapi_connection.rollback()
     except Exception:  # noqa: S110 - closing the connection below ends the statement too, later
         pass
     context.is_disconnect = True
     context.invalidate_pool_on_disconnect = False  # the other connections were never interrupted
+
+
+def handle_statement_error(error: sa.exc.StatementError):
+    """SQLAlchemy wraps what a statement raised: the deadline, when it stopped one, is answered as such."""
+    if isinstance(error.orig, RequestTimedOut):
+        return handle_timeout(error.orig)
+    return handle_unexpected(error)
 
 
 def handle_unexpected(error: Exception):
@@ -194,5 +207,6 @@ def register(app: Flask) -> None:
     if not sa.event.contains(sa.Engine, "handle_error", drop_interrupted_connection):
         sa.event.listen(sa.Engine, "handle_error", drop_interrupted_connection)
     app.register_error_handler(sa.exc.DBAPIError, handle_database_error)
+    app.register_error_handler(sa.exc.StatementError, handle_statement_error)
     app.register_error_handler(Exception, handle_unexpected)
     app.teardown_appcontext(end_session)  # before Flask-SQLAlchemy's, which then finds nothing to end
