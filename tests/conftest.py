@@ -84,6 +84,8 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
         admin_engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
         with admin_engine.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            # A test database need not survive a power cut: commits stop waiting for the disk.
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit TO off')
         url = base.set(database=name).render_as_string(hide_password=False)
     app = make_app(url, tmp_path_factory.mktemp("instance"))
     with app.app_context():
@@ -98,12 +100,11 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
 
 def _empty_all_tables() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    if db.engine.dialect.name == "postgresql":
-        quoted = ", ".join(f'"{t}"' for t in tables)
-        db.session.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(sa.text(f'DELETE FROM "{table}"'))
+    # DELETE, children first: on a few rows it is far cheaper than TRUNCATE, which makes new files.
+    for table in tables:
+        db.session.execute(sa.text(f'DELETE FROM "{table}"'))
+    if db.engine.dialect.name == "postgresql":  # ids start at 1 again, as in a new database
+        db.session.execute(sa.text("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'"))
     # An empty ledger's score sums, counted under the app's rules, as the tally job builds them for a
     # new installation: the ledger's writes then keep them in step.
     tally.rebuild(db.session, current_app.config["VENDORTRACK_RULES"], NOW)

@@ -413,3 +413,11 @@ def test_the_jobs_page_shows_how_many_old_sign_in_attempts_the_clean_up_removed(
     assert "Old sign-in attempts clean-up" in card
     assert "old sign-in attempts removed: 2" in card
     assert "Never run yet" not in card
+
+
+def test_a_jobs_result_shows_a_flag_as_its_words_and_a_count_with_its_number(app):
+    from vendortrack.views.admin import run_result
+
+    shown = run_result({"rebuilt": True, "vendors": 3, "differences": 0, "found": []})
+
+    assert shown == "every sum rebuilt from the ledger, vendors checked: 3, differences found: 0"

@@ -289,7 +289,7 @@ def refusal(char: str) -> str:
     """What the person is told: a line break or a tab by name, anything else by its code point."""
     if char in "\t\n\r":
         return "Write this on one line, without line breaks or tabs."
-    return f"Remove the control character U+{ord(char):04X}."
+    return f"Remove the invisible character U+{ord(char):04X}: it often comes with pasted text."
 
 
 @pytest.mark.parametrize("char", ONE_LINE_REFUSED)

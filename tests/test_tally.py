@@ -281,7 +281,7 @@ def test_the_nightly_job_builds_sums_never_built(app, session, three_vendors):
 
     result = jobs.run("tally", session, NOW)
 
-    assert result["rebuilt"] == 1 and result["differences"] == 0 and "rolled_up" not in result
+    assert result["rebuilt"] is True and result["differences"] == 0 and "rolled_up" not in result
     assert tally.needs(session, app.config["VENDORTRACK_RULES"], NOW) != "rebuild"
 
 

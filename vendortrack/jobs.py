@@ -209,7 +209,7 @@ def check_tally(session: Session, now: datetime, config: Config) -> dict[str, An
     session.commit()
     checked = tally.check(session, rules, now, repair=True)
     # What was done before the check is said only when it was: a 0 would read as a count.
-    done = {"rebuilt": 1} if brought == "rebuild" else {"rolled_up": 1} if brought == "roll_up" else {}
+    done = {"rebuilt": True} if brought == "rebuild" else {"rolled_up": True} if brought == "roll_up" else {}
     return done | {
         "vendors": checked.vendors,
         "differences": len(checked.differences),

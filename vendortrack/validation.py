@@ -53,4 +53,6 @@ def check_plain_text(field: str, text: str | None, *, multiline: bool = False) -
     if found.group() in _LINE_BREAKS:
         raise InvalidInput(field, _l("Write this on one line, without line breaks or tabs."))
     code = f"U+{ord(found.group()):04X}"
-    raise InvalidInput(field, _l("Remove the control character %(code)s.", code=code))
+    raise InvalidInput(
+        field, _l("Remove the invisible character %(code)s: it often comes with pasted text.", code=code)
+    )

@@ -174,8 +174,8 @@ RESULT_LABELS = {
     "sent": _l("sent"),
     "retried": _l("to retry"),
     "failed": _l("failed"),
-    "rebuilt": _l("sums rebuilt from the ledger"),
-    "rolled_up": _l("settled months rolled up"),
+    "rebuilt": _l("every sum rebuilt from the ledger"),
+    "rolled_up": _l("the settled months rolled up"),
     "vendors": _l("vendors checked"),
     "differences": _l("differences found"),
     "repaired": _l("vendors repaired"),
@@ -243,11 +243,14 @@ def run_duration(run: JobRun) -> str:
 
 def run_result(result: dict[str, Any] | None) -> str:
     """{"flagged": 3, "emails": 2} as "flagged overdue: 3, emails queued: 2"; a list (what the tally
-    check found) as its items, and left out when empty."""
+    check found) as its items, and left out when empty; a flag (the sums rebuilt) as its words alone."""
     if not result:
         return "—"
     shown = []
     for key, value in result.items():
+        if value is True:
+            shown.append(str(RESULT_LABELS.get(key, key)))
+            continue
         if isinstance(value, list):
             if not value:
                 continue
