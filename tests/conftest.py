@@ -100,11 +100,20 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
 
 def _empty_all_tables() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    # DELETE, children first: on a few rows it is far cheaper than TRUNCATE, which makes new files.
-    for table in tables:
-        db.session.execute(sa.text(f'DELETE FROM "{table}"'))
-    if db.engine.dialect.name == "postgresql":  # ids start at 1 again, as in a new database
+    if db.engine.dialect.name == "postgresql":
+        # TRUNCATE gives each table new files (so rows come back in the order written, as in a new
+        # database), which costs: only the tables the test wrote to, found in one query.
+        written = db.session.scalars(
+            sa.text(" UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT FROM \"{t}\")" for t in tables))
+        ).all()
+        if written:
+            quoted = ", ".join(f'"{t}"' for t in written)
+            db.session.execute(sa.text(f"TRUNCATE {quoted} CASCADE"))
+        # Every id starts at 1 again, a table's whose rows were rolled back too.
         db.session.execute(sa.text("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'"))
+    else:
+        for table in tables:
+            db.session.execute(sa.text(f'DELETE FROM "{table}"'))
     # An empty ledger's score sums, counted under the app's rules, as the tally job builds them for a
     # new installation: the ledger's writes then keep them in step.
     tally.rebuild(db.session, current_app.config["VENDORTRACK_RULES"], NOW)

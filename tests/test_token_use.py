@@ -209,4 +209,4 @@ def test_an_admin_sees_when_no_token_has_been_idle_that_long(client, session, ad
     token_made(session, editor, made=timedelta(days=100), used=timedelta(minutes=5))
     client.login(admin)
 
-    assert "None: every live API token has been used in that time." in unused_section(client)
+    assert "None: no live API token has gone unused that long." in unused_section(client)

@@ -211,7 +211,9 @@ def test_two_editors_resolving_the_same_commitments_at_once_resolve_each_once_an
         assert statuses == [302, 400]
         (page,) = [page for number, status, page in answers if number == meeting and status == 400]
         assert "already resolved" in page or "Someone resolved this commitment a moment ago." in page
-        events = session.scalars(sa.select(LedgerEvent.action).where(LedgerEvent.commitment_id == meeting))
+        events = session.scalars(
+            sa.select(LedgerEvent.action).where(LedgerEvent.commitment_id == meeting).order_by(LedgerEvent.id)
+        )
         assert list(events) == [EventAction.created, EventAction.resolved]
 
 
