@@ -52,11 +52,17 @@ def pytest_configure(config) -> None:
         "markers",
         "own_app: the test adds routes to its app, so it gets an app of its own, not the shared one",
     )
+    config.addinivalue_line("markers", "slow: takes many seconds (processes, installs, thousands of writes)")
     if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller compiled them
         return
     from build_catalogs import compile_catalogs
 
     compile_catalogs(Path(__file__).resolve().parent.parent)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: started last, one of them would keep a worker busy alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def _pg_url(url: str) -> sa.URL:

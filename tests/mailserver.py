@@ -16,16 +16,10 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 
 from tests.conftest import _empty_all_tables, make_app
+from tests.net import free_port  # aiosmtpd's start-up check cannot work with port=0
 from vendortrack.extensions import db
 
 HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    """A port nobody listens on: aiosmtpd's start-up check cannot work with port=0."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
 
 
 class MailServer:

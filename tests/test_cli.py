@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from flask_migrate import upgrade
 
 from config import DevelopmentConfig
 from tests.conftest import PASSWORD, make_app
+from tests.net import free_port, status_of
 from tests.test_scheduler import wait_for
 from vendortrack import ROOT, calendar_feed, ledger
 from vendortrack.accounts import create_user, find_user, password_matches, user_for_token
@@ -160,22 +160,9 @@ def test_users_set_password_replaces_the_old_one(flask_cli, session, editor):
     assert not password_matches(editor, PASSWORD)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own http URL
-            return response.status
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return None
-
-
+@pytest.mark.slow
 def test_serve_migrates_loads_demo_data_and_answers_until_stopped(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
     env |= {
         "VENDORTRACK_CONFIG": "development",
@@ -195,16 +182,16 @@ def test_serve_migrates_loads_demo_data_and_answers_until_stopped(tmp_path):
     url = f"http://127.0.0.1:{port}/auth/login"
     try:
         deadline = time.monotonic() + 60
-        while _get(url) != 200 and server.poll() is None and time.monotonic() < deadline:
+        while status_of(url) != 200 and server.poll() is None and time.monotonic() < deadline:
             time.sleep(0.3)
-        assert _get(url) == 200, log.read_text()
+        assert status_of(url) == 200, log.read_text()
         output = log.read_text()
         assert f"http://127.0.0.1:{port}/" in output
         assert "Sign in as demo@vendortrack.test with the password" in output
 
         server.send_signal(signal.SIGTERM)  # to `serve` alone: it must stop gunicorn too
         assert server.wait(timeout=40) == 0
-        assert _get(url) is None
+        assert status_of(url) is None
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
@@ -262,11 +249,12 @@ def ledger_with_an_overdue_promise(tmp_path) -> dict:
     return found | {"env": env, "mail": tmp_path / "mail", "log": tmp_path / "serve.log"}
 
 
+@pytest.mark.slow
 def test_make_run_on_another_port_puts_that_port_in_every_link_and_logs_no_request(
     ledger_with_an_overdue_promise,
 ):
     installation = ledger_with_an_overdue_promise
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log: Path = installation["log"]
     with log.open("w") as out:
@@ -279,10 +267,10 @@ def test_make_run_on_another_port_puts_that_port_in_every_link_and_logs_no_reque
             start_new_session=True,
         )
     try:
-        assert wait_for(lambda: _get(f"{base}/auth/login") == 200 or server.poll() is not None, 60), (
+        assert wait_for(lambda: status_of(f"{base}/auth/login") == 200 or server.poll() is not None, 60), (
             log.read_text()
         )
-        assert _get(f"{base}/auth/login") == 200, log.read_text()
+        assert status_of(f"{base}/auth/login") == 200, log.read_text()
         assert (
             f"Links in emails and the calendar feed use {base}; set VENDORTRACK_BASE_URL" in log.read_text()
         )
@@ -315,9 +303,10 @@ def test_make_run_on_another_port_puts_that_port_in_every_link_and_logs_no_reque
                 server.wait()
 
 
+@pytest.mark.slow
 def test_serve_with_a_base_url_set_keeps_it_for_every_link_and_says_so(ledger_with_an_overdue_promise):
     installation = ledger_with_an_overdue_promise
-    port = _free_port()
+    port = free_port()
     env = installation["env"] | {"PORT": str(port), "VENDORTRACK_BASE_URL": "https://vendors.example.com/"}
     log: Path = installation["log"]
     with log.open("w") as out:

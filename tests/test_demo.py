@@ -148,6 +148,7 @@ def test_every_change_has_its_event_dated_when_it_happened(session):
     assert latest <= NOW
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_history(session):
     def history():
         load_demo(session, NOW)

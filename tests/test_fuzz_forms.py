@@ -446,6 +446,7 @@ def test_a_nul_in_the_sign_in_or_profile_form_is_never_a_5xx(world):
     assert not failed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", ["admin", "editor"])
 def test_no_form_field_or_query_argument_makes_a_page_fail(world, role):
     failures = fuzz_every_route(world, getattr(world, role))

@@ -261,6 +261,7 @@ def run_script(database_url: str, tmp_path, *args: str) -> subprocess.CompletedP
     )
 
 
+@pytest.mark.slow
 def test_the_script_reports_what_it_made_and_refuses_a_second_run(database_url, tmp_path, session):
     session.commit()  # the script has a connection of its own: let go of SQLite's write lock first
     arguments = ("--vendors", "4", "--commitments", "250", "--seed", "3")

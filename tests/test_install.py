@@ -73,6 +73,7 @@ def pip(wheelhouse):
     return pip
 
 
+@pytest.mark.slow
 def test_the_readmes_production_install_speaks_polish_to_a_polish_user_on_pages_and_in_email(tmp_path, pip):
     checkout = fresh_checkout(tmp_path / "vendortrack")
     venv = tmp_path / "venv"
@@ -154,6 +155,7 @@ def test_the_readmes_production_install_speaks_polish_to_a_polish_user_on_pages_
     assert "Wycena ulotek" in message.get_body(("plain",)).get_content()
 
 
+@pytest.mark.slow
 def test_a_wheel_of_the_package_carries_every_compiled_catalog(tmp_path, pip):
     checkout = fresh_checkout(tmp_path / "vendortrack")
     dist = tmp_path / "dist"

@@ -381,6 +381,7 @@ def assert_the_runs_overlapped(session, job: str) -> None:
     assert second.started_at < first.finished_at, "the two runs did not overlap; the test proved nothing"
 
 
+@pytest.mark.slow
 def test_two_processes_running_the_digest_job_at_the_same_moment_send_each_digest_once(
     session, smtp, tmp_path, database_url
 ):
@@ -407,6 +408,7 @@ def test_two_processes_running_the_digest_job_at_the_same_moment_send_each_diges
     assert {m.state for m in outbox(session)} == {MailState.sent}
 
 
+@pytest.mark.slow
 def test_two_processes_running_the_overdue_job_at_the_same_moment_flag_and_ask_once(
     session, make_vendor, smtp, tmp_path, database_url
 ):

@@ -25,6 +25,7 @@ from werkzeug.test import encode_multipart
 
 from config import ConfigError, DevelopmentConfig, read_setting
 from tests.conftest import make_app
+from tests.net import free_port, status_of
 from vendortrack import ROOT, importing
 from vendortrack.extensions import db
 from vendortrack.gunicorn_conf import RequestDeadline, deadline_for
@@ -351,25 +352,11 @@ class LiveServer:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own http URL
-            return response.status
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return None
-
-
 @pytest.fixture(scope="module")
 def live_server(database_url, tmp_path_factory) -> LiveServer:
     """gunicorn as `flask serve` runs it (one sync worker), on the tests' database, timing out in 2 s."""
     instance = tmp_path_factory.mktemp("live")
-    port = _free_port()
+    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -395,10 +382,10 @@ def live_server(database_url, tmp_path_factory) -> LiveServer:
     base = f"http://127.0.0.1:{port}"
     try:
         started = time.monotonic()
-        while _status(f"{base}/auth/login") != 200 and time.monotonic() - started < 60:
+        while status_of(f"{base}/auth/login") != 200 and time.monotonic() - started < 60:
             assert server.poll() is None, log.read_text()
             time.sleep(0.2)
-        assert _status(f"{base}/auth/login") == 200, log.read_text()
+        assert status_of(f"{base}/auth/login") == 200, log.read_text()
         yield LiveServer(base, port, log)
     finally:
         server.terminate()

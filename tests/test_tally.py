@@ -107,6 +107,7 @@ def test_a_settled_month_changed_behind_the_ledgers_back_shows_in_the_rollup_too
     assert tally.check(session, rules, NOW).differences == []
 
 
+@pytest.mark.slow
 def test_a_few_thousand_random_ledger_writes_leave_no_drift(session, make_vendor, editor, rules):
     rnd = random.Random(14)
     vendors = [make_vendor(f"Vendor {i}") for i in range(4)]
