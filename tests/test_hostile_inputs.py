@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from werkzeug.routing.converters import NumberConverter
 
 from tests.conftest import NOW
+from tests.test_commitment_pages import log_form as commitment_form
 from vendortrack import ledger
 from vendortrack.models import Commitment, Contact, Kind, User, Vendor
 
@@ -140,15 +141,8 @@ def tokyo_editor(make_user):
 
 
 def log_form(owner, **values) -> dict:
-    return {
-        "kind": "meeting",
-        "title": "Kick-off",
-        "due_date": "2026-07-01",
-        "due_time": "10:00",
-        "owner_id": owner.id,
-        "contact_id": 0,
-        "status": "open",
-    } | values
+    """The commitment pages' form, logged as still open unless the test says otherwise."""
+    return commitment_form(owner, **{"status": "open"} | values)
 
 
 @pytest.mark.parametrize(
