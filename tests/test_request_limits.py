@@ -28,7 +28,7 @@ from tests.conftest import make_app
 from tests.net import free_port, status_of
 from vendortrack import ROOT, importing
 from vendortrack.extensions import db
-from vendortrack.gunicorn_conf import RequestDeadline, deadline_for
+from vendortrack.gunicorn_conf import RequestDeadline, RequestTimedOut, deadline_for
 from vendortrack.models import Commitment, ImportUpload, Vendor
 from vendortrack.supervisor import web_process
 
@@ -301,7 +301,7 @@ def test_every_way_of_starting_the_web_process_takes_its_timeout_from_the_settin
 @pytest.fixture
 def deadline(app):
     """Give the app's next request the deadline a sync worker gives it, in this (main) thread."""
-    previous = signal.getsignal(signal.SIGALRM)
+    previous, previous_hook = signal.getsignal(signal.SIGALRM), sys.unraisablehook
     wrapped = app.wsgi_app
 
     def within(seconds: float) -> None:
@@ -310,7 +310,35 @@ def deadline(app):
     yield within
     signal.setitimer(signal.ITIMER_REAL, 0)
     signal.signal(signal.SIGALRM, previous)
+    sys.unraisablehook = previous_hook
     app.wsgi_app = wrapped
+
+
+def test_a_deadline_that_falls_inside_a_finaliser_still_stops_the_request():
+    """Python swallows an exception raised in a finaliser; the deadline must not be lost with it."""
+
+    class SlowToCollect:
+        def __del__(self):
+            busy_until = time.monotonic() + 0.5
+            while time.monotonic() < busy_until:  # the alarm comes in here
+                pass
+
+    def slow_app(environ, start_response):
+        SlowToCollect()  # collected at once: its finaliser runs in the request
+        time.sleep(10)
+        start_response("200 OK", [])
+        return [b"too late"]
+
+    previous_handler, previous_hook = signal.getsignal(signal.SIGALRM), sys.unraisablehook
+    try:
+        started = time.monotonic()
+        with pytest.raises(RequestTimedOut):
+            RequestDeadline(slow_app, 0.2)({}, lambda *args: None)
+        assert time.monotonic() - started < 2
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_handler)
+        sys.unraisablehook = previous_hook
 
 
 def test_an_import_page_past_the_deadline_shows_a_page_and_imports_nothing(client, editor, session, deadline):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import signal
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -47,19 +48,32 @@ class RequestDeadline:
         self.app = app
         self.seconds = seconds
         self._armed = False
+        self._in_request = False
         signal.signal(signal.SIGALRM, self._expired)  # the worker's main thread, which runs requests
+        self._unraisable_before = sys.unraisablehook
+        sys.unraisablehook = self._swallowed
 
     def _expired(self, signum: int, frame: Any) -> None:
         if self._armed:  # an alarm from a request already answered is no one's
             self._armed = False
             raise RequestTimedOut(self.seconds)
 
+    def _swallowed(self, unraisable: Any) -> None:
+        """An alarm that fell while Python ran a finaliser or a weakref callback (the collector runs
+        them anywhere) raised there, and Python swallows what those raise: the request would run on
+        past its deadline. Ask again at once, now in the request's own code."""
+        if isinstance(unraisable.exc_value, RequestTimedOut) and self._in_request:
+            self._armed = True
+            signal.setitimer(signal.ITIMER_REAL, 0.001)
+            return
+        self._unraisable_before(unraisable)
+
     def _disarm(self) -> None:
-        self._armed = False
+        self._armed = self._in_request = False
         signal.setitimer(signal.ITIMER_REAL, 0)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        self._armed = True
+        self._armed = self._in_request = True
         signal.setitimer(signal.ITIMER_REAL, self.seconds)
         try:
             answer = self.app(environ, start_response)
