@@ -106,6 +106,7 @@ class Config:
         "VENDORTRACK_MEETING_TOLERANCE_MINUTES": (_number(float, 0, 24 * 60), "5"),
         "VENDORTRACK_DEADLINE_TOLERANCE_MINUTES": (_number(float, 0, 24 * 60), "0"),
         "VENDORTRACK_WEIGHT_RELIABILITY": (_number(float, 0, 1), "0.6"),
+        "VENDORTRACK_ACK_WORKING_DAYS": (_number(int, 0, 30), "1"),
         "VENDORTRACK_PAGE_SIZE": (_number(int, 1, 500), "50"),
         "VENDORTRACK_DEMO_PASSWORD": (_text, None),
         "VENDORTRACK_SECURE_COOKIES": (_flag, None),
@@ -181,6 +182,8 @@ class Config:
             meeting_tolerance=self.VENDORTRACK_MEETING_TOLERANCE,
             deadline_tolerance=self.VENDORTRACK_DEADLINE_TOLERANCE,
             weight_reliability=self.VENDORTRACK_WEIGHT_RELIABILITY,
+            ack_working_days=v["VENDORTRACK_ACK_WORKING_DAYS"],
+            timezone=self.VENDORTRACK_TIMEZONE,
         )
         self.VENDORTRACK_PAGE_SIZE = v["VENDORTRACK_PAGE_SIZE"]
         self.VENDORTRACK_DEMO_PASSWORD = v["VENDORTRACK_DEMO_PASSWORD"]

@@ -23,7 +23,7 @@ LAYERS = {
         "gunicorn_conf",
     ),
     "models": ("models",),
-    "scores and ledger": ("scores", "ledger"),
+    "scores and ledger": ("scores", "ledger", "complaints"),
     "services": (
         "accounts",
         "vendors",

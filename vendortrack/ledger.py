@@ -48,6 +48,7 @@ TRACKED = (
     "excuse_category",
     "excuse",
     "reason",
+    "notified_at",
 )
 
 
@@ -167,7 +168,7 @@ def _check_title(title: str) -> str:
     return title
 
 
-def _check_moment(field: str, moment: datetime | None) -> datetime:
+def check_moment(field: str, moment: datetime | None) -> datetime:
     if moment is None:
         raise InvalidInput(field, _l("This date is required."))
     if not is_aware(moment):
@@ -187,6 +188,14 @@ OUT_OF_RANGE = _l(
 
 def in_range(moment: datetime) -> bool:
     return EARLIEST <= moment < LATEST
+
+
+def check_notified_at(notified_at: datetime | None, now: datetime) -> datetime:
+    """When the vendor warned of a move: now unless given, and never in the future."""
+    notified_at = check_moment("notified_at", notified_at or now)
+    if notified_at > now + CLOCK_SKEW:
+        raise InvalidInput("notified_at", _l("The vendor cannot have told us in the future."))
+    return notified_at
 
 
 def _check_contact(vendor: Vendor, contact: Contact | None) -> Contact | None:
@@ -218,7 +227,9 @@ def log_commitment(
     contact: Contact | None = None,
     owner: User | None = None,
     notes: str = "",
+    complaint_id: int | None = None,
 ) -> Commitment:
+    """Log what a vendor said it would do; `complaint_id` when it is the dated answer to a complaint."""
     if vendor.is_archived:
         raise InvalidInput("vendor_id", _l("This vendor is archived; unarchive it to log more."))
     contact = _check_contact(vendor, contact)
@@ -228,12 +239,13 @@ def log_commitment(
             "vendor_id": vendor.id,
             "kind": Kind(kind),
             "title": _check_title(title),
-            "due_at": _check_moment("due_at", due_at),
+            "due_at": check_moment("due_at", due_at),
             "original_due_at": due_at,
             "contact_id": contact.id if contact is not None else None,
             "owner_id": _check_owner(owner or actor).id,
             "created_by_id": actor.id,
             "notes": (notes or "").strip(),
+            "complaint_id": complaint_id,
             "created_at": now,
             "updated_at": now,
         },
@@ -266,7 +278,7 @@ def _insert(session: Session, values: dict[str, Any]) -> Commitment:
     return commitment
 
 
-EDITABLE = ("kind", "title", "notes", "due_at", "contact", "owner")
+EDITABLE = ("kind", "title", "notes", "due_at", "contact", "owner", "notified_at")
 
 
 def edit_commitment(
@@ -280,7 +292,7 @@ def edit_commitment(
     if "title" in changes:
         changes["title"] = _check_title(changes["title"])
     if "due_at" in changes:
-        changes["due_at"] = _check_moment("due_at", changes["due_at"])
+        changes["due_at"] = check_moment("due_at", changes["due_at"])
     if "contact" in changes:
         _check_contact(commitment.vendor, changes["contact"])
     if "owner" in changes and changes["owner"].id != commitment.owner_id:
@@ -289,6 +301,10 @@ def edit_commitment(
         changes["notes"] = (changes["notes"] or "").strip()
     if "kind" in changes:
         changes["kind"] = Kind(changes["kind"])
+    if "notified_at" in changes:
+        if commitment.status != Status.rescheduled:
+            raise InvalidInput("notified_at", _l("Only a moved commitment has a notice."))
+        changes["notified_at"] = check_notified_at(changes["notified_at"], now)
     values = {name: value for name, value in changes.items() if name not in ("contact", "owner")}
     for name in ("contact", "owner"):
         if name in changes:
@@ -344,7 +360,7 @@ def resolve_kept(
     now: datetime,
     done_at: datetime | None = None,
 ) -> Commitment:
-    done_at = _check_moment("done_at", done_at or default_done_at(commitment.due_at, now))
+    done_at = check_moment("done_at", done_at or default_done_at(commitment.due_at, now))
     if done_at > now + CLOCK_SKEW:
         raise InvalidInput("done_at", _l("It cannot have been kept in the future."))
     before = snapshot(commitment)
@@ -424,13 +440,16 @@ def reschedule(
     excuse_category: ExcuseCategory | str | None = None,
     excuse: str = "",
     confirm_past: bool = False,
+    notified_at: datetime | None = None,
 ) -> Commitment:
     """Close the commitment as rescheduled and open its successor; returns the successor.
 
     A new time in the past, or earlier than the current one, is usually a typo (the wrong month,
     the wrong year); it is taken only with `confirm_past`, when it is history being written down.
+    `notified_at` is when the vendor warned us (SCORING.md §11): by default, the moment it is logged.
     """
-    new_due_at = _check_moment("new_due_at", new_due_at)
+    new_due_at = check_moment("new_due_at", new_due_at)
+    notified_at = check_notified_at(notified_at, now)
     if not confirm_past and new_due_at < now:
         raise InvalidInput(
             "new_due_at", _l("The new due time has already passed; confirm that this is what happened.")
@@ -448,6 +467,7 @@ def reschedule(
         values
         | {
             "status": Status.rescheduled,
+            "notified_at": notified_at,
             "resolved_at": now,
             "resolved_by_id": actor.id,
             "updated_at": now,
@@ -466,6 +486,7 @@ def reschedule(
             "due_at": new_due_at,
             "original_due_at": commitment.original_due_at,
             "rescheduled_from_id": commitment.id,
+            "complaint_id": commitment.complaint_id,  # a moved dated answer still answers its complaint
             "created_at": now,
             "updated_at": now,
         },
@@ -521,6 +542,7 @@ def reopen(session: Session, commitment: Commitment, *, actor: User, now: dateti
             "excuse_category": None,
             "excuse": "",
             "reason": "",
+            "notified_at": None,
             "resolved_at": None,
             "resolved_by_id": None,
             "updated_at": now,
@@ -543,6 +565,7 @@ def resolve(
     new_due_at: datetime | None = None,
     reason: str = "",
     confirm_past: bool = False,
+    notified_at: datetime | None = None,
 ) -> Commitment:
     """One entry point for forms and the API: dispatch on the outcome the user chose."""
     match status:
@@ -562,6 +585,7 @@ def resolve(
                 excuse_category=excuse_category,
                 excuse=excuse,
                 confirm_past=confirm_past,
+                notified_at=notified_at,
             )
             return commitment
         case Status.cancelled:
@@ -584,6 +608,7 @@ def log_what_happened(
     excuse: str = "",
     new_due_at: datetime | None = None,
     confirm_past: bool = False,
+    notified_at: datetime | None = None,
     **logged: Any,
 ) -> Commitment:
     """Log a commitment and what already became of it, in one unit of work: backfilling history.
@@ -606,5 +631,6 @@ def log_what_happened(
             excuse=excuse,
             new_due_at=new_due_at,
             confirm_past=confirm_past,
+            notified_at=notified_at,
         )
     return commitment

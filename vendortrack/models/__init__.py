@@ -8,6 +8,16 @@ from vendortrack.models.commitment import (
     LedgerEvent,
     Status,
 )
+from vendortrack.models.complaint import (
+    Channel,
+    Complaint,
+    ComplaintAction,
+    ComplaintEvent,
+    ComplaintStatus,
+    Resolution,
+    Severity,
+    complaint_commitment,
+)
 from vendortrack.models.imports import ImportUpload
 from vendortrack.models.outbox import JobRun, MailKind, MailState, OutboxMessage
 from vendortrack.models.score import ScoreBucket, ScoreTallyState
@@ -17,7 +27,12 @@ from vendortrack.models.vendor import Contact, Vendor
 
 __all__ = [
     "ApiToken",
+    "Channel",
     "Commitment",
+    "Complaint",
+    "ComplaintAction",
+    "ComplaintEvent",
+    "ComplaintStatus",
     "Contact",
     "EventAction",
     "ExcuseCategory",
@@ -29,11 +44,14 @@ __all__ = [
     "MailKind",
     "MailState",
     "OutboxMessage",
+    "Resolution",
     "Role",
     "ScoreBucket",
     "ScoreTallyState",
+    "Severity",
     "Status",
     "User",
     "Vendor",
     "WRITERS",
+    "complaint_commitment",
 ]

@@ -72,6 +72,10 @@ class Commitment(db.Model):
     # Set once by the scheduled jobs, by a conditional UPDATE: a second scheduler finds them taken.
     flagged_overdue_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
+    # When the vendor warned us of a move (SCORING.md §11); set on rescheduled ones only.
+    notified_at: Mapped[datetime | None]
+    # The complaint this promise is the vendor's dated answer to (its follow-ups carry it on).
+    complaint_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaint.id"), index=True)
 
     vendor: Mapped[Vendor] = relationship()
     contact: Mapped[Contact | None] = relationship()

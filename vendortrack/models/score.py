@@ -77,3 +77,7 @@ class ScoreTallyState(db.Model):
     built_at: Mapped[datetime]
     # The month the rollups sum up to (exclusive); None until they are first built.
     rollup_through: Mapped[datetime | None]
+    # What the complaints' stored answer deadlines were worked out under (SCORING.md §10): the
+    # tally job works them out again when the configured ones differ.
+    ack_working_days: Mapped[int] = mapped_column(server_default="1")
+    ack_timezone: Mapped[str] = mapped_column(sa.String(64), server_default="UTC")

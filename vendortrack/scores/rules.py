@@ -16,11 +16,12 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from itertools import accumulate
 from statistics import median
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -78,6 +79,8 @@ class Rules:
     meeting_tolerance: timedelta = timedelta(minutes=5)
     deadline_tolerance: timedelta = timedelta(0)
     weight_reliability: float = 0.6
+    ack_working_days: int = 1  # a complaint's answer is due by the end of this working day (§10)
+    timezone: str = "UTC"  # the installation's: whose working days and midnights those are
 
     def tolerance(self, kind: str) -> timedelta:
         return self.meeting_tolerance if kind == "meeting" else self.deadline_tolerance
@@ -106,6 +109,16 @@ def is_overdue_by(status: Any, due_at: Any, until: Any) -> Any:
     return (status == "open") & (due_at <= until)
 
 
+def was_logged_before(created_at: Any, moment: Any) -> Any:
+    """Whether something was in the ledger when a moment came: only then does the sweep nag about it.
+
+    History written down after its time (a commitment logged after it was due, a complaint logged
+    after its answer deadline) was entered by someone who knew. It counts as the rules say; only
+    the flag and the email are spared. On plain values or on columns, as `is_overdue_by`.
+    """
+    return created_at <= moment
+
+
 def is_on_time(lateness: Any, tolerance: Any) -> Any:
     """A kept commitment is on time when it was done no later than its tolerance after it was due."""
     return lateness <= tolerance
@@ -124,6 +137,7 @@ class Fact:
     contact_id: int | None = None
     rescheduled_from_id: int | None = None
     title: str = ""
+    notified_at: datetime | None = None  # rescheduled ones: when the vendor warned us (§11)
 
 
 def outcome(fact: Fact, rules: Rules, as_of: datetime) -> Outcome:
@@ -385,6 +399,8 @@ class VendorScore:
     median_lateness: timedelta | None = None
     trend: list[dict[str, Any]] = field(default_factory=list)
     contacts: list[dict[str, Any]] = field(default_factory=list)
+    responsiveness: Responsiveness | None = None  # §10, beside the score, never part of it
+    notice: Notice | None = None  # §11
 
 
 COUNT_KEYS = ("kept_on_time", "kept_late", "broken", "rescheduled", "overdue", "cancelled", "upcoming")
@@ -397,6 +413,7 @@ def score_vendor(
     *,
     contact_names: Mapping[int, str] | None = None,
     with_trend: bool = True,
+    complaints: Sequence[ComplaintFact] = (),
 ) -> VendorScore:
     # One outcome per fact, shared by the explanation, counts, excuses, trend and contacts.
     outcomes = [outcome(fact, rules, as_of) for fact in facts]
@@ -434,6 +451,8 @@ def score_vendor(
         explain=counted,
         median_lateness=_median_or_none([timedelta(seconds=s) for s in late_meetings + late_other]),
         trend=trend(facts, rules, as_of, outcomes) if with_trend else [],
+        responsiveness=responsiveness_of(complaints, rules, as_of),
+        notice=notice_of(counted),
     )
     if contact_names is not None:
         # A contact's credits are the vendor's of its commitments, in the same order: score_as_of's sums.
@@ -443,8 +462,189 @@ def score_vendor(
                 by_contact[credit.fact.contact_id].append(credit)
         for contact_id, name in contact_names.items():
             figures = headline(totals_of(by_contact.get(contact_id, [])), rules)
-            result.contacts.append({"contact_id": contact_id, "name": name} | figures.as_dict())
+            raised_with = [c for c in complaints if c.contact_id == contact_id]
+            result.contacts.append(
+                {"contact_id": contact_id, "name": name}
+                | figures.as_dict()
+                | {"responsiveness": responsiveness_of(raised_with, rules, as_of).as_dict()}
+            )
     return result
+
+
+# -- complaints and notice (SCORING.md §10, §11) ------------------------------------------------
+
+
+def answer_deadline(raised_at: datetime, rules: Rules) -> datetime:
+    """The end of the k-th working day (Monday to Friday) after the local date a complaint was raised.
+
+    In the installation's time zone: raised on a Friday at 17:00, or on a Saturday, it is due by the
+    end of Monday (k = 1). Holidays are not known.
+    """
+    zone = ZoneInfo(rules.timezone)
+    day = raised_at.astimezone(zone).date()
+    left = rules.ack_working_days
+    while left > 0:
+        day += DAY
+        if day.weekday() < 5:
+            left -= 1
+    # The last microsecond of that day: an answer at 23:59:59.5 on it is still in time.
+    end = datetime.combine(day + DAY, time(0), tzinfo=zone).astimezone(UTC) - timedelta(microseconds=1)
+    return end
+
+
+def is_unanswered_by(acknowledged_at: Any, answer_due_at: Any, until: Any) -> Any:
+    """The sweep's question, on values or columns: no answer yet, and the deadline at or before `until`."""
+    return (acknowledged_at == None) & (answer_due_at <= until)  # noqa: E711 - IS NULL on columns
+
+
+def is_answered_in_time(acknowledged_at: datetime | None, deadline: datetime) -> bool:
+    """A complaint's credit `a` (§10): answered, and no later than its answer deadline."""
+    return acknowledged_at is not None and acknowledged_at <= deadline
+
+
+@dataclass(frozen=True)
+class ComplaintFact:
+    """What the ledger knows about one complaint, as far as responsiveness cares."""
+
+    id: int
+    raised_at: datetime
+    acknowledged_at: datetime | None = None
+    withdrawn: bool = False
+    owner_named: bool = False
+    dated_answer_at: datetime | None = None
+    # The dated answer's promise (the newest of its chain): kept, and when.
+    answer_kept_at: datetime | None = None
+    contact_id: int | None = None
+    title: str = ""
+    severity: str = "minor"
+
+
+@dataclass(frozen=True)
+class ComplaintCredit:
+    """One counted complaint in the explanation: its deadline, weight and credit."""
+
+    fact: ComplaintFact
+    deadline: datetime
+    weight: float
+    a: float
+
+
+def complaint_credits(facts: Iterable[ComplaintFact], rules: Rules, as_of: datetime) -> list[ComplaintCredit]:
+    """Every complaint that counts as of `as_of` (§10): not withdrawn, raised, and either its answer
+    deadline has passed or it was answered by then."""
+    counted = []
+    for fact in facts:
+        if fact.withdrawn or fact.raised_at > as_of:
+            continue
+        deadline = answer_deadline(fact.raised_at, rules)
+        answered = fact.acknowledged_at is not None and fact.acknowledged_at <= as_of
+        if deadline <= as_of or answered:
+            a = 1.0 if answered and is_answered_in_time(fact.acknowledged_at, deadline) else 0.0
+            counted.append(
+                ComplaintCredit(fact, deadline, weight(fact.raised_at, as_of, rules.half_life_days), a)
+            )
+    return counted
+
+
+@dataclass(frozen=True)
+class Responsiveness:
+    """§10's figures for one set of counted complaints."""
+
+    value: float
+    band: tuple[float, float]
+    standing: Standing
+    counted: int
+    answered_in_time: int
+    answered_late: int
+    unanswered: int
+    median_hours_to_answer: float | None
+    owner_named: int
+    dated_answers: int
+    dated_answers_kept: int
+    ranking_key: float  # the Wilson low, best first (as the score's, §5)
+    worst_key: float  # the Wilson high, worst first
+    weight_total: float
+    explain: tuple[ComplaintCredit, ...] = ()
+
+    @property
+    def rated(self) -> bool:
+        return self.standing != Standing.insufficient_data
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "band": list(self.band),
+            "standing": self.standing.value,
+            "counted": self.counted,
+            "answered_in_time": self.answered_in_time,
+            "answered_late": self.answered_late,
+            "unanswered": self.unanswered,
+            "median_hours_to_answer": self.median_hours_to_answer,
+            "owner_named": self.owner_named,
+            "dated_answers": self.dated_answers,
+            "dated_answers_kept": self.dated_answers_kept,
+        }
+
+
+def responsiveness_of(facts: Iterable[ComplaintFact], rules: Rules, as_of: datetime) -> Responsiveness:
+    """§10 as of a moment: (S_a + 1) / (N_c + 2), its Wilson band, standing and counts."""
+    counted = complaint_credits(facts, rules, as_of)
+    big_n = sum(c.weight for c in counted)
+    s_a = sum(c.weight * c.a for c in counted)
+    value = (s_a + 1) / (big_n + 2)
+    band = wilson(s_a, big_n)
+    answered = [c for c in counted if c.fact.acknowledged_at is not None and c.fact.acknowledged_at <= as_of]
+    dated = [c for c in counted if c.fact.dated_answer_at is not None and c.fact.dated_answer_at <= as_of]
+    hours = [(c.fact.acknowledged_at - c.fact.raised_at).total_seconds() / 3600 for c in answered]
+    in_time = sum(1 for c in answered if c.a)
+    return Responsiveness(
+        value=value,
+        band=band,
+        standing=standing_for(100 * value, len(counted)),
+        counted=len(counted),
+        answered_in_time=in_time,
+        answered_late=len(answered) - in_time,
+        unanswered=len(counted) - len(answered),
+        median_hours_to_answer=_median_or_none(hours),
+        owner_named=sum(1 for c in counted if c.fact.owner_named),
+        dated_answers=len(dated),
+        dated_answers_kept=sum(
+            1 for c in dated if c.fact.answer_kept_at is not None and c.fact.answer_kept_at <= as_of
+        ),
+        ranking_key=100 * band[0],
+        worst_key=100 * band[1],
+        weight_total=big_n,
+        explain=tuple(counted),
+    )
+
+
+LAST_MINUTE = timedelta(hours=24)  # a move announced with less notice than this, or after the time
+
+
+@dataclass(frozen=True)
+class Notice:
+    """§11: how early the vendor warned of its moves, over the counted rescheduled commitments."""
+
+    median_hours: float | None
+    last_minute_moves: int
+    moves: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"median_hours": self.median_hours, "last_minute_moves": self.last_minute_moves}
+
+
+def notice_of(credits_: Iterable[Credit]) -> Notice:
+    """Notice = due_at - notified_at (negative when told after the time), from the counted moves."""
+    notices = [
+        c.fact.due_at - c.fact.notified_at
+        for c in credits_
+        if c.outcome == Outcome.rescheduled and c.fact.notified_at is not None
+    ]
+    return Notice(
+        median_hours=_median_or_none([n.total_seconds() / 3600 for n in notices]),
+        last_minute_moves=sum(1 for n in notices if n < LAST_MINUTE),
+        moves=len(notices),
+    )
 
 
 # -- the same rules in SQL, for the scorecard's statement ---------------------------------------

@@ -23,7 +23,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from vendortrack.database import UTCDateTime
 from vendortrack.models import Commitment, ScoreBucket, Status, Vendor
 from vendortrack.models.score import ScoreRollup
-from vendortrack.scores import tally
+from vendortrack.scores import responsiveness, tally
 from vendortrack.scores.rules import (
     COUNT_KEYS,
     FULFILMENT,
@@ -31,6 +31,7 @@ from vendortrack.scores.rules import (
     Fact,
     Headline,
     Outcome,
+    Responsiveness,
     Rules,
     Totals,
     VendorScore,
@@ -39,6 +40,7 @@ from vendortrack.scores.rules import (
     headline,
     is_on_time,
     is_overdue_by,
+    responsiveness_of,
     score_vendor,
     totals_of,
 )
@@ -79,8 +81,11 @@ def vendor_score(
         query = query.where(Commitment.contact_id == contact_id)
     # FACT_COLUMNS are Fact's fields in order: by position is faster than by name per row (BENCHMARKS.md).
     facts = [Fact(*row) for row in session.execute(query)]
+    complaints = responsiveness.facts_of(session, vendor.id)
+    if contact_id is not None:
+        complaints = [c for c in complaints if c.contact_id == contact_id]
     names = None if contact_id is not None else {c.id: c.name for c in vendor.contacts}
-    return score_vendor(facts, rules, as_of, contact_names=names)
+    return score_vendor(facts, rules, as_of, contact_names=names, complaints=complaints)
 
 
 @dataclass
@@ -92,6 +97,7 @@ class Ranked:
     category: str
     figures: Headline
     counts: dict[str, int]
+    responsiveness: Responsiveness
 
 
 # The columns every part of the scorecard's statement yields: n, N, S_f, S_p, then the counts.
@@ -377,8 +383,11 @@ def ranked(
     category: str | None = None,
     standing: str | None = None,
     worst_first: bool = False,
+    by: str = "score",
+    responsiveness_standing: str | None = None,
 ) -> list[Ranked]:
-    """Every active vendor with its headline figures, ordered by the ranking key of SCORING.md §5."""
+    """Every active vendor with its headline figures and responsiveness, ordered by the ranking key
+    of SCORING.md §5 of its score, or of its responsiveness (§10) when `by` says so."""
     vendors = sa.select(Vendor.id, Vendor.name, Vendor.category).where(Vendor.archived_at.is_(None))
     if category:
         vendors = vendors.where(Vendor.category == category)
@@ -387,22 +396,32 @@ def ranked(
     # to add up and drop than a list of every active vendor is to send and match.
     ids = [row.id for row in rows] if category and len(rows) <= 500 else None
     totals = totals_by_vendor(session, rules, as_of, ids)
+    answering = responsiveness.by_vendor(session, rules, as_of, ids)
+    no_complaints = responsiveness_of((), rules, as_of)
     lines = []
     for row in rows:
         sums, counts = totals.get(row.id, _NO_HISTORY)
         figures = headline(sums, rules)
+        answers = answering.get(row.id, no_complaints)
         if standing and figures.standing != standing:
             continue
-        lines.append(Ranked(row.id, row.name, row.category, figures, counts))
-    return ordered(lines, worst_first=worst_first)
+        if responsiveness_standing and answers.standing != responsiveness_standing:
+            continue
+        lines.append(Ranked(row.id, row.name, row.category, figures, counts, answers))
+    return ordered(lines, worst_first=worst_first, by=by)
 
 
-def ordered(lines: Iterable[Ranked], *, worst_first: bool = False) -> list[Ranked]:
+ORDERS = ("score", "responsiveness")
+
+
+def ordered(lines: Iterable[Ranked], *, worst_first: bool = False, by: str = "score") -> list[Ranked]:
     """The scorecard's order (SCORING.md §5): by the Wilson low, best first, or by the high, worst
-    first; vendors not yet rated after the rated ones; then by name."""
+    first; vendors not yet rated after the rated ones; then by name. `by` "responsiveness" orders
+    the same way by the responsiveness's band (§10)."""
 
     def order(line: Ranked):
-        key = line.figures.worst_key if worst_first else -line.figures.ranking_key
-        return (not line.figures.rated, key, line.name.casefold(), line.vendor_id)
+        judged = line.responsiveness if by == "responsiveness" else line.figures
+        key = judged.worst_key if worst_first else -judged.ranking_key
+        return (not judged.rated, key, line.name.casefold(), line.vendor_id)
 
     return sorted(lines, key=order)

@@ -55,6 +55,7 @@ FACT_COLUMNS = (
     Commitment.contact_id,
     Commitment.rescheduled_from_id,
     Commitment.title,
+    Commitment.notified_at,
 )
 
 
@@ -74,6 +75,7 @@ def to_fact(row) -> Fact:
         row.contact_id,
         row.rescheduled_from_id,
         row.title,
+        row.notified_at,
     )
 
 

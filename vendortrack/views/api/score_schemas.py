@@ -42,9 +42,26 @@ class FiguresSchema(Schema):
 CountsSchema = Schema.from_dict({key: fields.Integer(required=True) for key in COUNT_KEYS}, name="Counts")
 
 
+class ResponsivenessSchema(Schema):
+    """SCORING.md §10: how the vendor (or contact) answers complaints; beside the score, not in it."""
+
+    value = fields.Float(required=True, metadata={"description": "(S_a + 1) / (N_c + 2)."})
+    band = Band
+    standing = fields.String(required=True, validate=validate.OneOf(STANDINGS))
+    counted = fields.Integer(required=True)
+    answered_in_time = fields.Integer(required=True)
+    answered_late = fields.Integer(required=True)
+    unanswered = fields.Integer(required=True)
+    median_hours_to_answer = fields.Float(required=True, allow_none=True)
+    owner_named = fields.Integer(required=True)
+    dated_answers = fields.Integer(required=True)
+    dated_answers_kept = fields.Integer(required=True)
+
+
 class ContactScoreSchema(FiguresSchema):
     contact_id = fields.Integer(required=True)
     name = fields.String(required=True)
+    responsiveness = fields.Nested(ResponsivenessSchema, required=True)
 
 
 class TrendPointSchema(Schema):
