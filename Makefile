@@ -4,8 +4,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
-# The suite runs on every core (pytest-xdist); `make test TEST_WORKERS=0` runs it in one process.
-TEST_WORKERS ?= auto
+# The suite runs in two workers a core (pytest-xdist): a worker spends half its time waiting on the
+# servers, browsers and databases its tests start, so one a core left the cores idle (BENCHMARKS.md,
+# "The suite"). `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 SERVE_ARGS ?=
 
 # Compiled message catalogs are not kept in git: the .po files are the source. Installing the package
