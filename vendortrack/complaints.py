@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session
 
 from vendortrack import ledger
@@ -110,7 +111,14 @@ def _check_title(title: str | None) -> str:
     if not title:
         raise InvalidInput("title", _l("Say in a few words what went wrong."))
     if len(title) > TITLE_MAX:
-        raise InvalidInput("title", _l("The title is longer than %(num)d characters.", num=TITLE_MAX))
+        raise InvalidInput(
+            "title",
+            lazy_ngettext(
+                "The title is longer than %(num)d character.",
+                "The title is longer than %(num)d characters.",
+                TITLE_MAX,
+            ),
+        )
     return title
 
 
