@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from vendortrack.extensions import db
 from vendortrack.models import Contact, EventAction, ExcuseCategory, Kind, Role, Status, User
-from vendortrack.scores.rules import COUNTED, MIN_COUNTED, Outcome, Standing
+from vendortrack.scores.rules import COUNTED, MIN_COUNTED, Outcome, Responsiveness, Standing
 
 KIND_LABELS = {Kind.meeting: _l("Meeting"), Kind.promise: _l("Promise"), Kind.deadline: _l("Deadline")}
 STATUS_LABELS = {
@@ -149,6 +149,46 @@ def too_little_history(counted: int) -> str:
     )
 
 
+def too_few_complaints(counted: int) -> str:
+    """What stands in for a responsiveness the complaints cannot carry yet (SCORING.md §9, §10)."""
+    return ngettext(
+        "too little history: %(num)d of %(needed)d complaints counted",
+        "too little history: %(num)d of %(needed)d complaints counted",
+        counted,
+        needed=MIN_COUNTED,
+    )
+
+
+def answers_line(answers: Responsiveness) -> str:
+    """The plain facts beside the smoothed responsiveness, over the counted complaints, in one line:
+    "2 of 4 answered in time, 1 late, 1 unanswered, first answer after a median of 5 h".
+
+    As `facts_line`: a part that is zero is left out, but "0 of 4 answered in time" stays.
+    """
+    if not answers.counted:
+        return _("no complaints counted yet")
+    parts = [
+        ngettext(
+            "%(in_time)d of %(num)d answered in time",
+            "%(in_time)d of %(num)d answered in time",
+            answers.counted,
+            in_time=answers.answered_in_time,
+        )
+    ]
+    if answers.answered_late:
+        parts.append(ngettext("%(num)d answered late", "%(num)d answered late", answers.answered_late))
+    if answers.unanswered:
+        parts.append(ngettext("%(num)d unanswered", "%(num)d unanswered", answers.unanswered))
+    hours = answers.median_hours_to_answer
+    if hours is not None:
+        waited = lateness(hours * 60)
+        if answers.answered_in_time + answers.answered_late == 1:
+            parts.append(_("first answer after %(lateness)s", lateness=waited))
+        else:
+            parts.append(_("first answer after a median of %(lateness)s", lateness=waited))
+    return ", ".join(parts)
+
+
 def times_moved(moves: int) -> str:
     """How often a vendor moved something, as people say it: "moved once", "moved twice", "moved 3 times"."""
     if moves == 1:
@@ -222,6 +262,8 @@ def register(app: Flask) -> None:
     app.add_template_global(facts_line, "facts_line")
     app.add_template_global(times_moved, "times_moved")
     app.add_template_global(too_little_history, "too_little_history")
+    app.add_template_global(too_few_complaints, "too_few_complaints")
+    app.add_template_global(answers_line, "answers_line")
 
     # Globals, not a context processor, so imported macros see them too.
     app.jinja_env.globals.update(

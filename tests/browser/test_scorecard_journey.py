@@ -203,7 +203,7 @@ def test_the_score_pages_show_their_figures_without_sideways_scrolling(
     expect(ranked.locator("tbody tr")).to_have_count(3)
     expect(unrated.locator("tbody tr")).to_have_count(1)
     expect(unrated).to_contain_text("Świeży Start")
-    expect(unrated.locator(".no-figure")).to_be_visible()
+    expect(unrated.locator("td.score .no-figure")).to_be_visible()
     expect(unrated.locator("svg")).to_have_count(0)
     screenshot(page, f"{code}-{viewport['width']}-scorecard")
     context.close()

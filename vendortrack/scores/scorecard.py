@@ -99,6 +99,10 @@ class Ranked:
     counts: dict[str, int]
     responsiveness: Responsiveness
 
+    def judged(self, by: str) -> Headline | Responsiveness:
+        """The figures the line is ranked by (`ORDERS`): rated or not, they decide its group and rank."""
+        return self.responsiveness if by == "responsiveness" else self.figures
+
 
 # The columns every part of the scorecard's statement yields: n, N, S_f, S_p, then the counts.
 _COLUMNS = ("n", "big_n", "s_f", "s_p", *COUNT_KEYS)
@@ -420,7 +424,7 @@ def ordered(lines: Iterable[Ranked], *, worst_first: bool = False, by: str = "sc
     the same way by the responsiveness's band (§10)."""
 
     def order(line: Ranked):
-        judged = line.responsiveness if by == "responsiveness" else line.figures
+        judged = line.judged(by)
         key = judged.worst_key if worst_first else -judged.ranking_key
         return (not judged.rated, key, line.name.casefold(), line.vendor_id)
 

@@ -24,6 +24,7 @@ from vendortrack.scores import scorecard
 from vendortrack.scores.rules import (
     MIN_COUNTED,
     Headline,
+    Responsiveness,
     Rules,
     Standing,
     Totals,
@@ -38,6 +39,8 @@ from vendortrack.views.paging import MAX_PAGE, text_arg
 bp = Blueprint("scorecards", __name__)
 
 ORDERS = ("best", "worst")
+RANK_BY = scorecard.ORDERS  # what the list is ranked by: the score, or the responsiveness (§10)
+FILTERS = ("category", "standing", "responsiveness", "by", "order")  # the query string a list keeps
 COMPARE_MIN, COMPARE_MAX = 2, 4
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 EXPLAIN_SHOWN = 200  # rows of "why this score" on the page; the sums always cover every one
@@ -62,7 +65,18 @@ CSV_COLUMNS = (
     "overdue",
     "cancelled",
     "upcoming",
+    # Responsiveness (SCORING.md §10) after the score's columns, so a sheet built on those still reads.
+    "responsiveness",
+    "responsiveness_low",
+    "responsiveness_high",
+    "responsiveness_standing",
+    "complaints_counted",
+    "answered_in_time",
+    "answered_late",
+    "unanswered",
+    "median_hours_to_answer",
 )
+COUNT_COLUMNS = CSV_COLUMNS[12:19]
 
 
 def rules() -> Rules:
@@ -79,6 +93,11 @@ def score_band(figures: Headline) -> charts.Band:
     return charts.band(figures.ranking_key / 100, figures.worst_key / 100, figures.score / 100)
 
 
+def answer_band(answers: Responsiveness) -> charts.Band:
+    """The responsiveness's Wilson band, marked at its value."""
+    return charts.band(*answers.band, answers.value)
+
+
 # --- the ranked scorecard -------------------------------------------------------------------
 
 
@@ -87,6 +106,8 @@ def _filters() -> tuple[dict[str, str], list[str]]:
     values = {
         "category": text_arg("category", 80),
         "standing": text_arg("standing", 40),
+        "responsiveness": text_arg("responsiveness", 40),
+        "by": text_arg("by", 20) or "score",
         "order": text_arg("order", 10) or "best",
     }
     errors = []
@@ -95,6 +116,17 @@ def _filters() -> tuple[dict[str, str], list[str]]:
             _("Standing: “%(value)s” is not one of the standings offered.", value=values["standing"])
         )
         values["standing"] = ""
+    if values["responsiveness"] and values["responsiveness"] not in set(Standing):
+        errors.append(
+            _(
+                "Responsiveness: “%(value)s” is not one of the standings offered.",
+                value=values["responsiveness"],
+            )
+        )
+        values["responsiveness"] = ""
+    if values["by"] not in RANK_BY:
+        errors.append(_("Rank by: choose the score or the responsiveness."))
+        values["by"] = "score"
     if values["order"] not in ORDERS:
         errors.append(_("Order: choose best first or worst first."))
         values["order"] = "best"
@@ -110,6 +142,8 @@ def _ranked(now: datetime, filters: dict[str, str]) -> list[scorecard.Ranked]:
         category=filters["category"] or None,
         standing=filters["standing"] or None,
         worst_first=filters["order"] == "worst",
+        by=filters["by"],
+        responsiveness_standing=filters["responsiveness"] or None,
     )
 
 
@@ -178,10 +212,11 @@ def index():
     now = utcnow()
     filters, errors = _filters()
     page = _page_of(_ranked(now, filters))
-    # The ranked order puts the vendors with too little history last, so on a page they follow the rest.
-    ranked_lines = [line for line in page.items if line.figures.rated]
-    not_yet_rated = [line for line in page.items if not line.figures.rated]
-    trends = trend_scores([line.vendor_id for line in ranked_lines], now)
+    # The ranked order puts the vendors with too little history last, so on a page they follow the rest;
+    # ranked by responsiveness, too little history is too few complaints, whatever the score.
+    ranked_lines = [line for line in page.items if line.judged(filters["by"]).rated]
+    not_yet_rated = [line for line in page.items if not line.judged(filters["by"]).rated]
+    trends = trend_scores([line.vendor_id for line in ranked_lines if line.figures.rated], now)
     return render_template(
         "scorecards/index.html",
         page=page,
@@ -193,8 +228,10 @@ def index():
         picked=_picked(),
         trends=trends,
         sparklines={vendor_id: charts.sparkline(line) for vendor_id, line in trends.items()},
-        bands={line.vendor_id: score_band(line.figures) for line in ranked_lines},
+        bands={line.vendor_id: score_band(line.figures) for line in ranked_lines if line.figures.rated},
+        answer_bands={line.vendor_id: answer_band(line.responsiveness) for line in page.items},
         standings=list(Standing),
+        rank_by=filters["by"],
         min_counted=MIN_COUNTED,
         now=now,
     ), (400 if errors else 200)
@@ -205,9 +242,11 @@ def _picked() -> set[int]:
     return set(_compare_ids()[0])
 
 
-def csv_row(rank: int, line: scorecard.Ranked) -> list[str]:
-    """One vendor's line; a vendor not yet rated has no rank and no figures, as on the page."""
-    f = line.figures
+def csv_row(rank: int, line: scorecard.Ranked, by: str = "score") -> list[str]:
+    """One vendor's line; a vendor not yet rated has no rank and no figures, as on the page: no score
+    while the score is not rated, no responsiveness while too few complaints count, no rank while the
+    figure the list is ranked by is not rated."""
+    f, answers = line.figures, line.responsiveness
     figures = [
         round(f.reliability, 4),
         round(f.reliability_band[0], 4),
@@ -217,9 +256,15 @@ def csv_row(rank: int, line: scorecard.Ranked) -> list[str]:
         round(f.punctuality_band[1], 4),
     ]
     if not f.rated:
-        rank, score, figures = "", "", [""] * len(figures)
+        score, figures = "", [""] * len(figures)
     else:
         score = round(f.score, 2)
+    answer_figures = [round(answers.value, 4), round(answers.band[0], 4), round(answers.band[1], 4)]
+    if not answers.rated:
+        answer_figures = [""] * len(answer_figures)
+    if not line.judged(by).rated:
+        rank = ""
+    hours = answers.median_hours_to_answer
     cells = [
         rank,
         line.name,
@@ -228,7 +273,14 @@ def csv_row(rank: int, line: scorecard.Ranked) -> list[str]:
         f.standing.value,
         *figures,
         f.counted,
-        *(line.counts[key] for key in CSV_COLUMNS[12:]),
+        *(line.counts[key] for key in COUNT_COLUMNS),
+        *answer_figures,
+        answers.standing.value,
+        answers.counted,
+        answers.answered_in_time,
+        answers.answered_late,
+        answers.unanswered,
+        "" if hours is None else round(hours, 2),
     ]
     return [spreadsheet_safe(cell) for cell in cells]
 
@@ -244,7 +296,7 @@ def export_csv():
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for rank, line in enumerate(_ranked(now, filters), start=1):
-        writer.writerow(csv_row(rank, line))
+        writer.writerow(csv_row(rank, line, filters["by"]))
     # The byte-order mark tells Excel the file is UTF-8, so Łódź and Győr survive a double-click.
     response = Response(buffer.getvalue().encode("utf-8-sig"), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename=vendortrack-scorecard-{now:%Y-%m-%d}.csv"
@@ -283,11 +335,7 @@ def compare():
             ),
             "warning",
         )
-        kept = {
-            name: request.args[name]
-            for name in ("category", "standing", "order", "page")
-            if request.args.get(name)
-        }
+        kept = {name: request.args[name] for name in (*FILTERS, "page") if request.args.get(name)}
         return redirect(url_for("scorecards.index", **kept, vendor=ids))
     now = utcnow()
     columns = []
@@ -301,6 +349,7 @@ def compare():
                 "vendor": vendor,
                 "report": report,
                 "band": score_band(report.figures),
+                "answer_band": answer_band(report.responsiveness),
                 "excuses": sorted(report.excuses.items(), key=lambda item: (-item[1], item[0]))[:3],
                 "sparkline": charts.sparkline([point["score"] for point in report.trend]),
                 "rated": report.figures.rated,
