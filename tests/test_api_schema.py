@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import NOW, PASSWORD, make_app
-from vendortrack import ledger
+from vendortrack import complaints, ledger
 from vendortrack.accounts import create_user, issue_token
 from vendortrack.extensions import db
 from vendortrack.models import Commitment, Kind, Role, Status, Vendor
@@ -82,6 +82,28 @@ def _seed_ledger(role: Role) -> str:
             new_due_at=later + timedelta(days=7),
             excuse="Stuck in traffic",
         )
+        # A complaint at each step: waiting, answered with a dated answer, and resolved.
+        raised = [
+            complaints.raise_complaint(
+                session,
+                vendor=vendor,
+                title=f"Complaint {step} {i}",
+                severity="major",
+                channel="email",
+                raised_at=NOW - timedelta(days=5),
+                actor=editor,
+                now=NOW,
+                rules=current_app.config["VENDORTRACK_RULES"],
+                contact=contact,
+                commitments=made[:1],
+            )
+            for step in ("waiting", "answered", "resolved")
+        ]
+        complaints.answer(session, raised[1], at=NOW - timedelta(days=4), actor=editor, now=NOW)
+        complaints.give_dated_answer(
+            session, raised[1], due_at=NOW + timedelta(days=3), actor=editor, now=NOW
+        )
+        complaints.resolve(session, raised[2], "fixed", actor=editor, now=NOW, satisfied=True)
     token = issue_token(session, editor, now=NOW)
     session.commit()
     return token
@@ -241,7 +263,13 @@ def _seeded_ids(client, headers: dict[str, str]) -> dict[str, int]:
     vendor = vendors.get_json()["items"][0]["id"]
     contact = client.get(f"/api/v1/vendors/{vendor}/contacts", headers=headers).get_json()["items"][0]["id"]
     opened = client.get("/api/v1/commitments", query_string={"status": "open"}, headers=headers)
-    return {"vendor_id": vendor, "contact_id": contact, "commitment_id": opened.get_json()["items"][0]["id"]}
+    waiting = client.get("/api/v1/complaints", query_string={"status": "waiting"}, headers=headers)
+    return {
+        "vendor_id": vendor,
+        "contact_id": contact,
+        "commitment_id": opened.get_json()["items"][0]["id"],
+        "complaint_id": waiting.get_json()["items"][0]["id"],
+    }
 
 
 PATCHES = [
@@ -249,6 +277,7 @@ PATCHES = [
     "/api/v1/vendors/{vendor_id}",
     "/api/v1/vendors/{vendor_id}/contacts/{contact_id}",
     "/api/v1/commitments/{commitment_id}",
+    "/api/v1/complaints/{complaint_id}",
 ]
 
 

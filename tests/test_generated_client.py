@@ -22,6 +22,11 @@ MODULES = {
     "resolve": ".api.api_commitments.post_api_v1_commitments_commitment_id_resolve",
     "history": ".api.api_commitments.get_api_v1_commitments_commitment_id_history",
     "import_csv": ".api.api_imports.post_api_v1_import",
+    "raise_complaint": ".api.api_complaints.post_api_v1_vendors_vendor_id_complaints",
+    "answer": ".api.api_complaints.post_api_v1_complaints_complaint_id_answer",
+    "dated_answer": ".api.api_complaints.post_api_v1_complaints_complaint_id_dated_answer",
+    "complaint": ".api.api_complaints.get_api_v1_complaints_complaint_id",
+    "score": ".api.api_scores.get_api_v1_vendors_vendor_id_score",
 }
 
 
@@ -118,3 +123,51 @@ def test_a_generated_client_logs_and_resolves_a_commitment_and_reads_its_history
         assert (planned.commitment.kind, planned.commitment.title) == ("meeting", "Proofs")
         assert planned.commitment.due_at == datetime(2026, 7, 1, 10, 0, tzinfo=UTC)
         assert vendor_only.commitment is None
+
+
+def test_a_generated_client_raises_a_complaint_records_the_answer_and_reads_the_responsiveness(
+    auth, editor, generated, live_server
+):
+    api, m = generated, generated.models
+    with api.client.AuthenticatedClient(
+        base_url=live_server, token=auth["Authorization"].split()[1]
+    ) as client:
+        vendor = api.post_vendor.sync(client=client, body=m.VendorCreate(name="Courier Ltd"))
+        raised_at = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+        complaint = api.raise_complaint.sync(
+            vendor.id,
+            client=client,
+            body=m.ComplaintCreate(
+                title="Parcel lost",
+                severity=m.ComplaintCreateSeverity.CRITICAL,
+                channel=m.ComplaintCreateChannel.PHONE,
+                raised_at=raised_at,
+            ),
+        )
+        assert isinstance(complaint, m.Complaint)
+        assert (complaint.raised_at, complaint.resolution, complaint.answer_promise_id) == (
+            raised_at,
+            None,
+            None,
+        )
+        assert complaint.commitment_ids == []
+
+        answered = api.answer.sync(
+            complaint.id,
+            client=client,
+            body=m.Answer(at=raised_at + timedelta(hours=2), owner_name="Olga", apologised=True),
+        )
+        assert (answered.case_owner_name, answered.owner_named, answered.apologised) == ("Olga", True, True)
+        promise = api.dated_answer.sync(
+            complaint.id, client=client, body=m.DatedAnswer(due_at=raised_at + timedelta(days=7))
+        )
+        assert isinstance(promise, m.Commitment)
+        assert promise.complaint_id == complaint.id
+        assert api.complaint.sync(complaint.id, client=client).answer_promise_id == promise.id
+
+        score = api.score.sync(vendor.id, client=client)
+        assert isinstance(score.responsiveness, m.Responsiveness)
+        assert (score.responsiveness.counted, score.responsiveness.answered_in_time) == (1, 1)
+        assert score.responsiveness.median_hours_to_answer == 2.0
+        assert isinstance(score.notice, m.Notice) and score.notice.last_minute_moves == 0
+        assert [item.complaint_id for item in score.explain_complaints] == [complaint.id]

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendortrack.extensions import db
@@ -111,7 +112,7 @@ class Complaint(db.Model):
     def __repr__(self) -> str:
         return f"<Complaint {self.id} {self.severity} raised {self.raised_at:%Y-%m-%d %H:%M}>"
 
-    @property
+    @hybrid_property
     def status(self) -> ComplaintStatus:
         if self.resolution == Resolution.withdrawn:
             return ComplaintStatus.withdrawn
@@ -120,6 +121,17 @@ class Complaint(db.Model):
         if self.acknowledged_at is not None:
             return ComplaintStatus.answered
         return ComplaintStatus.waiting
+
+    @status.inplace.expression
+    @classmethod
+    def _status_expression(cls) -> sa.ColumnElement[str]:
+        # The same steps in SQL, in the same order, for the lists that filter on it.
+        return sa.case(
+            (cls.resolution == Resolution.withdrawn, ComplaintStatus.withdrawn.value),
+            (cls.resolution.is_not(None), ComplaintStatus.resolved.value),
+            (cls.acknowledged_at.is_not(None), ComplaintStatus.answered.value),
+            else_=ComplaintStatus.waiting.value,
+        )
 
     @property
     def answer_promise(self) -> Commitment | None:

@@ -5,9 +5,30 @@ from __future__ import annotations
 from flask import Flask
 
 from vendortrack.extensions import api, csrf
-from vendortrack.views.api import commitments, events, exports, imports, me, schemas, scores, users, vendors
+from vendortrack.views.api import (
+    commitments,
+    complaints,
+    events,
+    exports,
+    imports,
+    me,
+    schemas,
+    scores,
+    users,
+    vendors,
+)
 
-BLUEPRINTS = (me.bp, vendors.bp, commitments.bp, scores.bp, users.bp, exports.bp, imports.bp, events.bp)
+BLUEPRINTS = (
+    me.bp,
+    vendors.bp,
+    commitments.bp,
+    complaints.bp,
+    scores.bp,
+    users.bp,
+    exports.bp,
+    imports.bp,
+    events.bp,
+)
 
 
 def register(app: Flask) -> None:

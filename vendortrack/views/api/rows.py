@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_smorest import abort
 
 from vendortrack.extensions import db
-from vendortrack.models import Commitment, Contact, User, Vendor
+from vendortrack.models import Commitment, Complaint, Contact, User, Vendor
 from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
 
@@ -23,6 +23,7 @@ def _missing(model: type, row_id: int) -> str:
         Vendor: _("There is no vendor #%(id)d.", id=row_id),
         Contact: _("There is no contact #%(id)d.", id=row_id),
         Commitment: _("There is no commitment #%(id)d.", id=row_id),
+        Complaint: _("There is no complaint #%(id)d.", id=row_id),
         User: _("There is no user #%(id)d.", id=row_id),
     }
     return messages[model]
@@ -47,18 +48,20 @@ def get_or_422(model: type[Model], row_id: int | None, field: str) -> Model | No
 
 
 @contextmanager
-def ledger_write(*, reread: bool = True) -> Iterator[None]:
+def ledger_write(*, reread: bool = True, fields: dict[str, str] | None = None) -> Iterator[None]:
     """Write what the block does in one short write (`unit_of_work.writing`); an InvalidInput rolls
     it all back and answers 422 naming the field.
 
     The request's reads (its token, the rows it names, its body checked) came before and hold no
     write lock; reread=False keeps those rows as read, for the ledger's conditional writes.
+    `fields` renames the domain's field to the one the body calls it (acknowledged_at → at).
     """
     try:
         with writing(db.session, reread=reread):
             yield
     except InvalidInput as error:
-        abort(422, message=str(error), fields={error.field: [str(error)]})
+        field = (fields or {}).get(error.field, error.field)
+        abort(422, message=str(error), fields={field: [str(error)]})
 
 
 def paginate(statement: sa.Select, args: dict[str, Any]) -> dict[str, Any]:

@@ -235,6 +235,13 @@ class CommitmentSchema(Schema):
     resolved_at = UTCDateTime(allow_none=True)
     rescheduled_from = fields.Integer(attribute="rescheduled_from_id", allow_none=True)
     rescheduled_to = fields.Integer(attribute="rescheduled_to_id", allow_none=True)
+    notified_at = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "When the vendor warned of the move; rescheduled ones only."},
+    )
+    complaint_id = fields.Integer(
+        allow_none=True, metadata={"description": "The complaint this promise is the dated answer to."}
+    )
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
 
@@ -259,6 +266,9 @@ class CommitmentPatchSchema(Schema):
     due_at = UTCDateTime()
     contact_id = row_id(allow_none=True)
     owner_id = row_id()
+    notified_at = UTCDateTime(
+        metadata={"description": "When the vendor warned of the move; rescheduled ones only."}
+    )
 
 
 # Which optional fields each outcome takes; any other is a client's mistake worth naming.
@@ -266,7 +276,7 @@ OUTCOME_FIELDS = {
     Status.open: set(),
     Status.kept: {"done_at"},
     Status.broken: {"excuse_category", "excuse"},
-    Status.rescheduled: {"new_due_at", "excuse_category", "excuse", "confirm_past"},
+    Status.rescheduled: {"new_due_at", "excuse_category", "excuse", "confirm_past", "notified_at"},
     Status.cancelled: {"reason"},
 }
 RESOLVED = [str(s) for s in OUTCOME_FIELDS if s != Status.open]
@@ -280,6 +290,10 @@ NEW_DUE_AT = (
     "is refused (422 on new_due_at) unless confirm_past is true."
 )
 CONFIRM_PAST = "true: the new due time is meant to be in the past or earlier than the current one."
+NOTIFIED_AT = (
+    "When rescheduled: when the vendor warned us of the move (SCORING.md §11); the moment of the "
+    "request when left out. A moment in the future is refused."
+)
 
 
 class OutcomeSchema(Schema):
@@ -290,6 +304,7 @@ class OutcomeSchema(Schema):
     excuse = text(TEXT_MAX)
     new_due_at = UTCDateTime(metadata={"description": NEW_DUE_AT})
     confirm_past = StrictBoolean(metadata={"description": CONFIRM_PAST})
+    notified_at = UTCDateTime(metadata={"description": NOTIFIED_AT})
 
     @validates_schema
     def only_fields_of_the_outcome(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -306,6 +321,7 @@ class CommitmentCreateSchema(CommitmentPatchSchema, OutcomeSchema):
     kind = fields.Enum(Kind, required=True)
     title = name(TITLE_MAX, required=True)
     due_at = UTCDateTime(required=True)
+    notified_at = UTCDateTime(metadata={"description": NOTIFIED_AT})
     owner_id = row_id(
         metadata={"description": "Who follows it up, an editor or an admin; the caller when left out."}
     )

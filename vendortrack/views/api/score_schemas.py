@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from vendortrack.scores import scorecard
 from vendortrack.scores.rules import COUNT_KEYS, Outcome, Standing
 from vendortrack.views.api.schemas import UTCDateTime, row_id
 
@@ -24,7 +25,16 @@ class ScorecardArgsSchema(Schema):
     as_of = UTCDateTime(metadata={"description": "The moment to score as of; now when left out."})
     category = fields.String(validate=validate.Length(max=80))
     standing = fields.String(validate=validate.OneOf(STANDINGS))
+    responsiveness_standing = fields.String(
+        validate=validate.OneOf(STANDINGS),
+        metadata={"description": "Only the vendors whose responsiveness (SCORING.md §10) has this standing."},
+    )
     order = fields.String(load_default="best", validate=validate.OneOf(["best", "worst"]))
+    order_by = fields.String(
+        load_default="score",
+        validate=validate.OneOf(scorecard.ORDERS),
+        metadata={"description": "Rank by the score's band, or by the responsiveness's band (§10)."},
+    )
 
 
 class FiguresSchema(Schema):
@@ -56,6 +66,20 @@ class ResponsivenessSchema(Schema):
     owner_named = fields.Integer(required=True)
     dated_answers = fields.Integer(required=True)
     dated_answers_kept = fields.Integer(required=True)
+
+
+class NoticeSchema(Schema):
+    """SCORING.md §11: how early the vendor warned of its moves, over the counted rescheduled ones."""
+
+    median_hours = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Median of due_at - notified_at, in hours; negative: told after the time."},
+    )
+    last_minute_moves = fields.Integer(
+        required=True,
+        metadata={"description": "Moves announced less than 24 hours ahead, or after the time."},
+    )
 
 
 class ContactScoreSchema(FiguresSchema):
@@ -92,6 +116,15 @@ class ExplainSchema(Schema):
     p = fields.Float(required=True)
 
 
+class ComplaintExplainSchema(Schema):
+    complaint_id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    raised_at = UTCDateTime(required=True)
+    deadline = UTCDateTime(required=True, metadata={"description": "Its answer deadline."})
+    weight = fields.Float(required=True)
+    a = fields.Float(required=True, metadata={"description": "1 when answered by the deadline, else 0."})
+
+
 class ScoreSchema(FiguresSchema):
     vendor_id = fields.Integer(required=True)
     contact_id = fields.Integer(allow_none=True)
@@ -104,6 +137,15 @@ class ScoreSchema(FiguresSchema):
     contacts = fields.List(fields.Nested(ContactScoreSchema), required=True)
     trend = fields.List(fields.Nested(TrendPointSchema), required=True)
     explain = fields.List(fields.Nested(ExplainSchema), required=True)
+    responsiveness = fields.Nested(ResponsivenessSchema, required=True)
+    notice = fields.Nested(NoticeSchema, required=True)
+    explain_complaints = fields.List(
+        fields.Nested(ComplaintExplainSchema),
+        required=True,
+        metadata={
+            "description": "Each counted complaint behind the responsiveness, with its weight and credit."
+        },
+    )
 
 
 class ScorecardLineSchema(FiguresSchema):
@@ -111,9 +153,11 @@ class ScorecardLineSchema(FiguresSchema):
     name = fields.String(required=True)
     category = fields.String(required=True)
     counts = fields.Nested(CountsSchema, required=True)
+    responsiveness = fields.Nested(ResponsivenessSchema, required=True)
 
 
 class ScorecardSchema(Schema):
     as_of = UTCDateTime(required=True)
     order = fields.String(required=True)
+    order_by = fields.String(required=True)
     items = fields.List(fields.Nested(ScorecardLineSchema), required=True)

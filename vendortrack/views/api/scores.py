@@ -58,6 +58,19 @@ def score_payload(vendor_id: int, contact_id: int | None, report: VendorScore) -
             }
             for c in report.explain
         ],
+        "responsiveness": report.responsiveness.as_dict(),
+        "notice": report.notice.as_dict(),
+        "explain_complaints": [
+            {
+                "complaint_id": c.fact.id,
+                "title": c.fact.title,
+                "raised_at": _utc(c.fact.raised_at),
+                "deadline": _utc(c.deadline),
+                "weight": c.weight,
+                "a": c.a,
+            }
+            for c in report.responsiveness.explain
+        ],
     }
 
 
@@ -66,7 +79,8 @@ def score_payload(vendor_id: int, contact_id: int | None, report: VendorScore) -
 @bp.arguments(score_schemas.ScoreArgsSchema, location="query")
 @bp.alt_response(200, schema=score_schemas.ScoreSchema, success=True, description="The vendor's score.")
 def vendor_score(args: dict[str, Any], vendor_id: int):
-    """A vendor's score with bands, counts, excuses, chains, contacts, trend and the explanation."""
+    """A vendor's score with bands, counts, excuses, chains, contacts, trend and the explanation; its
+    responsiveness to complaints and the notice of its moves beside it, with the complaints counted."""
     vendor = get_or_404(Vendor, vendor_id)
     contact_id = args.get("contact_id")
     if contact_id is not None and get_or_422(Contact, contact_id, "contact_id").vendor_id != vendor.id:
@@ -84,7 +98,8 @@ def vendor_score(args: dict[str, Any], vendor_id: int):
 @bp.arguments(score_schemas.ScorecardArgsSchema, location="query")
 @bp.alt_response(200, schema=score_schemas.ScorecardSchema, success=True, description="Every active vendor.")
 def ranked(args: dict[str, Any]):
-    """Every active vendor with its headline figures, best (or worst) first by the ranking key."""
+    """Every active vendor with its headline figures and responsiveness, best (or worst) first by the
+    ranking key of its score, or of its responsiveness with order_by=responsiveness."""
     rules = current_app.config["VENDORTRACK_RULES"]
     as_of = args.get("as_of") or request_now()
     lines = scorecard.ranked(
@@ -94,6 +109,8 @@ def ranked(args: dict[str, Any]):
         category=args.get("category"),
         standing=args.get("standing"),
         worst_first=args["order"] == "worst",
+        by=args["order_by"],
+        responsiveness_standing=args.get("responsiveness_standing"),
     )
     items = [
         {
@@ -102,7 +119,11 @@ def ranked(args: dict[str, Any]):
             "category": line.category,
             **line.figures.as_dict(),
             "counts": line.counts,
+            # No notice here: it would take a statement per vendor; each vendor's score has it.
+            "responsiveness": line.responsiveness.as_dict(),
         }
         for line in lines
     ]
-    return jsonify({"as_of": _utc(as_of), "order": args["order"], "items": items})
+    return jsonify(
+        {"as_of": _utc(as_of), "order": args["order"], "order_by": args["order_by"], "items": items}
+    )
