@@ -27,7 +27,7 @@ from vendortrack.timeutil import utcnow
 from vendortrack.vendors import create_vendor
 
 ROOT = Path(__file__).resolve().parent.parent
-TICKING = {"overdue", "reminders", "digests", "outbox"}
+TICKING = {"overdue", "unanswered", "reminders", "digests", "outbox"}
 NIGHTLY = {"tally", "attempts"}  # when the scheduler starts, then once a night
 
 
@@ -154,7 +154,7 @@ def test_the_scheduler_process_flags_mails_and_records_every_job_each_tick_then_
             process.wait()
 
 
-def test_the_scheduler_ticks_four_jobs_in_utc_and_checks_the_tally_nightly_with_a_grace_for_misfires(
+def test_the_scheduler_ticks_five_jobs_in_utc_and_checks_the_tally_nightly_with_a_grace_for_misfires(
     tmp_path,
 ):
     app = make_app(

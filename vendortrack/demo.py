@@ -1,4 +1,5 @@
-"""Demo data for a first look: three users and a year of seven vendors' history, logged through the ledger."""
+"""Demo data for a first look: three users and a year of seven vendors' history, logged through the
+ledger, with the complaints we raised and how two of the vendors answered them."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
-from vendortrack import ledger
+from vendortrack import complaints, ledger
 from vendortrack.accounts import create_user
-from vendortrack.models import Commitment, Contact, Kind, Role, User, Vendor
+from vendortrack.models import Channel, Commitment, Complaint, Contact, Kind, Role, Severity, User, Vendor
 from vendortrack.models import ExcuseCategory as X
+from vendortrack.scores.rules import Rules
 from vendortrack.vendors import add_contact, create_vendor
 
 DEMO_ADMIN = "demo@vendortrack.test"
@@ -43,6 +45,23 @@ class Habits:
 
 
 @dataclass(frozen=True)
+class ComplaintPlan:
+    """A complaint we raised with a vendor, and what the vendor did about it (seeds 003 and 004):
+    hide, or apologise, name who owns the case and give a dated answer it keeps."""
+
+    title: str
+    details: str
+    days_ago: int  # when it was raised: that working day, at 10:00
+    severity: Severity
+    channel: Channel
+    answered_after: timedelta | None = None  # None: the vendor never answered
+    case_owner: int | None = None  # which of the vendor's contacts took the case; None: nobody named
+    apologised: bool = False
+    # The vendor committed, in its first answer, to a full answer this long after it; and kept it.
+    dated_answer: timedelta | None = None
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     category: str
@@ -59,6 +78,10 @@ class Profile:
     cancelled: int = 0
     upcoming: int = 2
     overdue: int = 0
+    # How many hours before the old due time the vendor tells us of a move, at least and at most
+    # (negative: after it had passed). SCORING.md §11 counts anything under a day as last-minute.
+    notice: tuple[float, float] = (-2, 20)
+    complaints: tuple[ComplaintPlan, ...] = ()
 
 
 RELIABLE = Habits(kept=0.95, broken=0.0, rescheduled=0.05, late_share=0.04, late=(6, 12))
@@ -133,6 +156,51 @@ PROFILES = (
         },
         excuses=EVERYDAY_EXCUSES,
         cancelled=1,
+        notice=(48, 120),  # plans its moves: we hear of them days ahead
+        complaints=(
+            ComplaintPlan(
+                "VPN drops for remote staff every afternoon",
+                "Since the router swap, remote staff lose the VPN around 14:00 each day.",
+                days_ago=96,
+                severity=Severity.major,
+                channel=Channel.phone,
+                answered_after=timedelta(hours=2),
+                case_owner=1,
+                apologised=True,
+                dated_answer=timedelta(days=3),
+            ),
+            ComplaintPlan(
+                "New laptop handed over without disk encryption",
+                "Found at the handover check: BitLocker was off on the finance laptop.",
+                days_ago=52,
+                severity=Severity.critical,
+                channel=Channel.email,
+                answered_after=timedelta(hours=3),
+                case_owner=0,
+                apologised=True,
+            ),
+            ComplaintPlan(
+                "Printer queue lost after the update",
+                "",
+                days_ago=19,
+                severity=Severity.minor,
+                channel=Channel.email,
+                answered_after=timedelta(hours=1),
+                case_owner=1,
+                apologised=True,
+            ),
+            ComplaintPlan(
+                "Backup report not sent for two weeks",
+                "The weekly backup report stopped arriving; we cannot tell whether backups run.",
+                days_ago=8,
+                severity=Severity.major,
+                channel=Channel.email,
+                answered_after=timedelta(hours=4),
+                case_owner=0,
+                apologised=True,
+                dated_answer=timedelta(days=2),
+            ),
+        ),
     ),
     Profile(
         name="Kowalski & Partners Accounting",
@@ -219,6 +287,7 @@ PROFILES = (
         ),
         overdue=1,
         upcoming=3,
+        notice=(-6, 20),
     ),
     Profile(
         name="Sparkle Office Cleaning",
@@ -276,6 +345,31 @@ PROFILES = (
         fresh_excuses=True,
         overdue=2,
         upcoming=2,
+        notice=(-8, 3),  # rings when the time has come, or has gone
+        complaints=(
+            ComplaintPlan(
+                "Wrong copier model installed",
+                "We ordered the A3 colour model; an A4 mono one was installed and the old one taken away.",
+                days_ago=68,
+                severity=Severity.critical,
+                channel=Channel.email,
+                answered_after=timedelta(days=7, hours=5),  # a week on, and nobody owns it
+            ),
+            ComplaintPlan(
+                "Invoiced for chairs never delivered",
+                "The invoice charges 12 office chairs; none has arrived.",
+                days_ago=40,
+                severity=Severity.major,
+                channel=Channel.phone,
+            ),
+            ComplaintPlan(
+                "Copier jams on every second page",
+                "Three calls and two emails to Max Hollis; voicemail, then nothing.",
+                days_ago=23,
+                severity=Severity.major,
+                channel=Channel.email,
+            ),
+        ),
     ),
     Profile(
         name="Greenleaf Catering",
@@ -318,17 +412,21 @@ class DemoResult:
     users: list[User] = field(default_factory=list)
     vendors: int = 0
     commitments: int = 0
+    complaints: int = 0
 
 
-def load_demo(session: Session, now: datetime, *, seed: int = SEED) -> DemoResult:
+def load_demo(session: Session, now: datetime, *, seed: int = SEED, rules: Rules | None = None) -> DemoResult:
     """Fill an empty database with demo users and a year of vendor history; the caller commits.
 
     If any vendor exists it does nothing. The password is the app's VENDORTRACK_DEMO_PASSWORD
     when set, else a random one returned in the result. A InvalidInput leaves the caller to roll back.
+    The complaints' answer deadlines follow `rules`, by default the app's (SCORING.md §10).
     """
     if session.scalar(sa.select(Vendor.id).limit(1)) is not None:
         return DemoResult(loaded=False)
     configured = current_app.config.get("VENDORTRACK_DEMO_PASSWORD") if has_app_context() else None
+    if rules is None:
+        rules = current_app.config["VENDORTRACK_RULES"] if has_app_context() else Rules()
     password = configured or secrets.token_urlsafe(12)
     result = DemoResult(loaded=True, password=None if configured else password)
     start = now - timedelta(days=420)
@@ -337,12 +435,15 @@ def load_demo(session: Session, now: datetime, *, seed: int = SEED) -> DemoResul
         result.users.append(
             create_user(session, email=email, password=password, role=role, now=start, name=name)
         )
-    history = _History(session, now, random.Random(seed), editor=result.users[1], admin=result.users[0])
+    history = _History(
+        session, now, random.Random(seed), rules, editor=result.users[1], admin=result.users[0]
+    )
     for profile in PROFILES:
         history.vendor(profile, start)
     history.play()
     result.vendors = len(PROFILES)
     result.commitments = session.scalar(sa.select(sa.func.count(Commitment.id))) or 0
+    result.complaints = session.scalar(sa.select(sa.func.count(Complaint.id))) or 0
     return result
 
 
@@ -356,8 +457,10 @@ class _History:
     year; drawing all random numbers up front keeps the data the same for the same seed.
     """
 
-    def __init__(self, session: Session, now: datetime, rng: random.Random, *, editor: User, admin: User):
-        self.session, self.now, self.rng = session, now, rng
+    def __init__(
+        self, session: Session, now: datetime, rng: random.Random, rules: Rules, *, editor: User, admin: User
+    ):
+        self.session, self.now, self.rng, self.rules = session, now, rng, rules
         self.editor, self.admin = editor, admin
         self._queue: list[tuple[datetime, int, Action]] = []
         self._order = itertools.count()
@@ -415,6 +518,7 @@ class _History:
                     outcome,
                     habits,
                     excuses,
+                    profile.notice,
                 )
         for _ in range(profile.overdue):
             due = self._due(Kind.promise, self.now - timedelta(days=self.rng.uniform(2, 9)))
@@ -427,6 +531,7 @@ class _History:
                 None,
                 profile.deliveries,
                 excuses,
+                profile.notice,
             )
         for i in range(profile.upcoming):
             kind = (Kind.meeting, Kind.promise, Kind.deadline)[i % 3]
@@ -440,7 +545,60 @@ class _History:
                 None,
                 profile.deliveries,
                 excuses,
+                profile.notice,
             )
+        # After every random draw of this vendor: complaints take none, so the commitments' history
+        # stays what this seed always gave.
+        for plan in profile.complaints:
+            self._complaint(vendor, contacts, plan)
+
+    def _complaint(self, vendor: Vendor, contacts: list[Contact], plan: ComplaintPlan) -> None:
+        """Raise it on a working day at 10:00, then the vendor's answer, dated answer and its keeping."""
+        day = self.now - timedelta(days=plan.days_ago)
+        while day.weekday() >= 5:
+            day -= timedelta(days=1)
+        raised = datetime.combine(day.date(), time(10, 0), tzinfo=day.tzinfo)
+
+        def answer(complaint: Complaint, m: datetime) -> None:
+            owner = contacts[plan.case_owner] if plan.case_owner is not None else None
+            complaints.answer(
+                self.session,
+                complaint,
+                at=m,
+                actor=self.editor,
+                now=m,
+                case_owner_contact=owner,
+                apologised=plan.apologised,
+            )
+            if plan.dated_answer is None:
+                return
+            promise = complaints.give_dated_answer(
+                self.session, complaint, due_at=m + plan.dated_answer, at=m, actor=self.editor, now=m
+            )
+            done = promise.due_at - timedelta(hours=5)  # the full answer came a little early
+            self.at(
+                done + timedelta(hours=1),
+                lambda k: ledger.resolve_kept(self.session, promise, actor=self.editor, now=k, done_at=done),
+            )
+
+        def raise_it(m: datetime) -> None:
+            complaint = complaints.raise_complaint(
+                self.session,
+                vendor=vendor,
+                title=plan.title,
+                details=plan.details,
+                severity=plan.severity,
+                channel=plan.channel,
+                raised_at=m,
+                contact=contacts[0],
+                actor=self.editor,
+                now=m,
+                rules=self.rules,
+            )
+            if plan.answered_after is not None:
+                self.at(raised + plan.answered_after, lambda a: answer(complaint, a))
+
+        self.at(raised, raise_it)
 
     def _email(self, name: str, profile: Profile) -> str:
         return name.split()[0].lower() + "@" + profile.website.removeprefix("https://")
@@ -493,11 +651,12 @@ class _History:
         outcome: str | None,
         habits: Habits,
         excuses: Callable[[], tuple[X, str]],
+        notice: tuple[float, float],
     ) -> None:
         """Log one commitment ahead of its date, then whatever became of it (None: nothing yet)."""
         lead = timedelta(days=self.rng.uniform(1, 45 if kind == Kind.deadline else 12))
         owner = self.editor if self.rng.random() < 0.75 else self.admin
-        fate = self._fate(kind, due, outcome, habits, excuses)
+        fate = self._fate(kind, due, outcome, habits, excuses, notice)
 
         def log(moment: datetime) -> None:
             commitment = ledger.log_commitment(
@@ -523,6 +682,7 @@ class _History:
         outcome: str | None,
         habits: Habits,
         excuses: Callable[[], tuple[X, str]],
+        notice: tuple[float, float],
     ) -> Callable[[Commitment], None] | None:
         """Draw now what will happen to a commitment, as a function that schedules it once logged."""
         rng = self.rng
@@ -558,14 +718,14 @@ class _History:
             )
         if outcome == RESCHEDULED:
             category, text = excuses()
-            # Reliable vendors call ahead; the others ring once you have been waiting a while.
-            asked = due + timedelta(hours=rng.uniform(-20, 2 if habits.late_share < 0.5 else 6))
+            # When the vendor tells us (the profile's notice): logged then, so notified_at is that moment.
+            told = due - timedelta(hours=rng.uniform(*notice))
             new_due = due + timedelta(days=rng.randint(3, 14))
             if new_due + timedelta(days=2) > self.now:
                 then = None  # still ahead (or just missed): left open, maybe overdue
             else:
                 then = KEPT if rng.random() < habits.kept / max(habits.kept + habits.broken, 0.01) else BROKEN
-            follow_up = self._fate(kind, new_due, then, habits, excuses)
+            follow_up = self._fate(kind, new_due, then, habits, excuses, notice)
 
             def move(c: Commitment) -> None:
                 def act(m: datetime) -> None:
@@ -581,7 +741,9 @@ class _History:
                     if follow_up is not None:
                         follow_up(successor)
 
-                self.at(asked, act)
+                # Days of notice can reach back before we logged the commitment: then it is moved
+                # an hour after it was logged, the earliest the ledger can hear of the move.
+                self.at(max(told, c.created_at + timedelta(hours=1)), act)
 
             return move
         return None

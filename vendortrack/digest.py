@@ -29,7 +29,7 @@ from vendortrack.scores.rules import (
     Standing,
 )
 from vendortrack.validation import InvalidInput
-from vendortrack.week import WEEK, Week, week_summary
+from vendortrack.week import WEEK, ComplaintLine, Week, week_summary
 
 BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
 WEEK_PATTERN = re.compile(r"(\d{4})-W(\d{1,2})", re.IGNORECASE)
@@ -62,6 +62,13 @@ STANDING_COLOURS = {
     Standing.poor: "#fd7e14",
     Standing.unreliable: "#dc3545",
     Standing.insufficient_data: "#adb5bd",
+}
+# A complaint's bar: answered in time or late; waiting within its deadline or past it.
+COMPLAINT_COLOURS = {
+    (True, True): "#198754",
+    (True, False): "#fd7e14",
+    (False, True): "#ffc107",
+    (False, False): "#dc3545",
 }
 OLD_SCORE_COLOUR = "#adb5bd"
 TRACK_COLOUR = "#e9ecef"
@@ -178,6 +185,10 @@ def bar_width(score: float) -> int:
     return min(max(round(score), 1), 99)
 
 
+def complaint_colour(line: ComplaintLine) -> str:
+    return COMPLAINT_COLOURS[line.answered_at is not None, line.in_time]
+
+
 def _template_context(week: Week, tz: str) -> dict[str, Any]:
     return {
         "week": week,
@@ -189,6 +200,8 @@ def _template_context(week: Week, tz: str) -> dict[str, Any]:
         "STANDING_COLOURS": STANDING_COLOURS,
         "OLD_SCORE_COLOUR": OLD_SCORE_COLOUR,
         "TRACK_COLOUR": TRACK_COLOUR,
+        "complaint_colour": complaint_colour,
+        "complaint_url": mail.complaint_url,
         "week_date": week_date(week.start, tz),
     }
 

@@ -1,5 +1,5 @@
-"""The scheduled jobs: overdue sweep, due-soon reminders, weekly digests, the outbox sender, and
-the nightly tally check and clean-up of old sign-in attempts.
+"""The scheduled jobs: overdue sweep, unanswered complaints sweep, due-soon reminders, weekly digests,
+the outbox sender, and the nightly tally check and clean-up of old sign-in attempts.
 
 Each is a function of (session, now, config) that claims its work with a conditional UPDATE,
 commits, and returns what it did, so two scheduler processes, or a restart halfway, never flag,
@@ -24,6 +24,9 @@ from vendortrack.database import write_intent
 from vendortrack.i18n import speaking, user_timezone
 from vendortrack.models import (
     Commitment,
+    Complaint,
+    ComplaintAction,
+    ComplaintEvent,
     EventAction,
     JobRun,
     LedgerEvent,
@@ -33,41 +36,59 @@ from vendortrack.models import (
     User,
 )
 from vendortrack.scores import tally
+from vendortrack.scores.rules import is_unanswered_by, was_logged_before
 from vendortrack.timeutil import utcnow
 
 Config = Mapping[str, Any]
 
 
-def _by_owner(session: Session, ids: list[int]) -> dict[User, list[Commitment]]:
-    groups: dict[User, list[Commitment]] = defaultdict(list)
+# What the owners' emails list, each in the order its email lists them.
+Owned = type[Commitment] | type[Complaint]
+LISTED_IN = {
+    Commitment: (Commitment.due_at, Commitment.id),
+    Complaint: (Complaint.answer_due_at, Complaint.id),
+}
+
+
+def _by_owner(session: Session, model: Owned, ids: list[int]) -> dict[User, list[Any]]:
+    groups: dict[User, list[Any]] = defaultdict(list)
     for start in range(0, len(ids), 5000):  # keep IN lists within every database's limits
         rows = session.scalars(
-            sa.select(Commitment)
-            .where(Commitment.id.in_(ids[start : start + 5000]))
-            .options(joinedload(Commitment.vendor), joinedload(Commitment.owner))
-            .order_by(Commitment.due_at, Commitment.id)
+            sa.select(model)
+            .where(model.id.in_(ids[start : start + 5000]))
+            .options(joinedload(model.vendor), joinedload(model.owner))
+            .order_by(*LISTED_IN[model])
         )
-        for commitment in rows:
-            groups[commitment.owner].append(commitment)
+        for row in rows:
+            groups[row.owner].append(row)
     return groups
 
 
 def _tell_owners(
-    session: Session, ids: list[int], kind: MailKind, now: datetime, subject: Callable, template: str
+    session: Session,
+    ids: list[int],
+    kind: MailKind,
+    now: datetime,
+    subject: Callable,
+    template: str,
+    model: Owned = Commitment,
+    **context: Any,
 ) -> int:
-    """One email per owner listing their commitments of this run; disabled owners get none."""
+    """One email per owner listing their commitments (or complaints) of this run; disabled owners get none."""
     queued = 0
     period = f"{now:%Y-%m-%dT%H:%M}#{min(ids)}" if ids else ""
-    for owner, commitments in _by_owner(session, ids).items():
+    listed = "complaints" if model is Complaint else "commitments"  # as the templates name them
+    for owner, rows in _by_owner(session, model, ids).items():
         if not owner.is_active:
             continue
         with speaking(owner):
             rendered = mail.render(
                 template,
-                subject(len(commitments)),
+                subject(len(rows)),
                 owner=owner,
-                commitments=commitments,
                 tz=user_timezone(owner),
+                **{listed: rows},
+                **context,
             )
         queued += mail.queue(
             session,
@@ -93,7 +114,7 @@ def flag_overdue(session: Session, now: datetime, config: Config) -> dict[str, i
         .where(
             config["VENDORTRACK_RULES"].is_overdue(Commitment.status, Commitment.due_at, now),
             Commitment.flagged_overdue_at.is_(None),
-            Commitment.created_at <= Commitment.due_at,
+            was_logged_before(Commitment.created_at, Commitment.due_at),
         )
         .values(flagged_overdue_at=now)
         .returning(Commitment.id, Commitment.vendor_id)
@@ -130,6 +151,62 @@ def flag_overdue(session: Session, now: datetime, config: Config) -> dict[str, i
     )
     session.commit()
     return {"flagged": len(ids), "emails": emails}
+
+
+def flag_unanswered(session: Session, now: datetime, config: Config) -> dict[str, int]:
+    """Flag each open complaint whose answer deadline passed with no answer, once, and ask its owner
+    on our side whether the vendor has answered since (SCORING.md §10).
+
+    Resolved and withdrawn complaints are left alone: nothing is waiting on them. As with overdue
+    commitments, a complaint logged after its deadline (history) was logged by someone who knew,
+    and is not nagged; it still counts as unanswered in the responsiveness.
+    """
+    flagged = session.execute(
+        sa.update(Complaint)
+        .where(
+            is_unanswered_by(Complaint.acknowledged_at, Complaint.answer_due_at, now),
+            Complaint.resolution.is_(None),
+            Complaint.flagged_unanswered_at.is_(None),
+            was_logged_before(Complaint.created_at, Complaint.answer_due_at),
+        )
+        .values(flagged_unanswered_at=now)
+        .returning(Complaint.id, Complaint.vendor_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if flagged:
+        session.execute(
+            sa.insert(ComplaintEvent),
+            [
+                {
+                    "complaint_id": row.id,
+                    "vendor_id": row.vendor_id,
+                    "actor_id": None,
+                    "at": now,
+                    "action": ComplaintAction.flagged_unanswered,
+                    "before": {},
+                    "after": {"flagged_unanswered_at": now.isoformat()},
+                    "reason": "",
+                }
+                for row in flagged
+            ],
+        )
+    ids = sorted(row.id for row in flagged)
+    emails = _tell_owners(
+        session,
+        ids,
+        MailKind.unanswered_complaint,
+        now,
+        lambda n: ngettext(
+            "%(num)d complaint has no answer past its deadline: has the vendor answered?",
+            "%(num)d complaints have no answer past their deadline: have the vendors answered?",
+            n,
+        ),
+        "unanswered_complaint",
+        Complaint,
+        complaint_url=mail.complaint_url,
+    )
+    session.commit()
+    return {"unanswered": len(ids), "emails": emails}
 
 
 def remind_due_soon(session: Session, now: datetime, config: Config) -> dict[str, int]:
@@ -235,6 +312,9 @@ def prune_sign_in_attempts(session: Session, now: datetime, config: Config) -> d
 
 JOBS: dict[str, Callable[[Session, datetime, Config], dict[str, Any]]] = {
     "overdue": flag_overdue,
+    # Its own job, run right after the overdue sweep on every tick: its result and its run history
+    # stay about complaints, and a failure in either sweep does not hold the other back.
+    "unanswered": flag_unanswered,
     "reminders": remind_due_soon,
     "digests": send_digests,
     "outbox": send_outbox,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, render_template, url_for
 from flask_babel import get_locale
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -63,6 +63,12 @@ def mail_context(app: Flask) -> Iterator[None]:
     """A request context on the public base URL, so url_for(..., _external=True) links work in mail."""
     with app.test_request_context("/", base_url=app.config["VENDORTRACK_BASE_URL"]):
         yield
+
+
+def complaint_url(complaint_id: int) -> str:
+    """A complaint's page, absolute, for emails and the digest: linked by its path, /complaints/<id>,
+    so that mail does not depend on how the complaint pages' views are named."""
+    return f"{url_for('index', _external=True)}complaints/{complaint_id}"
 
 
 def queue(

@@ -49,7 +49,8 @@ def build(app: Flask) -> BlockingScheduler:
         minute=jobs.NIGHTLY_AT.minute,
         timezone=ZoneInfo(app.config["VENDORTRACK_TIMEZONE"]),
     )
-    for name in jobs.JOBS:  # overdue, reminders, digests, outbox every tick; jobs.NIGHTLY once a night
+    # overdue, unanswered, reminders, digests, outbox every tick; jobs.NIGHTLY once a night
+    for name in jobs.JOBS:
         trigger = nightly if name in jobs.NIGHTLY else IntervalTrigger(seconds=tick, timezone=UTC)
         scheduler.add_job(
             run_job,

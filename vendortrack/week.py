@@ -1,5 +1,6 @@
 """What a week of the ledger holds, the same for every reader: what came due and became of it,
-whose score moved, the best and worst, the excuse of the week. The digest (digest.py) shows it.
+whose score moved, the best and worst, the excuse of the week, the complaints raised, answered and
+still waiting. The digest (digest.py) shows it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from vendortrack.models import Commitment, ExcuseCategory, Status, User, Vendor
+from vendortrack.models import Commitment, Complaint, ExcuseCategory, Resolution, Status, User, Vendor
 from vendortrack.scores import scorecard
-from vendortrack.scores.rules import COUNTED, Fact, Outcome, Rules, Standing, Totals, headline, outcome
+from vendortrack.scores.rules import (
+    COUNTED,
+    Fact,
+    Outcome,
+    Rules,
+    Standing,
+    Totals,
+    headline,
+    is_answered_in_time,
+    is_unanswered_by,
+    outcome,
+)
 
 WEEK = timedelta(days=7)
 LIST_LIMIT = 50  # a longer list belongs on the site, not in an email
@@ -107,6 +119,42 @@ class ExcuseOfTheWeek:
 
 
 @dataclass(frozen=True)
+class ComplaintLine:
+    """One complaint as the digest lists it, as it stood at the week's end."""
+
+    id: int
+    title: str
+    vendor_id: int
+    vendor_name: str
+    owner_name: str  # ours: who follows it up
+    raised_at: datetime
+    answer_due_at: datetime
+    answered_at: datetime | None  # None: no answer by the week's end
+    waited: timedelta  # for the first answer, or until the week's end when there is none yet
+    # Answered: by its deadline. Waiting: its deadline has not passed yet.
+    in_time: bool
+
+
+@dataclass(frozen=True)
+class ComplaintsOfTheWeek:
+    """The complaints section: how many were raised, which were answered, which still wait, and the
+    longest wait for a first answer among those answered or waiting (SCORING.md §10's complaints:
+    the withdrawn ones are not counted)."""
+
+    raised: int
+    answered: list[ComplaintLine]  # first answered this week, in the order the answers came
+    answered_more: int
+    waiting: list[ComplaintLine]  # no answer at the week's end and not closed: the oldest first
+    waiting_more: int
+    waiting_total: int
+    longest: ComplaintLine | None
+
+    @property
+    def quiet(self) -> bool:
+        return not (self.raised or self.answered or self.waiting)
+
+
+@dataclass(frozen=True)
 class Week:
     """Everything the digest says about one week, the same for every subscriber of that week."""
 
@@ -126,6 +174,7 @@ class Week:
     unrated_more: int
     excuse: ExcuseOfTheWeek | None
     min_move: float  # score points: a smaller move is not listed
+    complaints: ComplaintsOfTheWeek
 
     @property
     def came_due_total(self) -> int:
@@ -273,6 +322,88 @@ def _excuse_of_the_week(lines: list[Line]) -> ExcuseOfTheWeek | None:
     return ExcuseOfTheWeek(category, count, len(excused), example)
 
 
+def _complaints_of_the_week(session: Session, start: datetime, end: datetime) -> ComplaintsOfTheWeek:
+    """The complaints that were waiting for a first answer at some moment of the week, or got one in it.
+
+    As the week stood at its end, from the moments stored (raised, answered, resolved), so the
+    digest of a past week says what it said then, whatever was logged since.
+    """
+    counted = sa.or_(Complaint.resolution.is_(None), Complaint.resolution != Resolution.withdrawn)
+    shown = sa.and_(Vendor.archived_at.is_(None), counted)
+    raised = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Complaint)
+        .join(Vendor, Vendor.id == Complaint.vendor_id)
+        .where(shown, Complaint.raised_at >= start, Complaint.raised_at < end)
+    )
+    rows = session.execute(
+        sa.select(
+            Complaint.id,
+            Complaint.title,
+            Complaint.vendor_id,
+            Vendor.name.label("vendor_name"),
+            User.name.label("owner_name"),
+            User.email.label("owner_email"),
+            Complaint.raised_at,
+            Complaint.answer_due_at,
+            Complaint.acknowledged_at,
+            Complaint.resolved_at,
+        )
+        .join(Vendor, Vendor.id == Complaint.vendor_id)
+        .join(User, User.id == Complaint.owner_id)
+        .where(
+            shown,
+            Complaint.raised_at < end,
+            sa.or_(Complaint.acknowledged_at.is_(None), Complaint.acknowledged_at >= start),
+            sa.or_(Complaint.resolved_at.is_(None), Complaint.resolved_at >= start),
+        )
+        .order_by(Complaint.raised_at, Complaint.id)
+    ).all()
+    answered, waiting = [], []
+    for row in rows:
+        answered_in_week = row.acknowledged_at is not None and start <= row.acknowledged_at < end
+        open_at_end = (row.acknowledged_at is None or row.acknowledged_at >= end) and (
+            row.resolved_at is None or row.resolved_at >= end
+        )
+        if not (answered_in_week or open_at_end):
+            continue  # closed in the week without an answer: nothing waits on it, nothing came
+        answered_at = row.acknowledged_at if answered_in_week else None
+        line = ComplaintLine(
+            id=row.id,
+            title=row.title,
+            vendor_id=row.vendor_id,
+            vendor_name=row.vendor_name,
+            owner_name=row.owner_name or row.owner_email,
+            raised_at=row.raised_at,
+            answer_due_at=row.answer_due_at,
+            answered_at=answered_at,
+            waited=(answered_at or end) - row.raised_at,
+            in_time=(
+                is_answered_in_time(answered_at, row.answer_due_at)
+                if answered_at is not None
+                # No answer by the week's end: in time while the sweep's question is still "no".
+                else not is_unanswered_by(None, row.answer_due_at, end)
+            ),
+        )
+        (answered if answered_at is not None else waiting).append(line)
+    # The longest wait; on a tie the one raised first (max keeps the first), so a week always says the same.
+    longest = max(
+        sorted(answered + waiting, key=lambda line: (line.raised_at, line.id)),
+        key=lambda line: line.waited,
+        default=None,
+    )
+    answered.sort(key=lambda line: (line.answered_at, line.id))
+    return ComplaintsOfTheWeek(
+        raised=raised or 0,
+        answered=answered[:LIST_LIMIT],
+        answered_more=max(len(answered) - LIST_LIMIT, 0),
+        waiting=waiting[:LIST_LIMIT],
+        waiting_more=max(len(waiting) - LIST_LIMIT, 0),
+        waiting_total=len(waiting),
+        longest=longest,
+    )
+
+
 def week_summary(
     session: Session,
     rules: Rules,
@@ -354,4 +485,5 @@ def week_summary(
         unrated_more=max(len(unrated) - LIST_LIMIT, 0),
         excuse=_excuse_of_the_week(failed),
         min_move=min_move,
+        complaints=_complaints_of_the_week(session, start, end),
     )

@@ -16,6 +16,7 @@ class MailKind(StrEnum):
     overdue = "overdue"
     reminder = "reminder"
     digest = "digest"
+    unanswered_complaint = "unanswered_complaint"  # the sweep asks a complaint's owner for news
 
 
 class MailState(StrEnum):

@@ -158,6 +158,7 @@ RUNS_SHOWN = 20
 STALE_TICKS = 5  # no run for this many ticks: the scheduler is most likely not running
 JOB_LABELS = {
     "overdue": _l("Overdue check"),
+    "unanswered": _l("Unanswered complaints check"),
     "reminders": _l("Due-soon reminders"),
     "digests": _l("Weekly digests"),
     "outbox": _l("Outbox sender"),
@@ -167,6 +168,7 @@ JOB_LABELS = {
 # What each job's result counts, in words; a key not listed here is shown as it is.
 RESULT_LABELS = {
     "flagged": _l("flagged overdue"),
+    "unanswered": _l("complaints flagged unanswered"),
     "reminded": _l("reminded"),
     "emails": _l("emails queued"),
     "due": _l("digests due"),
