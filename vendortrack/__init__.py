@@ -53,7 +53,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from vendortrack.views import admin, api, auth, calendar, commitments, digest, scorecards, vendors
+    from vendortrack.views import (
+        admin,
+        api,
+        auth,
+        calendar,
+        commitments,
+        complaints,
+        digest,
+        scorecards,
+        vendors,
+    )
     from vendortrack.views.exports import bp as exports_bp
     from vendortrack.views.imports import bp as imports_bp
     from vendortrack.views.routing import RowIdConverter
@@ -63,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(vendors.bp)
     app.register_blueprint(commitments.bp)
+    app.register_blueprint(complaints.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(scorecards.bp)
     app.register_blueprint(digest.bp)

@@ -1,4 +1,5 @@
-"""What the commitment lists show: upcoming, overdue and resolved, per vendor or across all."""
+"""What the lists show: commitments upcoming, overdue and resolved, and complaints open and resolved,
+per vendor or across all."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
-from vendortrack.models import Commitment, Status, Vendor
+from vendortrack.models import Commitment, Complaint, ComplaintStatus, Status, Vendor
 from vendortrack.scores.rules import Rules
 
 
@@ -77,3 +78,44 @@ def chain(commitment: Commitment) -> list[Commitment]:
     while links[-1].rescheduled_to is not None:
         links.append(links[-1].rescheduled_to)
     return links
+
+
+class ComplaintView(StrEnum):
+    open = "open"
+    resolved = "resolved"
+
+
+OPEN_STATUSES = (ComplaintStatus.waiting, ComplaintStatus.answered)
+
+
+def complaint_view(status: ComplaintStatus | None, view: ComplaintView) -> ComplaintView:
+    """The list a status filter belongs to: a resolved or withdrawn one is never open."""
+    if status is None:
+        return view
+    return ComplaintView.open if status in OPEN_STATUSES else ComplaintView.resolved
+
+
+def complaints(
+    view: ComplaintView,
+    *,
+    vendor_id: int | None = None,
+    status: ComplaintStatus | None = None,
+    severity: str | None = None,
+) -> sa.Select:
+    """Complaints for one list: open ones oldest first (the longest wait on top), resolved and
+    withdrawn ones newest first."""
+    query = sa.select(Complaint).join(Complaint.vendor)
+    if view == ComplaintView.open:
+        query = query.where(Complaint.resolution.is_(None)).order_by(Complaint.raised_at, Complaint.id)
+    else:
+        query = query.where(Complaint.resolution.is_not(None))
+        query = query.order_by(Complaint.resolved_at.desc(), Complaint.id.desc())
+    if status is not None:
+        query = query.where(Complaint.status == ComplaintStatus(status).value)
+    if vendor_id is not None:
+        query = query.where(Complaint.vendor_id == vendor_id)
+    else:
+        query = query.where(Vendor.archived_at.is_(None))
+    if severity:
+        query = query.where(Complaint.severity == severity)
+    return query

@@ -14,6 +14,7 @@ from wtforms import (
     PasswordField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
@@ -21,8 +22,8 @@ from wtforms import (
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from vendortrack.ledger import OUT_OF_RANGE, TITLE_MAX, default_done_at
-from vendortrack.models import ExcuseCategory, Status
-from vendortrack.templating import EXCUSE_LABELS, KIND_LABELS
+from vendortrack.models import ExcuseCategory, Resolution, Status
+from vendortrack.templating import CHANNEL_LABELS, EXCUSE_LABELS, KIND_LABELS, SEVERITY_LABELS
 from vendortrack.timeutil import in_zone, local_moment
 from vendortrack.validation import InvalidInput, check_plain_text
 
@@ -86,6 +87,24 @@ class ContactForm(Form):
     role = StringField(_l("Role"), validators=[Length(max=120)])
     email = EmailField(_l("Email"), validators=[Optional(), Length(max=254), Email()])
     phone = StringField(_l("Phone"), validators=[Length(max=50)])
+
+
+def past_moment(day_field: DateField, time_field: TimeField, tz: str, now: datetime) -> datetime | None:
+    """A moment that has happened: a date alone means the end of that day, or now if that is later
+    than now (today, without a time, is "today, by now"); the ledger refuses a future one."""
+    moment = _moment(day_field, time_field, tz)
+    if moment is not None and time_field.data is None and day_field.data == in_zone(now, tz).date():
+        moment = min(moment, now)
+    return moment
+
+
+def show_moment(day_field: DateField, time_field: TimeField, moment: datetime | None, tz: str) -> None:
+    """Pre-fill a date and time pair with a stored moment, in the user's time zone, to the minute."""
+    if moment is None:
+        day_field.data = time_field.data = None
+        return
+    local = in_zone(moment, tz)
+    day_field.data, time_field.data = local.date(), local.time().replace(second=0, microsecond=0)
 
 
 def _moment(day_field: DateField, time_field: TimeField, tz: str) -> datetime | None:
@@ -160,6 +179,8 @@ class LogForm(CommitmentForm, ExcuseFields):
     new_due_date = DateField(_l("Moved to"), validators=[Optional()])
     new_due_time = TimeField(_l("New time"), validators=[Optional()])  # not "Time": that is the due time's
     confirm_past = BooleanField(CONFIRM_PAST)
+    notified_date = DateField(_l("When did the vendor tell us?"), validators=[Optional()])
+    notified_time = TimeField(_l("Told at"), validators=[Optional()])
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -169,7 +190,7 @@ class LogForm(CommitmentForm, ExcuseFields):
             valid = False
         return valid
 
-    def outcome(self, tz: str) -> dict:
+    def outcome(self, tz: str, now: datetime) -> dict:
         """What happened, as the ledger's log_what_happened takes it; only the chosen outcome's fields."""
         status = Status(self.status.data)
         fields: dict = {"status": status}
@@ -181,6 +202,7 @@ class LogForm(CommitmentForm, ExcuseFields):
             fields |= {
                 "new_due_at": _moment(self.new_due_date, self.new_due_time, tz),
                 "confirm_past": self.confirm_past.data,
+                "notified_at": past_moment(self.notified_date, self.notified_time, tz, now),
             }
         return fields
 
@@ -197,6 +219,8 @@ class ResolveForm(ExcuseFields):
     new_due_date = DateField(_l("New due date"), validators=[Optional()])
     new_due_time = TimeField(_l("Time"), validators=[Optional()])
     confirm_past = BooleanField(CONFIRM_PAST)
+    notified_date = DateField(_l("When did the vendor tell us?"), validators=[Optional()])
+    notified_time = TimeField(_l("Told at"), validators=[Optional()])
     reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])
 
     # Which date each outcome needs; Optional() on the fields would stop inline validators.
@@ -221,8 +245,147 @@ class ResolveForm(ExcuseFields):
     def new_due_at(self, tz: str) -> datetime | None:
         return _moment(self.new_due_date, self.new_due_time, tz)
 
+    def notified_at(self, tz: str, now: datetime) -> datetime | None:
+        return past_moment(self.notified_date, self.notified_time, tz, now)
+
     def show_default_done(self, due_at: datetime, now: datetime, tz: str) -> None:
         """Pre-fill "kept" with the ledger's default: on time when the due time is past, else now."""
         local = in_zone(default_done_at(due_at, now), tz)
         self.done_date.data = self.done_date.data or local.date()
         self.done_time.data = self.done_time.data or local.time().replace(second=0, microsecond=0)
+
+
+# -- complaints ---------------------------------------------------------------------------------
+
+YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
+
+
+def yes_no(value: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get(value or "")
+
+
+class ComplaintForm(Form):
+    """Logging a complaint; the edit form adds the later steps' fields."""
+
+    title = StringField(_l("What went wrong"), validators=[DataRequired(), Length(max=TITLE_MAX)])
+    details = TextAreaField(_l("Details"), validators=[Length(max=10000)])
+    contact_id = SelectField(_l("Raised with"), coerce=int, validators=[Optional()])
+    severity = SelectField(
+        _l("Severity"), choices=[(s.value, label) for s, label in SEVERITY_LABELS.items()], default="major"
+    )
+    channel = SelectField(
+        _l("How it was raised"), choices=[(c.value, label) for c, label in CHANNEL_LABELS.items()]
+    )
+    raised_date = DateField(_l("When was the vendor told?"), validators=[InputRequired()])
+    raised_time = TimeField(_l("Time"), validators=[Optional()])
+    owner_id = SelectField(_l("Owner (follows up)"), coerce=int)
+    commitment_ids = SelectMultipleField(
+        _l("Commitments it concerns"),
+        coerce=int,
+        validators=[Optional()],
+        description=_l("Optional; hold Ctrl (or ⌘) to pick more than one."),
+    )
+
+    def set_choices(self, contacts, owners, commitments) -> None:
+        self.contact_id.choices = [(0, "—")] + [(c.id, c.name) for c in contacts]
+        self.owner_id.choices = [(u.id, u.display_name) for u in owners]
+        self.commitment_ids.choices = [(c.id, f"#{c.id} {c.title}") for c in commitments]
+
+
+class ComplaintEditForm(ComplaintForm):
+    """Every field of every step; a step not reached yet has its fields left out (`drop_steps`)."""
+
+    acknowledged_date = DateField(
+        _l("Answered on"), validators=[Optional()], description=_l("Empty: the vendor has not answered.")
+    )
+    acknowledged_time = TimeField(_l("at"), validators=[Optional()])
+    case_owner_contact_id = SelectField(
+        _l("Who at the vendor owns the case"), coerce=int, validators=[Optional()]
+    )
+    case_owner_name = StringField(_l("Or their name"), validators=[Length(max=200)])
+    apologised = BooleanField(_l("They apologised"))
+    dated_answer_date = DateField(_l("Dated answer given on"), validators=[InputRequired()])
+    dated_answer_time = TimeField(_l("at"), validators=[Optional()])
+    resolved_date = DateField(_l("Resolved on"), validators=[InputRequired()])
+    resolved_time = TimeField(_l("at"), validators=[Optional()])
+    satisfied = RadioField(_l("Were we satisfied?"), choices=YES_NO, validators=[Optional()])
+
+    def set_choices(self, contacts, owners, commitments) -> None:
+        super().set_choices(contacts, owners, commitments)
+        self.case_owner_contact_id.choices = [(0, "—")] + [(c.id, c.name) for c in contacts]
+
+    def drop_steps(self, *, dated: bool, resolved: bool, withdrawn: bool) -> None:
+        """Leave out what the complaint has not reached: a dated answer, a resolution."""
+        if not dated:
+            del self.dated_answer_date, self.dated_answer_time
+        if not resolved:
+            del self.resolved_date, self.resolved_time
+        if not resolved or withdrawn:
+            del self.satisfied
+
+
+class ComplaintAnswerForm(Form):
+    """The vendor took the case up; with its dated answer, if it gave one at once."""
+
+    acknowledged_date = DateField(_l("When did the vendor answer?"), validators=[InputRequired()])
+    acknowledged_time = TimeField(_l("at"), validators=[Optional()])
+    case_owner_contact_id = SelectField(
+        _l("Who at the vendor owns the case"), coerce=int, validators=[Optional()]
+    )
+    case_owner_name = StringField(
+        _l("Or their name"),
+        validators=[Length(max=200)],
+        description=_l("If they are not one of the contacts."),
+    )
+    apologised = BooleanField(_l("They apologised"))
+    due_date = DateField(
+        _l("They promised an answer by"), validators=[Optional()], description=_l("Optional: a dated answer.")
+    )
+    due_time = TimeField(_l("Time"), validators=[Optional()])
+
+    # The dated answer is given at the moment of the answer: its refusal belongs under the answer's date.
+    REFUSAL_FIELDS = {"acknowledged_at": "acknowledged_date", "at": "acknowledged_date"}
+
+    def set_choices(self, contacts) -> None:
+        self.case_owner_contact_id.choices = [(0, "—")] + [(c.id, c.name) for c in contacts]
+
+    def due_at(self, tz: str) -> datetime | None:
+        return _moment(self.due_date, self.due_time, tz)
+
+
+class DatedAnswerForm(Form):
+    """The vendor committed to an answer by a date, after its first answer."""
+
+    due_date = DateField(_l("They promised an answer by"), validators=[InputRequired()])
+    due_time = TimeField(_l("Time"), validators=[Optional()])
+    given_date = DateField(_l("When did they say so?"), validators=[InputRequired()])
+    given_time = TimeField(_l("at"), validators=[Optional()])
+
+    REFUSAL_FIELDS = {"at": "given_date"}
+
+    def due_at(self, tz: str) -> datetime | None:
+        return _moment(self.due_date, self.due_time, tz)
+
+
+class ComplaintResolveForm(Form):
+    """Fixed, compensated or declined by the vendor; or withdrawn by us (the Withdraw form)."""
+
+    resolution = RadioField(
+        _l("How did it end?"),
+        choices=[
+            (Resolution.fixed.value, _l("Fixed")),
+            (Resolution.compensated.value, _l("Compensated")),
+            (Resolution.declined.value, _l("Declined by the vendor")),
+            (Resolution.withdrawn.value, _l("Withdrawn by us")),
+        ],
+        validators=[InputRequired(message=_l("Choose how it ended."))],
+    )
+    resolved_date = DateField(_l("When?"), validators=[InputRequired()])
+    resolved_time = TimeField(_l("at"), validators=[Optional()])
+    satisfied = RadioField(_l("Were we satisfied?"), choices=YES_NO, validators=[Optional()])
+
+    REFUSAL_FIELDS = {"resolved_at": "resolved_date"}
+
+
+class ComplaintReopenForm(Form):
+    reason = TextAreaField(_l("Why is it reopened?"), validators=[Length(max=2000)])

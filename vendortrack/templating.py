@@ -16,8 +16,29 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from vendortrack.extensions import db
-from vendortrack.models import Contact, EventAction, ExcuseCategory, Kind, Role, Status, User
-from vendortrack.scores.rules import COUNTED, MIN_COUNTED, Outcome, Responsiveness, Standing
+from vendortrack.models import (
+    Channel,
+    ComplaintAction,
+    ComplaintStatus,
+    Contact,
+    EventAction,
+    ExcuseCategory,
+    Kind,
+    Resolution,
+    Role,
+    Severity,
+    Status,
+    User,
+)
+from vendortrack.scores.rules import (
+    COUNTED,
+    LAST_MINUTE,
+    MIN_COUNTED,
+    Outcome,
+    Responsiveness,
+    Standing,
+    notice,
+)
 
 KIND_LABELS = {Kind.meeting: _l("Meeting"), Kind.promise: _l("Promise"), Kind.deadline: _l("Deadline")}
 STATUS_LABELS = {
@@ -82,6 +103,73 @@ FIELD_LABELS = {
     "rescheduled_to": _l("Moved to"),
     "rescheduled_from": _l("Moved from"),
     "flagged_overdue_at": _l("Flagged overdue"),
+    "notified_at": _l("The vendor told us"),
+}
+
+# -- complaints ---------------------------------------------------------------------------------
+SEVERITY_LABELS = {
+    Severity.minor: _l("Minor"),
+    Severity.major: _l("Major"),
+    Severity.critical: _l("Critical"),
+}
+SEVERITY_BADGES = {
+    Severity.minor: "text-bg-light",
+    Severity.major: "text-bg-warning",
+    Severity.critical: "text-bg-danger",
+}
+CHANNEL_LABELS = {
+    Channel.email: _l("Email"),
+    Channel.phone: _l("Phone"),
+    Channel.meeting: _l("Meeting"),
+    Channel.other: _l("Other"),
+}
+RESOLUTION_LABELS = {
+    Resolution.fixed: _l("Fixed"),
+    Resolution.compensated: _l("Compensated"),
+    Resolution.declined: _l("Declined by the vendor"),
+    Resolution.withdrawn: _l("Withdrawn by us"),
+}
+COMPLAINT_STATUS_LABELS = {
+    ComplaintStatus.waiting: _l("Waiting for an answer"),
+    ComplaintStatus.answered: _l("Answered"),
+    ComplaintStatus.resolved: _l("Resolved"),
+    ComplaintStatus.withdrawn: _l("Withdrawn"),
+}
+COMPLAINT_STATUS_BADGES = {
+    ComplaintStatus.waiting: "text-bg-danger",
+    ComplaintStatus.answered: "text-bg-primary",
+    ComplaintStatus.resolved: "text-bg-success",
+    ComplaintStatus.withdrawn: "text-bg-secondary",
+}
+COMPLAINT_ACTION_LABELS = {
+    ComplaintAction.raised: _l("Raised"),
+    ComplaintAction.edited: _l("Edited"),
+    ComplaintAction.answered: _l("The vendor answered"),
+    ComplaintAction.dated_answer: _l("Dated answer"),
+    ComplaintAction.resolved: _l("Resolved"),
+    ComplaintAction.reopened: _l("Reopened"),
+    ComplaintAction.flagged_unanswered: _l("Flagged unanswered"),
+}
+# What a complaint event's before/after holds, beyond the commitment fields above.
+COMPLAINT_FIELD_LABELS = {
+    "title": _l("Title"),
+    "details": _l("Details"),
+    "severity": _l("Severity"),
+    "channel": _l("How it was raised"),
+    "raised_at": _l("Vendor told"),
+    "contact_id": _l("Raised with"),
+    "owner_id": _l("Owner"),
+    "commitment_ids": _l("Concerns"),
+    "acknowledged_at": _l("Answered"),
+    "case_owner_name": _l("Owner at the vendor"),
+    "case_owner_contact_id": _l("Owner at the vendor"),
+    "apologised": _l("Apologised"),
+    "dated_answer_at": _l("Dated answer given"),
+    "resolution": _l("Resolution"),
+    "resolved_at": _l("Resolved at"),
+    "satisfied": _l("Satisfied"),
+    "promise_id": _l("Answer promised in"),
+    "flagged_unanswered_at": _l("Flagged unanswered"),
 }
 
 
@@ -157,6 +245,30 @@ def too_few_complaints(counted: int) -> str:
         counted,
         needed=MIN_COUNTED,
     )
+
+
+def waited(complaint: Any, now: datetime) -> str:
+    """How long a complaint waited for the vendor's first answer: "answered after 3 h", or so far."""
+    if complaint.acknowledged_at is not None:
+        return _("answered after %(time)s", time=lateness(complaint.acknowledged_at - complaint.raised_at))
+    if complaint.resolution is not None:
+        return _("closed without an answer")
+    return _("waiting %(time)s", time=lateness(max(now - complaint.raised_at, timedelta(0))))
+
+
+def notice_words(warned: timedelta | float | None) -> str:
+    """How early the vendor warned of a move (SCORING.md §11), in the lateness wording; a float is hours."""
+    if warned is None:
+        return "—"
+    if isinstance(warned, int | float):
+        warned = timedelta(hours=warned)
+    if warned < timedelta(0):
+        return _("told us %(time)s after the time", time=lateness(-warned))
+    return _("told us %(time)s ahead", time=lateness(warned))
+
+
+def last_minute_rule() -> str:
+    return _("less than %(time)s ahead, or after the time", time=lateness(LAST_MINUTE))
 
 
 def answers_line(answers: Responsiveness) -> str:
@@ -244,10 +356,21 @@ def describe(field: str, value: Any) -> str:
     labels = {"kind": KIND_LABELS, "status": STATUS_LABELS, "excuse_category": EXCUSE_LABELS}
     if field in labels:
         return str(labels[field].get(value, value))
+    labels = {
+        "severity": SEVERITY_LABELS,
+        "channel": CHANNEL_LABELS,
+        "resolution": RESOLUTION_LABELS,
+    }
+    if field in labels:
+        return str(labels[field].get(value, value))
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if field == "commitment_ids":
+        return ", ".join(f"#{i}" for i in value) or "—"
     if field == "owner_id":
         user = db.session.get(User, value)
         return user.display_name if user else f"#{value}"
-    if field == "contact_id":
+    if field in ("contact_id", "case_owner_contact_id"):
         contact = db.session.get(Contact, value)
         return contact.name if contact else f"#{value}"
     return str(value)
@@ -263,6 +386,10 @@ def register(app: Flask) -> None:
     app.add_template_global(times_moved, "times_moved")
     app.add_template_global(too_little_history, "too_little_history")
     app.add_template_global(too_few_complaints, "too_few_complaints")
+    app.add_template_global(waited, "waited")
+    app.add_template_global(notice_words, "notice_words")
+    app.add_template_global(last_minute_rule, "last_minute_rule")
+    app.add_template_global(notice, "notice")
     app.add_template_global(answers_line, "answers_line")
 
     # Globals, not a context processor, so imported macros see them too.
@@ -282,5 +409,14 @@ def register(app: Flask) -> None:
             "Standing": Standing,
             "STANDING_LABELS": STANDING_LABELS,
             "OUTCOME_LABELS": OUTCOME_LABELS,
+            "ComplaintStatus": ComplaintStatus,
+            "SEVERITY_LABELS": SEVERITY_LABELS,
+            "SEVERITY_BADGES": SEVERITY_BADGES,
+            "CHANNEL_LABELS": CHANNEL_LABELS,
+            "RESOLUTION_LABELS": RESOLUTION_LABELS,
+            "COMPLAINT_STATUS_LABELS": COMPLAINT_STATUS_LABELS,
+            "COMPLAINT_STATUS_BADGES": COMPLAINT_STATUS_BADGES,
+            "COMPLAINT_ACTION_LABELS": COMPLAINT_ACTION_LABELS,
+            "COMPLAINT_FIELD_LABELS": COMPLAINT_FIELD_LABELS,
         }
     )

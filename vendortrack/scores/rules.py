@@ -633,16 +633,26 @@ class Notice:
         return {"median_hours": self.median_hours, "last_minute_moves": self.last_minute_moves}
 
 
+def notice(due_at: datetime, notified_at: datetime) -> timedelta:
+    """How early the vendor warned of one move: negative when it told us after the time (§11)."""
+    return due_at - notified_at
+
+
+def is_last_minute(warned: timedelta) -> bool:
+    """A move announced with less than LAST_MINUTE's notice, or after the time."""
+    return warned < LAST_MINUTE
+
+
 def notice_of(credits_: Iterable[Credit]) -> Notice:
-    """Notice = due_at - notified_at (negative when told after the time), from the counted moves."""
+    """The median notice and the last-minute moves, over the counted moves."""
     notices = [
-        c.fact.due_at - c.fact.notified_at
+        notice(c.fact.due_at, c.fact.notified_at)
         for c in credits_
         if c.outcome == Outcome.rescheduled and c.fact.notified_at is not None
     ]
     return Notice(
         median_hours=_median_or_none([n.total_seconds() / 3600 for n in notices]),
-        last_minute_moves=sum(1 for n in notices if n < LAST_MINUTE),
+        last_minute_moves=sum(1 for n in notices if is_last_minute(n)),
         moves=len(notices),
     )
 

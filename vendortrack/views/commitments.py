@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from vendortrack import agenda, ledger
 from vendortrack.extensions import db
-from vendortrack.forms import CommitmentForm, LogForm, ResolveForm
+from vendortrack.forms import CommitmentForm, LogForm, ResolveForm, show_moment
 from vendortrack.models import WRITERS, Commitment, Contact, Kind, Status, User
 from vendortrack.permissions import editor_required
 from vendortrack.templating import STANDING_LABELS, decimal
@@ -47,6 +47,7 @@ def _commitment_form(vendor, commitment: Commitment | None = None) -> Commitment
     if request.method == "GET":
         if commitment is None:
             form.owner_id.data = current_user.id
+            show_moment(form.notified_date, form.notified_time, utcnow(), current_timezone())
             if len(vendor.contacts) == 1:
                 form.contact_id.data = vendor.contacts[0].id  # the only person there who could promise it
         else:
@@ -101,7 +102,7 @@ def create(vendor_id: int):
                 actor=current_user,
                 now=utcnow(),
                 **_chosen(form),
-                **form.outcome(current_timezone()),
+                **form.outcome(current_timezone(), utcnow()),
             ),
         )
     ):
@@ -140,6 +141,7 @@ def detail(commitment_id: int):
     commitment = get_commitment(commitment_id)
     form = ResolveForm()
     form.show_default_done(commitment.due_at, utcnow(), current_timezone())
+    show_moment(form.notified_date, form.notified_time, utcnow(), current_timezone())
     return _detail_page(commitment, form)
 
 
@@ -174,6 +176,7 @@ def resolve(commitment_id: int):
             new_due_at=form.new_due_at(tz),
             reason=form.reason.data or "",
             confirm_past=form.confirm_past.data,
+            notified_at=form.notified_at(tz, utcnow()),
         ),
     ):
         flash(_("Outcome recorded."), "success")

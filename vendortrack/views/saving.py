@@ -14,12 +14,23 @@ from vendortrack.validation import InvalidInput
 T = TypeVar("T")
 
 # The ledger names its fields; some are entered on the forms as a date and a time.
-FORM_FIELDS = {"due_at": "due_date", "done_at": "done_date", "new_due_at": "new_due_date"}
+FORM_FIELDS = {
+    "due_at": "due_date",
+    "done_at": "done_date",
+    "new_due_at": "new_due_date",
+    "notified_at": "notified_date",
+    "raised_at": "raised_date",
+    "acknowledged_at": "acknowledged_date",
+    "dated_answer_at": "dated_answer_date",
+    "resolved_at": "resolved_date",
+}
 
 
 def show_refusal(form: FlaskForm, error: InvalidInput) -> None:
-    """Put a ledger refusal under the field it names, or at the top of the form."""
-    field = form._fields.get(FORM_FIELDS.get(error.field, error.field))
+    """Put a ledger refusal under the field it names, or at the top of the form; a form's own
+    REFUSAL_FIELDS say where a name means something else on it."""
+    names = FORM_FIELDS | getattr(form, "REFUSAL_FIELDS", {})
+    field = form._fields.get(names.get(error.field, error.field))
     if field is not None and field.type not in ("HiddenField", "CSRFTokenField"):
         field.errors = [*field.errors, str(error.message)]
     else:

@@ -14,6 +14,7 @@ from vendortrack.models import Contact, Vendor
 from vendortrack.permissions import editor_required
 from vendortrack.timeutil import utcnow
 from vendortrack.unit_of_work import writing
+from vendortrack.views import complaints as vendor_complaints
 from vendortrack.views import scorecards
 from vendortrack.views.paging import paginate, text_arg
 from vendortrack.views.saving import save, status_for
@@ -99,13 +100,17 @@ def detail(vendor_id: int):
         ).all()
         for view in agenda.View
     }
+    section = scorecards.vendor_section(vendor, now)
     return render_template(
         "vendors/detail.html",
         vendor=vendor,
         lists=lists,
         now=now,
-        section=scorecards.vendor_section(vendor, now),
+        section=section,
         contact_form=ContactForm(),
+        complaints=vendor_complaints.vendor_lists(vendor),
+        answering=vendor_complaints.responsiveness_panel(section["report"]),
+        **vendor_complaints.judged(now),
     )
 
 
