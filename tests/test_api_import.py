@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from vendortrack.models import Commitment, Contact, LedgerEvent, Role, Status, Vendor
+from vendortrack.models import Commitment, Complaint, Contact, LedgerEvent, Role, Status, Vendor
 from vendortrack.views.api.imports import MAX_BODY_BYTES
 
 FILE = (
@@ -34,7 +34,7 @@ def test_without_commit_the_api_previews_every_row_and_changes_nothing(client, a
     assert response.status_code == 200
     preview = response.get_json()
     assert preview["committed"] is False and preview["problems"] == []
-    assert preview["counts"] == {"vendors": 2, "contacts": 1, "commitments": 3}
+    assert preview["counts"] == {"vendors": 2, "contacts": 1, "commitments": 3, "complaints": 0}
     first, second, third = preview["rows"]
     assert (first["row"], first["vendor"], first["vendor_new"], first["contact_new"]) == (
         2,
@@ -50,7 +50,9 @@ def test_without_commit_the_api_previews_every_row_and_changes_nothing(client, a
         "new_due_at": None,
         "due_at": "2026-06-30T21:59:59+00:00",
         "done_at": "2026-06-29T08:00:00+00:00",
+        "notified_at": None,
     }
+    assert first["complaint"] is None
     assert third["commitment"]["due_at"] == "2026-07-01T07:30:00+00:00"
     assert counts(session) == (0, 0, 0, 0)
 
@@ -65,7 +67,7 @@ def test_commit_imports_every_row_with_its_history_and_answers_201_with_the_coun
     assert response.status_code == 201
     assert response.get_json() == {
         "committed": True,
-        "counts": {"vendors": 2, "contacts": 1, "commitments": 3},
+        "counts": {"vendors": 2, "contacts": 1, "commitments": 3, "complaints": 0},
     }
     assert counts(session) == (2, 1, 3, 5)
     invoice = session.scalar(sa.select(Commitment).where(Commitment.title == "Send the invoice"))
@@ -165,3 +167,36 @@ def test_a_body_past_the_limit_is_refused_before_it_is_read(client, auth):
 
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "too_large"
+
+
+def test_a_complaint_row_is_previewed_with_its_facts_then_imported(client, auth, session):
+    text = (
+        "record,vendor,title,severity,channel,raised_at,answered_at,case_owner,apologised,resolution,"
+        "resolved_at,satisfied\n"
+        "complaint,Acme,Pallets broken,critical,meeting,2026-06-20 10:00,2026-06-20 12:00,Ewa,no,fixed,"
+        "2026-06-23 09:00,yes\n"
+    )
+    preview = client.post("/api/v1/import", headers=auth, json={"csv": text, "timezone": "UTC"}).get_json()
+
+    assert preview["counts"] == {"vendors": 1, "contacts": 0, "commitments": 0, "complaints": 1}
+    (row,) = preview["rows"]
+    assert row["commitment"] is None
+    assert row["complaint"] == {
+        "title": "Pallets broken",
+        "severity": "critical",
+        "channel": "meeting",
+        "status": "resolved",
+        "raised_at": "2026-06-20T10:00:00+00:00",
+        "answered_at": "2026-06-20T12:00:00+00:00",
+        "case_owner": "Ewa",
+        "apologised": False,
+        "resolution": "fixed",
+        "resolved_at": "2026-06-23T09:00:00+00:00",
+        "satisfied": True,
+    }
+    response = client.post(
+        "/api/v1/import", headers=auth, json={"csv": text, "timezone": "UTC", "commit": True}
+    )
+    assert response.status_code == 201
+    assert response.get_json()["counts"]["complaints"] == 1
+    assert session.scalar(sa.select(Complaint.title)) == "Pallets broken"

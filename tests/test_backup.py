@@ -9,10 +9,11 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 from flask_migrate import upgrade
 
 from tests.conftest import NOW, PASSWORD, PG_URL, make_app
-from vendortrack import backup, jobs
+from vendortrack import backup, complaints, jobs
 from vendortrack.accounts import create_user, disable_user, issue_token
 from vendortrack.extensions import db
 from vendortrack.ledger import (
@@ -24,6 +25,7 @@ from vendortrack.ledger import (
     resolve_kept,
 )
 from vendortrack.models import (
+    Complaint,
     ExcuseCategory,
     JobRun,
     Kind,
@@ -31,9 +33,11 @@ from vendortrack.models import (
     Role,
     ScoreBucket,
     Status,
+    User,
     Vendor,
 )
 from vendortrack.scores import tally
+from vendortrack.scores.rules import answer_deadline
 from vendortrack.vendors import add_contact, archive_vendor, create_vendor
 
 pg_only = pytest.mark.skipif(not PG_URL, reason="VENDORTRACK_TEST_DATABASE_URL is not set")
@@ -69,8 +73,9 @@ def new_database(tmp_path):
         admin.dispose()
 
 
-def build_ledger(session) -> None:
-    """A small ledger touching every table: users, tokens, vendors, contacts, every outcome, jobs, mail."""
+def build_ledger(session, *, with_complaints: bool = True) -> None:
+    """A small ledger touching every table: users, tokens, vendors, contacts, every outcome, complaints
+    and their history, jobs, mail."""
     start = NOW - timedelta(days=90)
     admin = create_user(session, email="ada@example.test", password=PASSWORD, role=Role.admin, now=start)
     editor = create_user(
@@ -155,10 +160,62 @@ def build_ledger(session) -> None:
     )
     log(old, "Call back", 60)  # open and overdue: the overdue job flags it and mails its owner
     log(acme, "Quote for the roof", 120)  # open, due after NOW
+    if with_complaints:
+        build_complaints(session, start, acme=acme, jan=jan, editor=editor, admin=admin, about=[kept, broken])
     archive_vendor(old, now=start + timedelta(days=61))
     session.commit()
     jobs.run("overdue", session, NOW)
     session.commit()
+
+
+def build_complaints(session, start, *, acme, jan, editor, admin, about) -> None:
+    """Every step of a complaint's life: raised about two commitments, answered with an owner named and an
+    apology, a dated answer (a promise linked back), resolved, reopened; and one withdrawn by us."""
+    rules = current_app.config["VENDORTRACK_RULES"]
+    at = start + timedelta(days=25)
+    complaint = complaints.raise_complaint(
+        session,
+        vendor=acme,
+        title="Żółć: the boiler leaks again",
+        details="Water on the floor;\nsecond time",
+        severity="critical",
+        channel="phone",
+        raised_at=at,
+        actor=editor,
+        now=at + timedelta(hours=1),
+        rules=rules,
+        contact=jan,
+        owner=admin,
+        commitments=about,
+    )
+    complaints.answer(
+        session,
+        complaint,
+        at=at + timedelta(hours=5),
+        actor=editor,
+        now=at + timedelta(hours=6),
+        case_owner_contact=jan,
+        apologised=True,
+    )
+    complaints.give_dated_answer(
+        session, complaint, due_at=at + timedelta(days=3), actor=editor, now=at + timedelta(hours=7)
+    )
+    complaints.resolve(
+        session, complaint, "compensated", actor=editor, now=at + timedelta(days=4), satisfied=False
+    )
+    complaints.reopen(session, complaint, reason="Leaks once more", actor=admin, now=at + timedelta(days=9))
+    withdrawn = complaints.raise_complaint(
+        session,
+        vendor=acme,
+        title="Wrong invoice",
+        severity="minor",
+        channel="email",
+        raised_at=at + timedelta(days=1),
+        actor=editor,
+        now=at + timedelta(days=1),
+        rules=rules,
+    )
+    complaints.resolve(session, withdrawn, "withdrawn", actor=editor, now=at + timedelta(days=2))
 
 
 def invoke(app, *args: str):
@@ -235,6 +292,21 @@ def test_a_backup_restored_into_another_database_has_every_row_equal(source, tar
     for table in backup.tables():
         assert after[table.name] == before[table.name], table.name
     assert {row["status"] for row in after["commitment"]} == set(Status)
+    # The complaints came with their history, the commitments they concern, and the promise answering one.
+    assert [row["title"] for row in after["complaint"]] == ["Żółć: the boiler leaks again", "Wrong invoice"]
+    assert [row["action"] for row in after["complaint_event"]] == [
+        "raised",
+        "answered",
+        "dated_answer",
+        "resolved",
+        "reopened",
+        "raised",
+        "resolved",
+    ]
+    assert after["complaint_event"][4]["reason"] == "Leaks once more"
+    assert len(after["complaint_commitment"]) == 2
+    assert [row["complaint_id"] for row in after["commitment"] if row["complaint_id"]] == [1]
+    assert all(row["notified_at"] for row in after["commitment"] if row["status"] == "rescheduled")
     assert buckets(target_app) == buckets(source_app)
 
     with target_app.app_context():  # the ids go on from the restored ones (PostgreSQL's sequences moved)
@@ -319,3 +391,76 @@ def test_a_failed_backup_leaves_no_file(app, tmp_path):
     assert result.exit_code != 0
     assert "Cannot write" in result.output
     assert not os.path.exists(target)
+
+
+def as_written_before_complaints(document: dict) -> dict:
+    """The file the version before complaints (revision a303e0498a58) wrote of the same ledger: the same
+    tables less the complaint ones, and commitments without `complaint_id` and `notified_at`."""
+    tables = {
+        name: rows
+        for name, rows in document["tables"].items()
+        if name not in ("complaint", "complaint_event", "complaint_commitment")
+    }
+    for row in tables["commitment"]:
+        del row["complaint_id"], row["notified_at"]
+    return document | {"revision": "a303e0498a58", "tables": tables}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pg_only)])
+def test_a_backup_made_before_complaints_existed_still_restores(kind, new_database, tmp_path):
+    source_app = make_app(new_database(kind), tmp_path / "source")
+    with source_app.app_context():
+        build_ledger(db.session, with_complaints=False)
+        db.session.remove()
+    file = tmp_path / "before-complaints.json"
+    assert invoke(source_app, "backup", str(file)).exit_code == 0
+    document = as_written_before_complaints(json.loads(file.read_text(encoding="utf-8")))
+    file.write_text(json.dumps(document), encoding="utf-8")
+
+    target_app = make_app(new_database(kind), tmp_path / "target")
+    result = invoke(target_app, "restore", str(file))
+    assert result.exit_code == 0, result.output
+
+    before, after = every_row(source_app), every_row(target_app)
+    assert after["complaint"] == after["complaint_event"] == after["complaint_commitment"] == []
+    assert after["commitment"] == before["commitment"]
+    moves = [row for row in after["commitment"] if row["status"] == "rescheduled"]
+    # A move logged before complaints takes the moment it was logged as its notice, as the migration did.
+    assert moves and all(row["notified_at"] == row["resolved_at"] for row in moves)
+    assert all(row["complaint_id"] is None for row in after["commitment"])
+    with target_app.app_context():  # and the restored ledger takes complaints at once
+        complaint = complaints.raise_complaint(
+            db.session,
+            vendor=db.session.scalar(sa.select(Vendor).where(Vendor.name == "Acme Plumbing")),
+            title="No answer to our calls",
+            severity="major",
+            channel="phone",
+            raised_at=NOW,
+            actor=db.session.scalar(sa.select(User).where(User.email == "edith@example.test")),
+            now=NOW,
+            rules=target_app.config["VENDORTRACK_RULES"],
+        )
+        db.session.commit()
+        assert complaint.id == 1
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_restored_answer_deadlines_follow_this_installations_working_days(new_database, tmp_path):
+    source_app = make_app(new_database("sqlite"), tmp_path / "source")
+    with source_app.app_context():
+        build_ledger(db.session)
+        db.session.remove()
+    file = tmp_path / "backup.json"
+    assert invoke(source_app, "backup", str(file)).exit_code == 0
+    source_deadlines = [row["answer_due_at"] for row in every_row(source_app)["complaint"]]
+
+    target_app = make_app(new_database("sqlite"), tmp_path / "target", VENDORTRACK_ACK_WORKING_DAYS="3")
+    assert invoke(target_app, "restore", str(file)).exit_code == 0
+    with target_app.app_context():
+        rules = target_app.config["VENDORTRACK_RULES"]
+        restored = db.session.scalars(sa.select(Complaint).order_by(Complaint.id)).all()
+        assert [c.answer_due_at for c in restored] == [answer_deadline(c.raised_at, rules) for c in restored]
+        assert [c.answer_due_at for c in restored] != source_deadlines
+        db.session.remove()
+        db.engine.dispose()

@@ -242,3 +242,26 @@ def test_complaints_do_not_move_any_score(session, vendor, make_vendor, editor):
     ranked = {line.vendor_id: line for line in scorecard.ranked(session, RULES, NOW)}
     assert ranked[vendor.id].responsiveness.counted == 3
     assert ranked[other.id].responsiveness.counted == 0
+
+
+def test_a_move_logged_as_it_happens_was_told_now_and_one_written_down_later_has_no_notice(
+    session, vendor, editor
+):
+    def moved(due_at):
+        commitment = ledger.log_commitment(
+            session, vendor=vendor, kind=Kind.meeting, title="m", due_at=due_at, actor=editor, now=NOW
+        )
+        ledger.reschedule(
+            session, commitment, actor=editor, now=NOW, new_due_at=NOW + timedelta(days=7), confirm_past=True
+        )
+        return commitment
+
+    ahead = moved(NOW + timedelta(days=2))
+    no_show_calling = moved(NOW - timedelta(hours=3))
+    history = moved(NOW - timedelta(days=30))
+    assert ahead.notified_at == NOW
+    assert no_show_calling.notified_at == NOW, "a call three hours after the time is a move told late"
+    assert history.notified_at is None, "when the vendor told us a month ago is not known"
+    session.commit()
+    notice = scorecard.vendor_score(session, vendor, RULES, NOW + timedelta(days=3)).notice
+    assert notice.moves == 2 and notice.last_minute_moves == 1

@@ -1,5 +1,5 @@
-"""Export: every vendor, contact and commitment as CSV and JSON for anyone signed in, and the event log's
-events for those who may read it (admins)."""
+"""Export: every vendor, contact, commitment and complaint as CSV and JSON for anyone signed in, and the
+event log's events, the ledger's and the complaints', for those who may read it (admins)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import NOW
-from vendortrack import export
+from vendortrack import complaints, export
 from vendortrack.ledger import log_commitment, reschedule, resolve_broken
 from vendortrack.models import ExcuseCategory, Kind, Role
 from vendortrack.vendors import add_contact
@@ -78,6 +78,8 @@ def test_the_export_page_lists_every_download_and_the_nav_links_to_it(client, ad
         "/export/contacts.csv",
         "/export/commitments.csv",
         "/export/events.csv",
+        "/export/complaints.csv",
+        "/export/complaint_events.csv",
         "/export/ledger.json",
     ):
         assert f'href="{url}"' in page
@@ -97,13 +99,16 @@ def test_a_viewers_or_editors_exports_hold_the_ledger_but_not_the_event_log(
 
     page = download(client, "/export/").get_data(as_text=True)
     assert 'href="/export/events.csv"' not in page
+    assert 'href="/export/complaint_events.csv"' not in page
+    assert 'href="/export/complaints.csv"' in page
     assert "The event log, every change across the ledger and who made it, is for admins." in page
     assert client.get("/export/events.csv").status_code == 403
+    assert client.get("/export/complaint_events.csv").status_code == 403
     for document in (
         json.loads(download(client, "/export/ledger.json").get_data(as_text=True)),
         client.get("/api/v1/export/ledger", headers=token_for(reader)).get_json(),
     ):
-        assert set(document) == {"exported_at", "vendors", "contacts", "commitments"}
+        assert set(document) == {"exported_at", "vendors", "contacts", "commitments", "complaints"}
         assert len(document["vendors"]) == 2 and len(document["commitments"]) == 3
     forbidden = client.get("/api/v1/events", headers=token_for(reader))
     assert (forbidden.status_code, forbidden.get_json()["error"]["code"]) == (403, "forbidden")
@@ -133,7 +138,15 @@ def test_an_admins_exports_hold_every_event_of_the_ledger(client, admin, token_f
         json.loads(download(client, "/export/ledger.json").get_data(as_text=True)),
         client.get("/api/v1/export/ledger", headers=token_for(admin)).get_json(),
     ):
-        assert set(document) == {"exported_at", "vendors", "contacts", "commitments", "events"}
+        assert set(document) == {
+            "exported_at",
+            "vendors",
+            "contacts",
+            "commitments",
+            "complaints",
+            "events",
+            "complaint_events",
+        }
         assert [event["id"] for event in document["events"]] == [int(row["id"]) for row in rows]
     log = client.get("/api/v1/events?per_page=100", headers=token_for(admin)).get_json()
     assert sorted(event["id"] for event in log["items"]) == [int(row["id"]) for row in rows]
@@ -201,12 +214,12 @@ def test_events_csv_has_every_change_with_its_actor(client, admin, ledger):
     assert json.loads(rows[3]["after"])["status"] == "broken"
 
 
-def test_ledger_json_holds_all_four_sets_unescaped(client, admin, ledger):
+def test_ledger_json_holds_every_set_unescaped(client, admin, ledger):
     client.login(admin)
     response = download(client, "/export/ledger.json")
     assert response.headers["Content-Disposition"].startswith("attachment; filename=vendortrack-ledger-")
     body = json.loads(response.get_data(as_text=True))
-    assert set(body) == {"exported_at", "vendors", "contacts", "commitments", "events"}
+    assert set(body) == {"exported_at", *export.SETS}
     assert [v["name"] for v in body["vendors"]] == ["Drukarnia Łódź", FORMULA]
     assert len(body["commitments"]) == 3 and len(body["events"]) == 5
     assert body["commitments"][1]["rescheduled_from_id"] == ledger["first"].id
@@ -234,6 +247,8 @@ def test_a_large_csv_comes_in_many_chunks_not_one_string():
         "/export/contacts.csv",
         "/export/commitments.csv",
         "/export/events.csv",
+        "/export/complaints.csv",
+        "/export/complaint_events.csv",
         "/export/ledger.json",
     ],
 )
@@ -241,3 +256,132 @@ def test_anyone_signed_out_is_sent_to_sign_in(client, url):
     response = client.get(url)
     assert response.status_code == 302
     assert "/auth/login" in response.headers["Location"]
+
+
+# --- complaints ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def complaint(app, session, ledger, admin):
+    """A complaint about the moved deadline, raised by phone with Jan, answered with an apology and an owner
+    named, with a dated answer (a promise), resolved compensated; and one still waiting, by email."""
+    rules = app.config["VENDORTRACK_RULES"]
+    editor, acme = ledger["editor"], ledger["acme"]
+    raised = NOW - timedelta(days=4)
+    logged = complaints.raise_complaint(
+        session,
+        vendor=acme,
+        title="=Flyers printed crooked",
+        details="Half the run;\nunusable",
+        severity="major",
+        channel="phone",
+        raised_at=raised,
+        actor=editor,
+        now=raised,
+        rules=rules,
+        contact=acme.contacts[0],
+        owner=admin,
+        commitments=[ledger["first"], ledger["moved"]],
+    )
+    complaints.answer(
+        session,
+        logged,
+        at=raised + timedelta(hours=3),
+        actor=editor,
+        now=raised + timedelta(hours=3),
+        case_owner_name="Piotr Wiśniewski",
+        apologised=True,
+    )
+    promise = complaints.give_dated_answer(
+        session, logged, due_at=NOW + timedelta(days=2), actor=editor, now=raised + timedelta(hours=4)
+    )
+    complaints.resolve(
+        session, logged, "compensated", actor=editor, now=NOW - timedelta(days=1), satisfied=True
+    )
+    waiting = complaints.raise_complaint(
+        session,
+        vendor=ledger["evil"],
+        title="Nobody came",
+        severity="minor",
+        channel="email",
+        raised_at=NOW - timedelta(hours=2),
+        actor=editor,
+        now=NOW,
+        rules=rules,
+    )
+    session.commit()
+    return {"complaint": logged, "promise": promise, "waiting": waiting}
+
+
+def test_complaints_csv_has_every_fact_its_status_and_the_commitments_it_concerns(
+    client, viewer, ledger, complaint
+):
+    client.login(viewer)
+    rows = csv_rows(download(client, "/export/complaints.csv"))
+    assert tuple(rows[0]) == export.COMPLAINT_COLUMNS
+    resolved, waiting = rows
+    assert resolved["title"] == "'=Flyers printed crooked"
+    assert resolved["details"] == "Half the run;\nunusable"
+    assert (resolved["vendor"], resolved["contact"]) == ("Drukarnia Łódź", "Jan Kowalski")
+    assert (resolved["severity"], resolved["channel"], resolved["status"]) == ("major", "phone", "resolved")
+    assert resolved["raised_at"] == "2026-06-26T12:00:00+00:00"
+    assert resolved["acknowledged_at"] == "2026-06-26T15:00:00+00:00"
+    assert resolved["dated_answer_at"] == "2026-06-26T16:00:00+00:00"
+    assert (resolved["case_owner_name"], resolved["case_owner_contact"]) == ("Piotr Wiśniewski", "")
+    assert (resolved["apologised"], resolved["resolution"], resolved["satisfied"]) == (
+        "True",
+        "compensated",
+        "True",
+    )
+    assert resolved["resolved_at"] == "2026-06-29T12:00:00+00:00"
+    assert json.loads(resolved["commitment_ids"]) == [ledger["first"].id, ledger["moved"].id]
+    assert resolved["answer_due_at"] and resolved["owner_email"] != ledger["editor"].email
+    assert (waiting["status"], waiting["channel"], waiting["acknowledged_at"]) == ("waiting", "email", "")
+    assert (waiting["resolution"], waiting["satisfied"], waiting["commitment_ids"]) == ("", "", "[]")
+
+
+def test_commitments_export_says_when_a_move_was_noticed_and_which_promise_answers_a_complaint(
+    client, viewer, ledger, complaint
+):
+    client.login(viewer)
+    rows = {int(row["id"]): row for row in csv_rows(download(client, "/export/commitments.csv"))}
+    first = rows[ledger["first"].id]
+    assert first["notified_at"] == "2026-06-24T12:00:00+00:00"  # logged the day before it was due
+    assert rows[ledger["moved"].id]["notified_at"] == ""
+    promise = rows[complaint["promise"].id]
+    assert promise["complaint_id"] == str(complaint["complaint"].id)
+    assert promise["title"].startswith("Answer to the complaint")
+    assert first["complaint_id"] == ""
+
+
+def test_an_admins_exports_hold_every_step_of_every_complaint(client, admin, token_for, ledger, complaint):
+    client.login(admin)
+    rows = csv_rows(download(client, "/export/complaint_events.csv"))
+    assert tuple(rows[0]) == export.COMPLAINT_EVENT_COLUMNS
+    assert [row["action"] for row in rows] == ["raised", "answered", "dated_answer", "resolved", "raised"]
+    assert {row["actor_email"] for row in rows} == {ledger["editor"].email}
+    assert json.loads(rows[1]["after"])["case_owner_name"] == "Piotr Wiśniewski"
+    assert json.loads(rows[2]["after"])["promise_id"] == complaint["promise"].id
+    for document in (
+        json.loads(download(client, "/export/ledger.json").get_data(as_text=True)),
+        client.get("/api/v1/export/ledger", headers=token_for(admin)).get_json(),
+    ):
+        assert [event["id"] for event in document["complaint_events"]] == [int(row["id"]) for row in rows]
+        assert [c["status"] for c in document["complaints"]] == ["resolved", "waiting"]
+        assert document["complaints"][0]["apologised"] is True
+        assert document["complaints"][0]["commitment_ids"] == [ledger["first"].id, ledger["moved"].id]
+
+
+@pytest.mark.parametrize("role", [Role.viewer, Role.editor])
+def test_a_viewers_or_editors_export_holds_the_complaints_but_not_their_event_log(
+    client, make_user, token_for, ledger, complaint, role
+):
+    reader = make_user(role)
+    client.login(reader)
+    assert len(csv_rows(download(client, "/export/complaints.csv"))) == 2
+    for document in (
+        json.loads(download(client, "/export/ledger.json").get_data(as_text=True)),
+        client.get("/api/v1/export/ledger", headers=token_for(reader)).get_json(),
+    ):
+        assert [c["title"] for c in document["complaints"]] == ["=Flyers printed crooked", "Nobody came"]
+        assert "complaint_events" not in document and "events" not in document

@@ -9,8 +9,24 @@ import sqlalchemy as sa
 
 from tests.conftest import NOW
 from vendortrack import importing
-from vendortrack.models import Commitment, Contact, LedgerEvent, Status, Vendor
+from vendortrack.models import (
+    Channel,
+    Commitment,
+    Complaint,
+    ComplaintAction,
+    ComplaintEvent,
+    ComplaintStatus,
+    Contact,
+    LedgerEvent,
+    Resolution,
+    Severity,
+    Status,
+    Vendor,
+)
+from vendortrack.scores.rules import Rules
 from vendortrack.validation import InvalidInput
+
+RULES = Rules()
 
 
 @pytest.fixture
@@ -165,7 +181,7 @@ def test_a_short_file_has_no_progress_bar(run_import, session, admin):
     assert "Importing" not in result.output
 
 
-def test_commit_import_reports_progress_every_fifty_rows_and_at_the_end(session, admin):
+def test_commit_import_reports_progress_every_fifty_rows_and_at_the_end(app, session, admin):
     heard = []
 
     importing.commit_import(
@@ -173,6 +189,7 @@ def test_commit_import_reports_progress_every_fifty_rows_and_at_the_end(session,
         importing.read_sheet(many_rows(120).encode()),
         actor=admin,
         now=NOW,
+        rules=app.config["VENDORTRACK_RULES"],
         timezone="UTC",
         progress=lambda done, total: heard.append((done, total)),
     )
@@ -261,7 +278,12 @@ def test_an_import_leaves_the_score_sums_as_a_full_recount_would(app, session, a
         ]
     )
     importing.commit_import(
-        session, importing.read_sheet(text.encode()), actor=admin, now=NOW, timezone="UTC"
+        session,
+        importing.read_sheet(text.encode()),
+        actor=admin,
+        now=NOW,
+        rules=app.config["VENDORTRACK_RULES"],
+        timezone="UTC",
     )
     session.flush()
 
@@ -278,3 +300,187 @@ def test_an_import_leaves_the_score_sums_as_a_full_recount_would(app, session, a
     assert len(imported) == 30  # 5 vendors × 6 months
     tally.rebuild(session, app.config["VENDORTRACK_RULES"], NOW)
     assert sums() == imported
+
+
+# --- complaints and the notice of a move ---------------------------------------------------------
+
+COMPLAINTS = (
+    "record;vendor;contact;title;notes;severity;channel;raised at;answered;case owner;apologised;"
+    "resolution;resolved;satisfied\n"
+    "complaint;Hurtownia Łódź;Jan Kowalski;Chairs arrived scratched;Six of forty;major;phone;"
+    "22.06.2026 09:00;22.06.2026 15:30;Jan Kowalski;tak;compensated;26.06.2026 12:00;nie\n"
+    "complaint;Hurtownia Łódź;;Invoice twice;;minor;;24.06.2026 10:00;;;;withdrawn;25.06.2026 08:00;\n"
+    "complaint;Drukarnia;;Nobody answers the phone;;critical;email;29.06.2026 08:00;;;;;;\n"
+)
+
+
+def complaint_counts(session) -> tuple[int, int]:
+    return (
+        session.scalar(sa.select(sa.func.count()).select_from(Complaint)),
+        session.scalar(sa.select(sa.func.count()).select_from(ComplaintEvent)),
+    )
+
+
+def test_complaint_rows_are_raised_answered_and_resolved_with_their_history(run_import, session, admin):
+    result = run_import(COMPLAINTS, "--commit", "--timezone", "Europe/Warsaw")
+
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 new vendors, 1 new contacts and 0 commitments." in result.output
+    assert "Complaints: 3." in result.output
+    scratched, invoice, ignored = session.scalars(sa.select(Complaint).order_by(Complaint.id)).all()
+    assert scratched.vendor.name == "Hurtownia Łódź" and scratched.contact.name == "Jan Kowalski"
+    assert (scratched.severity, scratched.channel, scratched.details) == (
+        Severity.major,
+        Channel.phone,
+        "Six of forty",
+    )
+    assert scratched.raised_at.replace(tzinfo=UTC) == datetime(2026, 6, 22, 7, 0, tzinfo=UTC)
+    assert scratched.acknowledged_at.replace(tzinfo=UTC) == datetime(2026, 6, 22, 13, 30, tzinfo=UTC)
+    assert scratched.case_owner_contact == scratched.contact and scratched.apologised
+    assert (scratched.resolution, scratched.satisfied) == (Resolution.compensated, False)
+    assert scratched.resolved_at.replace(tzinfo=UTC) == datetime(2026, 6, 26, 10, 0, tzinfo=UTC)
+    assert [e.action for e in scratched.events] == [
+        ComplaintAction.raised,
+        ComplaintAction.answered,
+        ComplaintAction.resolved,
+    ]
+    assert all(e.actor_id == admin.id for e in scratched.events)
+    assert (invoice.status, invoice.channel, invoice.satisfied) == (
+        ComplaintStatus.withdrawn,
+        Channel.other,
+        None,
+    )
+    assert (ignored.status, ignored.owner_id) == (ComplaintStatus.waiting, admin.id)
+    assert counts(session) == (2, 1, 0, 0)
+
+
+def test_the_preview_describes_each_complaint_and_changes_nothing(run_import, session, admin):
+    result = run_import(COMPLAINTS, "--timezone", "Europe/Warsaw")
+
+    assert result.exit_code == 0, result.output
+    assert 'complaint "Chairs arrived scratched" raised 2026-06-22 07:00 UTC, resolved' in result.output
+    assert 'complaint "Nobody answers the phone" raised 2026-06-29 06:00 UTC, waiting' in result.output
+    assert "Complaints: 3." in result.output
+    assert complaint_counts(session) == (0, 0)
+
+
+def test_an_answer_before_the_complaint_was_raised_is_refused_naming_the_row_and_column(
+    run_import, session, admin
+):
+    text = (
+        "record,vendor,title,severity,raised_at,answered_at\n"
+        "complaint,Acme,Late again,major,2026-06-20 10:00,2026-06-20 11:00\n"
+        "complaint,Acme,Broken pallets,minor,2026-06-20 10:00,2026-06-19 16:00\n"
+    )
+
+    result = run_import(text, "--commit")
+
+    assert result.exit_code != 0
+    assert (
+        "Problem in row 3, column answered_at: The answer cannot come before the complaint was raised."
+        in result.output
+    )
+    assert "1 problems; nothing was imported." in result.output
+    assert complaint_counts(session) == (0, 0) and counts(session) == (0, 0, 0, 0)
+
+
+COMPLAINT_PROBLEMS = (
+    "record,vendor,title,due,status,severity,channel,raised_at,answered_at,case_owner,apologised,"
+    "resolution,resolved_at,satisfied\n"
+    "complaint,Acme,,,,major,,2026-06-20,,,,,,\n"  # 2: no title
+    "complaint,Acme,Late,2026-06-30,,major,,2026-06-20,,,,,,\n"  # 3: a commitment's column
+    "complaint,Acme,Late,,,huge,fax,2026-06-20,,,,,,\n"  # 4: severity and channel unknown
+    "complaint,Acme,Late,,,major,,,,,,,,\n"  # 5: not raised
+    "complaint,Acme,Late,,,major,,2026-06-20,,Ewa,yes,,,\n"  # 6: an owner, no answer
+    "complaint,Acme,Late,,,major,,2026-06-20,,,,fixed,,\n"  # 7: resolved, no date
+    "complaint,Acme,Late,,,major,,2026-06-20,,,,withdrawn,2026-06-21,yes\n"  # 8: satisfied, withdrawn
+    "complaint,Acme,Late,,,major,,2026-06-20,2026-06-21,,perhaps,,,\n"  # 9: neither yes nor no
+    "complaint,Acme,Late,,,major,,2026-07-20,,,,,,\n"  # 10: raised in the future
+    "complaint,Acme,Late,,,major,,2026-06-20,,,,fixed,2026-06-19,\n"  # 11: resolved before raised
+    "promise,Acme,Call back,2026-06-30,open,major,,,,,,,,\n"  # 12: no such record
+    "commitment,Acme,Call back,2026-06-30,open,major,,,,,,,,\n"  # 13: a complaint's column
+)
+
+
+def test_every_complaint_problem_is_named_by_row_and_column_and_nothing_is_written(session, admin):
+    plan = importing.preview(session, importing.read_text(COMPLAINT_PROBLEMS), timezone="UTC", now=NOW)
+
+    assert [(p.row, p.column) for p in plan.problems] == [
+        (2, "title"),
+        (3, "due"),
+        (4, "severity"),
+        (4, "channel"),
+        (5, "raised_at"),
+        (6, "answered_at"),
+        (7, "resolved_at"),
+        (8, "satisfied"),
+        (9, "apologised"),
+        (10, "raised_at"),
+        (11, "resolved_at"),
+        (12, "record"),
+        (13, "severity"),
+    ]
+    messages = {(p.row, p.column): str(p.message) for p in plan.problems}
+    assert messages[(2, "title")] == "Say in a few words what went wrong."
+    assert messages[(3, "due")] == "This column is for commitment rows only."
+    assert messages[(10, "raised_at")] == "This moment is in the future; log it once it has happened."
+    assert messages[(11, "resolved_at")] == "It cannot be resolved before it was raised."
+    assert messages[(13, "severity")] == "This column is for complaint rows only."
+    assert complaint_counts(session) == (0, 0)
+
+
+def test_a_row_refused_after_a_complaint_was_written_leaves_no_complaint(
+    session, admin, ledger_refuses_import_row
+):
+    text = (
+        "record,vendor,title,due,severity,raised_at,answered_at\n"
+        "complaint,Acme,Late again,,major,2026-06-20 10:00,2026-06-20 11:00\n"
+        ",Acme,Call back,2026-06-30,,,\n"
+    )
+    ledger_refuses_import_row(3)
+
+    with pytest.raises(importing.ImportFailed) as failed:
+        importing.commit_import(
+            session,
+            importing.read_text(text),
+            actor=admin,
+            now=NOW,
+            rules=RULES,
+            timezone="UTC",
+        )
+
+    assert failed.value.row == 3
+    assert complaint_counts(session) == (0, 0) and counts(session) == (0, 0, 0, 0)
+
+
+def test_a_rescheduled_row_keeps_when_the_vendor_told_us(run_import, session, admin):
+    text = (
+        "vendor,title,due,status,new_due,notified_at\n"
+        "Acme,Install the server,2026-05-09,rescheduled,2026-05-23,2026-05-08 17:45\n"
+        "Acme,Install the router,2026-05-09,rescheduled,2026-05-23,\n"
+    )
+
+    result = run_import(text, "--commit", "--timezone", "Europe/Warsaw")
+
+    assert result.exit_code == 0, result.output
+    told, untold = session.scalars(
+        sa.select(Commitment).where(Commitment.status == Status.rescheduled).order_by(Commitment.id)
+    ).all()
+    assert told.notified_at.replace(tzinfo=UTC) == datetime(2026, 5, 8, 15, 45, tzinfo=UTC)
+    # Moved weeks before the import: history, whose notice is not known, not a move announced "just now".
+    assert untold.notified_at is None
+
+
+def test_a_notice_on_a_commitment_not_moved_or_in_the_future_is_a_problem(session, admin):
+    text = (
+        "vendor,title,due,status,new_due,notified_at\n"
+        "Acme,Call back,2026-06-10,open,,2026-06-09\n"
+        "Acme,Install,2026-06-10,rescheduled,2026-07-23,2026-07-02\n"
+    )
+
+    plan = importing.preview(session, importing.read_text(text), timezone="UTC", now=NOW)
+
+    assert [(p.row, p.column, str(p.message)) for p in plan.problems] == [
+        (2, "notified_at", "Only a moved commitment has a notice."),
+        (3, "notified_at", "The vendor cannot have told us in the future."),
+    ]

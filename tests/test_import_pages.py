@@ -13,7 +13,17 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from vendortrack import importing
-from vendortrack.models import Commitment, Contact, ImportUpload, LedgerEvent, Role, Status, Vendor
+from vendortrack.models import (
+    Commitment,
+    Complaint,
+    ComplaintStatus,
+    Contact,
+    ImportUpload,
+    LedgerEvent,
+    Role,
+    Status,
+    Vendor,
+)
 
 POLISH = (
     "\ufeffDostawca;Contact;Kind;Title;Deadline;Status;Done at;Excuse category;Excuse\n"
@@ -178,15 +188,27 @@ def test_the_template_downloads_with_every_column_and_imports_cleanly(signed_in,
     assert body.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert tuple(rows[0]) == importing.COLUMNS
-    assert {row[importing.COLUMNS.index("status")] for row in rows[1:]} == {"kept", "broken", "open"}
+    column = importing.COLUMNS.index
+    assert [row[column("record")] for row in rows[1:]] == ["", "", "", "", "complaint"]
+    assert [row[column("status")] for row in rows[1:5]] == ["kept", "broken", "open", "rescheduled"]
+    assert rows[4][column("notified_at")] and rows[5][column("answered_at")]
 
     preview_url = uploaded(signed_in, body)
-    assert "No problems found." in signed_in.get(preview_url).get_data(as_text=True)
+    page = signed_in.get(preview_url).get_data(as_text=True)
+    assert "No problems found." in page
+    assert "Brochures delivered with smudged ink" in page and "owner: Anna Nowak" in page
     commit(signed_in, preview_url)
 
     statuses = session.scalars(sa.select(Commitment.status).order_by(Commitment.id)).all()
-    assert statuses == [Status.kept, Status.broken, Status.open]
-    assert counts(session)[:3] == (2, 1, 3)
+    assert statuses == [Status.kept, Status.broken, Status.open, Status.rescheduled, Status.open]
+    assert counts(session)[:3] == (2, 1, 5)
+    complaint = session.scalar(sa.select(Complaint))
+    assert (complaint.title, complaint.status, complaint.satisfied) == (
+        "Brochures delivered with smudged ink",
+        ComplaintStatus.resolved,
+        True,
+    )
+    assert complaint.case_owner_contact.name == "Anna Nowak" and complaint.apologised
 
 
 def test_a_streamed_commit_reports_progress_and_ends_with_where_to_go(signed_in, session):
@@ -298,3 +320,47 @@ def test_the_nav_and_the_empty_vendor_list_offer_the_import(signed_in):
 
     assert 'href="/import/">Import</a>' in page
     assert "Or import them from a spreadsheet." in page
+
+
+COMPLAINTS = (
+    "Record;Supplier;Contact;Title;Severity;Channel;Raised at;Answered;Case owner;Apologised\n"
+    "complaint;Hurtownia Łódź;Jan Kowalski;Chairs arrived scratched;major;phone;22.06.2026 09:00;"
+    "22.06.2026 15:30;Ewa Nowak;yes\n"
+    ";Hurtownia Łódź;;;;;;;;\n"
+)
+
+
+def test_a_complaint_is_previewed_with_its_answer_then_imported_and_counted(signed_in, session, editor):
+    preview_url = uploaded(signed_in, COMPLAINTS)
+
+    page = signed_in.get(preview_url).get_data(as_text=True)
+    assert re.search(r"Complaints</dt><dd>1<", page) and re.search(r"Commitments</dt><dd>0<", page)
+    assert "Chairs arrived scratched" in page and "answered" in page and "owner: Ewa Nowak" in page
+    assert "3:30" in page and "1:30" not in page  # 15:30 in Warsaw, shown there, not in UTC
+    commit(signed_in, preview_url)
+
+    vendors_page = signed_in.get("/vendors/").get_data(as_text=True)
+    assert "Imported: 1 new vendor, 1 new contact, 0 commitments, 1 complaint." in vendors_page
+    complaint = session.scalar(sa.select(Complaint))
+    assert (complaint.status, complaint.case_owner, complaint.apologised) == (
+        ComplaintStatus.answered,
+        "Ewa Nowak",
+        True,
+    )
+    assert complaint.case_owner_contact is None and complaint.owner_id == editor.id
+
+
+def test_a_complaint_answered_before_it_was_raised_is_shown_by_row_and_column_and_not_committed(
+    signed_in, session
+):
+    preview_url = uploaded(signed_in, COMPLAINTS.replace("22.06.2026 15:30", "21.06.2026 15:30"))
+
+    page = signed_in.get(preview_url).get_data(as_text=True)
+
+    assert "1 problem: nothing will be imported" in page
+    assert re.search(r"<tr><td>2</td><td><code>answered_at</code></td>", page)
+    assert "The answer cannot come before the complaint was raised." in page
+    assert f"{preview_url}/commit" not in page
+    commit(signed_in, preview_url)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Complaint)) == 0
+    assert counts(session) == (0, 0, 0, 0)

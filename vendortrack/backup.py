@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from vendortrack import complaints
 from vendortrack.database import UTCDateTime
 from vendortrack.extensions import db
 from vendortrack.scores import tally
@@ -136,6 +137,34 @@ def _decoder(table: sa.Table):
     return decode
 
 
+# --- backups of older revisions ----------------------------------------------------------------
+
+
+def _from_before_complaints(rows: dict[str, Any]) -> None:
+    """A backup made before complaints (a303e0498a58): no complaint tables, and commitments without
+    `complaint_id` and `notified_at`. Its moves take the moment they were logged as their notice, as
+    the migration 168ca2e8ebba gave the moves already in a database."""
+    for row in rows.get("commitment", []):
+        if isinstance(row, dict) and "notified_at" not in row and "complaint_id" not in row:
+            row["complaint_id"] = None
+            row["notified_at"] = row.get("resolved_at") if row.get("status") == "rescheduled" else None
+
+
+# The revisions a backup may be of besides this database's own: each step brings the file's rows one
+# revision on, as its migration brings a database's tables. A migration that adds a column or a table
+# holding facts adds its step here, so that older backups still restore.
+CATCH_UP = {"a303e0498a58": ("168ca2e8ebba", _from_before_complaints)}
+
+
+def catch_up(document: dict[str, Any], ours: str) -> None:
+    """Bring an older backup's rows to this database's revision, when the steps between are known."""
+    theirs = document.get("revision")
+    while theirs != ours and theirs in CATCH_UP:
+        theirs, step = CATCH_UP[theirs]
+        step(document["tables"])
+        document["revision"] = theirs
+
+
 def check_empty(session: Session) -> None:
     """Refuse a database that holds any row: a restore never merges into a live ledger."""
     for table in tables():
@@ -164,6 +193,7 @@ def _move_sequences(session: Session) -> None:
 def restore(session: Session, document: dict[str, Any], rules: Rules, now: datetime) -> dict[str, int]:
     """Load a read backup into this empty database; rows per table. The caller commits (or rolls back)."""
     ours = revision(session)
+    catch_up(document, ours)
     if document.get("revision") != ours:
         raise BackupError(
             _l(
@@ -202,5 +232,7 @@ def restore(session: Session, document: dict[str, Any], rules: Rules, now: datet
             ) from None
         counts[table.name] = len(values)
     _move_sequences(session)
+    # Answer deadlines follow this installation's zone and working days, which may not be the source's.
+    complaints.rework_deadlines(session, rules)
     tally.rebuild(session, rules, now)
     return counts

@@ -421,6 +421,8 @@ def import_command(
                 **counts,
             )
         )
+        if counts["complaints"]:
+            click.echo(_("Complaints: %(n)d.", n=counts["complaints"]))
         return
     # A bar only for a file long enough to wait for; on stderr, so stdout stays the preview and the result.
     bar = click.progressbar(
@@ -433,6 +435,7 @@ def import_command(
                 sheet,
                 actor=actor,
                 now=now,
+                rules=current_app.config["VENDORTRACK_RULES"],
                 timezone=zone,
                 date_format=date_format,
                 progress=lambda done, _total: bar.update(done - bar.pos),
@@ -453,6 +456,8 @@ def import_command(
             **counts,
         )
     )
+    if counts["complaints"]:
+        click.echo(_("Complaints: %(n)d.", n=counts["complaints"]))
 
 
 def describe_row(row) -> str:
@@ -477,6 +482,16 @@ def describe_row(row) -> str:
                 title=row.title,
                 due=due,
                 status=row.status.value,
+            )
+        )
+    if row.has_complaint:
+        raised = f"{row.complaint.raised_at:%Y-%m-%d %H:%M} UTC" if row.complaint.raised_at else "?"
+        parts.append(
+            _(
+                'complaint "%(title)s" raised %(raised)s, %(status)s',
+                title=row.title,
+                raised=raised,
+                status=row.complaint.status.value,
             )
         )
     return _("Row %(row)d: %(what)s", row=row.row, what="; ".join(parts))

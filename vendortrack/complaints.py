@@ -151,21 +151,54 @@ def _check_commitments(vendor: Vendor, commitments: Iterable[Commitment]) -> lis
 
 
 def _check_order(complaint: Complaint) -> None:
+    check_order(
+        raised_at=complaint.raised_at,
+        acknowledged_at=complaint.acknowledged_at,
+        dated_answer_at=complaint.dated_answer_at,
+        resolved_at=complaint.resolved_at,
+    )
+
+
+def check_order(
+    *,
+    raised_at: datetime,
+    acknowledged_at: datetime | None = None,
+    dated_answer_at: datetime | None = None,
+    resolved_at: datetime | None = None,
+) -> None:
     """The moments of a complaint in their order; the field named is the one that came too early."""
-    raised = complaint.raised_at
-    if complaint.acknowledged_at is not None and complaint.acknowledged_at < raised:
+    if acknowledged_at is not None and acknowledged_at < raised_at:
         raise InvalidInput("acknowledged_at", _l("The answer cannot come before the complaint was raised."))
-    if complaint.dated_answer_at is not None:
-        if complaint.acknowledged_at is None:
+    if dated_answer_at is not None:
+        if acknowledged_at is None:
             raise InvalidInput(
                 "dated_answer_at", _l("Record the vendor's first answer before its dated answer.")
             )
-        if complaint.dated_answer_at < complaint.acknowledged_at:
+        if dated_answer_at < acknowledged_at:
             raise InvalidInput(
                 "dated_answer_at", _l("The dated answer cannot come before the vendor's first answer.")
             )
-    if complaint.resolved_at is not None and complaint.resolved_at < raised:
+    if resolved_at is not None and resolved_at < raised_at:
         raise InvalidInput("resolved_at", _l("It cannot be resolved before it was raised."))
+
+
+def check_moments(
+    *,
+    raised_at: datetime,
+    now: datetime,
+    acknowledged_at: datetime | None = None,
+    resolved_at: datetime | None = None,
+) -> None:
+    """What the writes check of a complaint's moments (none in the future, each in its order), for a
+    caller that names every problem before anything is written: the import's preview."""
+    for field, moment in (
+        ("raised_at", raised_at),
+        ("acknowledged_at", acknowledged_at),
+        ("resolved_at", resolved_at),
+    ):
+        if moment is not None:
+            _check_past(field, moment, now)
+    check_order(raised_at=raised_at, acknowledged_at=acknowledged_at, resolved_at=resolved_at)
 
 
 def _check_owner(owner: User) -> User:

@@ -1,4 +1,4 @@
-"""Vendors, contacts, commitments and events as rows for CSV and JSON downloads, streamed."""
+"""Vendors, contacts, commitments, complaints and events as rows for CSV and JSON downloads, streamed."""
 
 from __future__ import annotations
 
@@ -8,13 +8,24 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from enum import Enum
+from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from vendortrack.csvsafe import spreadsheet_safe
-from vendortrack.models import Commitment, Contact, LedgerEvent, User, Vendor
+from vendortrack.models import (
+    Commitment,
+    Complaint,
+    ComplaintEvent,
+    Contact,
+    LedgerEvent,
+    User,
+    Vendor,
+    complaint_commitment,
+)
+from vendortrack.models.complaint import status_of
 
 BATCH = 1000
 
@@ -36,6 +47,46 @@ COMMITMENT_COLUMNS = (
     "excuse",
     "reason",
     "rescheduled_from_id",
+    "notified_at",
+    "complaint_id",  # the complaint this promise is the vendor's dated answer to
+)
+COMPLAINT_COLUMNS = (
+    "id",
+    "vendor_id",
+    "vendor",
+    "contact",
+    "owner_email",
+    "title",
+    "details",
+    "severity",
+    "channel",
+    "raised_at",
+    "answer_due_at",
+    "status",
+    "acknowledged_at",
+    "case_owner_contact",
+    "case_owner_name",
+    "apologised",
+    "dated_answer_at",
+    "resolution",
+    "resolved_at",
+    "satisfied",
+    "flagged_unanswered_at",
+    "commitment_ids",  # the commitments it concerns
+    "created_at",
+    "updated_at",
+)
+COMPLAINT_EVENT_COLUMNS = (
+    "id",
+    "complaint_id",
+    "vendor_id",
+    "vendor",
+    "actor_email",
+    "at",
+    "action",
+    "before",
+    "after",
+    "reason",
 )
 EVENT_COLUMNS = (
     "id",
@@ -107,6 +158,8 @@ def commitments(session: Session) -> Iterator[dict[str, Any]]:
             c.excuse,
             c.reason,
             c.rescheduled_from_id,
+            c.notified_at,
+            c.complaint_id,
         )
         .join(Vendor, Vendor.id == c.vendor_id)
         .outerjoin(Contact, Contact.id == c.contact_id)
@@ -136,6 +189,78 @@ def events(session: Session) -> Iterator[dict[str, Any]]:
     )
 
 
+def complaints(session: Session) -> Iterator[dict[str, Any]]:
+    c, contact, case_owner = Complaint, aliased(Contact), aliased(Contact)
+    query = (
+        sa.select(
+            c.id,
+            c.vendor_id,
+            Vendor.name.label("vendor"),
+            contact.name.label("contact"),
+            User.email.label("owner_email"),
+            c.title,
+            c.details,
+            c.severity,
+            c.channel,
+            c.raised_at,
+            c.answer_due_at,
+            c.acknowledged_at,
+            case_owner.name.label("case_owner_contact"),
+            c.case_owner_name,
+            c.apologised,
+            c.dated_answer_at,
+            c.resolution,
+            c.resolved_at,
+            c.satisfied,
+            c.flagged_unanswered_at,
+            c.created_at,
+            c.updated_at,
+        )
+        .join(Vendor, Vendor.id == c.vendor_id)
+        .outerjoin(contact, contact.id == c.contact_id)
+        .outerjoin(case_owner, case_owner.id == c.case_owner_contact_id)
+        .join(User, User.id == c.owner_id)
+        .order_by(c.id)
+    )
+    rows = iter(session.execute(query.execution_options(yield_per=BATCH)))
+    # The concerned commitments a batch at a time: one statement per thousand complaints, not per one.
+    while batch := list(islice(rows, BATCH)):
+        concerned: dict[int, list[int]] = {row.id: [] for row in batch}
+        for complaint_id, commitment_id in session.execute(
+            sa.select(complaint_commitment.c.complaint_id, complaint_commitment.c.commitment_id)
+            .where(complaint_commitment.c.complaint_id.in_(list(concerned)))
+            .order_by(complaint_commitment.c.complaint_id, complaint_commitment.c.commitment_id)
+        ):
+            concerned[complaint_id].append(commitment_id)
+        for row in batch:
+            values = {key: plain(value) for key, value in row._mapping.items()}
+            values["status"] = status_of(row.resolution, row.acknowledged_at).value
+            values["commitment_ids"] = concerned[row.id]
+            yield {column: values[column] for column in COMPLAINT_COLUMNS}
+
+
+def complaint_events(session: Session) -> Iterator[dict[str, Any]]:
+    e, actor = ComplaintEvent, aliased(User)
+    return _stream(
+        session,
+        sa.select(
+            e.id,
+            e.complaint_id,
+            e.vendor_id,
+            Vendor.name.label("vendor"),
+            actor.email.label("actor_email"),
+            e.at,
+            e.action,
+            e.before,
+            e.after,
+            e.reason,
+        )
+        .join(Vendor, Vendor.id == e.vendor_id)
+        .outerjoin(actor, actor.id == e.actor_id)
+        .order_by(e.id),
+    )
+
+
 # What a download holds: its rows, and the CSV's columns.
 Download = tuple[Callable[[Session], Iterator[dict[str, Any]]], tuple[str, ...]]
 
@@ -144,14 +269,17 @@ SETS: dict[str, Download] = {
     "vendors": (vendors, VENDOR_COLUMNS),
     "contacts": (contacts, CONTACT_COLUMNS),
     "commitments": (commitments, COMMITMENT_COLUMNS),
+    "complaints": (complaints, COMPLAINT_COLUMNS),
     "events": (events, EVENT_COLUMNS),
+    "complaint_events": (complaint_events, COMPLAINT_EVENT_COLUMNS),
 }
-EVENT_LOG = "events"  # the set that is the whole event log, for those who read it (permissions.py)
+# The sets that are the event log, every change and who made it, for those who read it (permissions.py).
+EVENT_LOG = frozenset({"events", "complaint_events"})
 
 
 def sets_for(*, reads_event_log: bool) -> dict[str, Download]:
     """The sets one reader may take: every one, the event log only for those who read it."""
-    return {name: value for name, value in SETS.items() if reads_event_log or name != EVENT_LOG}
+    return {name: value for name, value in SETS.items() if reads_event_log or name not in EVENT_LOG}
 
 
 def _cell(value: Any) -> str:

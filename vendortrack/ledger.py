@@ -29,7 +29,7 @@ from vendortrack.models import (
     Vendor,
 )
 from vendortrack.scores import tally
-from vendortrack.scores.rules import Fact
+from vendortrack.scores.rules import Fact, default_notified_at
 from vendortrack.timeutil import CLOCK_SKEW, is_aware
 from vendortrack.validation import InvalidInput
 
@@ -190,9 +190,14 @@ def in_range(moment: datetime) -> bool:
     return EARLIEST <= moment < LATEST
 
 
-def check_notified_at(notified_at: datetime | None, now: datetime) -> datetime:
-    """When the vendor warned of a move: now unless given, and never in the future."""
-    notified_at = check_moment("notified_at", notified_at or now)
+def check_notified_at(
+    notified_at: datetime | None, now: datetime, due_at: datetime | None = None
+) -> datetime | None:
+    """When the vendor warned of a move, never in the future; when not given, the default for a move
+    of a commitment due at `due_at` (`default_notified_at`: unknown for history), else unknown."""
+    if notified_at is None:
+        return default_notified_at(due_at, now) if due_at is not None else None
+    notified_at = check_moment("notified_at", notified_at)
     if notified_at > now + CLOCK_SKEW:
         raise InvalidInput("notified_at", _l("The vendor cannot have told us in the future."))
     return notified_at
@@ -449,7 +454,7 @@ def reschedule(
     `notified_at` is when the vendor warned us (SCORING.md §11): by default, the moment it is logged.
     """
     new_due_at = check_moment("new_due_at", new_due_at)
-    notified_at = check_notified_at(notified_at, now)
+    notified_at = check_notified_at(notified_at, now, commitment.due_at)
     if not confirm_past and new_due_at < now:
         raise InvalidInput(
             "new_due_at", _l("The new due time has already passed; confirm that this is what happened.")

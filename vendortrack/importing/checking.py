@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -12,9 +13,11 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from vendortrack.importing.reading import Problem, Sheet
-from vendortrack.ledger import OUT_OF_RANGE, TITLE_MAX, in_range
-from vendortrack.models import ExcuseCategory, Kind, Status, Vendor
+from vendortrack import complaints
+from vendortrack.importing.reading import COMMITMENT_COLUMNS, COMPLAINT_COLUMNS, RECORDS, Problem, Sheet
+from vendortrack.ledger import OUT_OF_RANGE, TITLE_MAX, check_notified_at, in_range
+from vendortrack.models import Channel, ExcuseCategory, Kind, Resolution, Severity, Status, Vendor
+from vendortrack.models.complaint import ComplaintStatus, status_of
 from vendortrack.models.vendor import name_key
 from vendortrack.timeutil import CLOCK_SKEW, is_aware, is_timezone, local_moment
 from vendortrack.validation import InvalidInput, check_plain_text
@@ -34,9 +37,22 @@ MAX_LENGTH = {
     "contact_email": 254,
     "contact_phone": 50,
     "title": TITLE_MAX,
+    "case_owner": 200,
 }
 # Text over several lines keeps tabs and line breaks; every column above is one line.
 MULTI_LINE = frozenset({"excuse", "reason", "notes"})
+# The fields complaints.py names when it refuses, as the columns of the file that hold them.
+COMPLAINT_FIELD_COLUMNS = {
+    "acknowledged_at": "answered_at",
+    "case_owner_name": "case_owner",
+    "case_owner_contact_id": "case_owner",
+    "contact_id": "contact",
+    "vendor_id": "vendor",
+    "details": "notes",
+}
+# Yes and no as people write them, in the languages vendortrack speaks.
+YES = frozenset({"yes", "y", "true", "1", "x", "tak", "igen", "да"})
+NO = frozenset({"no", "n", "false", "0", "nie", "nem", "нет"})
 
 
 @dataclass
@@ -55,11 +71,37 @@ class RowPlan:
     done_at: datetime | None = None
     new_due_at: datetime | None = None
     excuse_category: ExcuseCategory | None = None
+    notified_at: datetime | None = None
     values: dict[str, str] = field(default_factory=dict)
+    record: str = "commitment"
+    complaint: ComplaintPlan | None = None
 
     @property
     def has_commitment(self) -> bool:
-        return bool(self.title)
+        return bool(self.title) and self.record == "commitment"
+
+    @property
+    def has_complaint(self) -> bool:
+        return self.complaint is not None
+
+
+@dataclass
+class ComplaintPlan:
+    """The complaint a row records: raised, perhaps answered, perhaps resolved."""
+
+    severity: Severity | None = None
+    channel: Channel = Channel.other
+    raised_at: datetime | None = None
+    answered_at: datetime | None = None
+    case_owner: str = ""
+    apologised: bool = False
+    resolution: Resolution | None = None
+    resolved_at: datetime | None = None
+    satisfied: bool | None = None
+
+    @property
+    def status(self) -> ComplaintStatus:
+        return status_of(self.resolution, self.answered_at)
 
 
 @dataclass
@@ -74,6 +116,7 @@ class Preview:
             "vendors": sum(p.vendor_new for p in self.plans),
             "contacts": sum(p.contact_new for p in self.plans),
             "commitments": sum(p.has_commitment for p in self.plans),
+            "complaints": sum(p.has_complaint for p in self.plans),
         }
 
 
@@ -203,18 +246,22 @@ def preview(
             plan.contact_new = not existing and (key, contact_name.casefold()) not in seen_contacts
             seen_contacts.add((key, contact_name.casefold()))
         plan.title = values.get("title", "")
+        record = values.get("record", "").casefold() or "commitment"
+        if record not in RECORDS:
+            problems.append(Problem(number, "record", _l("Unknown record; use commitment or complaint.")))
+            continue
+        plan.record = record
+        if record == "complaint":
+            if vendor is not None and vendor.is_archived:
+                archived = _l("This vendor is archived; unarchive it to log more.")
+                problems.append(Problem(number, "vendor", archived))
+            plan.complaint = _check_complaint(number, values, problems, moment, now)
+            continue
+        for column in COMPLAINT_COLUMNS:
+            if values.get(column):
+                problems.append(Problem(number, column, _l("This column is for complaint rows only.")))
         if not plan.title:
-            for column in (
-                "kind",
-                "due",
-                "status",
-                "done_at",
-                "new_due",
-                "excuse_category",
-                "excuse",
-                "reason",
-                "notes",
-            ):
+            for column in (*COMMITMENT_COLUMNS, "notes"):
                 if values.get(column):
                     problems.append(Problem(number, "title", _l("Give the commitment a title.")))
                     break
@@ -253,6 +300,15 @@ def preview(
                 problems.append(Problem(number, "new_due", only))
         elif plan.status == Status.rescheduled:
             problems.append(Problem(number, "new_due", _l("A rescheduled commitment needs its new date.")))
+        if values.get("notified_at"):
+            if plan.status != Status.rescheduled:
+                only = _l("Only a moved commitment has a notice.")
+                problems.append(Problem(number, "notified_at", only))
+            elif (notified_at := moment(number, "notified_at", values["notified_at"])) is not None:
+                try:
+                    plan.notified_at = check_notified_at(notified_at, now)
+                except InvalidInput as refused:
+                    problems.append(Problem(number, "notified_at", refused.message))
         if values.get("excuse_category"):
             try:
                 plan.excuse_category = _choice(ExcuseCategory, values["excuse_category"])
@@ -261,3 +317,79 @@ def preview(
                 unknown = _l("Unknown excuse category; use one of %(choices)s.", choices=choices)
                 problems.append(Problem(number, "excuse_category", unknown))
     return Preview(plans, problems)
+
+
+def _yes_or_no(text: str) -> bool | None:
+    word = text.strip().casefold()
+    return True if word in YES else False if word in NO else None
+
+
+def _check_complaint(
+    number: int,
+    values: dict[str, str],
+    problems: list[Problem],
+    moment: Callable[[int, str, str], datetime | None],
+    now: datetime,
+) -> ComplaintPlan:
+    """A complaint row's plan, its problems added by column; its moments checked by complaints.py's rules."""
+    plan = ComplaintPlan(case_owner=" ".join(values.get("case_owner", "").split()))
+
+    def problem(column: str, message: Any) -> None:
+        problems.append(Problem(number, column, message))
+
+    if not values.get("title"):
+        problem("title", _l("Say in a few words what went wrong."))
+    for column in COMMITMENT_COLUMNS:
+        if values.get(column):
+            problem(column, _l("This column is for commitment rows only."))
+    try:
+        plan.severity = _choice(Severity, values.get("severity", ""))
+    except ValueError:
+        problem("severity", _l("Choose minor, major or critical."))
+    try:
+        plan.channel = _choice(Channel, values.get("channel") or Channel.other.value)
+    except ValueError:
+        problem("channel", _l("Choose email, phone, meeting or other."))
+    for column in ("apologised", "satisfied"):
+        if values.get(column) and _yes_or_no(values[column]) is None:
+            problem(column, _l("Write yes or no."))
+    plan.apologised = bool(_yes_or_no(values.get("apologised", "")))
+    if values.get("raised_at"):
+        plan.raised_at = moment(number, "raised_at", values["raised_at"])
+    else:
+        problem("raised_at", _l("This date is required."))
+    if values.get("answered_at"):
+        plan.answered_at = moment(number, "answered_at", values["answered_at"])
+    elif plan.case_owner or values.get("apologised"):
+        problem(
+            "answered_at", _l("Give the date the vendor answered: the owner and the apology are part of it.")
+        )
+    if values.get("resolution"):
+        try:
+            plan.resolution = _choice(Resolution, values["resolution"])
+        except ValueError:
+            problem("resolution", _l("Choose fixed, compensated, declined or withdrawn."))
+        if not values.get("resolved_at"):
+            problem("resolved_at", _l("A resolved complaint needs the date it was resolved."))
+    elif values.get("resolved_at"):
+        problem("resolution", _l("Choose fixed, compensated, declined or withdrawn."))
+    if values.get("resolved_at"):
+        plan.resolved_at = moment(number, "resolved_at", values["resolved_at"])
+    if values.get("satisfied"):
+        if plan.resolution in (None, Resolution.withdrawn):
+            problem(
+                "satisfied", _l("Only for a complaint the vendor resolved: fixed, compensated or declined.")
+            )
+        else:
+            plan.satisfied = _yes_or_no(values["satisfied"])
+    if plan.raised_at is not None:
+        try:
+            complaints.check_moments(
+                raised_at=plan.raised_at,
+                acknowledged_at=plan.answered_at,
+                resolved_at=plan.resolved_at,
+                now=now,
+            )
+        except InvalidInput as refused:
+            problem(COMPLAINT_FIELD_COLUMNS.get(refused.field, refused.field), refused.message)
+    return plan

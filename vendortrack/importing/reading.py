@@ -1,4 +1,8 @@
-"""The file an import reads: its columns and their spreadsheet names, CSV text as rows of them, a template."""
+"""The file an import reads: its columns and their spreadsheet names, CSV text as rows of them, a template.
+
+A row is a commitment unless its `record` column says complaint: a complaint row shares the vendor,
+contact, title and notes columns with commitments, and has columns of its own (COMPLAINT_COLUMNS).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,33 @@ from vendortrack.validation import InvalidInput
 SNIFF_CHARS = 64 * 1024
 VENDOR_EXTRAS = ("category", "website", "email", "phone")
 CONTACT_EXTRAS = ("contact_role", "contact_email", "contact_phone")
+# What a row records: a commitment (the default) or a complaint.
+RECORDS = ("commitment", "complaint")
+# The columns only a commitment row fills, and those only a complaint row fills.
+COMMITMENT_COLUMNS = (
+    "kind",
+    "due",
+    "status",
+    "done_at",
+    "new_due",
+    "notified_at",
+    "excuse_category",
+    "excuse",
+    "reason",
+)
+COMPLAINT_COLUMNS = (
+    "severity",
+    "channel",
+    "raised_at",
+    "answered_at",
+    "case_owner",
+    "apologised",
+    "resolution",
+    "resolved_at",
+    "satisfied",
+)
 COLUMNS = (
+    "record",
     "vendor",
     *VENDOR_EXTRAS,
     "contact",
@@ -30,6 +60,8 @@ COLUMNS = (
     "excuse",
     "reason",
     "notes",
+    "notified_at",
+    *COMPLAINT_COLUMNS,
 )
 # Headers as spreadsheets write them, in the folded form of `_header_key`.
 SYNONYMS = {
@@ -66,6 +98,23 @@ SYNONYMS = {
     "note": "notes",
     "comment": "notes",
     "comments": "notes",
+    "details": "notes",
+    "row type": "record",
+    "record type": "record",
+    "entry": "record",
+    "notified": "notified_at",
+    "warned at": "notified_at",
+    "notice given": "notified_at",
+    "raised": "raised_at",
+    "complained at": "raised_at",
+    "answered": "answered_at",
+    "acknowledged at": "answered_at",
+    "acknowledged": "answered_at",
+    "first answer": "answered_at",
+    "owner at vendor": "case_owner",
+    "apologized": "apologised",
+    "resolved": "resolved_at",
+    "how raised": "channel",
 }
 
 
@@ -200,11 +249,39 @@ TEMPLATE_ROWS = (
         "status": "open",
         "notes": "Asked for three options",
     },
+    {
+        "vendor": "Example IT Services",
+        "kind": "deadline",
+        "title": "Install the new server",
+        "due": "2025-05-09",
+        "status": "rescheduled",
+        "new_due": "2025-05-23",
+        "notified_at": "2025-05-08 17:45",
+        "excuse_category": "third_party",
+        "excuse": "The parts are stuck in customs",
+    },
+    {
+        "record": "complaint",
+        "vendor": "Example Print Ltd",
+        "contact": "Anna Nowak",
+        "title": "Brochures delivered with smudged ink",
+        "notes": "About a third of the boxes",
+        "severity": "major",
+        "channel": "email",
+        "raised_at": "2025-03-17 09:15",
+        "answered_at": "2025-03-17 14:00",
+        "case_owner": "Anna Nowak",
+        "apologised": "yes",
+        "resolution": "compensated",
+        "resolved_at": "2025-03-24 12:00",
+        "satisfied": "yes",
+    },
 )
 
 
 def template_csv() -> bytes:
-    """A file to start from: every column, and a kept, a broken and an open commitment; UTF-8 with BOM."""
+    """A file to start from: every column, a kept, a broken, an open and a moved commitment and a
+    complaint; UTF-8 with BOM."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)

@@ -9,12 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from vendortrack import ledger
-from vendortrack.importing.checking import Preview, RowPlan, preview
+from vendortrack import complaints, ledger
+from vendortrack.importing.checking import COMPLAINT_FIELD_COLUMNS, ComplaintPlan, Preview, RowPlan, preview
 from vendortrack.importing.reading import VENDOR_EXTRAS, Sheet
-from vendortrack.models import Commitment, Role, Status, User, Vendor
+from vendortrack.models import Commitment, Contact, Role, Status, User, Vendor
 from vendortrack.models.vendor import name_key
 from vendortrack.scores import tally
+from vendortrack.scores.rules import Rules
 from vendortrack.validation import InvalidInput
 from vendortrack.vendors import add_contact, create_vendor, update_vendor
 
@@ -51,7 +52,13 @@ def checked_plan(
 
 
 def write_plan(
-    session: Session, plan: Preview, *, actor: User, now: datetime, every: int = PROGRESS_EVERY
+    session: Session,
+    plan: Preview,
+    *,
+    actor: User,
+    now: datetime,
+    rules: Rules,
+    every: int = PROGRESS_EVERY,
 ) -> Iterator[int]:
     """Write every row through the ledger, yielding how many are written every `every` rows and at the end.
 
@@ -63,7 +70,7 @@ def write_plan(
         with tally.batched(session):
             for done, row_plan in enumerate(plan.plans, start=1):
                 row = row_plan.row
-                _write_row(session, row_plan, actor=actor, now=now)
+                _write_row(session, row_plan, actor=actor, now=now, rules=rules)
                 if done % every == 0 and done < len(plan.plans):
                     yield done
     except InvalidInput as error:
@@ -81,6 +88,7 @@ def commit_import(
     *,
     actor: User,
     now: datetime,
+    rules: Rules,
     timezone: str,
     date_format: str = "auto",
     progress: Callable[[int, int], None] | None = None,
@@ -90,13 +98,13 @@ def commit_import(
     `progress(done, total)` hears how far the writing got, every PROGRESS_EVERY rows and at the end.
     """
     plan = checked_plan(session, sheet, timezone=timezone, now=now, date_format=date_format)
-    for done in write_plan(session, plan, actor=actor, now=now):
+    for done in write_plan(session, plan, actor=actor, now=now, rules=rules):
         if progress is not None:
             progress(done, len(plan.plans))
     return plan
 
 
-def _write_row(session: Session, plan: RowPlan, *, actor: User, now: datetime) -> None:
+def _write_row(session: Session, plan: RowPlan, *, actor: User, now: datetime, rules: Rules) -> None:
     values = plan.values
     key = name_key(plan.vendor)
     vendor = session.scalar(sa.select(Vendor).where(Vendor.name_key == key))
@@ -118,6 +126,14 @@ def _write_row(session: Session, plan: RowPlan, *, actor: User, now: datetime) -
                 email=values.get("contact_email", ""),
                 phone=values.get("contact_phone", ""),
             )
+    if plan.complaint is not None:
+        try:
+            _write_complaint(session, plan, vendor, contact, actor=actor, now=now, rules=rules)
+        except InvalidInput as refused:  # named as the file names it
+            raise InvalidInput(
+                COMPLAINT_FIELD_COLUMNS.get(refused.field, refused.field), refused.message
+            ) from None
+        return
     if not plan.has_commitment:
         return
     commitment: Commitment = ledger.log_commitment(
@@ -154,6 +170,57 @@ def _write_row(session: Session, plan: RowPlan, *, actor: User, now: datetime) -
                 excuse_category=plan.excuse_category,
                 excuse=values.get("excuse", ""),
                 confirm_past=True,
+                notified_at=plan.notified_at,
             )
         case Status.cancelled:
             ledger.cancel(session, commitment, actor=actor, now=now, reason=values.get("reason", ""))
+
+
+def _write_complaint(
+    session: Session,
+    plan: RowPlan,
+    vendor: Vendor,
+    contact: Contact | None,
+    *,
+    actor: User,
+    now: datetime,
+    rules: Rules,
+) -> None:
+    """Raise the complaint, then answer and resolve it as the row says, each step through complaints.py."""
+    facts: ComplaintPlan = plan.complaint
+    complaint = complaints.raise_complaint(
+        session,
+        vendor=vendor,
+        title=plan.title,
+        severity=facts.severity,
+        channel=facts.channel,
+        raised_at=facts.raised_at,
+        actor=actor,
+        now=now,
+        rules=rules,
+        details=plan.values.get("notes", ""),
+        contact=contact,
+    )
+    if facts.answered_at is not None:
+        # The vendor's person who owns the case: one of its contacts when the name is theirs.
+        owner = next((c for c in vendor.contacts if c.name.casefold() == facts.case_owner.casefold()), None)
+        complaints.answer(
+            session,
+            complaint,
+            at=facts.answered_at,
+            actor=actor,
+            now=now,
+            case_owner_name=facts.case_owner,
+            case_owner_contact=owner if facts.case_owner else None,
+            apologised=facts.apologised,
+        )
+    if facts.resolution is not None:
+        complaints.resolve(
+            session,
+            complaint,
+            facts.resolution,
+            actor=actor,
+            now=now,
+            at=facts.resolved_at,
+            satisfied=facts.satisfied,
+        )

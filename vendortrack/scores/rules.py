@@ -633,6 +633,17 @@ class Notice:
         return {"median_hours": self.median_hours, "last_minute_moves": self.last_minute_moves}
 
 
+def default_notified_at(due_at: datetime, now: datetime) -> datetime | None:
+    """When the vendor warned of a move, if no one says: the moment it is logged, while that is
+    within LAST_MINUTE of the time it was due (logged as it happened, a no-show's call included).
+
+    A move logged later than that is history written down, and when the vendor told us is not
+    known: None, which the notice leaves out, rather than "just now", a last-minute move that never
+    happened.
+    """
+    return now if now <= due_at + LAST_MINUTE else None
+
+
 def notice(due_at: datetime, notified_at: datetime) -> timedelta:
     """How early the vendor warned of one move: negative when it told us after the time (§11)."""
     return due_at - notified_at

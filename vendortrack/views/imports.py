@@ -51,7 +51,7 @@ DATE_FORMAT_LABELS = {
     "dmy": _l("Day first: 30.06.2026 / 30/06/2026"),
     "mdy": _l("Month first (US): 06/30/2026"),
 }
-COUNTS = ("vendors", "contacts", "commitments")
+COUNTS = ("vendors", "contacts", "commitments", "complaints")
 
 
 class UploadForm(FlaskForm):
@@ -202,6 +202,14 @@ def counts_message(counts: dict[str, int]) -> str:
     vendors = ngettext("%(num)d new vendor", "%(num)d new vendors", counts["vendors"])
     contacts = ngettext("%(num)d new contact", "%(num)d new contacts", counts["contacts"])
     commitments = ngettext("%(num)d commitment", "%(num)d commitments", counts["commitments"])
+    if counts.get("complaints"):
+        return _(
+            "Imported: %(vendors)s, %(contacts)s, %(commitments)s, %(complaints)s.",
+            vendors=vendors,
+            contacts=contacts,
+            commitments=commitments,
+            complaints=ngettext("%(num)d complaint", "%(num)d complaints", counts["complaints"]),
+        )
     return _(
         "Imported: %(vendors)s, %(contacts)s, %(commitments)s.",
         vendors=vendors,
@@ -244,6 +252,7 @@ def commit(upload_id: int):
                 sheet,
                 actor=current_user,
                 now=now,
+                rules=current_app.config["VENDORTRACK_RULES"],
                 timezone=upload.timezone,
                 date_format=upload.date_format,
             )
@@ -274,7 +283,8 @@ def _commit_events(upload: ImportUpload) -> Iterator[str]:
             )
             total = len(plan.plans)
             yield _event("progress", {"done": 0, "total": total})
-            for done in importing.write_plan(db.session, plan, actor=current_user, now=now):
+            rules = current_app.config["VENDORTRACK_RULES"]
+            for done in importing.write_plan(db.session, plan, actor=current_user, now=now, rules=rules):
                 yield _event("progress", {"done": done, "total": total})
     except InvalidInput as error:
         yield _event("error", {"row": None, "column": error.field, "message": str(error.message)})

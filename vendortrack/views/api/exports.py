@@ -1,5 +1,5 @@
-"""API for taking the ledger away: every vendor, contact and commitment as one JSON document, and every
-event for those who read the event log (permissions.reads_event_log)."""
+"""API for taking the ledger away: every vendor, contact, commitment and complaint as one JSON document,
+and every event for those who read the event log (permissions.reads_event_log)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ bp = ApiBlueprint(
     200,
     schema=user_schemas.LedgerExportSchema,
     success=True,
-    description="Every vendor, contact and commitment; every event too, for an admin.",
+    description="Every vendor, contact, commitment and complaint; every event too, for an admin.",
 )
 def ledger():
     """The JSON export, streamed a row at a time: the same document as the download page's. The events

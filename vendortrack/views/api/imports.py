@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 from marshmallow import Schema, fields, validate
 
@@ -22,7 +22,7 @@ bp = ApiBlueprint(
     "api_imports",
     __name__,
     url_prefix="/api/v1/import",
-    description="Import vendors, contacts and commitments from CSV text.",
+    description="Import vendors, contacts, commitments and complaints from CSV text.",
 )
 
 # JSON escapes can double the text's size; past that the body is refused before it is read.
@@ -35,7 +35,8 @@ class ImportRequestSchema(Schema):
         validate=validate.Length(min=1, max=importing.MAX_UPLOAD_BYTES),
         metadata={
             "description": "The file's text: a header row, then one row per line, comma- or "
-            "semicolon-separated. Columns: " + ", ".join(importing.COLUMNS) + "."
+            "semicolon-separated. Columns: " + ", ".join(importing.COLUMNS) + ". A row whose record is "
+            "complaint is a complaint; any other row with a title, a commitment."
         },
     )
     timezone = fields.String(
@@ -60,6 +61,7 @@ class ImportCountsSchema(Schema):
     vendors = fields.Integer(required=True, metadata={"description": "Vendors the import creates."})
     contacts = fields.Integer(required=True, metadata={"description": "Contacts the import creates."})
     commitments = fields.Integer(required=True, metadata={"description": "Commitments the import logs."})
+    complaints = fields.Integer(required=True, metadata={"description": "Complaints the import logs."})
 
 
 class ImportProblemSchema(Schema):
@@ -75,6 +77,23 @@ class ImportCommitmentSchema(Schema):
     status = fields.String(required=True)
     done_at = UTCDateTime(allow_none=True, required=True)
     new_due_at = UTCDateTime(allow_none=True, required=True)
+    notified_at = UTCDateTime(allow_none=True, required=True)
+
+
+class ImportComplaintSchema(Schema):
+    title = fields.String(required=True)
+    severity = fields.String(allow_none=True, required=True)
+    channel = fields.String(required=True)
+    status = fields.String(
+        required=True, metadata={"description": "waiting, answered, resolved or withdrawn."}
+    )
+    raised_at = UTCDateTime(allow_none=True, required=True)
+    answered_at = UTCDateTime(allow_none=True, required=True)
+    case_owner = fields.String(required=True)
+    apologised = fields.Boolean(required=True)
+    resolution = fields.String(allow_none=True, required=True)
+    resolved_at = UTCDateTime(allow_none=True, required=True)
+    satisfied = fields.Boolean(allow_none=True, required=True)
 
 
 class ImportRowSchema(Schema):
@@ -84,6 +103,7 @@ class ImportRowSchema(Schema):
     contact = fields.String(allow_none=True, required=True)
     contact_new = fields.Boolean(required=True)
     commitment = fields.Nested(ImportCommitmentSchema, allow_none=True, required=True)
+    complaint = fields.Nested(ImportComplaintSchema, allow_none=True, required=True)
 
 
 class ImportPreviewSchema(Schema):
@@ -120,6 +140,22 @@ def _row(plan: importing.RowPlan) -> dict[str, Any]:
             "status": plan.status.value,
             "done_at": plan.done_at,
             "new_due_at": plan.new_due_at,
+            "notified_at": plan.notified_at,
+        }
+    complaint = None
+    if (facts := plan.complaint) is not None:
+        complaint = {
+            "title": plan.title,
+            "severity": facts.severity and facts.severity.value,
+            "channel": facts.channel.value,
+            "status": facts.status.value,
+            "raised_at": facts.raised_at,
+            "answered_at": facts.answered_at,
+            "case_owner": facts.case_owner,
+            "apologised": facts.apologised,
+            "resolution": facts.resolution and facts.resolution.value,
+            "resolved_at": facts.resolved_at,
+            "satisfied": facts.satisfied,
         }
     return {
         "row": plan.row,
@@ -128,6 +164,7 @@ def _row(plan: importing.RowPlan) -> dict[str, Any]:
         "contact": plan.contact,
         "contact_new": plan.contact_new,
         "commitment": commitment,
+        "complaint": complaint,
     }
 
 
@@ -156,7 +193,8 @@ def _refused(problems: list[dict[str, Any]], message: str | None = None):
 @bp.arguments(ImportRequestSchema)
 @bp.response(200, ImportPreviewSchema, description="The preview: what every row creates; nothing written.")
 def post(values: dict[str, Any]):
-    """Preview a CSV file of vendors, contacts and commitments; with `commit`, import every row or none."""
+    """Preview a CSV file of vendors, contacts, commitments and complaints; with `commit`, import every row
+    or none."""
     user, now = current_api_user(), request_now()
     timezone = values.get("timezone") or user_timezone(user)
     date_format = values.get("date_format") or importing.default_date_format(user.locale)
@@ -180,7 +218,8 @@ def post(values: dict[str, Any]):
         with writing(db.session):
             plan = importing.preview(db.session, sheet, timezone=timezone, now=now, date_format=date_format)
             if not plan.problems:
-                for _written in importing.write_plan(db.session, plan, actor=user, now=now):
+                rules = current_app.config["VENDORTRACK_RULES"]
+                for _written in importing.write_plan(db.session, plan, actor=user, now=now, rules=rules):
                     pass  # the API answers once, at the end
     except ImportFailed as error:
         return _refused([_problem(error)])

@@ -117,21 +117,31 @@ def _rows(set_name: str, columns: tuple[str, ...], **kwargs) -> fields.List:
     # Columns typed loosely on purpose: they carry what export.py writes (ISO times, enum values, JSON).
     row = Schema.from_dict(
         {column: fields.Raw(required=True, allow_none=True) for column in columns},
-        name=f"Export{set_name.title()}Row",
+        name=f"Export{set_name.title().replace('_', '')}Row",
     )
     return fields.List(fields.Nested(row), **{"required": True, **kwargs})
 
 
 class LedgerExportSchema(Schema):
-    """Every vendor, contact, commitment and (for an admin) event, as the JSON download holds them."""
+    """Every vendor, contact, commitment, complaint and (for an admin) event, as the JSON download holds
+    them."""
 
     exported_at = UTCDateTime(required=True)
     vendors = _rows("vendors", export.VENDOR_COLUMNS)
     contacts = _rows("contacts", export.CONTACT_COLUMNS)
     commitments = _rows("commitments", export.COMMITMENT_COLUMNS)
+    complaints = _rows("complaints", export.COMPLAINT_COLUMNS)
     events = _rows(
         "events",
         export.EVENT_COLUMNS,
         required=False,
         metadata={"description": "The event log: in an admin's export only."},
+    )
+    complaint_events = _rows(
+        "complaint_events",
+        export.COMPLAINT_EVENT_COLUMNS,
+        required=False,
+        metadata={
+            "description": "Every step of every complaint, the event log's: in an admin's export only."
+        },
     )
