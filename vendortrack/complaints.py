@@ -59,16 +59,8 @@ TRACKED = (
 )
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    return value
-
-
 def snapshot(complaint: Complaint) -> dict[str, Any]:
-    state = {name: _plain(getattr(complaint, name)) for name in TRACKED if name != "commitment_ids"}
+    state = {name: ledger.recorded(getattr(complaint, name)) for name in TRACKED if name != "commitment_ids"}
     state["commitment_ids"] = sorted(c.id for c in complaint.commitments)
     return state
 

@@ -168,25 +168,31 @@ def commitments(session: Session) -> Iterator[dict[str, Any]]:
     )
 
 
-def events(session: Session) -> Iterator[dict[str, Any]]:
-    e, actor = LedgerEvent, aliased(User)
+def _events_of(session: Session, event, subject, *extra) -> Iterator[dict[str, Any]]:
+    """An event log's rows (the ledger's, or the complaints'), each with its vendor and actor."""
+    actor = aliased(User)
     return _stream(
         session,
         sa.select(
-            e.id,
-            e.commitment_id,
-            e.vendor_id,
+            event.id,
+            subject,
+            event.vendor_id,
             Vendor.name.label("vendor"),
             actor.email.label("actor_email"),
-            e.at,
-            e.action,
-            e.before,
-            e.after,
+            event.at,
+            event.action,
+            event.before,
+            event.after,
+            *extra,
         )
-        .join(Vendor, Vendor.id == e.vendor_id)
-        .outerjoin(actor, actor.id == e.actor_id)
-        .order_by(e.id),
+        .join(Vendor, Vendor.id == event.vendor_id)
+        .outerjoin(actor, actor.id == event.actor_id)
+        .order_by(event.id),
     )
+
+
+def events(session: Session) -> Iterator[dict[str, Any]]:
+    return _events_of(session, LedgerEvent, LedgerEvent.commitment_id)
 
 
 def complaints(session: Session) -> Iterator[dict[str, Any]]:
@@ -240,25 +246,7 @@ def complaints(session: Session) -> Iterator[dict[str, Any]]:
 
 
 def complaint_events(session: Session) -> Iterator[dict[str, Any]]:
-    e, actor = ComplaintEvent, aliased(User)
-    return _stream(
-        session,
-        sa.select(
-            e.id,
-            e.complaint_id,
-            e.vendor_id,
-            Vendor.name.label("vendor"),
-            actor.email.label("actor_email"),
-            e.at,
-            e.action,
-            e.before,
-            e.after,
-            e.reason,
-        )
-        .join(Vendor, Vendor.id == e.vendor_id)
-        .outerjoin(actor, actor.id == e.actor_id)
-        .order_by(e.id),
-    )
+    return _events_of(session, ComplaintEvent, ComplaintEvent.complaint_id, ComplaintEvent.reason)
 
 
 # What a download holds: its rows, and the CSV's columns.

@@ -52,7 +52,8 @@ TRACKED = (
 )
 
 
-def _plain(value: Any) -> Any:
+def recorded(value: Any) -> Any:
+    """A value as an event records it: moments as ISO text, enums as their value."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Enum):
@@ -61,7 +62,7 @@ def _plain(value: Any) -> Any:
 
 
 def snapshot(commitment: Commitment) -> dict[str, Any]:
-    return {name: _plain(getattr(commitment, name)) for name in TRACKED}
+    return {name: recorded(getattr(commitment, name)) for name in TRACKED}
 
 
 _EVENTS = LedgerEvent.__table__
@@ -314,12 +315,12 @@ def edit_commitment(
     for name in ("contact", "owner"):
         if name in changes:
             values[f"{name}_id"] = changes[name].id if changes[name] is not None else None
-    if {name: _plain(value) for name, value in values.items()} == {name: before[name] for name in values}:
+    if {name: recorded(value) for name, value in values.items()} == {name: before[name] for name in values}:
         return commitment  # nothing changed: no event, no noise in the history
     due_at = values.get("due_at", commitment.due_at)
     if "due_at" in values and commitment.rescheduled_from_id is None:
         values["original_due_at"] = due_at
-    if _plain(due_at) != before["due_at"]:
+    if recorded(due_at) != before["due_at"]:
         # A corrected date deserves its own reminder and, if it passes unresolved, its own flag.
         values["reminded_at"] = values["flagged_overdue_at"] = None
     if commitment.done_at is not None:
