@@ -278,7 +278,7 @@ def test_a_dated_answer_answers_201_with_the_promise_linked_both_ways(client, au
         "open",
         complaint["id"],
     )
-    assert promise["title"] == "Answer to the complaint: Pallets arrived broken"
+    assert promise["title"] == "Pallets arrived broken", "the complaint's own words, in no one's language"
     assert promise["due_at"] == "2026-07-03T10:00:00+00:00"
     assert promise["contact_id"] == contact.id, "the promise is the case owner's"
     assert promise["notified_at"] is None

@@ -122,7 +122,7 @@ def test_an_editor_logs_a_complaint_in_their_time_zone_about_two_of_the_vendors_
 
     page = text(client.get(f"/complaints/{logged.id}"))
     assert "Invoice charged twice" in page and "Critical" in page and "Phone" in page
-    assert "Waiting for an answer" in page and "past its answer deadline" in page
+    assert "Waiting for an answer" in page and "answer deadline passed" in page
     assert f'href="/commitments/{older.id}"' in page and "Anna Kowalska" in page
 
 
@@ -254,7 +254,7 @@ def test_a_dated_answer_given_after_the_answer(client, editor, complaint, sessio
     session.commit()
     client.login(editor)
     page = text(client.get(f"/complaints/{complaint.id}"))
-    assert "They promised an answer by" in page and "The vendor answered</summary>" not in page
+    assert "They promised a full answer by" in page and "The vendor answered</summary>" not in page
     early = {"due_date": "2026-07-10", "given_date": "2026-06-19", "given_time": "08:00"}
     refused = client.submit(f"/complaints/{complaint.id}/dated-answer", early)
     assert refused.status_code == 400

@@ -91,6 +91,18 @@ def test_a_dated_answer_needs_the_answer_first_and_not_before_it(session, compla
     assert refused.value.field == "at"
 
 
+def test_a_dated_answer_whose_date_had_passed_when_it_was_given_is_refused(session, complaint, editor):
+    answered = RAISED + timedelta(hours=2)
+    complaints.answer(session, complaint, at=answered, actor=editor, now=NOW)
+    with pytest.raises(InvalidInput) as refused:
+        complaints.give_dated_answer(
+            session, complaint, due_at=answered - timedelta(days=1), at=answered, actor=editor, now=NOW
+        )
+    assert refused.value.field == "due_at"
+    session.rollback()
+    assert complaint.answer_promise is None
+
+
 def test_a_dated_answer_is_a_promise_in_the_ledger_linked_both_ways(session, vendor, complaint, editor):
     contact = add_contact(session, vendor, name="Ewa Nowak", now=NOW)
     complaints.answer(

@@ -148,6 +148,7 @@ def _check_order(complaint: Complaint) -> None:
         acknowledged_at=complaint.acknowledged_at,
         dated_answer_at=complaint.dated_answer_at,
         resolved_at=complaint.resolved_at,
+        withdrawn=complaint.resolution == Resolution.withdrawn,
     )
 
 
@@ -157,6 +158,7 @@ def check_order(
     acknowledged_at: datetime | None = None,
     dated_answer_at: datetime | None = None,
     resolved_at: datetime | None = None,
+    withdrawn: bool = False,
 ) -> None:
     """The moments of a complaint in their order; the field named is the one that came too early."""
     if acknowledged_at is not None and acknowledged_at < raised_at:
@@ -171,6 +173,8 @@ def check_order(
                 "dated_answer_at", _l("The dated answer cannot come before the vendor's first answer.")
             )
     if resolved_at is not None and resolved_at < raised_at:
+        if withdrawn:
+            raise InvalidInput("resolved_at", _l("It cannot be withdrawn before it was raised."))
         raise InvalidInput("resolved_at", _l("It cannot be resolved before it was raised."))
 
 
@@ -369,14 +373,18 @@ def give_dated_answer(
             _check_order(complaint)
         except InvalidInput as refused:
             raise InvalidInput("at", refused.message) from None
-    title = str(_l("Answer to the complaint: %(title)s", title=complaint.title))
+    due_at = ledger.check_moment("due_at", due_at)
+    if due_at <= complaint.dated_answer_at:
+        # A date already gone when they named it would count as broken the moment it is logged.
+        raise InvalidInput("due_at", _l("The promised date must come after the moment the vendor gave it."))
     owner = complaint.owner if complaint.owner.is_active and complaint.owner.can_write else actor
     promise = ledger.log_commitment(
         session,
         vendor=complaint.vendor,
         kind=Kind.promise,
-        title=title[: ledger.TITLE_MAX],
-        due_at=ledger.check_moment("due_at", due_at),
+        # The complaint's own words, in no one's language: the pages name it a dated answer (complaint_id).
+        title=complaint.title,
+        due_at=due_at,
         actor=actor,
         now=now,
         contact=complaint.case_owner_contact or complaint.contact,
@@ -415,7 +423,8 @@ def resolve(
         complaint.satisfied = None if resolution == Resolution.withdrawn else satisfied
         _check_order(complaint)
     complaint.updated_at = now
-    _record(session, complaint, ComplaintAction.resolved, actor, now, before)
+    action = ComplaintAction.withdrawn if resolution == Resolution.withdrawn else ComplaintAction.resolved
+    _record(session, complaint, action, actor, now, before)
     return complaint
 
 

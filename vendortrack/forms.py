@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -23,7 +24,7 @@ from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, 
 
 from vendortrack.ledger import OUT_OF_RANGE, TITLE_MAX, default_done_at
 from vendortrack.models import ExcuseCategory, Resolution, Status
-from vendortrack.templating import CHANNEL_LABELS, EXCUSE_LABELS, KIND_LABELS, SEVERITY_LABELS
+from vendortrack.templating import CHANNEL_LABELS, EXCUSE_LABELS, KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS
 from vendortrack.timeutil import in_zone, local_moment
 from vendortrack.validation import InvalidInput, check_plain_text
 
@@ -283,13 +284,17 @@ class ComplaintForm(Form):
         _l("Commitments it concerns"),
         coerce=int,
         validators=[Optional()],
-        description=_l("Optional; hold Ctrl (or ⌘) to pick more than one."),
+        description=_l("Optional; on a computer, hold Ctrl (or ⌘) to pick more than one."),
     )
 
     def set_choices(self, contacts, owners, commitments) -> None:
         self.contact_id.choices = [(0, "—")] + [(c.id, c.name) for c in contacts]
         self.owner_id.choices = [(u.id, u.display_name) for u in owners]
-        self.commitment_ids.choices = [(c.id, f"#{c.id} {c.title}") for c in commitments]
+        # Titles repeat ("Copier lease offer" moved twice): the date and outcome tell them apart.
+        self.commitment_ids.choices = [
+            (c.id, f"#{c.id} {c.title} · {format_date(c.due_at, 'short')} · {STATUS_LABELS[c.status]}")
+            for c in commitments
+        ]
 
 
 class ComplaintEditForm(ComplaintForm):
@@ -339,7 +344,9 @@ class ComplaintAnswerForm(Form):
     )
     apologised = BooleanField(_l("They apologised"))
     due_date = DateField(
-        _l("They promised an answer by"), validators=[Optional()], description=_l("Optional: a dated answer.")
+        _l("They promised a full answer by"),
+        validators=[Optional()],
+        description=_l("Optional: the date they committed to, which becomes a promise in the ledger."),
     )
     due_time = TimeField(_l("Time"), validators=[Optional()])
 
@@ -356,7 +363,7 @@ class ComplaintAnswerForm(Form):
 class DatedAnswerForm(Form):
     """The vendor committed to an answer by a date, after its first answer."""
 
-    due_date = DateField(_l("They promised an answer by"), validators=[InputRequired()])
+    due_date = DateField(_l("They promised a full answer by"), validators=[InputRequired()])
     due_time = TimeField(_l("Time"), validators=[Optional()])
     given_date = DateField(_l("When did they say so?"), validators=[InputRequired()])
     given_time = TimeField(_l("at"), validators=[Optional()])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,7 @@ from vendortrack.scores.rules import (
     MIN_COUNTED,
     Outcome,
     Responsiveness,
+    Rules,
     Standing,
     notice,
 )
@@ -147,6 +149,7 @@ COMPLAINT_ACTION_LABELS = {
     ComplaintAction.answered: _l("The vendor answered"),
     ComplaintAction.dated_answer: _l("Dated answer"),
     ComplaintAction.resolved: _l("Resolved"),
+    ComplaintAction.withdrawn: _l("Withdrawn by us"),
     ComplaintAction.reopened: _l("Reopened"),
     ComplaintAction.flagged_unanswered: _l("Flagged unanswered"),
 }
@@ -239,6 +242,8 @@ def too_little_history(counted: int) -> str:
 
 def too_few_complaints(counted: int) -> str:
     """What stands in for a responsiveness the complaints cannot carry yet (SCORING.md §9, §10)."""
+    if not counted:
+        return _("no complaints yet")
     return ngettext(
         "too little history: %(num)d of %(needed)d complaints counted",
         "too little history: %(num)d of %(needed)d complaints counted",
@@ -257,14 +262,29 @@ def waited(complaint: Any, now: datetime) -> str:
 
 
 def notice_words(warned: timedelta | float | None) -> str:
-    """How early the vendor warned of a move (SCORING.md §11), in the lateness wording; a float is hours."""
+    """How early the vendor warned of a move (SCORING.md §11), in the lateness wording; a float is hours.
+
+    In whole minutes, the seconds dropped: the pages show both moments to the minute, and a notice
+    must read as their difference (told 20:23:40 of a 17:00 meeting is "3 h 23 min after").
+    """
     if warned is None:
         return "—"
     if isinstance(warned, int | float):
         warned = timedelta(hours=warned)
+    warned = timedelta(minutes=int(warned / timedelta(minutes=1)))
     if warned < timedelta(0):
         return _("told us %(time)s after the time", time=lateness(-warned))
     return _("told us %(time)s ahead", time=lateness(warned))
+
+
+def answer_deadline_rule(rules: Rules) -> str:
+    """What a complaint's answer deadline is, with the zone whose days and midnights it counts in."""
+    return ngettext(
+        "the end of the next working day, in %(zone)s",
+        "the end of the day %(num)d working days later, in %(zone)s",
+        rules.ack_working_days,
+        zone=rules.timezone,
+    )
 
 
 def last_minute_rule() -> str:
@@ -278,7 +298,7 @@ def answers_line(answers: Responsiveness) -> str:
     As `facts_line`: a part that is zero is left out, but "0 of 4 answered in time" stays.
     """
     if not answers.counted:
-        return _("no complaints counted yet")
+        return ""  # too_few_complaints already says there are none
     parts = [
         ngettext(
             "%(in_time)d of %(num)d answered in time",
@@ -294,10 +314,18 @@ def answers_line(answers: Responsiveness) -> str:
     hours = answers.median_hours_to_answer
     if hours is not None:
         waited = lateness(hours * 60)
-        if answers.answered_in_time + answers.answered_late == 1:
-            parts.append(_("first answer after %(lateness)s", lateness=waited))
+        answered = answers.answered_in_time + answers.answered_late
+        if answered == 1:
+            parts.append(_("the one answer came after %(lateness)s", lateness=waited))
         else:
-            parts.append(_("first answer after a median of %(lateness)s", lateness=waited))
+            parts.append(
+                ngettext(
+                    "median time to the first answer %(lateness)s, over the %(num)d answered",
+                    "median time to the first answer %(lateness)s, over the %(num)d answered",
+                    answered,
+                    lateness=waited,
+                )
+            )
     return ", ".join(parts)
 
 
@@ -388,6 +416,9 @@ def register(app: Flask) -> None:
     app.add_template_global(too_few_complaints, "too_few_complaints")
     app.add_template_global(waited, "waited")
     app.add_template_global(notice_words, "notice_words")
+    app.add_template_global(
+        partial(answer_deadline_rule, app.config["VENDORTRACK_RULES"]), "answer_deadline_rule"
+    )
     app.add_template_global(last_minute_rule, "last_minute_rule")
     app.add_template_global(notice, "notice")
     app.add_template_global(answers_line, "answers_line")

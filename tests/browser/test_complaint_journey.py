@@ -85,9 +85,11 @@ def test_a_complaint_and_its_answer_with_a_dated_answer_are_logged_and_read_in_p
     page.get_by_label(say(PL, "When was the vendor told?")).fill(raised.isoformat())
     page.locator("#raised_time").fill("09:00")
     page.get_by_label(say(PL, "Raised with")).select_option(label="Anna Kowalska")
-    page.get_by_label(say(PL, "Commitments it concerns")).select_option(
-        label=f"#{vendor.delivery.id} Dostawa palet"
-    )
+    concerns = page.get_by_label(say(PL, "Commitments it concerns"))
+    # Each choice says its date and outcome beside the title, for titles that repeat.
+    delivery = concerns.locator("option", has_text=f"#{vendor.delivery.id} Dostawa palet")
+    expect(delivery).to_contain_text("·")
+    concerns.select_option(value=str(vendor.delivery.id))
     assert blocking_violations(page) == []
     page.get_by_role("button", name=say(PL, "Log it")).click()
 

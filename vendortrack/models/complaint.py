@@ -161,6 +161,7 @@ class ComplaintAction(StrEnum):
     answered = "answered"
     dated_answer = "dated_answer"
     resolved = "resolved"
+    withdrawn = "withdrawn"
     reopened = "reopened"
     flagged_unanswered = "flagged_unanswered"
 
