@@ -19,6 +19,7 @@ import io
 import math
 import secrets
 import sys
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,25 +37,30 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: config.py lives at the root
 
+from vendortrack import complaints as complaints_module  # noqa: E402
 from vendortrack import create_app  # noqa: E402
 from vendortrack.accounts import create_user, find_user  # noqa: E402
 from vendortrack.demo import DEMO_USERS  # noqa: E402
 from vendortrack.extensions import db  # noqa: E402
 from vendortrack.models import (  # noqa: E402
+    Channel,
     Commitment,
+    Complaint,
     Contact,
     EventAction,
     ExcuseCategory,
     Kind,
     LedgerEvent,
+    Resolution,
     Role,
+    Severity,
     Status,
     User,
     Vendor,
 )
 from vendortrack.models.vendor import name_key  # noqa: E402
 from vendortrack.scores import tally  # noqa: E402
-from vendortrack.scores.rules import Rules  # noqa: E402
+from vendortrack.scores.rules import Rules, answer_deadline  # noqa: E402
 from vendortrack.timeutil import utcnow  # noqa: E402
 from vendortrack.validation import InvalidInput  # noqa: E402
 
@@ -459,6 +465,7 @@ class Generated:
     statuses: Counter = field(default_factory=Counter)
     busiest_vendor_id: int | None = None
     busiest_count: int = 0
+    complaints: Counter = field(default_factory=Counter)  # by how each one went
     users: list[User] = field(default_factory=list)
     password: str | None = None  # set when the owners were created now, with a generated password
 
@@ -669,6 +676,7 @@ def generate(
     append: bool = False,
     password: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    complaints: int = 0,
 ) -> Generated:
     """Fill the database with `vendors` vendors and exactly `commitments` commitments, as of `now`.
 
@@ -740,7 +748,153 @@ def generate(
     _bump_sequences(session)
     result.buckets = tally.rebuild(session, rules, now)
     session.commit()
+    if complaints:
+        result.complaints = add_complaints(session, complaints=complaints, seed=seed, now=now, rules=rules)
+        # Each complaint's settles_at and each vendor's rollup of its settled ones, as the tally job does.
+        complaints_module.bring_up_to_date(session, rules, now)
+        session.commit()
     return result
+
+
+# -- complaints ------------------------------------------------------------------------------------
+
+COMPLAINT_TITLES = (
+    "Pallets arrived damaged",
+    "Invoice does not match the order",
+    "Technician never showed up",
+    "Wrong items delivered",
+    "No reply to our emails",
+    "Repair did not hold",
+    "Missing documents",
+    "Rude on the phone",
+)
+
+
+def add_complaints(session: Session, *, complaints: int, seed: int, now: datetime, rules: Rules) -> Counter:
+    """Add `complaints` complaints to the vendors already in the database, as of `now`.
+
+    Realistic shares: busy vendors draw more complaints (one for about every ten commitments); each
+    vendor answers as its own habit says (most answered, some late, some never, a few withdrawn by
+    us); about a fifth of the answered ones name a dated answer, which is one of the vendor's own
+    promises logged after the answer (so kept, broken or still open as that promise is), linked to
+    the complaint. The commitments themselves are not changed beyond that link, so the scores are the
+    same with or without complaints. Returns how many went each way; the caller commits.
+    """
+    rng = Random(seed * 7919 + 16)  # its own stream: the commitments of a seed stay as they were
+    owners = list(
+        session.scalars(
+            sa.select(User.id).where(User.role != Role.viewer, User.disabled_at.is_(None)).order_by(User.id)
+        )
+    )
+    per_vendor = dict(
+        session.execute(sa.select(Commitment.vendor_id, sa.func.count()).group_by(Commitment.vendor_id)).all()
+    )
+    vendors = session.execute(sa.select(Vendor.id, Vendor.created_at).order_by(Vendor.id)).all()
+    contacts: dict[int, list[int]] = {}
+    for contact_id, vendor_id in session.execute(
+        sa.select(Contact.id, Contact.vendor_id).order_by(Contact.id)
+    ):
+        contacts.setdefault(vendor_id, []).append(contact_id)
+    # Promises that could be a dated answer: first of their chain, not moved, not linked yet.
+    promises: dict[int, list[tuple[datetime, int]]] = {}
+    for promise_id, vendor_id, created_at in session.execute(
+        sa.select(Commitment.id, Commitment.vendor_id, Commitment.created_at)
+        .where(
+            Commitment.kind == Kind.promise,
+            Commitment.status != Status.rescheduled,
+            Commitment.rescheduled_from_id.is_(None),
+            Commitment.complaint_id.is_(None),
+        )
+        .order_by(Commitment.vendor_id, Commitment.created_at)
+    ):
+        promises.setdefault(vendor_id, []).append((created_at, promise_id))
+    habits = {vendor_id: rng.random() ** 0.6 for vendor_id, _ in vendors}  # how well each one answers
+    weights = [per_vendor.get(vendor_id, 0) + 1 for vendor_id, _ in vendors]
+    picked = rng.choices(range(len(vendors)), weights, k=complaints)
+    rows, links, taken = [], [], set()
+    went: Counter = Counter()
+    first_id = _next_id(session, Complaint)
+    for n, index in enumerate(picked):
+        vendor_id, created_at = vendors[index]
+        habit = habits[vendor_id]
+        since = max(created_at, now - timedelta(days=HISTORY_DAYS))
+        raised = since + (now - since) * rng.random() ** 0.9  # a little more of late
+        deadline = answer_deadline(raised, rules)
+        row = {
+            "id": first_id + n,
+            "vendor_id": vendor_id,
+            "contact_id": rng.choice(contacts[vendor_id])
+            if vendor_id in contacts and rng.random() < 0.8
+            else None,
+            "owner_id": rng.choice(owners),
+            "created_by_id": rng.choice(owners),
+            "title": rng.choice(COMPLAINT_TITLES),
+            "details": "",
+            "severity": rng.choices(tuple(Severity), (6, 3, 1))[0],
+            "channel": rng.choices(tuple(Channel), (6, 3, 1, 1))[0],
+            "raised_at": raised,
+            "answer_due_at": deadline,
+            "case_owner_name": "",
+            "apologised": False,
+            # One executemany wants every row to name the same columns.
+            **dict.fromkeys(("acknowledged_at", "dated_answer_at", "resolution", "resolved_at", "satisfied")),
+            "created_at": raised,
+            "updated_at": raised,
+        }
+        if rng.random() < 0.03:
+            row |= {
+                "resolution": Resolution.withdrawn,
+                "resolved_at": raised + timedelta(hours=rng.uniform(1, 72)),
+            }
+            went["withdrawn"] += 1
+        elif rng.random() < 0.55 + 0.42 * habit:
+            if rng.random() < 0.25 + 0.7 * habit:  # in time: within hours, before the deadline
+                answered = raised + (deadline - raised) * rng.uniform(0.02, 0.98)
+            else:  # late: a day to two weeks past the deadline
+                answered = deadline + timedelta(hours=rng.lognormvariate(math.log(40), 0.8))
+            if answered <= now:
+                row |= {"acknowledged_at": answered, "apologised": rng.random() < 0.5}
+                if rng.random() < 0.3 + 0.6 * habit:
+                    row["case_owner_name"] = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+                went["answered in time" if answered <= deadline else "answered late"] += 1
+                dated = _dated_answer(rng, promises.get(vendor_id, ()), answered, taken)
+                if dated is not None and rng.random() < 0.2:
+                    taken.add(dated[1])
+                    row["dated_answer_at"] = dated[0]
+                    links.append({"promise_id": dated[1], "complaint_id": row["id"]})
+                    went["with a dated answer"] += 1
+                settled_by = row["dated_answer_at"] or answered
+                if rng.random() < 0.6 and settled_by + timedelta(days=3) < now:
+                    fixed = settled_by + timedelta(days=rng.uniform(0.5, 3))
+                    row |= {
+                        "resolution": rng.choices(tuple(Resolution)[:3], (6, 3, 1))[0],
+                        "resolved_at": fixed,
+                        "satisfied": rng.random() < 0.3 + 0.6 * habit,
+                    }
+            else:
+                went["waiting (not due yet)" if deadline > now else "unanswered"] += 1
+        else:
+            went["waiting (not due yet)" if deadline > now else "unanswered"] += 1
+        rows.append(row)
+    for start in range(0, len(rows), BATCH):
+        session.execute(sa.insert(Complaint.__table__), rows[start : start + BATCH])
+    if links:
+        session.execute(
+            sa.update(Commitment.__table__)
+            .where(Commitment.__table__.c.id == sa.bindparam("promise_id"))
+            .values(complaint_id=sa.bindparam("complaint_id")),
+            links,
+        )
+    return went
+
+
+def _dated_answer(rng: Random, promises, answered: datetime, taken: set[int]) -> tuple[datetime, int] | None:
+    """One of the vendor's promises logged within two days after the answer: the dated answer it gave."""
+    start = bisect_left(promises, (answered,))
+    for created_at, promise_id in promises[start : start + 4]:
+        if created_at - answered <= timedelta(days=2) and promise_id not in taken:
+            return created_at, promise_id
+    return None
 
 
 def aware_moment(text: str) -> datetime:
@@ -769,6 +923,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--now", type=aware_moment, default=None, help="the moment the history leads up to (default: now)"
     )
     parser.add_argument("--append", action="store_true", help="add to a database that already holds vendors")
+    parser.add_argument("--complaints", type=int, default=0, help="how many complaints in all (default: 0)")
     return parser.parse_args(argv)
 
 
@@ -779,6 +934,8 @@ def report(result: Generated, seconds: float) -> None:
         f"in {seconds:.1f} s."
     )
     print("Statuses: " + ", ".join(f"{s.value} {n}" for s, n in sorted(result.statuses.items())) + ".")
+    if result.complaints:
+        print("Complaints: " + ", ".join(f"{how} {n}" for how, n in sorted(result.complaints.items())) + ".")
     if result.busiest_vendor_id is not None:
         print(f"The busiest vendor, #{result.busiest_vendor_id}, has {result.busiest_count} commitments.")
     if result.password:
@@ -811,6 +968,7 @@ def main(argv: list[str] | None = None) -> None:
                 append=args.append,
                 password=app.config.get("VENDORTRACK_DEMO_PASSWORD"),
                 progress=progress,
+                complaints=args.complaints,
             )
             report(result, perf_counter() - started)  # in the session still: it names the owners
         except InvalidInput as refused:

@@ -285,3 +285,35 @@ def test_the_script_wants_a_moment_with_its_offset(database_url, tmp_path, sessi
     assert done.returncode != 0
     assert "time zone offset" in done.stderr
     assert count(session, Vendor) == 0
+
+
+def test_complaints_come_answered_late_unanswered_withdrawn_and_with_dated_answers_and_their_rollups_hold(
+    session,
+):
+    from vendortrack.models import Complaint, Resolution
+    from vendortrack.scores import responsiveness
+
+    result = fill(session, complaints=300)
+
+    assert count(session, Complaint) == 300
+    assert count(session, Commitment) == COMMITMENTS, "dated answers link promises already there"
+    went = result.complaints
+    for how in ("answered in time", "answered late", "unanswered", "withdrawn", "with a dated answer"):
+        assert went[how] > 0, how
+    assert went["answered in time"] > went["answered late"] > 0
+    withdrawn = session.scalar(sa.select(sa.func.count()).where(Complaint.resolution == Resolution.withdrawn))
+    assert withdrawn == went["withdrawn"]
+    promises = session.scalars(sa.select(Commitment).where(Commitment.complaint_id.is_not(None))).all()
+    assert len(promises) == went["with a dated answer"]
+    assert all(p.kind == Kind.promise for p in promises)
+    assert {p.status for p in promises} & {Status.kept, Status.broken}
+    # The rollups were built as the tally job builds them, and the scorecard reads them as each vendor's own.
+    assert responsiveness.covers(responsiveness.cache_state(session), rules(), NOW)
+    assert responsiveness.check(session, rules()).differences == []
+    for line in scorecard.ranked(session, rules(), NOW + timedelta(hours=1)):
+        vendor = session.get(Vendor, line.vendor_id)
+        own = scorecard.vendor_score(session, vendor, rules(), NOW + timedelta(hours=1)).responsiveness
+        found, wanted = line.responsiveness.as_dict(), own.as_dict()
+        assert found.pop("band") == pytest.approx(wanted.pop("band"), rel=1e-9)
+        assert found.pop("standing") == wanted.pop("standing")
+        assert found == pytest.approx(wanted, rel=1e-9)

@@ -15,11 +15,11 @@ from vendortrack import complaints
 from vendortrack.database import UTCDateTime
 from vendortrack.extensions import db
 from vendortrack.scores import tally
-from vendortrack.scores.rules import Rules
+from vendortrack.scores.rules import Rules, default_notified_at
 
 FORMAT = 1
 # Sums of the ledger, not facts: rebuilt on restore rather than trusted from a file.
-DERIVED = frozenset({"score_bucket", "score_rollup", "score_tally_state"})
+DERIVED = frozenset({"score_bucket", "score_rollup", "score_tally_state", "complaint_rollup"})
 BATCH = 1000
 
 
@@ -140,20 +140,39 @@ def _decoder(table: sa.Table):
 # --- backups of older revisions ----------------------------------------------------------------
 
 
+def _moment(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
 def _from_before_complaints(rows: dict[str, Any]) -> None:
     """A backup made before complaints (a303e0498a58): no complaint tables, and commitments without
-    `complaint_id` and `notified_at`. Its moves take the moment they were logged as their notice, as
-    the migration 168ca2e8ebba gave the moves already in a database."""
+    `complaint_id` and `notified_at`. Its moves take the notice a move logged then is given
+    (rules.default_notified_at: the moment logged, unknown for history), as the migration 168ca2e8ebba
+    gave the moves already in a database."""
     for row in rows.get("commitment", []):
         if isinstance(row, dict) and "notified_at" not in row and "complaint_id" not in row:
             row["complaint_id"] = None
-            row["notified_at"] = row.get("resolved_at") if row.get("status") == "rescheduled" else None
+            row["notified_at"] = None
+            if row.get("status") == "rescheduled" and row.get("resolved_at"):
+                logged = default_notified_at(_moment(row["due_at"]), _moment(row["resolved_at"]))
+                row["notified_at"] = row["resolved_at"] if logged is not None else None
+
+
+def _from_before_complaint_rollups(rows: dict[str, Any]) -> None:
+    """A backup made before the complaint rollups (168ca2e8ebba): complaints without `settles_at`,
+    which the restore works out again anyway (it is derived, as the rollups are)."""
+    for row in rows.get("complaint", []):
+        if isinstance(row, dict):
+            row.setdefault("settles_at", None)
 
 
 # The revisions a backup may be of besides this database's own: each step brings the file's rows one
 # revision on, as its migration brings a database's tables. A migration that adds a column or a table
 # holding facts adds its step here, so that older backups still restore.
-CATCH_UP = {"a303e0498a58": ("168ca2e8ebba", _from_before_complaints)}
+CATCH_UP = {
+    "a303e0498a58": ("168ca2e8ebba", _from_before_complaints),
+    "168ca2e8ebba": ("bf3f94c5f069", _from_before_complaint_rollups),
+}
 
 
 def catch_up(document: dict[str, Any], ours: str) -> None:
@@ -234,5 +253,7 @@ def restore(session: Session, document: dict[str, Any], rules: Rules, now: datet
     _move_sequences(session)
     # Answer deadlines follow this installation's zone and working days, which may not be the source's.
     complaints.rework_deadlines(session, rules)
+    # The sums again; the complaint rollups wait for the tally job (the scorecard reads every complaint
+    # until then), so that each complaint's settles_at stays as the backup holds it.
     tally.rebuild(session, rules, now)
     return counts

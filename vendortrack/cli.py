@@ -141,9 +141,29 @@ def tally_check(repair: bool) -> None:
 
     Exits 1 when anything differed (repaired or not), 0 when the sums agree with the ledger.
     """
-    from vendortrack.scores import tally
+    from vendortrack import complaints
+    from vendortrack.scores import responsiveness, tally
 
-    checked = tally.check(db.session, current_app.config["VENDORTRACK_RULES"], utcnow(), repair=repair)
+    rules = current_app.config["VENDORTRACK_RULES"]
+    now = utcnow()
+    checked = tally.check(db.session, rules, now, repair=repair)
+    answering = responsiveness.check(db.session, rules, repair=repair)
+    if answering.worked_out_elsewise and not checked.counted_elsewise:
+        # Never built, or under another half-life, time zone or working days: only a rebuild helps.
+        if repair:
+            complaints.bring_up_to_date(db.session, rules, now)
+            db.session.commit()
+            click.echo(_("The complaint sums were worked out under other settings, or never: rebuilt them."))
+        else:
+            click.echo(
+                _(
+                    "The complaint sums were worked out under other settings, or never. "
+                    "Run again with --repair to rebuild them."
+                )
+            )
+        sys.exit(1)
+    checked.differences += answering.differences
+    checked.repaired_vendors += answering.repaired_vendors
     if checked.counted_elsewise:
         if checked.rebuilt:
             click.echo(_("The sums were counted under other settings, or never: rebuilt them all."))

@@ -32,6 +32,7 @@ from vendortrack.models import (
     User,
     Vendor,
 )
+from vendortrack.scores import responsiveness
 from vendortrack.scores.rules import Rules, answer_deadline
 from vendortrack.timeutil import CLOCK_SKEW
 from vendortrack.validation import InvalidInput
@@ -93,6 +94,8 @@ def _record(
     )
     session.flush()
     session.expire(complaint, ["events"])
+    # The scorecard's cache of the vendor's settled complaints follows, in the same transaction.
+    responsiveness.recount(session, complaint.vendor_id)
 
 
 # -- the checks --------------------------------------------------------------------------------
@@ -440,6 +443,19 @@ def reopen(session: Session, complaint: Complaint, *, reason: str, actor: User, 
     complaint.updated_at = now
     _record(session, complaint, ComplaintAction.reopened, actor, now, before, reason=reason)
     return complaint
+
+
+def bring_up_to_date(session: Session, rules: Rules, now: datetime) -> int | None:
+    """The tally job's step for complaints: the stored answer deadlines worked out again when the
+    time zone or the working days changed, then every complaint's settles_at and every vendor's
+    rollup of its settled complaints, through `now`. Returns how many deadlines changed; None while
+    the score sums, whose state row the cache shares, are not built. The caller commits."""
+    state = responsiveness.cache_state(session)
+    if state is None:
+        return None
+    changed = 0 if responsiveness.deadlines_alike(state.rules, rules) else rework_deadlines(session, rules)
+    responsiveness.rebuild(session, rules, now)
+    return changed
 
 
 def rework_deadlines(session: Session, rules: Rules) -> int:

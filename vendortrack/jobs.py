@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import ngettext
 from sqlalchemy.orm import Session, joinedload
 
-from vendortrack import digest, mail, throttle
+from vendortrack import complaints, digest, mail, throttle
 from vendortrack.database import write_intent
 from vendortrack.i18n import speaking, user_timezone
 from vendortrack.models import (
@@ -35,7 +35,7 @@ from vendortrack.models import (
     Status,
     User,
 )
-from vendortrack.scores import tally
+from vendortrack.scores import responsiveness, tally
 from vendortrack.scores.rules import is_unanswered_by, was_logged_before
 from vendortrack.timeutil import utcnow
 
@@ -284,14 +284,19 @@ def check_tally(session: Session, now: datetime, config: Config) -> dict[str, An
     rules = config["VENDORTRACK_RULES"]
     brought = tally.bring_up_to_date(session, rules, now)
     session.commit()
+    # The complaint rollups move on to now every night (and their deadlines follow changed settings).
+    complaints.bring_up_to_date(session, rules, now)
+    session.commit()
     checked = tally.check(session, rules, now, repair=True)
+    answering = responsiveness.check(session, rules, repair=True)
+    differences = checked.differences + answering.differences
     # What was done before the check is said only when it was: a 0 would read as a count.
     done = {"rebuilt": True} if brought == "rebuild" else {"rolled_up": True} if brought == "roll_up" else {}
     return done | {
         "vendors": checked.vendors,
-        "differences": len(checked.differences),
-        "repaired": checked.repaired_vendors,
-        "found": [str(difference) for difference in checked.differences[:FOUND_SHOWN]],
+        "differences": len(differences),
+        "repaired": checked.repaired_vendors + answering.repaired_vendors,
+        "found": [str(difference) for difference in differences[:FOUND_SHOWN]],
     }
 
 

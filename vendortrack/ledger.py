@@ -28,7 +28,7 @@ from vendortrack.models import (
     User,
     Vendor,
 )
-from vendortrack.scores import tally
+from vendortrack.scores import responsiveness, tally
 from vendortrack.scores.rules import Fact, default_notified_at
 from vendortrack.timeutil import CLOCK_SKEW, is_aware
 from vendortrack.validation import InvalidInput
@@ -97,6 +97,9 @@ def _record(
     session.expire(commitment, ["events"])
     # Keep the scorecard's monthly sums true in the same transaction, for the old and new month.
     tally.follow(session, commitment.vendor_id, _fact(before) if before else None, _fact(after))
+    if commitment.complaint_id is not None:
+        # A dated answer's promise: whether and when it was kept is part of its complaint's figures.
+        responsiveness.recount(session, commitment.vendor_id)
 
 
 def _fact(state: dict[str, Any]) -> Fact:

@@ -2,13 +2,16 @@
 
 Complaints and their history (SCORING.md §10), the commitments a complaint concerns, the link from
 a promise to the complaint it answers, and when the vendor warned us of a move (§11). Moves logged
-before this revision take the moment they were logged as their notice, as new ones do by default.
+before this revision take the moment they were logged as their notice when that was within a day of their time, as new
+ones do by default; later ones are history, their notice not known.
 
 Revision ID: 168ca2e8ebba
 Revises: a303e0498a58
 Create Date: 2026-12-03 16:51:18.190116
 
 """
+from datetime import timedelta
+
 from alembic import op
 import sqlalchemy as sa
 import vendortrack.database
@@ -96,17 +99,28 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_commitment_complaint_id'), ['complaint_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_commitment_complaint_id_complaint'), 'complaint', ['complaint_id'], ['id'])
 
+    # A move's notice is the moment it was logged, when that was within a day of its due time (logged
+    # as it happened); a move written down later is history, whose notice is not known (NULL), as
+    # rules.default_notified_at has it for new moves.
     commitment = sa.table(
         'commitment',
+        sa.column('id', sa.Integer),
         sa.column('status', sa.String),
+        sa.column('due_at', vendortrack.database.UTCDateTime()),
         sa.column('resolved_at', vendortrack.database.UTCDateTime()),
         sa.column('notified_at', vendortrack.database.UTCDateTime()),
     )
-    op.execute(
-        commitment.update()
-        .where(commitment.c.status == 'rescheduled')
-        .values(notified_at=commitment.c.resolved_at)
-    )
+    connection = op.get_bind()
+    moves = connection.execute(
+        sa.select(commitment.c.id, commitment.c.due_at, commitment.c.resolved_at).where(
+            commitment.c.status == 'rescheduled'
+        )
+    ).all()
+    for move_id, due_at, resolved_at in moves:
+        if resolved_at is not None and resolved_at <= due_at + timedelta(hours=24):
+            connection.execute(
+                commitment.update().where(commitment.c.id == move_id).values(notified_at=resolved_at)
+            )
 
     with op.batch_alter_table('score_tally_state', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ack_working_days', sa.Integer(), server_default='1', nullable=False))

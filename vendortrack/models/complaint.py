@@ -72,6 +72,8 @@ class Complaint(db.Model):
         sa.Index("ix_complaint_vendor_id_raised_at", "vendor_id", "raised_at"),
         # The sweep's question: which unanswered complaints' answer deadlines have passed.
         sa.Index("ix_complaint_answer_due_at", "answer_due_at"),
+        # The scorecard's question: which complaints are not in their vendor's ComplaintRollup yet.
+        sa.Index("ix_complaint_settles_at", "settles_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,6 +106,11 @@ class Complaint(db.Model):
     updated_at: Mapped[datetime]
     # Set once by the sweep, by a conditional UPDATE, when the answer deadline passed unanswered.
     flagged_unanswered_at: Mapped[datetime | None]
+    # From this moment its figures no longer move (rules.complaint_settles_at): once it is at or
+    # before ScoreTallyState.complaints_through, its vendor's ComplaintRollup holds it. Kept by
+    # `scores.responsiveness.recount` on every write to the complaint or its dated answer's promise;
+    # NULL (a row written some other way, until the tally job) reads as not settled.
+    settles_at: Mapped[datetime | None]
 
     vendor: Mapped[Vendor] = relationship()
     contact: Mapped[Contact | None] = relationship(foreign_keys=[contact_id])

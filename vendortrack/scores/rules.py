@@ -12,12 +12,13 @@ restated by the query.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_right, insort
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from itertools import accumulate
 from statistics import median
 from typing import Any
@@ -368,6 +369,15 @@ def _median_or_none(values: list) -> Any:
     return median(values) if values else None
 
 
+def _median_of_sorted(values: Sequence[float]) -> float | None:
+    """statistics.median of values already in order, without sorting them again."""
+    n = len(values)
+    if not n:
+        return None
+    middle = n // 2
+    return values[middle] if n % 2 else (values[middle - 1] + values[middle]) / 2
+
+
 def longest_chain(facts: Sequence[Fact], as_of: datetime) -> int:
     """The most times one commitment was moved: rescheduled links in a row, due by `as_of`."""
     moved = {f.id: f for f in facts if f.status == "rescheduled" and f.due_at <= as_of}
@@ -480,16 +490,22 @@ def answer_deadline(raised_at: datetime, rules: Rules) -> datetime:
     In the installation's time zone: raised on a Friday at 17:00, or on a Saturday, it is due by the
     end of Monday (k = 1). Holidays are not known.
     """
-    zone = ZoneInfo(rules.timezone)
-    day = raised_at.astimezone(zone).date()
-    left = rules.ack_working_days
+    day = raised_at.astimezone(ZoneInfo(rules.timezone)).date()
+    return _deadline_after(day, rules.ack_working_days, rules.timezone)
+
+
+@lru_cache(maxsize=4096)
+def _deadline_after(day: date, working_days: int, timezone: str) -> datetime:
+    """`answer_deadline` of a local date: the same for every complaint raised that day, so worked out
+    once (a scorecard asks it for each complaint not yet settled, the tally job for 100,000)."""
+    zone = ZoneInfo(timezone)
+    left = working_days
     while left > 0:
         day += DAY
         if day.weekday() < 5:
             left -= 1
     # The last microsecond of that day: an answer at 23:59:59.5 on it is still in time.
-    end = datetime.combine(day + DAY, time(0), tzinfo=zone).astimezone(UTC) - timedelta(microseconds=1)
-    return end
+    return datetime.combine(day + DAY, time(0), tzinfo=zone).astimezone(UTC) - timedelta(microseconds=1)
 
 
 def is_unanswered_by(acknowledged_at: Any, answer_due_at: Any, until: Any) -> Any:
@@ -546,9 +562,13 @@ def complaint_credits(facts: Iterable[ComplaintFact], rules: Rules, as_of: datet
     return counted
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Responsiveness:
-    """§10's figures for one set of counted complaints."""
+    """§10's figures for one set of counted complaints.
+
+    Not frozen, though nothing changes one: the ranked scorecard builds one per vendor, and a frozen
+    dataclass of these 15 fields takes 4.6 µs to build against 0.8 µs (9 ms of a 50 ms scorecard).
+    """
 
     value: float
     band: tuple[float, float]
@@ -586,36 +606,165 @@ class Responsiveness:
         }
 
 
-def responsiveness_of(facts: Iterable[ComplaintFact], rules: Rules, as_of: datetime) -> Responsiveness:
-    """§10 as of a moment: (S_a + 1) / (N_c + 2), its Wilson band, standing and counts."""
-    counted = complaint_credits(facts, rules, as_of)
-    big_n = sum(c.weight for c in counted)
-    s_a = sum(c.weight * c.a for c in counted)
+def complaint_settles_at(
+    deadline: datetime,
+    acknowledged_at: datetime | None,
+    dated_answer_at: datetime | None,
+    answer_kept_at: datetime | None,
+) -> datetime:
+    """The moment from which a complaint's figures (§10) no longer move as T goes forward.
+
+    By then its answer deadline has passed (so it counts), and its answer, its dated answer and the
+    keeping of that promise, those that happened, all have: as of any later T only its weight
+    changes, by the same factor as every other complaint's. Only a write can change it afterwards.
+    """
+    return max(m for m in (deadline, acknowledged_at, dated_answer_at, answer_kept_at) if m is not None)
+
+
+@dataclass(slots=True)
+class ComplaintSums:
+    """§10's sums over counted complaints, their weights as of `as_of`: what the figures are made of.
+
+    The scorecard keeps one per vendor for its settled complaints (`complaint_settles_at` at or
+    before `as_of`), whose counts no longer move: as of a later T the weights scale by one factor
+    (`moved_to`). `hours` are the hours to the first answer, sorted, for the median; None when they
+    were not read, which is allowed while nothing is added to them (`median_hours` stands).
+    """
+
+    as_of: datetime
+    counted: int = 0
+    weight: float = 0.0  # N_c
+    answered_weight: float = 0.0  # S_a
+    answered_in_time: int = 0
+    answered_late: int = 0
+    unanswered: int = 0
+    owner_named: int = 0
+    dated_answers: int = 0
+    dated_answers_kept: int = 0
+    hours: tuple[float, ...] | None = ()
+    median_hours: float | None = None
+
+    def moved_to(self, as_of: datetime, half_life_days: float) -> ComplaintSums:
+        """The same complaints as of a later moment: every weight times 2 ** (-(T - as_of) / H).
+        (Built field by field: dataclasses.replace costs five times as much, 2,000 times a scorecard.)"""
+        factor = weight(self.as_of, as_of, half_life_days)
+        return ComplaintSums(
+            as_of,
+            self.counted,
+            self.weight * factor,
+            self.answered_weight * factor,
+            self.answered_in_time,
+            self.answered_late,
+            self.unanswered,
+            self.owner_named,
+            self.dated_answers,
+            self.dated_answers_kept,
+            self.hours,
+            self.median_hours,
+        )
+
+    def __add__(self, other: ComplaintSums) -> ComplaintSums:
+        if not other.counted:
+            return self
+        if not self.counted:
+            return other
+        if self.hours is None or other.hours is None:
+            if other.hours:
+                raise ValueError("the hours to the first answer of the settled complaints were not read")
+            hours, median_hours = None, self.median_hours
+        else:
+            merged = list(self.hours)  # both sorted: a few answers join hundreds, each in its place
+            for value in other.hours:
+                insort(merged, value)
+            hours, median_hours = tuple(merged), _median_of_sorted(merged)
+        return ComplaintSums(
+            as_of=self.as_of,
+            counted=self.counted + other.counted,
+            weight=self.weight + other.weight,
+            answered_weight=self.answered_weight + other.answered_weight,
+            answered_in_time=self.answered_in_time + other.answered_in_time,
+            answered_late=self.answered_late + other.answered_late,
+            unanswered=self.unanswered + other.unanswered,
+            owner_named=self.owner_named + other.owner_named,
+            dated_answers=self.dated_answers + other.dated_answers,
+            dated_answers_kept=self.dated_answers_kept + other.dated_answers_kept,
+            hours=hours,
+            median_hours=median_hours,
+        )
+
+
+def complaint_sums(counted: Iterable[ComplaintCredit], as_of: datetime) -> ComplaintSums:
+    """The sums and counts of §10 over counted complaints (`complaint_credits` as of `as_of`)."""
+    n, big_n, s_a, in_time, answered, owner_named, dated, kept = 0, 0.0, 0.0, 0, 0, 0, 0, 0
+    hours = []
+    for c in counted:
+        fact = c.fact
+        n += 1
+        big_n += c.weight
+        s_a += c.weight * c.a
+        if fact.acknowledged_at is not None and fact.acknowledged_at <= as_of:
+            answered += 1
+            in_time += 1 if c.a else 0
+            hours.append((fact.acknowledged_at - fact.raised_at).total_seconds() / 3600)
+        owner_named += 1 if fact.owner_named else 0
+        if fact.dated_answer_at is not None and fact.dated_answer_at <= as_of:
+            dated += 1
+            kept += 1 if fact.answer_kept_at is not None and fact.answer_kept_at <= as_of else 0
+    hours.sort()
+    return ComplaintSums(
+        as_of=as_of,
+        counted=n,
+        weight=big_n,
+        answered_weight=s_a,
+        answered_in_time=in_time,
+        answered_late=answered - in_time,
+        unanswered=n - answered,
+        owner_named=owner_named,
+        dated_answers=dated,
+        dated_answers_kept=kept,
+        hours=tuple(hours),
+        median_hours=_median_or_none(hours),
+    )
+
+
+def responsiveness_from(sums: ComplaintSums, explain: tuple[ComplaintCredit, ...] = ()) -> Responsiveness:
+    """§10's figures from the sums: (S_a + 1) / (N_c + 2), its Wilson band, standing and counts."""
+    big_n, s_a = sums.weight, sums.answered_weight
     value = (s_a + 1) / (big_n + 2)
     band = wilson(s_a, big_n)
-    answered = [c for c in counted if c.fact.acknowledged_at is not None and c.fact.acknowledged_at <= as_of]
-    dated = [c for c in counted if c.fact.dated_answer_at is not None and c.fact.dated_answer_at <= as_of]
-    hours = [(c.fact.acknowledged_at - c.fact.raised_at).total_seconds() / 3600 for c in answered]
-    in_time = sum(1 for c in answered if c.a)
+    # By position, in the order of Responsiveness's fields: 2,000 a scorecard.
     return Responsiveness(
-        value=value,
-        band=band,
-        standing=standing_for(100 * value, len(counted)),
-        counted=len(counted),
-        answered_in_time=in_time,
-        answered_late=len(answered) - in_time,
-        unanswered=len(counted) - len(answered),
-        median_hours_to_answer=_median_or_none(hours),
-        owner_named=sum(1 for c in counted if c.fact.owner_named),
-        dated_answers=len(dated),
-        dated_answers_kept=sum(
-            1 for c in dated if c.fact.answer_kept_at is not None and c.fact.answer_kept_at <= as_of
-        ),
-        ranking_key=100 * band[0],
-        worst_key=100 * band[1],
-        weight_total=big_n,
-        explain=tuple(counted),
+        value,
+        band,
+        standing_for(100 * value, sums.counted),
+        sums.counted,
+        sums.answered_in_time,
+        sums.answered_late,
+        sums.unanswered,
+        sums.median_hours,
+        sums.owner_named,
+        sums.dated_answers,
+        sums.dated_answers_kept,
+        100 * band[0],  # ranking_key
+        100 * band[1],  # worst_key
+        big_n,  # weight_total
+        explain,
     )
+
+
+def responsiveness_of(
+    facts: Iterable[ComplaintFact], rules: Rules, as_of: datetime, settled: ComplaintSums | None = None
+) -> Responsiveness:
+    """§10 as of a moment: (S_a + 1) / (N_c + 2), its Wilson band, standing and counts.
+
+    `settled`: the sums of the vendor's other complaints, settled by `settled.as_of` (<= as_of), kept
+    by the scorecard; `facts` are then the rest, and the explanation lists only those.
+    """
+    counted = complaint_credits(facts, rules, as_of)
+    sums = complaint_sums(counted, as_of)
+    if settled is not None:
+        sums = (settled if settled.as_of == as_of else settled.moved_to(as_of, rules.half_life_days)) + sums
+    return responsiveness_from(sums, tuple(counted))
 
 
 LAST_MINUTE = timedelta(hours=24)  # a move announced with less notice than this, or after the time

@@ -309,7 +309,7 @@ def refresh(session: Session, vendor_id: int, dues: Iterable[datetime]) -> None:
     counted = basis(session)
     if counted is None:
         return  # no sums yet: building them will count this too
-    connection = _taking_turns(session, vendor_id)
+    connection = taking_turns(session, vendor_id)
     write_bucket = _WRITE_BUCKET[connection.dialect.name]
     for start in months:
         month = {"vendor_id": vendor_id, "start": start}
@@ -322,7 +322,7 @@ def refresh(session: Session, vendor_id: int, dues: Iterable[datetime]) -> None:
     _roll_up_if_settled(session, counted, vendor_id, months)
 
 
-def _taking_turns(session: Session, vendor_id: int) -> sa.Connection:
+def taking_turns(session: Session, vendor_id: int) -> sa.Connection:
     """The connection to write the vendor's sums on, once it is this transaction's turn to.
 
     Two transactions writing for one vendor at once (PostgreSQL's read committed) would each count
@@ -370,7 +370,7 @@ def follow(session: Session, vendor_id: int, before: Fact | None, after: Fact) -
     changes = {start: sums for start, sums in changes.items() if any(sums.values())}
     if not changes:
         return
-    connection = _taking_turns(session, vendor_id)
+    connection = taking_turns(session, vendor_id)
     add = _ADD_TO_BUCKET[connection.dialect.name]
     for start, sums in changes.items():
         if connection.execute(add, sums | _month_row(vendor_id, start)).scalar_one() == 0:
@@ -412,8 +412,17 @@ def rebuild(session: Session, rules: Rules, now: datetime) -> int:
         "built_at": now,
         "rollup_through": through,
     }
+    # The stored answer deadlines stay what they were worked out under; the complaint rollups,
+    # weighted under the old half-life, are no more until the tally job builds them again.
+    deadlines = session.execute(
+        sa.select(ScoreTallyState.ack_working_days, ScoreTallyState.ack_timezone).where(
+            ScoreTallyState.id == STATE_ID
+        )
+    ).first()
+    if deadlines is not None:
+        counted_under |= {"ack_working_days": deadlines[0], "ack_timezone": deadlines[1]}
     session.execute(sa.delete(ScoreTallyState))
-    session.execute(sa.insert(ScoreTallyState).values(id=STATE_ID, **counted_under))
+    session.execute(sa.insert(ScoreTallyState).values(id=STATE_ID, complaints_through=None, **counted_under))
     return total
 
 
@@ -494,6 +503,8 @@ def _same(name: str, stored: float, recounted: float) -> bool:
 
 
 def _compare(vendor_id: int, name: str, month, stored: dict | None, recounted: dict | None, fields):
+    if stored is None and recounted is None:
+        return  # a vendor with no settled month has no rollup, and none is owed
     for column in fields:
         before = None if stored is None else stored[column]
         after = None if recounted is None else recounted[column]
@@ -579,7 +590,7 @@ def check(session: Session, rules: Rules, now: datetime, *, repair: bool = False
     `repair`, rewrite what differs, in one transaction per vendor (committed here).
 
     Each vendor is recounted and compared inside its own transaction, taking turns with the
-    ledger's writers (`_taking_turns`), so a write landing meanwhile is never mistaken for drift,
+    ledger's writers (`taking_turns`), so a write landing meanwhile is never mistaken for drift,
     nor undone by a repair. Sums counted under other settings than `rules`, or never built, are
     not compared field by field: a repair rebuilds them all.
     """
@@ -595,7 +606,7 @@ def check(session: Session, rules: Rules, now: datetime, *, repair: bool = False
     vendors = session.execute(sa.select(Vendor.id, Vendor.name).order_by(Vendor.id)).all()
     session.commit()  # each vendor is then checked in a transaction of its own
     for vendor_id, name in vendors:
-        connection = _taking_turns(session, vendor_id)
+        connection = taking_turns(session, vendor_id)
         found = _vendor_differences(connection, counted, vendor_id, name)
         if found and repair:
             _repair(session, connection, counted, vendor_id)
