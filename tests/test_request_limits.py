@@ -202,7 +202,7 @@ def test_the_import_api_still_takes_a_file_up_to_its_own_limit(client, auth):
     response = client.post("/api/v1/import", headers=auth, json={"csv": big_import_file()})
 
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
-    assert response.get_json()["counts"] == {"vendors": 40, "contacts": 0, "commitments": 40}
+    assert response.get_json()["counts"] == {"vendors": 40, "contacts": 0, "commitments": 40, "complaints": 0}
 
 
 # --- JSON that cannot be read -----------------------------------------------------------------------
