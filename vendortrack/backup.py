@@ -166,12 +166,18 @@ def _from_before_complaint_rollups(rows: dict[str, Any]) -> None:
             row.setdefault("settles_at", None)
 
 
+def _from_before_rollup_notices(rows: dict[str, Any]) -> None:
+    """A backup made before the rollups held the notice of moves (bf3f94c5f069): the rollups are
+    derived and never in a backup (DERIVED), so its rows hold as they are."""
+
+
 # The revisions a backup may be of besides this database's own: each step brings the file's rows one
 # revision on, as its migration brings a database's tables. A migration that adds a column or a table
 # holding facts adds its step here, so that older backups still restore.
 CATCH_UP = {
     "a303e0498a58": ("168ca2e8ebba", _from_before_complaints),
     "168ca2e8ebba": ("bf3f94c5f069", _from_before_complaint_rollups),
+    "bf3f94c5f069": ("ce5d3f837e83", _from_before_rollup_notices),
 }
 
 

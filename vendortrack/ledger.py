@@ -103,14 +103,16 @@ def _record(
 
 
 def _fact(state: dict[str, Any]) -> Fact:
-    """What scoring reads of a commitment, from a snapshot of it."""
-    done_at = state["done_at"]
+    """What scoring reads of a commitment, from a snapshot of it: with its notice, which the score
+    rollups hold for the settled months' moves (tally.follow rolls up when only that changed)."""
+    done_at, notified_at = state["done_at"], state["notified_at"]
     return Fact(
         0,
         state["kind"],
         datetime.fromisoformat(state["due_at"]),
         state["status"],
         datetime.fromisoformat(done_at) if done_at else None,
+        notified_at=datetime.fromisoformat(notified_at) if notified_at else None,
     )
 
 

@@ -60,6 +60,14 @@ class ScoreRollup(db.Model):
     rescheduled: Mapped[int]
     overdue: Mapped[int]
     cancelled: Mapped[int]
+    # SCORING.md §11 over the moves due before `through_month_start` with a known notice (a notice
+    # never changes with T, so these stand as of any later moment): how many, how many last-minute,
+    # their median in hours, and the hours sorted as little-endian doubles (8 bytes each), read only
+    # for a vendor whose months in motion add moves, as ComplaintRollup.hours is.
+    notice_moves: Mapped[int] = mapped_column(server_default="0")
+    notice_last_minute: Mapped[int] = mapped_column(server_default="0")
+    notice_median_hours: Mapped[float | None]
+    notice_hours: Mapped[bytes] = mapped_column(sa.LargeBinary, server_default=sa.text("''"))
 
 
 class ScoreTallyState(db.Model):

@@ -803,18 +803,62 @@ def is_last_minute(warned: timedelta) -> bool:
     return warned < LAST_MINUTE
 
 
+def is_counted_move(fact: Fact, as_of: datetime) -> bool:
+    """A move the notice counts as of a moment: rescheduled and due by then (its outcome is
+    `rescheduled`), with a known notified_at (history's unknown notice is left out)."""
+    return fact.status == "rescheduled" and fact.due_at <= as_of and fact.notified_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeSums:
+    """§11's notice over some moves, in a form that adds: the hours of notice of each, sorted, and
+    how many were last-minute. The scorecard keeps one per vendor for its moves due in the settled
+    months (ScoreRollup), which no later moment changes, and adds the moves of the months in motion.
+    `hours` is None when they were not read, allowed while nothing is added (`median_hours` stands).
+    """
+
+    moves: int = 0
+    last_minute_moves: int = 0
+    median_hours: float | None = None
+    hours: tuple[float, ...] | None = ()
+
+    def __add__(self, other: NoticeSums) -> NoticeSums:
+        if not other.moves:
+            return self
+        if not self.moves:
+            return other
+        if self.hours is None or other.hours is None:
+            raise ValueError("the hours of notice of the settled moves were not read")
+        merged = list(self.hours)  # both sorted: a few moves join hundreds, each in its place
+        for value in other.hours:
+            insort(merged, value)
+        return NoticeSums(
+            self.moves + other.moves,
+            self.last_minute_moves + other.last_minute_moves,
+            _median_of_sorted(merged),
+            tuple(merged),
+        )
+
+    def notice(self) -> Notice:
+        return Notice(self.median_hours, self.last_minute_moves, self.moves)
+
+
+def notice_sums(moves: Iterable[tuple[datetime, datetime]]) -> NoticeSums:
+    """The notice of moves given as (due_at, notified_at), each one counted (`is_counted_move`)."""
+    notices = [notice(due_at, notified_at) for due_at, notified_at in moves]
+    hours = sorted(n.total_seconds() / 3600 for n in notices)
+    return NoticeSums(
+        len(hours), sum(1 for n in notices if is_last_minute(n)), _median_of_sorted(hours), tuple(hours)
+    )
+
+
 def notice_of(credits_: Iterable[Credit]) -> Notice:
     """The median notice and the last-minute moves, over the counted moves."""
-    notices = [
-        notice(c.fact.due_at, c.fact.notified_at)
+    return notice_sums(
+        (c.fact.due_at, c.fact.notified_at)
         for c in credits_
         if c.outcome == Outcome.rescheduled and c.fact.notified_at is not None
-    ]
-    return Notice(
-        median_hours=_median_or_none([n.total_seconds() / 3600 for n in notices]),
-        last_minute_moves=sum(1 for n in notices if is_last_minute(n)),
-        moves=len(notices),
-    )
+    ).notice()
 
 
 # -- the same rules in SQL, for the scorecard's statement ---------------------------------------

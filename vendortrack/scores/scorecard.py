@@ -20,7 +20,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from vendortrack.database import UTCDateTime
+from vendortrack.database import UTCDateTime, core
 from vendortrack.models import Commitment, ScoreBucket, Status, Vendor
 from vendortrack.models.score import ScoreRollup
 from vendortrack.scores import responsiveness, tally
@@ -30,6 +30,8 @@ from vendortrack.scores.rules import (
     ON_TIME,
     Fact,
     Headline,
+    Notice,
+    NoticeSums,
     Outcome,
     Responsiveness,
     Rules,
@@ -40,6 +42,7 @@ from vendortrack.scores.rules import (
     headline,
     is_on_time,
     is_overdue_by,
+    notice_sums,
     responsiveness_of,
     score_vendor,
     totals_of,
@@ -98,6 +101,7 @@ class Ranked:
     figures: Headline
     counts: dict[str, int]
     responsiveness: Responsiveness
+    notice: Notice
 
     def judged(self, by: str) -> Headline | Responsiveness:
         """The figures the line is ranked by (`ORDERS`): rated or not, they decide its group and rank."""
@@ -330,6 +334,12 @@ def _statement(use_rollup: bool, from_commitments: bool, narrowed: bool) -> sa.S
 def totals_by_vendor(
     session: Session, rules: Rules, as_of: datetime, vendor_ids: list[int] | None = None
 ) -> dict[int, tuple[Totals, dict[str, int]]]:
+    return _totals(session, rules, as_of, vendor_ids, tally.basis(session))
+
+
+def _totals(
+    session: Session, rules: Rules, as_of: datetime, vendor_ids: list[int] | None, counted: tally.Basis | None
+) -> dict[int, tuple[Totals, dict[str, int]]]:
     """Totals and counts as of a moment for many vendors at once, in two statements.
 
     The settled months come from the rollups when they are rolled up to as_of's settled month
@@ -342,7 +352,6 @@ def totals_by_vendor(
     from the ledger itself (slower), until the tally job brings the sums up to date: a read never
     writes.
     """
-    counted = tally.basis(session)
     if counted is None or not tally.counted_alike(counted.rules, rules):
         return _totals_from_ledger(session, rules, as_of, vendor_ids)
     settled = tally.settled_through(rules, as_of)
@@ -375,6 +384,83 @@ def _totals_from_ledger(
     return result
 
 
+_THROUGH = _param("through", UTCDateTime())
+
+
+@functools.cache
+def _notice_statement(use_rollup: bool, narrowed: bool) -> sa.Select:
+    """The moves due by T (since the rollups' month when they are used), and the rollups' notices,
+    in one statement ordered by vendor: a rollup's row has no due_at, and its sorted hours only
+    where later moves join them (for the median of all)."""
+    c, r = Commitment, ScoreRollup
+    moving = tally.MOVES.add_columns(
+        *(sa.cast(sa.null(), column.type).label(column.key) for column in _ROLLUP_NOTICE_COLUMNS)
+    ).where(c.due_at <= _AS_OF)
+    if not use_rollup:
+        return (moving.where(c.vendor_id.in_(_VENDOR_IDS)) if narrowed else moving).order_by(c.vendor_id)
+    moving = moving.where(c.due_at >= _THROUGH)
+    if narrowed:
+        moving = moving.where(c.vendor_id.in_(_VENDOR_IDS))
+    joined = moving.with_only_columns(c.vendor_id)  # the same moves' vendors
+    rollups = sa.select(
+        r.vendor_id,
+        sa.cast(sa.null(), c.due_at.type).label("due_at"),
+        sa.cast(sa.null(), c.notified_at.type).label("notified_at"),
+        r.notice_moves,
+        r.notice_last_minute,
+        r.notice_median_hours,
+        sa.case((r.vendor_id.in_(joined), r.notice_hours), else_=sa.null()).label("notice_hours"),
+    ).where(r.notice_moves > 0)
+    if narrowed:
+        rollups = rollups.where(r.vendor_id.in_(_VENDOR_IDS))
+    every = sa.union_all(moving, rollups).subquery()
+    return sa.select(every).order_by(every.c.vendor_id)
+
+
+_ROLLUP_NOTICE_COLUMNS = (
+    ScoreRollup.notice_moves,
+    ScoreRollup.notice_last_minute,
+    ScoreRollup.notice_median_hours,
+    ScoreRollup.notice_hours,
+)
+
+
+def notices_by_vendor(
+    session: Session, as_of: datetime, vendor_ids: list[int] | None = None
+) -> dict[int, Notice]:
+    return _notices(session, as_of, vendor_ids, tally.basis(session))
+
+
+def _notices(
+    session: Session, as_of: datetime, vendor_ids: list[int] | None, counted: tally.Basis | None
+) -> dict[int, Notice]:
+    """Each vendor's notice of its moves as of a moment (SCORING.md §11), for vendors with any.
+
+    A move's notice never changes with T, so the rollups' notices of the moves due before their
+    month stand as of any later moment: to them come the moves due since, up to T, read one by one
+    (ix_commitment_status_due_at). As of a moment before the rollups' month, or with no rollups,
+    every move due by T is read instead.
+    """
+    through = None if counted is None else counted.rollup_through
+    use_rollup = through is not None and through <= as_of
+    parameters: dict = {"as_of": as_of} | ({"through": through} if use_rollup else {})
+    if vendor_ids is not None:
+        parameters["vendor_ids"] = vendor_ids
+    rows = core(session).execute(_notice_statement(use_rollup, vendor_ids is not None), parameters)
+    result = {}
+    for vendor_id, group in groupby(rows, key=lambda row: row[0]):
+        settled, moves = NoticeSums(), []
+        for row in group:
+            if row[1] is None:  # the rollup's row
+                hours = None if row[6] is None else tally.unpacked(row[6])
+                settled = NoticeSums(row[3], row[4], row[5], hours)
+            else:
+                moves.append((row[1], row[2]))
+        # Most vendors moved nothing since the rollups' month: their rollup's figures stand as stored.
+        result[vendor_id] = (settled + notice_sums(moves) if moves else settled).notice()
+    return result
+
+
 EMPTY_COUNTS = dict.fromkeys(COUNT_KEYS, 0)
 _NO_HISTORY = (Totals(), EMPTY_COUNTS)
 
@@ -399,9 +485,12 @@ def ranked(
     # Narrowed to the vendors of a category; otherwise the few archived vendors' sums are cheaper
     # to add up and drop than a list of every active vendor is to send and match.
     ids = [row.id for row in rows] if category and len(rows) <= 500 else None
-    totals = totals_by_vendor(session, rules, as_of, ids)
+    counted = tally.basis(session)
+    totals = _totals(session, rules, as_of, ids, counted)
     answering = responsiveness.by_vendor(session, rules, as_of, ids)
+    notices = _notices(session, as_of, ids, counted)
     no_complaints = responsiveness_of((), rules, as_of)
+    no_moves = NoticeSums().notice()
     lines = []
     for row in rows:
         sums, counts = totals.get(row.id, _NO_HISTORY)
@@ -411,7 +500,9 @@ def ranked(
             continue
         if responsiveness_standing and answers.standing != responsiveness_standing:
             continue
-        lines.append(Ranked(row.id, row.name, row.category, figures, counts, answers))
+        lines.append(
+            Ranked(row.id, row.name, row.category, figures, counts, answers, notices.get(row.id, no_moves))
+        )
     return ordered(lines, worst_first=worst_first, by=by)
 
 

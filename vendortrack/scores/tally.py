@@ -15,6 +15,8 @@ job's work (jobs.py), never a page's: until then the scorecard reads the ledger 
 from __future__ import annotations
 
 import math
+import sys
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,9 +30,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from vendortrack.database import core
-from vendortrack.models import Commitment, ScoreBucket, ScoreTallyState, Vendor
+from vendortrack.models import Commitment, ScoreBucket, ScoreTallyState, Status, Vendor
 from vendortrack.models.score import ScoreRollup
-from vendortrack.scores.rules import CREDITS, DAY, Fact, Outcome, Rules, outcome, weight
+from vendortrack.scores.rules import (
+    CREDITS,
+    DAY,
+    Fact,
+    NoticeSums,
+    Outcome,
+    Rules,
+    is_counted_move,
+    notice_sums,
+    outcome,
+    weight,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # As of a moment this late, every open commitment is overdue and every resolved one has come due.
@@ -207,18 +220,91 @@ def decayed(exponent: sa.ColumnElement) -> sa.ColumnElement:
     return sa.func.exp(sa.case((exponent < EXPONENT_FLOOR, EXPONENT_FLOOR), else_=exponent))
 
 
+def packed(hours: Iterable[float]) -> bytes:
+    """Doubles as little-endian bytes, whatever machine writes them."""
+    values = array("d", hours)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values.tobytes()
+
+
+def unpacked(data: bytes) -> tuple[float, ...]:
+    values = array("d")
+    values.frombytes(data)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return tuple(values)
+
+
+# The moves whose notice counts (rules.is_counted_move) once their time has come: through
+# ix_commitment_status_due_at, narrowed by due_at by whoever reads them.
+MOVES = sa.select(Commitment.vendor_id, Commitment.due_at, Commitment.notified_at).where(
+    Commitment.status == Status.rescheduled, Commitment.notified_at.is_not(None)
+)
+
+
+def notices_by_vendor(rows: Iterable) -> dict[int, NoticeSums]:
+    """The notice of each vendor's moves from rows of MOVES ordered by vendor."""
+    return {
+        vendor_id: notice_sums((row[1], row[2]) for row in group)
+        for vendor_id, group in groupby(rows, key=lambda row: row[0])
+    }
+
+
+def rollup_notice(sums: NoticeSums) -> dict:
+    """A NoticeSums as the notice columns of a ScoreRollup."""
+    return {
+        "notice_moves": sums.moves,
+        "notice_last_minute": sums.last_minute_moves,
+        "notice_median_hours": sums.median_hours,
+        "notice_hours": packed(sums.hours or ()),
+    }
+
+
+_ROLLUPS = ScoreRollup.__table__
+_WRITE_NOTICE = (
+    _ROLLUPS.update()
+    .where(_ROLLUPS.c.vendor_id == sa.bindparam("rollup_vendor_id"))
+    .values({name: sa.bindparam(name) for name in rollup_notice(NoticeSums())})
+)
+
+
+def _roll_up_notice(session: Session, through: datetime, vendor_id: int | None) -> None:
+    """The notice of the moves due before `through` into the rollups: one query, the rule in Python."""
+    query = MOVES.where(Commitment.due_at < through).order_by(Commitment.vendor_id)
+    if vendor_id is not None:
+        query = query.where(Commitment.vendor_id == vendor_id)
+    connection = core(session)
+    rows = [
+        rollup_notice(sums) | {"rollup_vendor_id": vendor}
+        for vendor, sums in notices_by_vendor(connection.execute(query)).items()
+    ]
+    if rows:
+        connection.execute(_WRITE_NOTICE, rows)
+
+
 def roll_up(session: Session, rules: Rules, through: datetime, vendor_id: int | None = None) -> None:
-    """Sum the buckets of the months before `through` into one rollup row per vendor (or for one).
+    """Sum the buckets of the months before `through` into one rollup row per vendor (or for one),
+    with the notice of its moves due before then.
 
     Weights are moved from each month's start to `through`; the exponents stay small (a few years
     over H), so nothing overflows. One INSERT ... SELECT: the sums never pass through Python.
+    A vendor with a move due before `through` has a bucket before it, so has a row to take its notice.
     """
     factor = decayed((ScoreBucket.start_day - epoch_days(through)) * decay(rules))
     weighted = {"weight", "fulfilment", "on_time"}
     columns = [getattr(ScoreBucket, name) for name in _SUMS]
     sums = [sa.func.sum(column * factor if column.key in weighted else column) for column in columns]
+    # No notice yet (`_roll_up_notice` writes the vendors with moves): written here, not left to the
+    # columns' server defaults, which SQLite would hand back as text.
+    no_notice = [sa.literal(0), sa.literal(0), sa.null(), sa.literal(b"", ScoreRollup.notice_hours.type)]
     query = (
-        sa.select(ScoreBucket.vendor_id, sa.literal(through, ScoreRollup.through_month_start.type), *sums)
+        sa.select(
+            ScoreBucket.vendor_id,
+            sa.literal(through, ScoreRollup.through_month_start.type),
+            *sums,
+            *no_notice,
+        )
         .where(ScoreBucket.end_day <= epoch_days(through))
         .group_by(ScoreBucket.vendor_id)
     )
@@ -227,8 +313,9 @@ def roll_up(session: Session, rules: Rules, through: datetime, vendor_id: int | 
         query = query.where(ScoreBucket.vendor_id == vendor_id)
         delete = delete.where(ScoreRollup.vendor_id == vendor_id)
     session.execute(delete)
-    columns = ["vendor_id", "through_month_start", *_SUMS]
+    columns = ["vendor_id", "through_month_start", *_SUMS, *rollup_notice(NoticeSums())]
     session.execute(sa.insert(ScoreRollup).from_select(columns, query))
+    _roll_up_notice(session, through, vendor_id)
 
 
 # What every ledger write runs, built once: a statement reused is neither rebuilt nor re-keyed for the
@@ -343,6 +430,17 @@ def _roll_up_if_settled(session: Session, counted: Basis, vendor_id: int, months
         roll_up(session, counted.rules, through, vendor_id)
 
 
+def _as_move(fact: Fact | None) -> tuple | None:
+    """What a commitment gives the notice once its time has come (rules.is_counted_move)."""
+    if fact is None or not is_counted_move(fact, SETTLED):
+        return None
+    return fact.due_at, fact.notified_at
+
+
+def _notice_moved(before: Fact | None, after: Fact) -> bool:
+    return _as_move(before) != _as_move(after)
+
+
 def follow(session: Session, vendor_id: int, before: Fact | None, after: Fact) -> None:
     """Keep the vendor's buckets in step with one commitment's change, by the difference it makes:
     its old sums taken off its old month, its new ones added to its new month. One statement a month
@@ -369,6 +467,8 @@ def follow(session: Session, vendor_id: int, before: Fact | None, after: Fact) -
             month[name] += sign * amount
     changes = {start: sums for start, sums in changes.items() if any(sums.values())}
     if not changes:
+        if _notice_moved(before, after):  # no sum moved, but the notice of a move did (a rollup holds it)
+            _roll_up_if_settled(session, counted, vendor_id, {month_start(due) for due in dues})
         return
     connection = taking_turns(session, vendor_id)
     add = _ADD_TO_BUCKET[connection.dialect.name]
@@ -516,20 +616,28 @@ def _compare(vendor_id: int, name: str, month, stored: dict | None, recounted: d
             yield Difference(vendor_id, name, month, column, before, after)
 
 
-def _recount(connection: sa.Connection, vendor_id: int, rules: Rules) -> dict[datetime, dict]:
+def _recount(
+    connection: sa.Connection, vendor_id: int, rules: Rules
+) -> tuple[dict[datetime, dict], list[Fact]]:
+    """The vendor's months recounted from its commitments, and its moves (for their notice)."""
     rows = connection.execute(
         facts_query().where(Commitment.vendor_id == vendor_id).order_by(Commitment.due_at)
     )
     months = {}
+    moves = []
     for start, group in groupby(rows, key=lambda row: month_start(row.due_at)):
-        values = bucket_for(vendor_id, start, (to_fact(r) for r in group), rules)
+        facts = [to_fact(r) for r in group]
+        moves += [f for f in facts if is_counted_move(f, SETTLED)]
+        values = bucket_for(vendor_id, start, facts, rules)
         if values is not None:
             months[start] = values
-    return months
+    return months, moves
 
 
-def _rolled_up(months: dict[datetime, dict], rules: Rules, through: datetime) -> dict | None:
-    """`roll_up`'s sums for one vendor, from its recounted months, as Python computes them."""
+def _rolled_up(
+    months: dict[datetime, dict], moves: list[Fact], rules: Rules, through: datetime
+) -> dict | None:
+    """`roll_up`'s sums for one vendor, from its recounted months and moves, as Python computes them."""
     settled = [values for start, values in months.items() if values["end_day"] <= epoch_days(through)]
     if not settled:
         return None
@@ -538,13 +646,25 @@ def _rolled_up(months: dict[datetime, dict], rules: Rules, through: datetime) ->
         factor = math.exp(max((values["start_day"] - epoch_days(through)) * decay(rules), EXPONENT_FLOOR))
         for name in _SUMS:
             sums[name] += values[name] * (factor if name not in _INTEGERS else 1)
-    return sums
+    notices = notice_sums((f.due_at, f.notified_at) for f in moves if f.due_at < through)
+    return sums | rollup_notice(notices)
+
+
+# The notice columns compared as numbers; the hours, as the lists they pack.
+_NOTICE_FIGURES = ("notice_moves", "notice_last_minute", "notice_median_hours")
+
+
+def _hours_differ(vendor_id: int, name: str, stored: dict | None, recounted: dict | None):
+    """The packed hours of notice compared as lists; a difference shows as their sums."""
+    lists = [() if row is None else unpacked(row["notice_hours"]) for row in (stored, recounted)]
+    if lists[0] != lists[1]:
+        yield Difference(vendor_id, name, None, "notice_hours (sum)", sum(lists[0]), sum(lists[1]))
 
 
 def _vendor_differences(
     connection: sa.Connection, counted: Basis, vendor_id: int, name: str
 ) -> list[Difference]:
-    recounted = _recount(connection, vendor_id, counted.rules)
+    recounted, moves = _recount(connection, vendor_id, counted.rules)
     stored = {
         row["month_start"]: row
         for row in connection.execute(sa.select(_BUCKETS).where(_BUCKETS.c.vendor_id == vendor_id)).mappings()
@@ -558,9 +678,9 @@ def _vendor_differences(
             .mappings()
             .first()
         )
-        found += _compare(
-            vendor_id, name, None, rollup, _rolled_up(recounted, counted.rules, counted.rollup_through), _SUMS
-        )
+        rolled_up = _rolled_up(recounted, moves, counted.rules, counted.rollup_through)
+        found += _compare(vendor_id, name, None, rollup, rolled_up, (*_SUMS, *_NOTICE_FIGURES))
+        found += _hours_differ(vendor_id, name, rollup, rolled_up)
         if rollup is not None and rollup["through_month_start"] != counted.rollup_through:
             found.append(
                 Difference(
@@ -577,7 +697,7 @@ def _vendor_differences(
 
 def _repair(session: Session, connection: sa.Connection, counted: Basis, vendor_id: int) -> None:
     """Rewrite the vendor's buckets and rollup from a recount."""
-    months = _recount(connection, vendor_id, counted.rules)
+    months, _ = _recount(connection, vendor_id, counted.rules)
     connection.execute(_BUCKETS.delete().where(_BUCKETS.c.vendor_id == vendor_id))
     if months:
         connection.execute(_BUCKETS.insert(), list(months.values()))

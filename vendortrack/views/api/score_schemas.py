@@ -154,6 +154,7 @@ class ScorecardLineSchema(FiguresSchema):
     category = fields.String(required=True)
     counts = fields.Nested(CountsSchema, required=True)
     responsiveness = fields.Nested(ResponsivenessSchema, required=True)
+    notice = fields.Nested(NoticeSchema, required=True)
 
 
 class ScorecardSchema(Schema):

@@ -98,8 +98,8 @@ def vendor_score(args: dict[str, Any], vendor_id: int):
 @bp.arguments(score_schemas.ScorecardArgsSchema, location="query")
 @bp.alt_response(200, schema=score_schemas.ScorecardSchema, success=True, description="Every active vendor.")
 def ranked(args: dict[str, Any]):
-    """Every active vendor with its headline figures and responsiveness, best (or worst) first by the
-    ranking key of its score, or of its responsiveness with order_by=responsiveness."""
+    """Every active vendor with its headline figures, responsiveness and notice of moves, best (or worst)
+    first by the ranking key of its score, or of its responsiveness with order_by=responsiveness."""
     rules = current_app.config["VENDORTRACK_RULES"]
     as_of = args.get("as_of") or request_now()
     lines = scorecard.ranked(
@@ -119,8 +119,8 @@ def ranked(args: dict[str, Any]):
             "category": line.category,
             **line.figures.as_dict(),
             "counts": line.counts,
-            # No notice here: it would take a statement per vendor; each vendor's score has it.
             "responsiveness": line.responsiveness.as_dict(),
+            "notice": line.notice.as_dict(),
         }
         for line in lines
     ]
