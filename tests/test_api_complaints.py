@@ -920,7 +920,7 @@ def test_the_scorecard_carries_each_vendors_responsiveness_as_its_score_report_d
                 f"/api/v1/vendors/{item['vendor_id']}/score", headers=headers, query_string={"as_of": as_of}
             ).get_json()
             assert item["responsiveness"] == own["responsiveness"]
-            assert "notice" not in item
+            assert item["notice"] == own["notice"]
 
 
 def test_the_scorecard_is_ordered_and_filtered_by_responsiveness(client, viewer, token_for, answering):
