@@ -4,7 +4,7 @@ waiting longest for a first answer."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
@@ -13,6 +13,8 @@ from flask import current_app
 from tests.test_digest import WARSAW, WEEK_END, WEEK_START, at, composed, html_section, text_section
 from vendortrack import complaints
 from vendortrack.models import Complaint, Role, User
+from vendortrack.scores.rules import ComplaintFact, Rules, responsiveness_of
+from vendortrack.templating import responsiveness_words
 from vendortrack.week import week_summary
 
 SECTION = "Complaints"
@@ -177,3 +179,19 @@ def test_a_week_without_complaints_says_so(app, session, subscriber, make_vendor
     assert sentence in text_section(rendered.text, SECTION)
     assert sentence in unescape(html_section(rendered.html, "complaints"))
     assert "Kept us waiting longest" not in rendered.text
+
+
+def test_a_best_or_worst_vendor_line_says_its_responsiveness_with_its_band_and_facts(app):
+    as_of = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
+    raised = [as_of - timedelta(days=d) for d in (30, 20, 10)]
+    answered = [ComplaintFact(i, r, r + timedelta(hours=2)) for i, r in enumerate(raised, 1)]
+    figures = responsiveness_of(answered, Rules(), as_of)
+    with app.test_request_context():
+        line = responsiveness_words(figures)
+        thin = responsiveness_words(responsiveness_of(answered[:1], Rules(), as_of))
+    low, high = (f"{100 * x:.1f}" for x in figures.band)
+    assert line == (
+        f"responsiveness {100 * figures.value:.1f} % (90 % band {low}–{high} %): "
+        "3 of 3 answered in time, median time to the first answer 2 h, over the 3 answered"
+    )
+    assert thin == "responsiveness: too little history: 1 of 3 complaints counted"

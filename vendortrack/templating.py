@@ -329,6 +329,20 @@ def answers_line(answers: Responsiveness) -> str:
     return ", ".join(parts)
 
 
+def responsiveness_words(answers: Responsiveness) -> str:
+    """A vendor's responsiveness in one line, for the digest: its figure and band with the plain
+    facts, or what stands in for the figure while too few complaints count (SCORING.md §9, §10)."""
+    if not answers.rated:
+        return _("responsiveness: %(facts)s", facts=too_few_complaints(answers.counted))
+    return _(
+        "responsiveness %(value)s %% (90 %% band %(low)s–%(high)s %%): %(facts)s",
+        value=decimal(100 * answers.value),
+        low=decimal(100 * answers.band[0]),
+        high=decimal(100 * answers.band[1]),
+        facts=answers_line(answers),
+    )
+
+
 def times_moved(moves: int) -> str:
     """How often a vendor moved something, as people say it: "moved once", "moved twice", "moved 3 times"."""
     if moves == 1:
@@ -422,6 +436,7 @@ def register(app: Flask) -> None:
     app.add_template_global(last_minute_rule, "last_minute_rule")
     app.add_template_global(notice, "notice")
     app.add_template_global(answers_line, "answers_line")
+    app.add_template_global(responsiveness_words, "responsiveness_words")
 
     # Globals, not a context processor, so imported macros see them too.
     app.jinja_env.globals.update(

@@ -20,6 +20,7 @@ from vendortrack.scores.rules import (
     COUNTED,
     Fact,
     Outcome,
+    Responsiveness,
     Rules,
     Standing,
     Totals,
@@ -99,6 +100,7 @@ class Standout:
     name: str
     score: float
     standing: Standing
+    responsiveness: Responsiveness  # beside the score, never part of it (SCORING.md §10)
 
 
 @dataclass(frozen=True)
@@ -280,7 +282,7 @@ def _movers(
 
 
 def _standout(line: scorecard.Ranked) -> Standout:
-    return Standout(line.vendor_id, line.name, line.figures.score, line.figures.standing)
+    return Standout(line.vendor_id, line.name, line.figures.score, line.figures.standing, line.responsiveness)
 
 
 def _standouts(
