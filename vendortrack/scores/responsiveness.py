@@ -12,8 +12,6 @@ complaint instead, and never writes.
 from __future__ import annotations
 
 import math
-import sys
-from array import array
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -238,23 +236,8 @@ def _rollups(
     }
 
 
-def _packed(hours: Iterable[float]) -> bytes:
-    values = array("d", hours)
-    if sys.byteorder == "big":
-        values.byteswap()  # stored little-endian, whatever machine wrote it
-    return values.tobytes()
-
-
-def _unpacked(packed: bytes) -> tuple[float, ...]:
-    values = array("d")
-    values.frombytes(packed)
-    if sys.byteorder == "big":
-        values.byteswap()
-    return tuple(values)
-
-
 def _with_hours(sums: ComplaintSums, hours: bytes) -> ComplaintSums:
-    sums.hours = _unpacked(hours)
+    sums.hours = tally.unpacked(hours)
     return sums
 
 
@@ -264,7 +247,7 @@ def _rollup_row(vendor_id: int, sums: ComplaintSums) -> dict:
         | {name: getattr(sums, name) for name in _ROLLUP_COLUMNS}
         | {
             "median_hours": sums.median_hours,
-            "hours": _packed(sums.hours),
+            "hours": tally.packed(sums.hours),
         }
     )
 
@@ -423,7 +406,7 @@ def _differences(
         before = None if stored is None else stored[column]
         after = None if again is None else again[column]
         if column == "hours":
-            before, after = (None if v is None else _unpacked(v) for v in (before, after))
+            before, after = (None if v is None else tally.unpacked(v) for v in (before, after))
         if not _same(before, after):
             found.append(Difference(vendor_id, name, column, before, after))
     return found
