@@ -88,6 +88,20 @@ def meeting(session, vendor, editor):
     return commitment
 
 
+def test_a_meeting_kept_within_its_tolerance_is_not_called_late_on_any_page(client, editor, meeting, session):
+    client.login(editor)
+    client.submit(
+        f"/commitments/{meeting.id}/resolve",
+        {"status": "kept", "done_date": "2026-06-30", "done_time": "12:04"},
+    )
+    page = visible(text(client.get(f"/commitments/{meeting.id}")))
+    assert "4 min after the time: on time, within the tolerance" in page
+    assert "4 min late" not in page
+    listed = visible(text(client.get(f"/vendors/{meeting.vendor_id}")))
+    row = listed[listed.index("Kick-off") :][:80]
+    assert "Kept" in row and "late" not in row, row
+
+
 def test_kept_twenty_minutes_late_shows_on_the_page_and_in_history(client, editor, meeting, session):
     client.login(editor)
     response = client.submit(

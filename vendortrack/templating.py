@@ -39,6 +39,7 @@ from vendortrack.scores.rules import (
     Responsiveness,
     Rules,
     Standing,
+    is_on_time,
     notice,
 )
 
@@ -277,6 +278,12 @@ def notice_words(warned: timedelta | float | None) -> str:
     return _("told us %(time)s ahead", time=lateness(warned))
 
 
+def kept_on_time(rules: Rules, commitment: Any) -> bool:
+    """Whether a kept commitment counts as on time: done no later than its tolerance after it was due
+    (SCORING.md §3), so a page never calls "late" what the score counts as on time."""
+    return is_on_time(commitment.done_at - commitment.due_at, rules.tolerance(commitment.kind))
+
+
 def answer_deadline_rule(rules: Rules) -> str:
     """What a complaint's answer deadline is, with the zone whose days and midnights it counts in."""
     return ngettext(
@@ -433,6 +440,7 @@ def register(app: Flask) -> None:
     app.add_template_global(
         partial(answer_deadline_rule, app.config["VENDORTRACK_RULES"]), "answer_deadline_rule"
     )
+    app.add_template_global(partial(kept_on_time, app.config["VENDORTRACK_RULES"]), "kept_on_time")
     app.add_template_global(last_minute_rule, "last_minute_rule")
     app.add_template_global(notice, "notice")
     app.add_template_global(answers_line, "answers_line")
