@@ -55,6 +55,10 @@ class RequestDeadline:
 
     def _expired(self, signum: int, frame: Any) -> None:
         if self._armed:  # an alarm from a request already answered is no one's
+            if frame is not None and frame.f_code is _SWALLOWED_CODE:
+                # Raised in the hook, it would be swallowed too: ask again once the hook has returned.
+                signal.setitimer(signal.ITIMER_REAL, 0.001)
+                return
             self._armed = False
             raise RequestTimedOut(self.seconds)
 
@@ -83,6 +87,9 @@ class RequestDeadline:
         # gunicorn's timeout runs until the answer is sent, and a streamed one (the import's progress)
         # is still being worked out while it goes: the deadline holds as long.
         return ClosingIterator(answer, self._disarm)
+
+
+_SWALLOWED_CODE = RequestDeadline._swallowed.__code__
 
 
 def post_worker_init(worker) -> None:
