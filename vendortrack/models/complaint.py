@@ -47,14 +47,22 @@ class ComplaintStatus(StrEnum):
     withdrawn = "withdrawn"
 
 
+def _status_steps(resolution: Any, acknowledged_at: Any) -> list[tuple[Any, ComplaintStatus]]:
+    """The statuses in the order they are decided, each with its condition. Written with `==` and
+    `!=`, the conditions read the same on plain values (a bool) and on columns (SQL), so the model,
+    the exports and the lists' filter all decide a status by these steps."""
+    return [
+        (resolution == Resolution.withdrawn, ComplaintStatus.withdrawn),
+        (resolution != None, ComplaintStatus.resolved),  # noqa: E711 - IS NOT NULL on columns
+        (acknowledged_at != None, ComplaintStatus.answered),  # noqa: E711
+    ]
+
+
 def status_of(resolution: Resolution | None, acknowledged_at: datetime | None) -> ComplaintStatus:
     """Where a complaint stands from the two facts that decide it; for rows read without the model."""
-    if resolution == Resolution.withdrawn:
-        return ComplaintStatus.withdrawn
-    if resolution is not None:
-        return ComplaintStatus.resolved
-    if acknowledged_at is not None:
-        return ComplaintStatus.answered
+    for holds, status in _status_steps(resolution, acknowledged_at):
+        if holds:
+            return status
     return ComplaintStatus.waiting
 
 
@@ -137,12 +145,10 @@ class Complaint(db.Model):
     @status.inplace.expression
     @classmethod
     def _status_expression(cls) -> sa.ColumnElement[str]:
-        # The same steps in SQL, in the same order, for the lists that filter on it.
+        # The same steps in SQL, for the lists that filter on it.
+        steps = _status_steps(cls.resolution, cls.acknowledged_at)
         return sa.case(
-            (cls.resolution == Resolution.withdrawn, ComplaintStatus.withdrawn.value),
-            (cls.resolution.is_not(None), ComplaintStatus.resolved.value),
-            (cls.acknowledged_at.is_not(None), ComplaintStatus.answered.value),
-            else_=ComplaintStatus.waiting.value,
+            *((condition, status.value) for condition, status in steps), else_=ComplaintStatus.waiting.value
         )
 
     @property
