@@ -13,7 +13,7 @@ from vendortrack.extensions import db
 from vendortrack.models import Commitment, Contact, LedgerEvent, User, Vendor
 from vendortrack.views.api import schemas
 from vendortrack.views.api.guard import ApiBlueprint, current_api_user, documented, request_now
-from vendortrack.views.api.rows import get_or_404, get_or_422, ledger_write, paginate
+from vendortrack.views.api.rows import get_or_404, ledger_write, paginate, with_references
 
 bp = ApiBlueprint(
     "api_commitments",
@@ -28,14 +28,6 @@ bp = ApiBlueprint(
 
 # The body's ids, as the ledger functions' keyword arguments and the models they name.
 REFERENCES = {"contact_id": ("contact", Contact), "owner_id": ("owner", User)}
-
-
-def _with_references(values: dict[str, Any]) -> dict[str, Any]:
-    """Swap contact_id/owner_id for the rows they name; an unknown id is a 422 on that field."""
-    for field, (argument, model) in REFERENCES.items():
-        if field in values:
-            values[argument] = get_or_422(model, values.pop(field), field)
-    return values
 
 
 @bp.route("/commitments")
@@ -72,7 +64,7 @@ def log_commitment(values: dict[str, Any], vendor_id: int):
     answers with `rescheduled_to` set.
     """
     vendor = get_or_404(Vendor, vendor_id)
-    values = _with_references(values)
+    values = with_references(values, REFERENCES)
     with ledger_write(reread=False):
         commitment = ledger.log_what_happened(
             db.session, vendor=vendor, actor=current_api_user(), now=request_now(), **values
@@ -94,7 +86,7 @@ class CommitmentItem(MethodView):
     def patch(self, values: dict[str, Any], commitment_id: int):
         """Correct what was logged; a date the vendor moved is a reschedule, through resolve."""
         commitment = get_or_404(Commitment, commitment_id)
-        values = _with_references(values)
+        values = with_references(values, REFERENCES)
         with ledger_write(reread=False):
             ledger.edit_commitment(
                 db.session, commitment, actor=current_api_user(), now=request_now(), **values

@@ -15,7 +15,7 @@ from vendortrack.models import Commitment, Complaint, ComplaintEvent, Contact, U
 from vendortrack.views.api import complaint_schemas as shapes
 from vendortrack.views.api import schemas
 from vendortrack.views.api.guard import ApiBlueprint, current_api_user, documented, request_now
-from vendortrack.views.api.rows import get_or_404, get_or_422, ledger_write, paginate
+from vendortrack.views.api.rows import get_or_404, get_or_422, ledger_write, paginate, with_references
 
 bp = ApiBlueprint(
     "api_complaints",
@@ -36,9 +36,7 @@ LOADED_WITH = (selectinload(Complaint.commitments), selectinload(Complaint.answe
 
 def _with_references(values: dict[str, Any]) -> dict[str, Any]:
     """Swap the body's ids for the rows they name; an unknown id is a 422 on that field."""
-    for field, (argument, model) in REFERENCES.items():
-        if field in values:
-            values[argument] = get_or_422(model, values.pop(field), field)
+    values = with_references(values, REFERENCES)
     if "commitment_ids" in values:
         values["commitments"] = [
             get_or_422(Commitment, commitment_id, "commitment_ids")

@@ -47,6 +47,15 @@ def get_or_422(model: type[Model], row_id: int | None, field: str) -> Model | No
     return row
 
 
+def with_references(values: dict[str, Any], references: dict[str, tuple[str, type[Model]]]) -> dict[str, Any]:
+    """Swap a body's ids (`contact_id`) for the rows they name (`contact`); an unknown id is a 422 on
+    that field. `references` maps each id field to the argument and the model it names."""
+    for field, (argument, model) in references.items():
+        if field in values:
+            values[argument] = get_or_422(model, values.pop(field), field)
+    return values
+
+
 @contextmanager
 def ledger_write(*, reread: bool = True, fields: dict[str, str] | None = None) -> Iterator[None]:
     """Write what the block does in one short write (`unit_of_work.writing`); an InvalidInput rolls
