@@ -130,6 +130,10 @@ class Config:
         "VENDORTRACK_SCHEDULER_TICK_SECONDS": (_number(int, 1, 3600), "60"),
         "VENDORTRACK_REMINDER_HOURS": (_number(float, 0, 24 * 30), "24"),
         "VENDORTRACK_DIGEST_MIN_MOVE": (_number(float, 0, 100), "1.0"),
+        "VENDORTRACK_LINK_GRACE_DAYS": (_number(float, 0, 365), "14"),
+        "VENDORTRACK_LINK_MAX_DAYS": (_number(float, 1, 365), "90"),
+        "VENDORTRACK_LINK_ANSWERS_PER_LINK": (_number(int, 1, 10_000), "20"),
+        "VENDORTRACK_LINK_ANSWERS_PER_ADDRESS": (_number(int, 1, 100_000), "60"),
         # A form's longest fields with every character escaped come to under 200 KB; the import keeps
         # its own, larger limit (importing.MAX_UPLOAD_BYTES).
         "VENDORTRACK_MAX_REQUEST_KB": (_number(int, 64, 1024 * 1024), "1024"),
@@ -221,6 +225,11 @@ class Config:
         self.VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT = v["VENDORTRACK_LOGIN_FAILURES_PER_ACCOUNT"]
         self.VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS = v["VENDORTRACK_LOGIN_FAILURES_PER_ADDRESS"]
         self.VENDORTRACK_LOGIN_WINDOW = timedelta(minutes=v["VENDORTRACK_LOGIN_WINDOW_MINUTES"])
+        # The vendor's links (vendor_links.LinkRules): how long they work, and answers per hour.
+        self.VENDORTRACK_LINK_GRACE = timedelta(days=v["VENDORTRACK_LINK_GRACE_DAYS"])
+        self.VENDORTRACK_LINK_MAX_AGE = timedelta(days=v["VENDORTRACK_LINK_MAX_DAYS"])
+        self.VENDORTRACK_LINK_ANSWERS_PER_LINK = v["VENDORTRACK_LINK_ANSWERS_PER_LINK"]
+        self.VENDORTRACK_LINK_ANSWERS_PER_ADDRESS = v["VENDORTRACK_LINK_ANSWERS_PER_ADDRESS"]
         # The password policy (accounts.PasswordPolicy): a length floor, and zxcvbn's score from 0 to 4.
         self.VENDORTRACK_PASSWORD_MIN_LENGTH = v["VENDORTRACK_PASSWORD_MIN_LENGTH"]
         self.VENDORTRACK_PASSWORD_MIN_SCORE = v["VENDORTRACK_PASSWORD_MIN_SCORE"]

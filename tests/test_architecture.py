@@ -42,6 +42,7 @@ LAYERS = {
         "charts",
         "i18n",
         "templating",
+        "vendor_links",
     ),
     "views": ("views", "forms", "permissions", "errors", "security", "cli", "scheduler", "supervisor", ""),
 }

@@ -171,6 +171,21 @@ def _from_before_rollup_notices(rows: dict[str, Any]) -> None:
     derived and never in a backup (DERIVED), so its rows hold as they are."""
 
 
+def _from_before_vendor_links(rows: dict[str, Any]) -> None:
+    """A backup made before the vendor's links (ce5d3f837e83): no link tables; contacts without a
+    language or zone, vendors that do not ask for confirmations, every event by one of us."""
+    for table, defaults in (
+        ("contact", {"language": None, "timezone": None}),
+        ("vendor", {"ask_to_confirm": False}),
+        ("ledger_event", {"actor_contact_id": None}),
+        ("complaint_event", {"actor_contact_id": None}),
+    ):
+        for row in rows.get(table, []):
+            if isinstance(row, dict):
+                for column, value in defaults.items():
+                    row.setdefault(column, value)
+
+
 # The revisions a backup may be of besides this database's own: each step brings the file's rows one
 # revision on, as its migration brings a database's tables. A migration that adds a column or a table
 # holding facts adds its step here, so that older backups still restore.
@@ -178,6 +193,7 @@ CATCH_UP = {
     "a303e0498a58": ("168ca2e8ebba", _from_before_complaints),
     "168ca2e8ebba": ("bf3f94c5f069", _from_before_complaint_rollups),
     "bf3f94c5f069": ("ce5d3f837e83", _from_before_rollup_notices),
+    "ce5d3f837e83": ("c71e117113fe", _from_before_vendor_links),
 }
 
 

@@ -76,6 +76,7 @@ def _record(
     *,
     reason: str = "",
     extra: dict[str, Any] | None = None,
+    by_contact: Contact | None = None,
 ) -> None:
     session.flush()
     after = snapshot(complaint)
@@ -85,6 +86,7 @@ def _record(
             complaint_id=complaint.id,
             vendor_id=complaint.vendor_id,
             actor_id=actor.id if actor is not None else None,
+            actor_contact_id=by_contact.id if by_contact is not None else None,
             at=now,
             action=action,
             before={k: before[k] for k in changed if k in before},
@@ -96,6 +98,26 @@ def _record(
     session.expire(complaint, ["events"])
     # The scorecard's cache of the vendor's settled complaints follows, in the same transaction.
     responsiveness.recount(session, complaint.vendor_id)
+
+
+def note_vendor_answer(
+    session: Session, complaint: Complaint, *, contact: Contact, now: datetime, answer: dict[str, Any]
+) -> None:
+    """An answer through the vendor's link, in the complaint's history, by the contact who gave it,
+    for what no other step records (the answer itself). It changes none of the complaint's facts."""
+    session.add(
+        ComplaintEvent(
+            complaint_id=complaint.id,
+            vendor_id=complaint.vendor_id,
+            actor_contact_id=contact.id,
+            at=now,
+            action=ComplaintAction.vendor_answered,
+            before={},
+            after={k: ledger.recorded(v) for k, v in answer.items()},
+        )
+    )
+    session.flush()
+    session.expire(complaint, ["events"])
 
 
 # -- the checks --------------------------------------------------------------------------------
@@ -328,13 +350,15 @@ def answer(
     complaint: Complaint,
     *,
     at: datetime | None,
-    actor: User,
+    actor: User | None,
     now: datetime,
     case_owner_name: str = "",
     case_owner_contact: Contact | None = None,
     apologised: bool = False,
+    by_contact: Contact | None = None,
 ) -> Complaint:
-    """The vendor took the case up: when, who at the vendor owns it, whether they apologised."""
+    """The vendor took the case up: when, who at the vendor owns it, whether they apologised.
+    `by_contact` (and no `actor`) when the vendor's contact answered through their link."""
     if complaint.acknowledged_at is not None:
         raise InvalidInput("acknowledged_at", _l("The vendor's answer is already recorded; edit it instead."))
     before = snapshot(complaint)
@@ -347,7 +371,7 @@ def answer(
         complaint.apologised = bool(apologised)
         _check_order(complaint)
     complaint.updated_at = now
-    _record(session, complaint, ComplaintAction.answered, actor, now, before)
+    _record(session, complaint, ComplaintAction.answered, actor, now, before, by_contact=by_contact)
     return complaint
 
 
@@ -356,9 +380,10 @@ def give_dated_answer(
     complaint: Complaint,
     *,
     due_at: datetime | None,
-    actor: User,
+    actor: User | None,
     now: datetime,
     at: datetime | None = None,
+    by_contact: Contact | None = None,
 ) -> Commitment:
     """The vendor commits to an answer by `due_at`: a promise in the ledger, scored as every promise.
 
@@ -380,7 +405,10 @@ def give_dated_answer(
     if due_at <= complaint.dated_answer_at:
         # A date already gone when they named it would count as broken the moment it is logged.
         raise InvalidInput("due_at", _l("The promised date must come after the moment the vendor gave it."))
-    owner = complaint.owner if complaint.owner.is_active and complaint.owner.can_write else actor
+    # Our complaint's owner follows the promise up; if they cannot any more, whoever logs it (the
+    # vendor's contact, through their link, is not one of us: the owner stays, and is refused).
+    usable = complaint.owner.is_active and complaint.owner.can_write
+    owner = complaint.owner if usable or actor is None else actor
     promise = ledger.log_commitment(
         session,
         vendor=complaint.vendor,
@@ -393,11 +421,19 @@ def give_dated_answer(
         contact=complaint.case_owner_contact or complaint.contact,
         owner=owner,
         complaint_id=complaint.id,
+        by_contact=by_contact,
     )
     complaint.updated_at = now
     session.expire(complaint, ["answer_promises"])
     _record(
-        session, complaint, ComplaintAction.dated_answer, actor, now, before, extra={"promise_id": promise.id}
+        session,
+        complaint,
+        ComplaintAction.dated_answer,
+        actor,
+        now,
+        before,
+        extra={"promise_id": promise.id},
+        by_contact=by_contact,
     )
     return promise
 

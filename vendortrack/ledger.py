@@ -27,6 +27,7 @@ from vendortrack.models import (
     Status,
     User,
     Vendor,
+    VendorLink,
 )
 from vendortrack.scores import responsiveness, tally
 from vendortrack.scores.rules import Fact, default_notified_at
@@ -76,6 +77,7 @@ def _record(
     now: datetime,
     before: dict[str, Any],
     extra: dict[str, Any] | None = None,
+    by_contact: Contact | None = None,
 ) -> None:
     after = snapshot(commitment)
     changed = [k for k in TRACKED if before.get(k) != after[k]]
@@ -88,6 +90,7 @@ def _record(
             "commitment_id": commitment.id,
             "vendor_id": commitment.vendor_id,
             "actor_id": actor.id if actor is not None else None,
+            "actor_contact_id": by_contact.id if by_contact is not None else None,
             "at": now,
             "action": action,
             "before": {k: before[k] for k in changed if k in before},
@@ -233,14 +236,17 @@ def log_commitment(
     kind: Kind,
     title: str,
     due_at: datetime,
-    actor: User,
+    actor: User | None,
     now: datetime,
     contact: Contact | None = None,
     owner: User | None = None,
     notes: str = "",
     complaint_id: int | None = None,
+    by_contact: Contact | None = None,
 ) -> Commitment:
-    """Log what a vendor said it would do; `complaint_id` when it is the dated answer to a complaint."""
+    """Log what a vendor said it would do; `complaint_id` when it is the dated answer to a complaint.
+    `by_contact` when the vendor's contact gave it through their link: then there is no `actor`, and
+    `owner` is ours who follows it up."""
     if vendor.is_archived:
         raise InvalidInput("vendor_id", _l("This vendor is archived; unarchive it to log more."))
     contact = _check_contact(vendor, contact)
@@ -254,14 +260,14 @@ def log_commitment(
             "original_due_at": due_at,
             "contact_id": contact.id if contact is not None else None,
             "owner_id": _check_owner(owner or actor).id,
-            "created_by_id": actor.id,
+            "created_by_id": actor.id if actor is not None else None,
             "notes": (notes or "").strip(),
             "complaint_id": complaint_id,
             "created_at": now,
             "updated_at": now,
         },
     )
-    _record(session, commitment, EventAction.created, actor, now, before={})
+    _record(session, commitment, EventAction.created, actor, now, before={}, by_contact=by_contact)
     return commitment
 
 
@@ -503,6 +509,7 @@ def reschedule(
         },
     )
     set_committed_value(commitment, "rescheduled_to_id", successor.id)  # the live one, and the newest
+    _carry_links(session, commitment.id, successor.id)
     _record(
         session,
         commitment,
@@ -524,6 +531,35 @@ def reschedule(
     return successor
 
 
+def _carry_links(session: Session, from_id: int, to_id: int) -> None:
+    """The vendor's links follow a move to the follow-up (and back when it is undone): the contact
+    asked about a meeting keeps answering for it at its new time."""
+    core(session).execute(
+        sa.update(VendorLink).where(VendorLink.commitment_id == from_id).values(commitment_id=to_id)
+    )
+
+
+def note_vendor_answer(
+    session: Session, commitment: Commitment, *, contact: Contact, now: datetime, answer: dict[str, Any]
+) -> None:
+    """An answer through the vendor's link, in the commitment's history, by the contact who gave it.
+    It changes nothing of the commitment (what it asks waits for our owner), so no sums move."""
+    core(session).execute(
+        _EVENTS.insert(),
+        {
+            "commitment_id": commitment.id,
+            "vendor_id": commitment.vendor_id,
+            "actor_id": None,
+            "actor_contact_id": contact.id,
+            "at": now,
+            "action": EventAction.vendor_answered,
+            "before": {},
+            "after": {k: recorded(v) for k, v in answer.items()},
+        },
+    )
+    session.expire(commitment, ["events"])
+
+
 def reopen(session: Session, commitment: Commitment, *, actor: User, now: datetime) -> Commitment:
     """Undo an outcome logged by mistake; a rescheduled one takes back its open follow-up."""
     if commitment.status == Status.open:
@@ -542,6 +578,7 @@ def reopen(session: Session, commitment: Commitment, *, actor: User, now: dateti
             now=now,
             reason=str(_l("Replaced: the commitment it followed was reopened.")),
         )
+        _carry_links(session, follow_up.id, commitment.id)
     before = snapshot(commitment)
     _update(
         session,

@@ -18,6 +18,8 @@ from flask_babel import lazy_gettext as _l
 
 from vendortrack.extensions import db
 from vendortrack.models import (
+    AnswerKind,
+    AnswerState,
     Channel,
     ComplaintAction,
     ComplaintStatus,
@@ -74,6 +76,7 @@ ACTION_LABELS = {
     EventAction.rescheduled: _l("Rescheduled"),
     EventAction.flagged_overdue: _l("Flagged overdue"),
     EventAction.reopened: _l("Reopened"),
+    EventAction.vendor_answered: _l("The vendor answered through its link"),
 }
 STANDING_LABELS = {
     Standing.excellent: _l("Excellent"),
@@ -153,6 +156,14 @@ COMPLAINT_ACTION_LABELS = {
     ComplaintAction.withdrawn: _l("Withdrawn by us"),
     ComplaintAction.reopened: _l("Reopened"),
     ComplaintAction.flagged_unanswered: _l("Flagged unanswered"),
+    ComplaintAction.vendor_answered: _l("The vendor answered through its link"),
+}
+ANSWER_STATE_LABELS = {
+    AnswerState.recorded: _l("Recorded"),
+    AnswerState.waiting: _l("Waiting for our decision"),
+    AnswerState.accepted: _l("Accepted"),
+    AnswerState.declined: _l("Declined"),
+    AnswerState.superseded: _l("Replaced by a newer answer"),
 }
 # What a complaint event's before/after holds, beyond the commitment fields above.
 COMPLAINT_FIELD_LABELS = {
@@ -425,6 +436,39 @@ def describe(field: str, value: Any) -> str:
     return str(value)
 
 
+def answer_words(answer: Any, tz: str | None = None) -> str:
+    """What a contact said through their link, in one sentence, for our pages, their page and the
+    emails (moments in `tz` when given, with the zone named)."""
+
+    def when(moment: datetime) -> str:
+        return local(moment, "long", tz=tz)
+
+    match answer.kind:
+        case AnswerKind.confirmed:
+            return _("Confirmed it.")
+        case AnswerKind.proposed:
+            return _(
+                "Proposed %(when)s instead: %(reason)s",
+                when=when(answer.proposed_due_at),
+                reason=answer.message,
+            )
+        case AnswerKind.done:
+            said = _("Reported it done on %(when)s.", when=when(answer.done_at))
+        case AnswerKind.cannot:
+            return _("Said it cannot be done: %(reason)s", reason=answer.message)
+        case AnswerKind.answered:
+            said = (
+                _("Took the complaint up; %(name)s owns it, with an apology.", name=answer.case_owner_name)
+                if answer.apologised
+                else _("Took the complaint up; %(name)s owns it.", name=answer.case_owner_name)
+            )
+        case AnswerKind.dated_answer:
+            return _("Promised an answer by %(when)s.", when=when(answer.answer_due_at))
+        case _:
+            said = _("Answered:")
+    return f"{said} {answer.message}".strip()
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(local, "local")
     app.add_template_filter(decimal, "decimal")
@@ -445,6 +489,7 @@ def register(app: Flask) -> None:
     app.add_template_global(notice, "notice")
     app.add_template_global(answers_line, "answers_line")
     app.add_template_global(responsiveness_words, "responsiveness_words")
+    app.add_template_global(answer_words, "answer_words")
 
     # Globals, not a context processor, so imported macros see them too.
     app.jinja_env.globals.update(
@@ -472,5 +517,8 @@ def register(app: Flask) -> None:
             "COMPLAINT_STATUS_BADGES": COMPLAINT_STATUS_BADGES,
             "COMPLAINT_ACTION_LABELS": COMPLAINT_ACTION_LABELS,
             "COMPLAINT_FIELD_LABELS": COMPLAINT_FIELD_LABELS,
+            "AnswerKind": AnswerKind,
+            "AnswerState": AnswerState,
+            "ANSWER_STATE_LABELS": ANSWER_STATE_LABELS,
         }
     )

@@ -24,8 +24,11 @@ from vendortrack.models.score import ScoreBucket, ScoreTallyState
 from vendortrack.models.security import LoginAttempt
 from vendortrack.models.user import WRITERS, ApiToken, Role, User
 from vendortrack.models.vendor import Contact, Vendor
+from vendortrack.models.vendor_link import AnswerKind, AnswerState, VendorAnswer, VendorLink
 
 __all__ = [
+    "AnswerKind",
+    "AnswerState",
     "ApiToken",
     "Channel",
     "Commitment",
@@ -52,6 +55,8 @@ __all__ = [
     "Status",
     "User",
     "Vendor",
+    "VendorAnswer",
+    "VendorLink",
     "WRITERS",
     "complaint_commitment",
 ]

@@ -112,6 +112,7 @@ class EventAction(StrEnum):
     rescheduled = "rescheduled"
     flagged_overdue = "flagged_overdue"
     reopened = "reopened"
+    vendor_answered = "vendor_answered"  # through the vendor's link: its actor is the contact
 
 
 class LedgerEvent(db.Model):
@@ -122,6 +123,8 @@ class LedgerEvent(db.Model):
     # Denormalised so the admin's event log filters by vendor without a join.
     vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("vendor.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    # The vendor's contact, when they acted themselves through their link (then actor_id is None).
+    actor_contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id"))
     at: Mapped[datetime] = mapped_column(index=True)
     action: Mapped[EventAction]
     before: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
@@ -129,6 +132,7 @@ class LedgerEvent(db.Model):
 
     commitment: Mapped[Commitment] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+    actor_contact: Mapped[Contact | None] = relationship()
 
 
 _successor = aliased(Commitment)

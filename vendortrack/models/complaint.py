@@ -177,6 +177,7 @@ class ComplaintAction(StrEnum):
     withdrawn = "withdrawn"
     reopened = "reopened"
     flagged_unanswered = "flagged_unanswered"
+    vendor_answered = "vendor_answered"  # through the vendor's link: its actor is the contact
 
 
 class ComplaintEvent(db.Model):
@@ -186,6 +187,8 @@ class ComplaintEvent(db.Model):
     complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), index=True)
     vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("vendor.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    # The vendor's contact, when they acted themselves through their link (then actor_id is None).
+    actor_contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contact.id"))
     at: Mapped[datetime] = mapped_column(index=True)
     action: Mapped[ComplaintAction]
     before: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
@@ -195,3 +198,4 @@ class ComplaintEvent(db.Model):
 
     complaint: Mapped[Complaint] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+    actor_contact: Mapped[Contact | None] = relationship()

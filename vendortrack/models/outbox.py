@@ -17,6 +17,9 @@ class MailKind(StrEnum):
     reminder = "reminder"
     digest = "digest"
     unanswered_complaint = "unanswered_complaint"  # the sweep asks a complaint's owner for news
+    vendor_ask = "vendor_ask"  # to a vendor's contact: their link, and what we ask
+    vendor_answer = "vendor_answer"  # to our owner: the vendor answered through its link
+    vendor_told = "vendor_told"  # to a vendor's contact: what we decided on their answer
 
 
 class MailState(StrEnum):

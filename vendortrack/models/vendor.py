@@ -25,6 +25,8 @@ class Vendor(db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), default="")
     phone: Mapped[str] = mapped_column(sa.String(50), default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # Ask the commitment's contact to confirm, through their link, whenever one is logged.
+    ask_to_confirm: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime]
     archived_at: Mapped[datetime | None]
 
@@ -45,9 +47,18 @@ class Contact(db.Model):
     role: Mapped[str] = mapped_column(sa.String(120), default="")
     email: Mapped[str] = mapped_column(sa.String(254), default="")
     phone: Mapped[str] = mapped_column(sa.String(50), default="")
+    # What their link's page and our emails to them are written in; None: English, and the
+    # installation's zone. Set by us, or picked by the contact on their link's page and remembered.
+    language: Mapped[str | None] = mapped_column(sa.String(16))
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime]
 
     vendor: Mapped[Vendor] = relationship(back_populates="contacts")
 
     def __repr__(self) -> str:
         return f"<Contact {self.id} {self.name}>"
+
+    @property
+    def locale(self) -> str | None:
+        """As a user's: what i18n.speaking writes to them in."""
+        return self.language

@@ -891,3 +891,68 @@ def credit_sql(
         (condition, CREDITS[o][which] * weight) for o, condition in outcomes.items() if CREDITS[o][which]
     ]
     return sa.case(*whens, else_=zero)
+
+
+# -- asks through the vendor's link (the README's "How fast a vendor answers") ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AskFact:
+    """One ask through a vendor's link: when we asked, and when the contact first answered."""
+
+    asked_at: datetime
+    first_answered_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+def is_counted_ask(fact: AskFact, rules: Rules, as_of: datetime) -> bool:
+    """An ask counts as of `as_of` once it is answered, or once a complaint raised at the same moment
+    would be past its answer deadline (`answer_deadline`: the vendor had as long as for a complaint).
+    An ask we revoked before any answer counts never: we took the question back. A fresh ask does
+    not drag the share down while the contact may still answer it in time."""
+    if fact.asked_at > as_of:
+        return False
+    if fact.first_answered_at is not None and fact.first_answered_at <= as_of:
+        return True
+    if fact.revoked_at is not None and fact.revoked_at <= as_of:
+        return False
+    return answer_deadline(fact.asked_at, rules) <= as_of
+
+
+@dataclass(frozen=True)
+class AskAnswers:
+    """How a vendor (or one contact) answers our asks: measured at the server's clock, not typed."""
+
+    asks: int  # counted asks
+    answered: int
+    median_hours: float | None  # from ask to first answer, calendar hours, over the answered ones
+    waiting: int = 0  # asked, not answered, still within the time it has
+
+    @property
+    def share(self) -> float | None:
+        return self.answered / self.asks if self.asks else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "asks": self.asks,
+            "answered": self.answered,
+            "share_answered": self.share,
+            "median_hours_to_answer": self.median_hours,
+            "waiting": self.waiting,
+        }
+
+
+def ask_answers(facts: Iterable[AskFact], rules: Rules, as_of: datetime) -> AskAnswers:
+    """The share of counted asks answered by `as_of`, and the median hours from ask to first answer."""
+    asks = answered = waiting = 0
+    hours: list[float] = []
+    for fact in facts:
+        if not is_counted_ask(fact, rules, as_of):
+            live = fact.asked_at <= as_of and (fact.revoked_at is None or fact.revoked_at > as_of)
+            waiting += live
+            continue
+        asks += 1
+        if fact.first_answered_at is not None and fact.first_answered_at <= as_of:
+            answered += 1
+            hours.append((fact.first_answered_at - fact.asked_at).total_seconds() / 3600)
+    return AskAnswers(asks, answered, _median_or_none(hours), waiting)
