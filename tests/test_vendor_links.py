@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from tests.conftest import NOW
 from vendortrack import complaints, ledger, mail, vendor_links
 from vendortrack.models import (
-    AnswerKind,
     AnswerState,
     ComplaintAction,
     EventAction,
@@ -98,7 +97,9 @@ def test_a_copied_link_sends_nothing_and_a_contact_without_email_can_only_be_cop
     silent = add_contact(session, vendor, name="No Mail", now=NOW)
     session.commit()
     with pytest.raises(InvalidInput) as refused:
-        vendor_links.ask(session, meeting, contact=silent, actor=editor, now=ASKED, rules=LINKS, send_email=True)
+        vendor_links.ask(
+            session, meeting, contact=silent, actor=editor, now=ASKED, rules=LINKS, send_email=True
+        )
     assert refused.value.field == "contact_id"
     session.rollback()
     link, _token = ask_about(session, meeting, silent, editor, send_email=False)
@@ -110,7 +111,9 @@ def test_another_vendors_contact_cannot_be_asked(session, make_vendor, meeting, 
     stranger = add_contact(session, make_vendor("Other Kft."), name="Stranger", email="s@o.test", now=NOW)
     session.commit()
     with pytest.raises(InvalidInput) as refused:
-        vendor_links.ask(session, meeting, contact=stranger, actor=editor, now=ASKED, rules=LINKS, send_email=True)
+        vendor_links.ask(
+            session, meeting, contact=stranger, actor=editor, now=ASKED, rules=LINKS, send_email=True
+        )
     assert refused.value.field == "contact_id"
 
 
@@ -194,8 +197,12 @@ def test_a_declined_proposal_changes_nothing_and_the_vendor_is_told_with_our_not
 
 def test_a_newer_proposal_replaces_the_one_still_waiting(session, meeting, contact, editor, in_mail):
     link, _token = ask_about(session, meeting, contact, editor)
-    first = vendor_links.propose(session, link, due_at=NOW + timedelta(days=4), reason="a", now=NOW, address=None)
-    second = vendor_links.propose(session, link, due_at=NOW + timedelta(days=6), reason="b", now=NOW, address=None)
+    first = vendor_links.propose(
+        session, link, due_at=NOW + timedelta(days=4), reason="a", now=NOW, address=None
+    )
+    second = vendor_links.propose(
+        session, link, due_at=NOW + timedelta(days=6), reason="b", now=NOW, address=None
+    )
     session.commit()
     session.refresh(first)
     assert first.state == AnswerState.superseded and second.state == AnswerState.waiting

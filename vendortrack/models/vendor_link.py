@@ -23,9 +23,7 @@ class VendorLink(db.Model):
     """One ask: a contact of the vendor asked, through a link, about one commitment or complaint."""
 
     __table_args__ = (
-        sa.CheckConstraint(
-            "(commitment_id IS NULL) <> (complaint_id IS NULL)", name="one_item"
-        ),
+        sa.CheckConstraint("(commitment_id IS NULL) <> (complaint_id IS NULL)", name="one_item"),
         sa.Index("ix_vendor_link_vendor_id_asked_at", "vendor_id", "asked_at"),
     )
 
