@@ -893,7 +893,7 @@ def credit_sql(
     return sa.case(*whens, else_=zero)
 
 
-# -- asks through the vendor's link (the README's "How fast a vendor answers") ------------------
+# -- asks through the vendor's link (README: "How fast a vendor answers") ---------------------------
 
 
 @dataclass(frozen=True, slots=True)
