@@ -36,7 +36,19 @@ def test_an_admin_reads_every_event_newest_first(client, as_admin, world):
     assert (broken["action"], broken["actor_id"]) == ("resolved", world.max.id)
     assert broken["vendor_id"] == world.bodge.id
     assert broken["before"]["status"] == "open" and broken["after"]["status"] == "broken"
-    assert set(flagged) == {"id", "at", "action", "actor_id", "vendor_id", "commitment_id", "before", "after"}
+    assert set(flagged) == {
+        "id",
+        "at",
+        "action",
+        "actor_id",
+        "actor_contact_id",
+        "actor_contact_name",
+        "vendor_id",
+        "commitment_id",
+        "before",
+        "after",
+    }
+    assert (flagged["actor_contact_id"], flagged["actor_contact_name"]) == (None, None)
 
 
 def test_filters_by_user_the_scheduler_vendor_and_time(client, as_admin, world):

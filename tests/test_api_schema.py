@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import NOW, PASSWORD, make_app
-from vendortrack import complaints, ledger
+from vendortrack import complaints, ledger, mail, vendor_links
 from vendortrack.accounts import create_user, issue_token
 from vendortrack.extensions import db
 from vendortrack.models import Commitment, Kind, Role, Status, Vendor
@@ -104,9 +104,26 @@ def _seed_ledger(role: Role) -> str:
             session, raised[1], due_at=NOW + timedelta(days=3), actor=editor, now=NOW
         )
         complaints.resolve(session, raised[2], "fixed", actor=editor, now=NOW, satisfied=True)
+        _seed_links(session, editor, made[-1], raised[0], contact)
     token = issue_token(session, editor, now=NOW)
     session.commit()
     return token
+
+
+def _seed_links(session, editor, commitment, complaint, contact) -> None:
+    """A link about an open commitment, with answers waiting and recorded, and one about a complaint."""
+    rules = vendor_links.LinkRules()
+    link, _token = vendor_links.ask(
+        session, commitment, contact=contact, actor=editor, now=NOW, rules=rules, send_email=False
+    )
+    vendor_links.confirm(session, link, now=NOW, address=None)
+    vendor_links.propose(
+        session, link, due_at=NOW + timedelta(days=30), reason="Later", now=NOW, address=None
+    )
+    vendor_links.report_done(session, link, done_at=NOW, note="", now=NOW, address=None)
+    vendor_links.ask(
+        session, complaint, contact=contact, actor=editor, now=NOW, rules=rules, send_email=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +137,7 @@ def fuzzed_app(database_url, tmp_path_factory) -> Iterator[Flask]:
 
 def _headers(app: Flask, role: Role) -> dict[str, str]:
     # Seeded for each operation: other modules' tests empty the shared database between ours.
-    with app.app_context():
+    with app.app_context(), mail.mail_context(app):  # the answers email our owner, with links
         token = _seed_ledger(role)
         db.session.remove()
     return {"Authorization": f"Bearer {token}"}

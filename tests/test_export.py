@@ -108,7 +108,15 @@ def test_a_viewers_or_editors_exports_hold_the_ledger_but_not_the_event_log(
         json.loads(download(client, "/export/ledger.json").get_data(as_text=True)),
         client.get("/api/v1/export/ledger", headers=token_for(reader)).get_json(),
     ):
-        assert set(document) == {"exported_at", "vendors", "contacts", "commitments", "complaints"}
+        assert set(document) == {
+            "exported_at",
+            "vendors",
+            "contacts",
+            "commitments",
+            "complaints",
+            "vendor_links",
+            "vendor_answers",
+        }
         assert len(document["vendors"]) == 2 and len(document["commitments"]) == 3
     forbidden = client.get("/api/v1/events", headers=token_for(reader))
     assert (forbidden.status_code, forbidden.get_json()["error"]["code"]) == (403, "forbidden")
@@ -146,6 +154,8 @@ def test_an_admins_exports_hold_every_event_of_the_ledger(client, admin, token_f
             "complaints",
             "events",
             "complaint_events",
+            "vendor_links",
+            "vendor_answers",
         }
         assert [event["id"] for event in document["events"]] == [int(row["id"]) for row in rows]
     log = client.get("/api/v1/events?per_page=100", headers=token_for(admin)).get_json()

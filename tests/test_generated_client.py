@@ -27,6 +27,11 @@ MODULES = {
     "dated_answer": ".api.api_complaints.post_api_v1_complaints_complaint_id_dated_answer",
     "complaint": ".api.api_complaints.get_api_v1_complaints_complaint_id",
     "score": ".api.api_scores.get_api_v1_vendors_vendor_id_score",
+    "post_contact": ".api.api_vendors.post_api_v1_vendors_vendor_id_contacts",
+    "ask_vendor": ".api.api_vendor_links.post_api_v1_commitments_commitment_id_ask_vendor",
+    "vendor_links": ".api.api_vendor_links.get_api_v1_vendor_links",
+    "vendor_link": ".api.api_vendor_links.get_api_v1_vendor_links_link_id",
+    "revoke_link": ".api.api_vendor_links.post_api_v1_vendor_links_link_id_revoke",
 }
 
 
@@ -171,3 +176,46 @@ def test_a_generated_client_raises_a_complaint_records_the_answer_and_reads_the_
         assert score.responsiveness.median_hours_to_answer == 2.0
         assert isinstance(score.notice, m.Notice) and score.notice.last_minute_moves == 0
         assert [item.complaint_id for item in score.explain_complaints] == [complaint.id]
+
+
+def test_a_generated_client_asks_a_vendors_contact_and_reads_and_revokes_the_link_as_typed_objects(
+    auth, editor, generated, live_server
+):
+    api, m = generated, generated.models
+    with api.client.AuthenticatedClient(
+        base_url=live_server, token=auth["Authorization"].split()[1]
+    ) as client:
+        vendor = api.post_vendor.sync(client=client, body=m.VendorCreate(name="Builder Kft."))
+        anna = api.post_contact.sync(
+            vendor.id, client=client, body=m.ContactCreate(name="Kovács Anna", email="anna@builder.test")
+        )
+        due = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+        meeting = api.log_commitment.sync(
+            vendor.id,
+            client=client,
+            body=m.CommitmentCreate(
+                kind=m.CommitmentCreateKind.MEETING, title="Site survey", due_at=due, contact_id=anna.id
+            ),
+        )
+
+        asked = api.ask_vendor.sync(
+            meeting.id, client=client, body=m.AskVendor(contact_id=anna.id, send_email=False)
+        )
+        assert isinstance(asked, m.VendorLinkCreated)
+        assert f"{live_server}/v/" in asked.url
+        assert isinstance(asked.item, m.ItemRef) and asked.item.type_ == m.ItemRefType.COMMITMENT
+        assert (asked.item.id, asked.item.title) == (meeting.id, "Site survey")
+        assert isinstance(asked.contact, m.ContactRef) and asked.contact.name == "Kovács Anna"
+        assert asked.state == m.VendorLinkCreatedState.OPEN and asked.revoked_by is None
+
+        listed = api.vendor_links.sync(client=client, state=m.GetApiV1VendorLinksState.OPEN)
+        assert isinstance(listed, m.VendorLinkPage)
+        assert [link.id for link in listed.items] == [asked.id]
+        assert not hasattr(listed.items[0], "url")
+
+        revoked = api.revoke_link.sync(asked.id, client=client)
+        assert isinstance(revoked, m.VendorLink) and revoked.state == m.VendorLinkState.REVOKED
+        assert isinstance(revoked.revoked_by, m.UserRef) and revoked.revoked_by.id == editor.id
+        detail = api.vendor_link.sync(asked.id, client=client)
+        assert isinstance(detail, m.VendorLinkDetail) and detail.answers == []
+        assert detail.state == m.VendorLinkDetailState.REVOKED

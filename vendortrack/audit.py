@@ -73,7 +73,8 @@ def _conditions(where: EventFilter, *, by_time: bool = False) -> list[sa.ColumnE
     e, conditions = LedgerEvent, []
     actor_id, vendor_id = (e.actor_id + 0, e.vendor_id + 0) if by_time else (e.actor_id, e.vendor_id)
     if where.user_id == SCHEDULER:
-        conditions.append(actor_id.is_(None))
+        # No person: neither one of us nor the vendor's contact acting through their link.
+        conditions += [actor_id.is_(None), e.actor_contact_id.is_(None)]
     elif where.user_id is not None:
         conditions.append(actor_id == where.user_id)
     if where.vendor_id is not None:
@@ -101,7 +102,7 @@ def _lines(*conditions: sa.ColumnElement[bool]) -> sa.Select:
         sa.select(e, Vendor.name, Commitment.title)
         .join(Vendor, Vendor.id == e.vendor_id)
         .join(Commitment, Commitment.id == e.commitment_id)
-        .options(joinedload(e.actor))
+        .options(joinedload(e.actor), joinedload(e.actor_contact))
         .where(*conditions)
     )
 

@@ -1,4 +1,5 @@
-"""Vendors, contacts, commitments, complaints and events as rows for CSV and JSON downloads, streamed."""
+"""Vendors, contacts, commitments, complaints, events and the vendors' links and answers as rows for CSV
+and JSON downloads, streamed."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from vendortrack.models import (
     LedgerEvent,
     User,
     Vendor,
+    VendorAnswer,
+    VendorLink,
     complaint_commitment,
 )
 from vendortrack.models.complaint import status_of
@@ -82,6 +85,8 @@ COMPLAINT_EVENT_COLUMNS = (
     "vendor_id",
     "vendor",
     "actor_email",
+    "actor_contact_id",  # the vendor's contact, when they acted through their link (no actor_email)
+    "actor_contact",
     "at",
     "action",
     "before",
@@ -94,10 +99,55 @@ EVENT_COLUMNS = (
     "vendor_id",
     "vendor",
     "actor_email",
+    "actor_contact_id",
+    "actor_contact",
     "at",
     "action",
     "before",
     "after",
+)
+# A link's token is never exported: only its hash is kept, and that stays in the backup alone.
+VENDOR_LINK_COLUMNS = (
+    "id",
+    "vendor_id",
+    "vendor",
+    "contact_id",
+    "contact",
+    "commitment_id",  # the commitment as it stands: the link follows its moves
+    "complaint_id",
+    "asked_by_email",
+    "asked_at",
+    "automatic",
+    "emailed_to",
+    "expires_at",
+    "revoked_at",
+    "revoked_by_email",
+    "first_opened_at",
+    "last_opened_at",
+    "opens",
+    "first_answered_at",
+)
+VENDOR_ANSWER_COLUMNS = (
+    "id",
+    "link_id",
+    "vendor_id",
+    "vendor",
+    "contact_id",
+    "contact",
+    "commitment_id",
+    "complaint_id",
+    "kind",
+    "at",
+    "state",
+    "message",
+    "proposed_due_at",
+    "done_at",
+    "answer_due_at",
+    "case_owner_name",
+    "apologised",
+    "decided_at",
+    "decided_by_email",
+    "decision_note",
 )
 
 
@@ -169,8 +219,9 @@ def commitments(session: Session) -> Iterator[dict[str, Any]]:
 
 
 def _events_of(session: Session, event, subject, *extra) -> Iterator[dict[str, Any]]:
-    """An event log's rows (the ledger's, or the complaints'), each with its vendor and actor."""
-    actor = aliased(User)
+    """An event log's rows (the ledger's, or the complaints'), each with its vendor and actor: one of
+    us, or the vendor's contact acting through their link."""
+    actor, contact = aliased(User), aliased(Contact)
     return _stream(
         session,
         sa.select(
@@ -179,6 +230,8 @@ def _events_of(session: Session, event, subject, *extra) -> Iterator[dict[str, A
             event.vendor_id,
             Vendor.name.label("vendor"),
             actor.email.label("actor_email"),
+            event.actor_contact_id,
+            contact.name.label("actor_contact"),
             event.at,
             event.action,
             event.before,
@@ -187,6 +240,7 @@ def _events_of(session: Session, event, subject, *extra) -> Iterator[dict[str, A
         )
         .join(Vendor, Vendor.id == event.vendor_id)
         .outerjoin(actor, actor.id == event.actor_id)
+        .outerjoin(contact, contact.id == event.actor_contact_id)
         .order_by(event.id),
     )
 
@@ -249,6 +303,73 @@ def complaint_events(session: Session) -> Iterator[dict[str, Any]]:
     return _events_of(session, ComplaintEvent, ComplaintEvent.complaint_id, ComplaintEvent.reason)
 
 
+def vendor_links(session: Session) -> Iterator[dict[str, Any]]:
+    link, asked_by, revoked_by = VendorLink, aliased(User), aliased(User)
+    return _stream(
+        session,
+        sa.select(
+            link.id,
+            link.vendor_id,
+            Vendor.name.label("vendor"),
+            link.contact_id,
+            Contact.name.label("contact"),
+            link.commitment_id,
+            link.complaint_id,
+            asked_by.email.label("asked_by_email"),
+            link.asked_at,
+            link.automatic,
+            link.emailed_to,
+            link.expires_at,
+            link.revoked_at,
+            revoked_by.email.label("revoked_by_email"),
+            link.first_opened_at,
+            link.last_opened_at,
+            link.opens,
+            link.first_answered_at,
+        )
+        .join(Vendor, Vendor.id == link.vendor_id)
+        .join(Contact, Contact.id == link.contact_id)
+        .join(asked_by, asked_by.id == link.asked_by_id)
+        .outerjoin(revoked_by, revoked_by.id == link.revoked_by_id)
+        .order_by(link.id),
+    )
+
+
+def vendor_answers(session: Session) -> Iterator[dict[str, Any]]:
+    """What contacts answered through their links, their own words as they wrote them (the CSV makes
+    each cell formula-safe); the address each came from is kept for the rate limit only."""
+    answer = VendorAnswer
+    return _stream(
+        session,
+        sa.select(
+            answer.id,
+            answer.link_id,
+            answer.vendor_id,
+            Vendor.name.label("vendor"),
+            answer.contact_id,
+            Contact.name.label("contact"),
+            answer.commitment_id,
+            answer.complaint_id,
+            answer.kind,
+            answer.at,
+            answer.state,
+            answer.message,
+            answer.proposed_due_at,
+            answer.done_at,
+            answer.answer_due_at,
+            answer.case_owner_name,
+            answer.apologised,
+            answer.decided_at,
+            User.email.label("decided_by_email"),
+            answer.decision_note,
+        )
+        .join(Vendor, Vendor.id == answer.vendor_id)
+        .join(Contact, Contact.id == answer.contact_id)
+        .outerjoin(User, User.id == answer.decided_by_id)
+        .order_by(answer.id),
+    )
+
+
 # What a download holds: its rows, and the CSV's columns.
 Download = tuple[Callable[[Session], Iterator[dict[str, Any]]], tuple[str, ...]]
 
@@ -260,6 +381,8 @@ SETS: dict[str, Download] = {
     "complaints": (complaints, COMPLAINT_COLUMNS),
     "events": (events, EVENT_COLUMNS),
     "complaint_events": (complaint_events, COMPLAINT_EVENT_COLUMNS),
+    "vendor_links": (vendor_links, VENDOR_LINK_COLUMNS),
+    "vendor_answers": (vendor_answers, VENDOR_ANSWER_COLUMNS),
 }
 # The sets that are the event log, every change and who made it, for those who read it (permissions.py).
 EVENT_LOG = frozenset({"events", "complaint_events"})

@@ -1,6 +1,6 @@
-"""Downloads for anyone signed in: every vendor, contact, commitment and complaint as CSV, or all as JSON;
-the event log's events (the ledger's and the complaints') too for those who read it
-(permissions.reads_event_log)."""
+"""Downloads for anyone signed in: every vendor, contact, commitment, complaint, vendor's link and answer
+as CSV, or all as JSON; the event log's events (the ledger's and the complaints') too for those who read
+it (permissions.reads_event_log)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,10 @@ def index():
     return render_template("exports/index.html", sets=list(readable_sets()))
 
 
-@bp.route("/<any(vendors, contacts, commitments, complaints, events, complaint_events):name>.csv")
+@bp.route(
+    "/<any(vendors, contacts, commitments, complaints, events, complaint_events, vendor_links, "
+    "vendor_answers):name>.csv"
+)
 @login_required
 def csv_file(name: str):
     sets = readable_sets()

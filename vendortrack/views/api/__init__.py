@@ -15,6 +15,7 @@ from vendortrack.views.api import (
     schemas,
     scores,
     users,
+    vendor_links,
     vendors,
 )
 
@@ -23,6 +24,7 @@ BLUEPRINTS = (
     vendors.bp,
     commitments.bp,
     complaints.bp,
+    vendor_links.bp,
     scores.bp,
     users.bp,
     exports.bp,

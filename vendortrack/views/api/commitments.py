@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask.views import MethodView
 from sqlalchemy.orm import selectinload
 
-from vendortrack import ledger
+from vendortrack import ledger, vendor_links
 from vendortrack.extensions import db
 from vendortrack.models import Commitment, Contact, LedgerEvent, User, Vendor
 from vendortrack.views.api import schemas
@@ -61,14 +62,16 @@ def log_commitment(values: dict[str, Any], vendor_id: int):
 
     Logged after its due time, it can carry what already happened (status and that outcome's
     fields, as in resolve): both are written in one transaction, or neither. A rescheduled one
-    answers with `rescheduled_to` set.
+    answers with `rescheduled_to` set. Logged open for a vendor that asks for confirmations, its
+    contact is emailed a link to confirm it (GET /api/v1/vendor-links?commitment_id=).
     """
     vendor = get_or_404(Vendor, vendor_id)
     values = with_references(values, REFERENCES)
     with ledger_write(reread=False):
-        commitment = ledger.log_what_happened(
-            db.session, vendor=vendor, actor=current_api_user(), now=request_now(), **values
-        )
+        actor, now = current_api_user(), request_now()
+        commitment = ledger.log_what_happened(db.session, vendor=vendor, actor=actor, now=now, **values)
+        rules = vendor_links.LinkRules.from_config(current_app.config)
+        vendor_links.ask_on_logging(db.session, commitment, actor=actor, now=now, rules=rules)
     return commitment
 
 
@@ -133,7 +136,7 @@ def history(commitment_id: int):
     events = db.session.scalars(
         sa.select(LedgerEvent)
         .where(LedgerEvent.commitment_id == commitment.id)
-        .options(selectinload(LedgerEvent.actor))
+        .options(selectinload(LedgerEvent.actor), selectinload(LedgerEvent.actor_contact))
         .order_by(LedgerEvent.at, LedgerEvent.id)
     ).all()
     return {"items": events}

@@ -13,6 +13,7 @@ from vendortrack.scores.rules import is_unanswered_by
 from vendortrack.views.api.guard import request_now
 from vendortrack.views.api.schemas import (
     TEXT_MAX,
+    ByContactSchema,
     PageArgsSchema,
     PageSchema,
     StrictBoolean,
@@ -201,7 +202,7 @@ class ReopenSchema(Schema):
     reason = text(TEXT_MAX, required=True, metadata={"description": "Why it is open again."})
 
 
-class ComplaintEventSchema(Schema):
+class ComplaintEventSchema(ByContactSchema):
     id = fields.Integer()
     at = UTCDateTime()
     action = fields.Enum(ComplaintAction)

@@ -203,7 +203,7 @@ def history(complaint_id: int):
     events = db.session.scalars(
         sa.select(ComplaintEvent)
         .where(ComplaintEvent.complaint_id == complaint.id)
-        .options(selectinload(ComplaintEvent.actor))
+        .options(selectinload(ComplaintEvent.actor), selectinload(ComplaintEvent.actor_contact))
         .order_by(ComplaintEvent.at, ComplaintEvent.id)
     ).all()
     return {"items": events}

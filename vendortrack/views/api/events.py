@@ -13,7 +13,7 @@ from vendortrack.extensions import db
 from vendortrack.models import EventAction
 from vendortrack.permissions import reads_event_log
 from vendortrack.views.api.guard import ApiBlueprint, current_api_user, documented
-from vendortrack.views.api.schemas import PER_PAGE_MAX, UTCDateTime, row_id
+from vendortrack.views.api.schemas import PER_PAGE_MAX, ByContactSchema, UTCDateTime, row_id
 
 bp = ApiBlueprint(
     "api_events", __name__, url_prefix="/api/v1/events", description="Every ledger event, for admins."
@@ -51,11 +51,14 @@ class EventLogQuerySchema(Schema):
         return data
 
 
-class LogEventSchema(Schema):
+class LogEventSchema(ByContactSchema):
     id = fields.Integer()
     at = UTCDateTime()
     action = fields.Enum(EventAction)
-    actor_id = fields.Integer(allow_none=True, metadata={"description": "null: the scheduler."})
+    actor_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "null: the scheduler, or the vendor's contact (actor_contact_id)."},
+    )
     vendor_id = fields.Integer()
     commitment_id = fields.Integer()
     before = fields.Dict()

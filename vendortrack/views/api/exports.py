@@ -1,5 +1,5 @@
-"""API for taking the ledger away: every vendor, contact, commitment and complaint as one JSON document,
-and every event for those who read the event log (permissions.reads_event_log)."""
+"""API for taking the ledger away: every vendor, contact, commitment, complaint, vendor's link and answer
+as one JSON document, and every event for those who read the event log (permissions.reads_event_log)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_smorest import abort
 
 from vendortrack.extensions import db
-from vendortrack.models import Commitment, Complaint, Contact, User, Vendor
+from vendortrack.models import Commitment, Complaint, Contact, User, Vendor, VendorAnswer, VendorLink
 from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
 
@@ -25,6 +25,8 @@ def _missing(model: type, row_id: int) -> str:
         Commitment: _("There is no commitment #%(id)d.", id=row_id),
         Complaint: _("There is no complaint #%(id)d.", id=row_id),
         User: _("There is no user #%(id)d.", id=row_id),
+        VendorLink: _("There is no vendor link #%(id)d.", id=row_id),
+        VendorAnswer: _("There is no answer #%(id)d.", id=row_id),
     }
     return messages[model]
 

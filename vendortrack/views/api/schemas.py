@@ -339,7 +339,24 @@ class ResolveSchema(OutcomeSchema):
     reason = text(TEXT_MAX)
 
 
-class EventSchema(Schema):
+def _actor_contact_name(event) -> str | None:
+    return event.actor_contact.name if event.actor_contact is not None else None
+
+
+class ByContactSchema(Schema):
+    """An event's other actor: the vendor's contact, who acted themselves through their link."""
+
+    actor_contact_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "The vendor's contact who acted through their link; then no actor of ours."},
+    )
+    actor_contact_name = fields.Function(
+        _actor_contact_name,
+        metadata={"type": "string", "nullable": True, "description": "That contact's name."},
+    )
+
+
+class EventSchema(ByContactSchema):
     id = fields.Integer()
     at = UTCDateTime()
     action = fields.Enum(EventAction)

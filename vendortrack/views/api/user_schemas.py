@@ -123,8 +123,8 @@ def _rows(set_name: str, columns: tuple[str, ...], **kwargs) -> fields.List:
 
 
 class LedgerExportSchema(Schema):
-    """Every vendor, contact, commitment, complaint and (for an admin) event, as the JSON download holds
-    them."""
+    """Every vendor, contact, commitment, complaint, vendor's link and answer, and (for an admin) event,
+    as the JSON download holds them."""
 
     exported_at = UTCDateTime(required=True)
     vendors = _rows("vendors", export.VENDOR_COLUMNS)
@@ -144,4 +144,14 @@ class LedgerExportSchema(Schema):
         metadata={
             "description": "Every step of every complaint, the event log's: in an admin's export only."
         },
+    )
+    vendor_links = _rows(
+        "vendor_links",
+        export.VENDOR_LINK_COLUMNS,
+        metadata={"description": "The links we sent vendors' contacts; never their secret."},
+    )
+    vendor_answers = _rows(
+        "vendor_answers",
+        export.VENDOR_ANSWER_COLUMNS,
+        metadata={"description": "What the contacts answered through their links, and our decisions."},
     )
