@@ -454,8 +454,10 @@ def test_a_late_badge_says_hours_and_minutes(client, editor, meeting):
     assert "2 h 10 min late" in visible(text(client.get(f"/commitments/{meeting.id}")))
 
 
-def test_the_history_names_every_field_any_event_carries_in_words(client, editor, vendor, session, make_user):
-    from vendortrack import jobs
+def test_the_history_names_every_field_any_event_carries_in_words(
+    client, app, editor, vendor, session, make_user
+):
+    from vendortrack import jobs, mail, vendor_links
     from vendortrack.templating import FIELD_LABELS
 
     colleague = make_user(Role.editor, name="Cole League")
@@ -491,6 +493,19 @@ def test_the_history_names_every_field_any_event_carries_in_words(client, editor
     ledger.cancel(session, first, actor=editor, now=NOW, reason="Not needed")
     ledger.reopen(session, first, actor=editor, now=NOW)
     follow_up = ledger.reschedule(session, first, actor=editor, now=NOW, new_due_at=NOW + timedelta(days=3))
+    link, _token = vendor_links.ask(
+        session,
+        follow_up,
+        contact=jan,
+        actor=editor,
+        now=NOW,
+        rules=vendor_links.LinkRules(),
+        send_email=False,
+    )
+    with mail.mail_context(app):
+        vendor_links.propose(
+            session, link, due_at=NOW + timedelta(days=5), reason="Our van broke down", now=NOW, address=None
+        )
     session.commit()
 
     events = session.scalars(sa.select(LedgerEvent)).all()
@@ -502,10 +517,15 @@ def test_the_history_names_every_field_any_event_carries_in_words(client, editor
         for event in (
             e for e in events if e.commitment_id == commitment.id and e.action != EventAction.created
         ):
+            if event.action == EventAction.vendor_answered:  # what the vendor said, as a sentence
+                assert "Jan (vendor, through their link)" in history
+                assert "Proposed Sun, July 5, 2026, 12:00 PM UTC instead: Our van broke down" in history
+                assert "link_id" not in history and "answer:" not in history
+                continue
             for key in {*event.before, *event.after}:
                 assert key in FIELD_LABELS, f"{key} has no label"
                 assert f"{FIELD_LABELS[key]}:" in history
                 assert f"{key}:" not in history, f"the column name {key} is shown"
     assert "Flagged overdue:" in visible(text(client.get(f"/commitments/{first.id}")))
-    keys = {key for e in events for key in (*e.before, *e.after)}
+    keys = {key for e in events if e.action != EventAction.vendor_answered for key in (*e.before, *e.after)}
     assert keys - set(FIELD_LABELS) == set(), "every key any event carries, created ones too, has a label"

@@ -56,6 +56,7 @@ def register_blueprints(app: Flask) -> None:
     from vendortrack.views import (
         admin,
         api,
+        asking,
         auth,
         calendar,
         commitments,
@@ -74,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(vendors.bp)
     app.register_blueprint(commitments.bp)
     app.register_blueprint(complaints.bp)
+    app.register_blueprint(asking.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(scorecards.bp)
     app.register_blueprint(digest.bp)

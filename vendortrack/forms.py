@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -22,10 +23,11 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
+from vendortrack.i18n import LANGUAGES
 from vendortrack.ledger import OUT_OF_RANGE, TITLE_MAX, default_done_at
 from vendortrack.models import ExcuseCategory, Resolution, Status
 from vendortrack.templating import CHANNEL_LABELS, EXCUSE_LABELS, KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS
-from vendortrack.timeutil import in_zone, local_moment
+from vendortrack.timeutil import TIMEZONES, in_zone, local_moment
 from vendortrack.validation import InvalidInput, check_plain_text
 
 
@@ -81,6 +83,13 @@ class VendorForm(Form):
     email = EmailField(_l("Email"), validators=[Optional(), Length(max=254), Email()])
     phone = StringField(_l("Phone"), validators=[Length(max=50)])
     notes = TextAreaField(_l("Notes"), validators=[Length(max=10000)])
+    ask_to_confirm = BooleanField(
+        _l("Ask the contact to confirm each new commitment by email"),
+        description=_l(
+            "When a commitment is logged, the contact who made it gets an email with a link to confirm "
+            "it, propose another time, or say it is done; only a contact with an email address."
+        ),
+    )
 
 
 class ContactForm(Form):
@@ -88,6 +97,18 @@ class ContactForm(Form):
     role = StringField(_l("Role"), validators=[Length(max=120)])
     email = EmailField(_l("Email"), validators=[Optional(), Length(max=254), Email()])
     phone = StringField(_l("Phone"), validators=[Length(max=50)])
+    # What their link's page and our emails to them are written in; "" is not set (English, our zone).
+    language = SelectField(_l("Language"), filters=[lambda value: value or ""])
+    timezone = SelectField(_l("Time zone"), filters=[lambda value: value or ""])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.language.choices = [("", _l("Not set (English)")), *LANGUAGES.items()]
+        ours = current_app.config["VENDORTRACK_TIMEZONE"]
+        self.timezone.choices = [
+            ("", _l("Not set (ours: %(zone)s)", zone=ours)),
+            *((z, z) for z in TIMEZONES),
+        ]
 
 
 def past_moment(day_field: DateField, time_field: TimeField, tz: str, now: datetime) -> datetime | None:

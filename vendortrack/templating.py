@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -469,6 +470,22 @@ def answer_words(answer: Any, tz: str | None = None) -> str:
     return f"{said} {answer.message}".strip()
 
 
+def said_through_link(after: Mapping[str, Any], tz: str | None = None) -> str:
+    """What a contact answered, read back from their `vendor_answered` event's after (ledger.recorded
+    values: moments as ISO text), in answer_words' sentence."""
+    try:
+        kind = AnswerKind(after.get("answer"))
+    except ValueError:
+        return _("Answered.")
+    said = SimpleNamespace(
+        kind=kind,
+        **{name: after.get(name) for name in ("proposed_due_at", "done_at", "answer_due_at", "apologised")},
+        message=after.get("message") or "",
+        case_owner_name=after.get("case_owner_name") or "",
+    )
+    return answer_words(said, tz)
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(local, "local")
     app.add_template_filter(decimal, "decimal")
@@ -490,6 +507,7 @@ def register(app: Flask) -> None:
     app.add_template_global(answers_line, "answers_line")
     app.add_template_global(responsiveness_words, "responsiveness_words")
     app.add_template_global(answer_words, "answer_words")
+    app.add_template_global(said_through_link, "said_through_link")
 
     # Globals, not a context processor, so imported macros see them too.
     app.jinja_env.globals.update(

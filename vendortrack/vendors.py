@@ -9,19 +9,37 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from vendortrack.i18n import LANGUAGES
 from vendortrack.models import Contact, Vendor
 from vendortrack.models.vendor import name_key
+from vendortrack.timeutil import is_timezone
 from vendortrack.validation import InvalidInput
 
-VENDOR_FIELDS = ("name", "category", "website", "email", "phone", "notes")
-CONTACT_FIELDS = ("name", "role", "email", "phone")
+VENDOR_FIELDS = ("name", "category", "website", "email", "phone", "notes", "ask_to_confirm")
+CONTACT_FIELDS = ("name", "role", "email", "phone", "language", "timezone")
 
 
-def _clean(values: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, str]:
+def _clean(values: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
     unknown = set(values) - set(allowed)
     if unknown:
         raise InvalidInput(sorted(unknown)[0], _l("Unknown field."))
-    return {k: (v or "").strip() for k, v in values.items()}
+    return {k: _cleaned(k, v) for k, v in values.items()}
+
+
+def _cleaned(field: str, value: Any) -> Any:
+    """A field's value as stored: text stripped; a flag; a contact's language and zone, or None
+    when not set (then the installation's defaults apply)."""
+    if field == "ask_to_confirm":
+        return bool(value)
+    if field == "language":
+        if value and value not in LANGUAGES:
+            raise InvalidInput("language", _l("Choose one of the languages offered."))
+        return value or None
+    if field == "timezone":
+        if value and not is_timezone(value):
+            raise InvalidInput("timezone", _l("Choose one of the time zones offered."))
+        return value or None
+    return (value or "").strip()
 
 
 def _check_name_free(session: Session, name: str, except_id: int | None = None) -> str:

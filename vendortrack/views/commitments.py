@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from vendortrack import agenda, ledger
+from vendortrack import agenda, ledger, vendor_links
 from vendortrack.extensions import db
 from vendortrack.forms import CommitmentForm, LogForm, ResolveForm, show_moment
 from vendortrack.models import WRITERS, Commitment, Contact, Kind, Status, User
@@ -16,7 +16,7 @@ from vendortrack.templating import STANDING_LABELS, decimal
 from vendortrack.timeutil import utcnow
 from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
-from vendortrack.views import scorecards
+from vendortrack.views import link_panel, scorecards
 from vendortrack.views.locale import current_timezone
 from vendortrack.views.paging import paginate
 from vendortrack.views.saving import save, status_for
@@ -93,20 +93,28 @@ def index():
 def create(vendor_id: int):
     vendor = get_vendor(vendor_id)
     form = _commitment_form(vendor)
-    if form.validate_on_submit() and (
-        commitment := save(
-            form,
-            lambda: ledger.log_what_happened(
-                db.session,
-                vendor=vendor,
-                actor=current_user,
-                now=utcnow(),
-                **_chosen(form),
-                **form.outcome(current_timezone(), utcnow()),
-            ),
+    now = utcnow()
+
+    def log():
+        logged = ledger.log_what_happened(
+            db.session,
+            vendor=vendor,
+            actor=current_user,
+            now=now,
+            **_chosen(form),
+            **form.outcome(current_timezone(), now),
         )
-    ):
+        # A vendor that asks for confirmations is asked in the same write: both or neither.
+        asked = vendor_links.ask_on_logging(
+            db.session, _live(logged), actor=current_user, now=now, rules=link_panel.rules()
+        )
+        return logged, asked
+
+    if form.validate_on_submit() and (saved := save(form, log)):
+        commitment, asked = saved
         flash(_("Logged: %(title)s.", title=commitment.title), "success")
+        if asked is not None:
+            flash(_("Asked %(name)s to confirm.", name=asked.contact.name), "info")
         # The standing with what was just logged (a backfilled broken promise moves it), not as
         # the form showed it before.
         if (warning := scorecards.standing_warning(vendor, utcnow())) is not None:
@@ -127,9 +135,14 @@ def create(vendor_id: int):
     ), status_for(form)
 
 
+def _live(logged: Commitment) -> Commitment:
+    """What was logged as it stands: the follow-up, when it was logged as already moved."""
+    return logged.rescheduled_to if logged.status == Status.rescheduled else logged
+
+
 def _next_action(logged: Commitment) -> str:
     """Where to go after logging: the commitment if it is open and due (what happened?), else its vendor."""
-    live = logged.rescheduled_to if logged.status == Status.rescheduled else logged
+    live = _live(logged)
     if live.status == Status.open and live.due_at <= utcnow():
         return url_for("commitments.detail", commitment_id=live.id)
     return url_for("vendors.detail", vendor_id=logged.vendor_id)
@@ -138,21 +151,34 @@ def _next_action(logged: Commitment) -> str:
 @bp.route("/<id:commitment_id>")
 @login_required
 def detail(commitment_id: int):
-    commitment = get_commitment(commitment_id)
-    form = ResolveForm()
+    return detail_page(get_commitment(commitment_id))
+
+
+def _resolve_form(commitment: Commitment) -> ResolveForm:
+    """The outcome forms as a page first shows them: kept at the ledger's default, told now."""
+    form = ResolveForm(formdata=None)
     form.show_default_done(commitment.due_at, utcnow(), current_timezone())
     show_moment(form.notified_date, form.notified_time, utcnow(), current_timezone())
-    return _detail_page(commitment, form)
+    return form
 
 
-def _detail_page(commitment: Commitment, form: ResolveForm, status: int = 200):
+def detail_page(
+    commitment: Commitment,
+    form: ResolveForm | None = None,
+    status: int = 200,
+    refused: link_panel.Refused | None = None,
+):
+    """The page, with a refused form shown again: an outcome's (`form`), or one of the vendor's
+    link's (`refused`, views/asking.py)."""
     now = utcnow()
+    chain = agenda.chain(commitment)
     return render_template(
         "commitments/detail.html",
         commitment=commitment,
-        form=form,
-        chain=agenda.chain(commitment),
+        form=form or _resolve_form(commitment),
+        chain=chain,
         overdue=current_app.config["VENDORTRACK_RULES"].is_overdue(commitment.status, commitment.due_at, now),
+        asking=link_panel.panel(commitment, now, chain=chain, refused=refused),
     ), status
 
 
@@ -181,7 +207,7 @@ def resolve(commitment_id: int):
     ):
         flash(_("Outcome recorded."), "success")
         return redirect(url_for("commitments.detail", commitment_id=commitment.id))
-    return _detail_page(commitment, form, status=400)
+    return detail_page(commitment, form, status=400)
 
 
 @bp.route("/<id:commitment_id>/edit", methods=["GET", "POST"])

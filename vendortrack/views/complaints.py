@@ -41,6 +41,7 @@ from vendortrack.models import (
 from vendortrack.permissions import editor_required
 from vendortrack.scores.rules import Rules, VendorScore, is_answered_in_time, is_unanswered_by
 from vendortrack.timeutil import utcnow
+from vendortrack.views import link_panel
 from vendortrack.views.locale import current_timezone
 from vendortrack.views.paging import paginate
 from vendortrack.views.saving import save, status_for
@@ -295,24 +296,34 @@ def _step_forms(complaint: Complaint) -> dict:
     }
 
 
-def _detail_page(complaint: Complaint, failed: str | None = None, form=None, status: int = 200):
+def detail_page(
+    complaint: Complaint,
+    failed: str | None = None,
+    form=None,
+    status: int = 200,
+    refused: link_panel.Refused | None = None,
+):
+    """The page, with a refused form shown again: a step's (`failed`, `form`), or one of the
+    vendor's link's (`refused`, views/asking.py)."""
     forms = _step_forms(complaint)
     if failed is not None:
         forms[failed] = form
+    now = utcnow()
     return render_template(
         "complaints/detail.html",
         complaint=complaint,
         forms=forms,
         failed=failed,
-        now=utcnow(),
-        **judged(utcnow()),
+        now=now,
+        asking=link_panel.panel(complaint, now, refused=refused),
+        **judged(now),
     ), status
 
 
 @bp.route("/<id:complaint_id>")
 @login_required
 def detail(complaint_id: int):
-    return _detail_page(get_complaint(complaint_id))
+    return detail_page(get_complaint(complaint_id))
 
 
 def _after_step(complaint: Complaint, message: str):
@@ -348,7 +359,7 @@ def answer(complaint_id: int):
 
     if form.validate_on_submit() and save(form, write):
         return _after_step(complaint, _("The vendor's answer is recorded."))
-    return _detail_page(complaint, "answer", form, 400)
+    return detail_page(complaint, "answer", form, 400)
 
 
 @bp.route("/<id:complaint_id>/dated-answer", methods=["POST"])
@@ -369,7 +380,7 @@ def dated_answer(complaint_id: int):
         ),
     ):
         return _after_step(complaint, _("The dated answer is recorded as a promise."))
-    return _detail_page(complaint, "dated", form, 400)
+    return detail_page(complaint, "dated", form, 400)
 
 
 @bp.route("/<id:complaint_id>/resolve", methods=["POST"])
@@ -394,7 +405,7 @@ def resolve(complaint_id: int):
             return _after_step(complaint, _("Withdrawn: the complaint no longer counts."))
         return _after_step(complaint, _("The complaint is resolved."))
     failed = "withdraw" if form.resolution.data == Resolution.withdrawn else "resolve"
-    return _detail_page(complaint, failed, form, 400)
+    return detail_page(complaint, failed, form, 400)
 
 
 @bp.route("/<id:complaint_id>/reopen", methods=["POST"])
@@ -409,7 +420,7 @@ def reopen(complaint_id: int):
         ),
     ):
         return _after_step(complaint, _("Reopened."))
-    return _detail_page(complaint, "reopen", form, 400)
+    return detail_page(complaint, "reopen", form, 400)
 
 
 @bp.route("/<id:complaint_id>/edit", methods=["GET", "POST"])
