@@ -29,8 +29,11 @@ from vendortrack.vendors import add_contact
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The only routes open to anyone: the sign-in page, the digest's secret unsubscribe link (it works
 # from a mail client, signed out), the calendar feed (its secret URL is the credential, and calendar
-# apps sign in to nothing), the API's description, static files and the favicon that points at one.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "digest.unsubscribe", "calendar.feed"})
+# apps sign in to nothing), a vendor contact's link page and its forms (its token is the credential:
+# tests/test_vendor_link_page.py), the API's description, static files and the favicon.
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "digest.unsubscribe", "calendar.feed", "vendor_link.show", "vendor_link.act"}
+)
 PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/favicon.ico"})
 # Writes a viewer may make: signing in and out, their own name, time zone and password, and their
 # own calendar feed (what it shows, a new secret address), and their own profile over the API.
@@ -38,8 +41,9 @@ SELF_SERVICE = frozenset(
     {"auth.login", "auth.logout", "auth.profile", "calendar.choose_scope", "calendar.new_secret", "api_me.me"}
 )
 # Writes exempt from CSRF because a secret in the URL authenticates them: RFC 8058's one-click
-# unsubscribe is a POST from the mail client, which has no form to carry a CSRF token.
-TOKEN_AUTHENTICATED = frozenset({"digest.unsubscribe"})
+# unsubscribe is a POST from the mail client, which has no form to carry a CSRF token. A vendor's
+# link page checks a form token of its own, as a vendor has no session (test_vendor_link_page.py).
+TOKEN_AUTHENTICATED = frozenset({"digest.unsubscribe", "vendor_link.act"})
 # Bookkeeping that even a refused request may touch; it is not a change to the ledger.
 IGNORED_COLUMNS = frozenset({("api_token", "last_used_at")})
 MISSING_ID = 999_999

@@ -53,6 +53,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from vendortrack.extensions import csrf
     from vendortrack.views import (
         admin,
         api,
@@ -63,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
         complaints,
         digest,
         scorecards,
+        vendor_link,
         vendors,
     )
     from vendortrack.views.exports import bp as exports_bp
@@ -82,6 +84,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(exports_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(calendar.bp)
+    # The vendor's link pages check a form token of their own: Flask-WTF's lives in a session, and
+    # a vendor is given no cookie.
+    csrf.exempt(vendor_link.bp)
+    app.register_blueprint(vendor_link.bp)
     api.register(app)
     app.add_url_rule("/", endpoint="index", view_func=vendors.home)
     # Browsers ask for /favicon.ico whatever the page links; send them to the icon the pages use.

@@ -19,6 +19,7 @@ from werkzeug.exceptions import (
 
 from vendortrack.extensions import db
 from vendortrack.gunicorn_conf import RequestTimedOut
+from vendortrack.security import is_vendor_page
 
 API_PREFIX = "/api/"
 RETRY_AFTER_SECONDS = 10  # a restart of the database takes about that long
@@ -89,6 +90,11 @@ def handle_http_error(error: HTTPException):
         # A Host outside TRUSTED_HOSTS is refused before routing, so no link on a page can be built.
         message = _("This server does not answer to that host name.")
         return message, status, {"Content-Type": "text/plain; charset=utf-8"}
+    if is_vendor_page():
+        # A vendor's link page: no navigation of ours, no sign-in link. One "not found" whatever the
+        # token was (unknown, revoked, expired, closed), so the page tells none of them apart.
+        template = "vendor_link/not_found.html" if status == 404 else "vendor_link/error.html"
+        return render_template(template, error=error), status
     template = f"errors/{status}.html" if status in (403, 404, 413, 503) else "errors/generic.html"
     return render_template(template, error=error), status
 

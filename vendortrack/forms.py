@@ -417,3 +417,85 @@ class ComplaintResolveForm(Form):
 
 class ComplaintReopenForm(Form):
     reason = TextAreaField(_l("Why is it reopened?"), validators=[Length(max=2000)])
+
+
+# -- the vendor's own page (views/vendor_link.py) -----------------------------------------------
+
+
+class VendorPageForm(Form):
+    """A form on a vendor's link page. Its token is the page's own, bound to the link
+    (views/vendor_link.py), not Flask-WTF's: that one lives in a session, and a vendor gets no cookie.
+    Lengths are the service's to refuse (vendor_links), so the page and the rule say the same."""
+
+    class Meta:
+        csrf = False
+
+
+class ConfirmForm(VendorPageForm):
+    """ "I'll be there": nothing to fill in."""
+
+
+class ProposeForm(VendorPageForm):
+    proposed_date = DateField(_l("New date"), validators=[InputRequired()])
+    proposed_time = TimeField(
+        _l("Time"), validators=[Optional()], description=_l("Leave empty for the end of the day.")
+    )
+    message = TextAreaField(_l("Why it has to move"))
+
+    REFUSAL_FIELDS = {"proposed_due_at": "proposed_date"}
+
+    def proposed_at(self, tz: str) -> datetime | None:
+        return _moment(self.proposed_date, self.proposed_time, tz)
+
+
+class DoneForm(VendorPageForm):
+    done_date = DateField(_l("Done on"), validators=[Optional()])
+    done_time = TimeField(_l("at"), validators=[Optional()])
+    message = TextAreaField(_l("A note (optional)"))
+
+
+class CannotForm(VendorPageForm):
+    message = TextAreaField(_l("Why it cannot be done"))
+
+
+class TakeUpForm(VendorPageForm):
+    """The contact answers a complaint: who owns it, an apology or not, a message, and perhaps the
+    date of their full answer, in one save."""
+
+    case_owner_name = StringField(_l("Who owns it at your end"))
+    apologised = RadioField(_l("Do you apologise?"), choices=YES_NO, default="no", validators=[Optional()])
+    message = TextAreaField(_l("Your message (optional)"))
+    answer_by_date = DateField(
+        _l("You will have our full answer by"),
+        validators=[Optional()],
+        description=_l("Optional: we count it as your promise."),
+    )
+    answer_by_time = TimeField(_l("Time"), validators=[Optional()])
+
+    REFUSAL_FIELDS = {"answer_by": "answer_by_date"}
+
+    def answer_by(self, tz: str) -> datetime | None:
+        return _moment(self.answer_by_date, self.answer_by_time, tz)
+
+
+class AnswerDateForm(VendorPageForm):
+    answer_by_date = DateField(
+        _l("You will have our full answer by"),
+        validators=[InputRequired()],
+        description=_l("We count it as your promise."),
+    )
+    answer_by_time = TimeField(_l("Time"), validators=[Optional()])
+
+    REFUSAL_FIELDS = {"answer_by": "answer_by_date"}
+
+    def answer_by(self, tz: str) -> datetime | None:
+        return _moment(self.answer_by_date, self.answer_by_time, tz)
+
+
+class ReplyForm(VendorPageForm):
+    message = TextAreaField(_l("Your answer"))
+
+
+class PreferencesForm(VendorPageForm):
+    language = SelectField(_l("Language"), choices=list(LANGUAGES.items()))
+    timezone = SelectField(_l("Time zone"), choices=[(zone, zone) for zone in TIMEZONES])
