@@ -15,7 +15,7 @@ from tests import mailserver
 from tests.conftest import NOW
 from tests.mailserver import MailServer, app_with, smtp_settings
 from vendortrack import jobs, ledger, mail, vendor_links
-from vendortrack.models import Kind, VendorAnswer
+from vendortrack.models import Kind, OutboxMessage, VendorAnswer
 from vendortrack.timeutil import utcnow
 from vendortrack.vendors import add_contact
 
@@ -90,6 +90,10 @@ def test_the_ask_reaches_the_contact_in_their_language_and_zone_with_a_link_that
     link = vendor_links.find_open(session, token, utcnow(), vendor_links.LinkRules())
     assert link.commitment_id == meeting.id and link.contact_id == anna.id
     assert link.emailed_to == "anna@kovacs.test"
+    # Delivered, the outbox's copy forgets the token: the database holds it nowhere but hashed.
+    kept = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient == anna.email)).one()
+    assert token not in kept.body_text and token not in kept.body_html
+    assert "/v/…" in kept.body_text
 
 
 def test_the_owner_hears_of_a_proposal_with_the_commitments_address_and_the_contact_of_our_decision(

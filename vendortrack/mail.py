@@ -7,6 +7,7 @@ marked failed with its error, never dropped.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import uuid
 from collections.abc import Iterator, Mapping
@@ -211,6 +212,15 @@ def backoff(attempts: int, base: timedelta) -> timedelta:
     return min(base * (2 ** min(attempts - 1, 30)), max(base, MAX_RETRY_GAP))
 
 
+# A vendor's link (vendor_links.link_url: /v/<token>): its token is kept nowhere but as a hash, and
+# in the ask's email only until that is delivered, after which the outbox's copy loses it.
+_VENDOR_LINK_TOKEN = re.compile(r"/v/[A-Za-z0-9_-]{16,}")
+
+
+def forget_secrets(body: str) -> str:
+    return _VENDOR_LINK_TOKEN.sub("/v/…", body)
+
+
 def send_due(session: Session, now: datetime, config: Mapping[str, Any]) -> dict[str, int]:
     """Deliver every message whose time has come; each is claimed first by a conditional UPDATE,
     committed, so a second sender skips it. Returns how many were sent, retried and failed."""
@@ -243,6 +253,7 @@ def send_due(session: Session, now: datetime, config: Mapping[str, Any]) -> dict
                 done["failed"] += 1
         else:
             row.state, row.sent_at, row.last_error = MailState.sent, now, ""
+            row.body_text, row.body_html = forget_secrets(row.body_text), forget_secrets(row.body_html)
             done["sent"] += 1
         session.commit()
     return done

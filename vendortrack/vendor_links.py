@@ -234,8 +234,8 @@ def ask_on_logging(
     contact = commitment.contact
     if not commitment.vendor.ask_to_confirm or contact is None or not contact.email:
         return None
-    if not is_open_item(commitment):
-        return None
+    if not is_open_item(commitment) or commitment.due_at <= now:
+        return None  # history written down after the fact: nothing left to confirm
     link, _token = ask(
         session,
         commitment,
@@ -540,6 +540,8 @@ def give_dated_answer(
         raise InvalidInput("answer_by", _l("Answer the complaint first: who owns it at your end."))
     if due_at is None:
         raise InvalidInput("answer_by", _l("Give the date of your answer."))
+    if due_at <= now:  # said to the contact in their words; the ledger refuses it too
+        raise InvalidInput("answer_by", _l("Give a date that is still to come."))
     try:
         complaints.give_dated_answer(
             session, complaint, due_at=due_at, actor=None, now=now, at=now, by_contact=link.contact
@@ -687,8 +689,12 @@ def _email_contact(
     contact = link.contact
     if not contact.email:
         return False
+    answer = context.get("answer")
+    # Who speaks to the vendor: the one who decided on their answer, else who asked; never by email.
+    asker = name_for_vendor(answer.decided_by if answer is not None and answer.decided_by else link.asked_by)
     with speaking(contact):
         context = {
+            "asker": asker,
             "link": link,
             "item": item,
             "is_complaint": isinstance(item, Complaint),
@@ -698,15 +704,16 @@ def _email_contact(
         }
         if "token" in context:
             context["url"] = link_url(context.pop("token"))
-        subject = _subject(kind, link, item, context.get("answer"))
+        subject = _subject(kind, link, item, answer, asker)
         rendered = mail.render(kind.value, subject, **context)
     return mail.queue(
         session, recipient=contact.email, kind=kind, period_key=period_key, rendered=rendered, now=now
     )
 
 
-def _subject(kind: MailKind, link: VendorLink, item: Item, answer: VendorAnswer | None) -> str:
-    asker = link.asked_by.display_name
+def _subject(
+    kind: MailKind, link: VendorLink, item: Item, answer: VendorAnswer | None, asker: str = ""
+) -> str:
     if kind == MailKind.vendor_ask:
         return _("%(name)s asks you about: %(title)s", name=asker, title=item.title)
     if kind == MailKind.vendor_told:
