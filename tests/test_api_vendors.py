@@ -296,6 +296,8 @@ def test_editor_changes_a_contacts_details_and_keeps_the_rest(client, auth, make
         ({"name": "   "}, "name"),
         ({"email": "x" * 255}, "email"),
         ({"vendor_id": 2}, "vendor_id"),
+        ({"language": "de"}, "language"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
     ],
 )
 def test_a_wrong_contact_change_is_refused_naming_the_field_and_nothing_changes(
@@ -339,3 +341,22 @@ def test_a_viewer_may_not_change_a_contact(client, auth, viewer, token_for, make
     )
     assert response.status_code == 403
     assert client.get(f"/api/v1/vendors/{vendor.id}/contacts", headers=auth).get_json()["items"] == [contact]
+
+
+def test_a_contacts_language_and_zone_and_a_vendors_ask_to_confirm_are_set_through_the_api(
+    client, auth, make_vendor
+):
+    vendor = make_vendor("Kovács Kft.")
+    contact = client.post(
+        f"/api/v1/vendors/{vendor.id}/contacts",
+        headers=auth,
+        json={"name": "Kovács Anna", "language": "hu", "timezone": "Europe/Budapest"},
+    ).get_json()
+    assert (contact["language"], contact["timezone"]) == ("hu", "Europe/Budapest")
+    cleared = client.patch(
+        f"/api/v1/vendors/{vendor.id}/contacts/{contact['id']}", headers=auth, json={"timezone": None}
+    ).get_json()
+    assert cleared["timezone"] is None and cleared["language"] == "hu"
+    assert client.get(f"/api/v1/vendors/{vendor.id}", headers=auth).get_json()["ask_to_confirm"] is False
+    asking = client.patch(f"/api/v1/vendors/{vendor.id}", headers=auth, json={"ask_to_confirm": True})
+    assert asking.status_code == 200 and asking.get_json()["ask_to_confirm"] is True

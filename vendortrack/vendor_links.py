@@ -22,8 +22,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from vendortrack import complaints, ledger, mail
-from vendortrack.i18n import LANGUAGES, speaking, user_timezone
+from vendortrack import complaints, ledger, mail, vendors
+from vendortrack.i18n import speaking, user_timezone
 from vendortrack.models import (
     AnswerKind,
     AnswerState,
@@ -38,7 +38,7 @@ from vendortrack.models import (
     VendorLink,
 )
 from vendortrack.throttle import address_key
-from vendortrack.timeutil import CLOCK_SKEW, TIMEZONES
+from vendortrack.timeutil import CLOCK_SKEW
 from vendortrack.validation import InvalidInput, check_plain_text
 
 TOKEN_BYTES = 24  # 192 bits, at least the 128 the design asks for
@@ -574,15 +574,11 @@ def reply(
 
 
 def set_preferences(contact: Contact, *, language: str | None, timezone: str | None) -> Contact:
-    """The contact's language and zone, picked on their page and remembered for the next one."""
-    if language is not None:
-        if language not in LANGUAGES:
-            raise InvalidInput("language", _l("Choose one of the languages offered."))
-        contact.language = language
-    if timezone is not None:
-        if timezone not in TIMEZONES:
-            raise InvalidInput("timezone", _l("Choose one of the time zones offered."))
-        contact.timezone = timezone
+    """The contact's language and zone, picked on their page and remembered for the next one;
+    checked as the contact form checks them (vendors.cleaned)."""
+    for field, value in (("language", language), ("timezone", timezone)):
+        if value is not None:
+            setattr(contact, field, vendors.cleaned(field, value))
     return contact
 
 

@@ -23,10 +23,10 @@ def _clean(values: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
     unknown = set(values) - set(allowed)
     if unknown:
         raise InvalidInput(sorted(unknown)[0], _l("Unknown field."))
-    return {k: _cleaned(k, v) for k, v in values.items()}
+    return {k: cleaned(k, v) for k, v in values.items()}
 
 
-def _cleaned(field: str, value: Any) -> Any:
+def cleaned(field: str, value: Any) -> Any:
     """A field's value as stored: text stripped; a flag; a contact's language and zone, or None
     when not set (then the installation's defaults apply)."""
     if field == "ask_to_confirm":

@@ -15,8 +15,7 @@ from vendortrack.importing import ImportFailed, Preview, Problem
 from vendortrack.unit_of_work import writing
 from vendortrack.validation import InvalidInput
 from vendortrack.views.api.guard import ApiBlueprint, current_api_user, documented, request_now
-from vendortrack.views.api.schemas import ErrorSchema, StrictBoolean, UTCDateTime
-from vendortrack.views.api.user_schemas import known_timezone
+from vendortrack.views.api.schemas import ErrorSchema, StrictBoolean, UTCDateTime, known_timezone
 
 bp = ApiBlueprint(
     "api_imports",

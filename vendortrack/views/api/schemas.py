@@ -10,8 +10,10 @@ from flask import current_app
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from vendortrack.i18n import LANGUAGES
 from vendortrack.ledger import LOGGED_OUTCOMES, OUT_OF_RANGE, TITLE_MAX, in_range
 from vendortrack.models import EventAction, ExcuseCategory, Kind, Status
+from vendortrack.timeutil import is_timezone
 from vendortrack.validation import InvalidInput, check_plain_text, plain_text_pattern
 from vendortrack.views.api.guard import request_now
 
@@ -144,6 +146,25 @@ class MeSchema(UserRefSchema):
 # --- vendors and contacts -----------------------------------------------------------------------
 
 
+def known_timezone(value: str | None) -> None:
+    if value is not None and not is_timezone(value):
+        raise ValidationError(_("Choose an IANA time zone, such as Europe/Warsaw."))
+
+
+def timezone_field(**kwargs) -> fields.String:
+    return fields.String(
+        allow_none=True,
+        validate=known_timezone,
+        metadata={"description": "An IANA time zone; null for the installation's default."},
+        **kwargs,
+    )
+
+
+def known_language(value: str | None) -> None:
+    if value is not None and value not in LANGUAGES:
+        raise ValidationError(_("Choose one of the languages offered."))
+
+
 class VendorSchema(Schema):
     id = fields.Integer()
     name = fields.String()
@@ -155,6 +176,9 @@ class VendorSchema(Schema):
     created_at = UTCDateTime()
     archived_at = UTCDateTime(allow_none=True)
     is_archived = fields.Boolean()
+    ask_to_confirm = fields.Boolean(
+        metadata={"description": "Each new commitment's contact is asked to confirm it through their link."}
+    )
 
 
 class VendorPageSchema(PageSchema):
@@ -174,6 +198,7 @@ class VendorPatchSchema(Schema):
     email = line(254)
     phone = line(50)
     notes = text(TEXT_MAX)
+    ask_to_confirm = StrictBoolean()
 
 
 class VendorCreateSchema(VendorPatchSchema):
@@ -187,6 +212,8 @@ class ContactSchema(Schema):
     role = fields.String()
     email = fields.String()
     phone = fields.String()
+    language = fields.String(allow_none=True)
+    timezone = fields.String(allow_none=True)
     created_at = UTCDateTime()
 
 
@@ -199,6 +226,12 @@ class ContactPatchSchema(Schema):
     role = line(120)
     email = line(254)
     phone = line(50)
+    language = fields.String(
+        allow_none=True,
+        validate=known_language,
+        metadata={"enum": [*LANGUAGES, None], "description": "What their link's page and our emails are in."},
+    )
+    timezone = timezone_field()
 
 
 class ContactCreateSchema(ContactPatchSchema):

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from vendortrack import export
 from vendortrack.i18n import LANGUAGES
 from vendortrack.models import Role
-from vendortrack.timeutil import is_timezone
-from vendortrack.views.api.schemas import PageSchema, StrictBoolean, UTCDateTime, line, name
+from vendortrack.views.api.schemas import (
+    PageSchema,
+    StrictBoolean,
+    UTCDateTime,
+    known_language,
+    line,
+    name,
+    timezone_field,
+)
 
 ROLES = [role.value for role in Role]
-
-
-def known_timezone(value: str | None) -> None:
-    if value is not None and not is_timezone(value):
-        raise ValidationError(_("Choose an IANA time zone, such as Europe/Warsaw."))
-
-
-def timezone_field(**kwargs) -> fields.String:
-    return fields.String(
-        allow_none=True,
-        validate=known_timezone,
-        metadata={"description": "An IANA time zone; null for the installation's default."},
-        **kwargs,
-    )
 
 
 # --- users --------------------------------------------------------------------------------------
@@ -52,11 +44,6 @@ class UserPatchSchema(Schema):
     role = fields.String(validate=validate.OneOf(ROLES))
     name = line(120)
     timezone = timezone_field()
-
-
-def known_language(value: str | None) -> None:
-    if value is not None and value not in LANGUAGES:
-        raise ValidationError(_("Choose one of the languages offered."))
 
 
 class MePatchSchema(Schema):
