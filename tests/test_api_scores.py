@@ -131,7 +131,7 @@ def test_the_scorecard_takes_as_many_statements_for_forty_vendors_as_for_four(
     build_history(session, more, editor, per_vendor=5)
     many = count_statements(app, lambda: client.get("/api/v1/scorecard", headers=headers))
     assert few == many
-    assert few <= 8
+    assert few <= 9  # the answers to our asks through the links, every vendor's, are one of them
 
 
 @pytest.mark.skipif(not PG_URL, reason="VENDORTRACK_TEST_DATABASE_URL is not set")

@@ -21,6 +21,8 @@ N_C = sum(2 ** (-days / 180) for days in RAISED_DAYS_AGO)
 ANSWERED_ALL = f"{100 * (N_C + 1) / (N_C + 2):.1f} %"
 # Answered none: S_a = 0, 1 / 4.7790 = 20.9 %, "unreliable" (< 40).
 ANSWERED_NONE = f"{100 * 1 / (N_C + 2):.1f} %"
+# The last column, our asks through the vendor's links: none here (tests/test_asks_pages.py has them).
+NOT_ASKED = " — not asked through a link yet"
 
 
 def complain(session, app, vendor, actor, *, answer_after: timedelta | None) -> None:
@@ -104,11 +106,11 @@ def test_a_vendor_with_three_counted_complaints_shows_its_responsiveness_band_an
     answering = line_of(page, "Prompt Logistics")
     assert f"{ANSWERED_ALL} Good" in answering
     assert answering.endswith(
-        "3 of 3 answered in time, median time to the first answer 2 h, over the 3 answered"
+        "3 of 3 answered in time, median time to the first answer 2 h, over the 3 answered" + NOT_ASKED
     )
     ignoring = line_of(page, "Silent Freight")
     assert f"{ANSWERED_NONE} Unreliable" in ignoring
-    assert ignoring.endswith("0 of 3 answered in time, 3 unanswered")
+    assert ignoring.endswith("0 of 3 answered in time, 3 unanswered" + NOT_ASKED)
     # The band as a bar and its two ends, the Wilson interval of §5 on 3 of 3 and 0 of 3.
     assert re.search(r"Responsiveness 79\.1 %; 90 % band 5\d\.\d % to 100\.0 %\.", page)
     assert re.search(r"Responsiveness 20\.9 %; 90 % band 0\.0 % to 4\d\.\d %\.", page)
@@ -121,7 +123,7 @@ def test_a_vendor_with_no_complaints_shows_too_little_history_and_no_figure(clie
     page = text(client.get("/scorecard"))
 
     line = line_of(page, "Quiet Print")
-    assert line.endswith("— no complaints yet")
+    assert line.endswith("— no complaints yet" + NOT_ASKED)
     assert "%" not in line.split("on time")[-1], "no responsiveness figure while too few complaints count"
 
 
@@ -247,6 +249,11 @@ def test_the_csv_carries_responsiveness_after_the_score_columns(client, viewer, 
         "answered_late",
         "unanswered",
         "median_hours_to_answer",
+        "asks_counted",
+        "asks_answered",
+        "asks_share_answered",
+        "asks_median_hours_to_answer",
+        "asks_waiting",
     ]
     answering = table["Prompt Logistics"]
     assert f"{100 * float(answering['responsiveness']):.1f} %" == ANSWERED_ALL

@@ -1,5 +1,6 @@
 """Demo data for a first look: three users and a year of seven vendors' history, logged through the
-ledger, with the complaints we raised and how two of the vendors answered them."""
+ledger, with the complaints we raised and how two of the vendors answered them, and what two of them
+answered (or never opened) when we asked through their own links."""
 
 from __future__ import annotations
 
@@ -8,16 +9,31 @@ import itertools
 import random
 import secrets
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
-from vendortrack import complaints, ledger
+from vendortrack import complaints, ledger, mail, vendor_links
 from vendortrack.accounts import create_user
-from vendortrack.models import Channel, Commitment, Complaint, Contact, Kind, Role, Severity, User, Vendor
+from vendortrack.models import (
+    Channel,
+    Commitment,
+    Complaint,
+    Contact,
+    Kind,
+    MailState,
+    OutboxMessage,
+    Role,
+    Severity,
+    Status,
+    User,
+    Vendor,
+)
 from vendortrack.models import ExcuseCategory as X
 from vendortrack.scores.rules import Rules
 from vendortrack.vendors import add_contact, create_vendor
@@ -62,6 +78,23 @@ class ComplaintPlan:
 
 
 @dataclass(frozen=True)
+class AskPlan:
+    """A commitment we asked the vendor's contact about through their own link, and what they did:
+    confirmed it, proposed another time with a reason (our owner accepted: a move with the notice
+    given when it was proposed), or never opened the link. Then what became of it."""
+
+    title: str
+    kind: Kind
+    days_ago: int  # due that working day at 10:00
+    asked_ahead: timedelta  # we asked this long before it was due
+    answered_after: timedelta | None  # after the ask, at the server's clock; None: never opened
+    move_by: timedelta | None = None  # proposed this much later (the next working day, at a weekend)
+    reason: str = ""  # why it has to move
+    late: timedelta = timedelta(0)  # kept this late, at its time (the new one, when moved)
+    broken: str | None = None  # not done at all: broken, with this written down of it
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     category: str
@@ -82,6 +115,7 @@ class Profile:
     # (negative: after it had passed). SCORING.md §11 counts anything under a day as last-minute.
     notice: tuple[float, float] = (-2, 20)
     complaints: tuple[ComplaintPlan, ...] = ()
+    asks: tuple[AskPlan, ...] = ()  # through the link of its first contact
 
 
 RELIABLE = Habits(kept=0.95, broken=0.0, rescheduled=0.05, late_share=0.04, late=(6, 12))
@@ -127,6 +161,62 @@ SALESMAN_EXCUSES = (
     (X.other, "Says the contract template is being translated."),
 )
 
+# The good vendor's account manager answers within hours, and warns of a move days ahead.
+NORTHWIND_ASKS = (
+    AskPlan(
+        "Firewall upgrade walk-through",
+        Kind.meeting,
+        days_ago=45,
+        asked_ahead=timedelta(days=6),
+        answered_after=timedelta(hours=2),
+    ),
+    AskPlan(
+        "Disaster recovery rehearsal",
+        Kind.meeting,
+        days_ago=26,
+        asked_ahead=timedelta(days=9),
+        answered_after=timedelta(hours=3),
+        move_by=timedelta(days=2),
+        reason="Our restore server is being replaced that week; we need two more days to have it back.",
+    ),
+    AskPlan(
+        "Licence audit report",
+        Kind.promise,
+        days_ago=12,
+        asked_ahead=timedelta(days=4),
+        answered_after=timedelta(hours=1),
+    ),
+)
+# The salesman never opens two of the links, and answers the third after days.
+SALESMAN_ASKS = (
+    AskPlan(
+        "Toner contract renewal meeting",
+        Kind.meeting,
+        days_ago=54,
+        asked_ahead=timedelta(days=5),
+        answered_after=None,
+        broken="Never opened the link we sent him, and never came.",
+    ),
+    AskPlan(
+        "Revised copier lease offer",
+        Kind.promise,
+        days_ago=33,
+        asked_ahead=timedelta(days=4),
+        answered_after=None,
+        broken="The link we sent was never opened; no offer came either.",
+    ),
+    AskPlan(
+        "Showroom visit for the new chairs",
+        Kind.meeting,
+        days_ago=15,
+        asked_ahead=timedelta(days=8),
+        answered_after=timedelta(days=3, hours=6),
+        late=timedelta(minutes=40),
+    ),
+)
+# Where the contacts answer from, as their answers record it (documentation addresses, RFC 5737).
+ANSWERED_FROM = "203.0.113.25"
+
 PROFILES = (
     Profile(
         name="Northwind IT Services",
@@ -157,6 +247,7 @@ PROFILES = (
         excuses=EVERYDAY_EXCUSES,
         cancelled=1,
         notice=(48, 120),  # plans its moves: we hear of them days ahead
+        asks=NORTHWIND_ASKS,
         complaints=(
             ComplaintPlan(
                 "VPN drops for remote staff every afternoon",
@@ -343,6 +434,7 @@ PROFILES = (
         },
         excuses=SALESMAN_EXCUSES,
         fresh_excuses=True,
+        asks=SALESMAN_ASKS,
         overdue=2,
         upcoming=2,
         notice=(-8, 3),  # rings when the time has come, or has gone
@@ -429,6 +521,8 @@ def load_demo(session: Session, now: datetime, *, seed: int = SEED, rules: Rules
         rules = current_app.config["VENDORTRACK_RULES"] if has_app_context() else Rules()
     password = configured or secrets.token_urlsafe(12)
     result = DemoResult(loaded=True, password=None if configured else password)
+    links = vendor_links.LinkRules.from_config(current_app.config) if has_app_context() else None
+    mailed_before = session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
     start = now - timedelta(days=420)
     for email, name, role in DEMO_USERS:
         # A demo address already taken raises InvalidInput("email"): its password is not ours to print.
@@ -436,11 +530,20 @@ def load_demo(session: Session, now: datetime, *, seed: int = SEED, rules: Rules
             create_user(session, email=email, password=password, role=role, now=start, name=name)
         )
     history = _History(
-        session, now, random.Random(seed), rules, editor=result.users[1], admin=result.users[0]
+        session, now, random.Random(seed), rules, editor=result.users[1], admin=result.users[0], links=links
     )
     for profile in PROFILES:
         history.vendor(profile, start)
-    history.play()
+    # The asks and answers through the links email as they would have, with links to the app's address.
+    with mail.mail_context(current_app._get_current_object()) if has_app_context() else nullcontext():
+        history.play()
+    # A past year's emails went out when it happened: none is left for the outbox to send now.
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id > mailed_before, OutboxMessage.state == MailState.queued)
+        .values(state=MailState.sent, sent_at=OutboxMessage.created_at, attempts=1)
+        .execution_options(synchronize_session=False)
+    )
     result.vendors = len(PROFILES)
     result.commitments = session.scalar(sa.select(sa.func.count(Commitment.id))) or 0
     result.complaints = session.scalar(sa.select(sa.func.count(Complaint.id))) or 0
@@ -458,10 +561,19 @@ class _History:
     """
 
     def __init__(
-        self, session: Session, now: datetime, rng: random.Random, rules: Rules, *, editor: User, admin: User
+        self,
+        session: Session,
+        now: datetime,
+        rng: random.Random,
+        rules: Rules,
+        *,
+        editor: User,
+        admin: User,
+        links: vendor_links.LinkRules | None = None,
     ):
         self.session, self.now, self.rng, self.rules = session, now, rng, rules
         self.editor, self.admin = editor, admin
+        self.links = links or vendor_links.LinkRules()
         self._queue: list[tuple[datetime, int, Action]] = []
         self._order = itertools.count()
 
@@ -551,6 +663,83 @@ class _History:
         # stays what this seed always gave.
         for plan in profile.complaints:
             self._complaint(vendor, contacts, plan)
+        for ask in profile.asks:
+            self._ask(vendor, contacts[0], ask)
+
+    def _ask(self, vendor: Vendor, contact: Contact, plan: AskPlan) -> None:
+        """Log it, ask the contact about it through their link, then their answer (if any) at the
+        server's clock, our owner's decision on a proposed move, and what became of it."""
+        due = self._working_day_at_ten(self.now - timedelta(days=plan.days_ago))
+        asked = due - plan.asked_ahead
+        moved_to = self._working_day_at_ten(due + plan.move_by) if plan.move_by else None
+        made: dict[str, Any] = {}
+
+        def log(m: datetime) -> None:
+            made["commitment"] = ledger.log_commitment(
+                self.session,
+                vendor=vendor,
+                kind=plan.kind,
+                title=plan.title,
+                due_at=due,
+                actor=self.editor,
+                now=m,
+                contact=contact,
+                owner=self.editor,
+            )
+
+        def ask(m: datetime) -> None:
+            made["link"], _token = vendor_links.ask(
+                self.session,
+                made["commitment"],
+                contact=contact,
+                actor=self.editor,
+                now=m,
+                rules=self.links,
+                send_email=True,
+            )
+
+        def answer(m: datetime) -> None:
+            link = made["link"]
+            vendor_links.record_open(self.session, link, m)
+            if moved_to is None:
+                vendor_links.confirm(self.session, link, now=m, address=ANSWERED_FROM)
+                return
+            proposal = vendor_links.propose(
+                self.session, link, due_at=moved_to, reason=plan.reason, now=m, address=ANSWERED_FROM
+            )
+            # Our owner agrees an hour later: a move, told when the contact proposed it.
+            self.at(
+                m + timedelta(hours=1),
+                lambda a: vendor_links.accept(self.session, proposal, actor=self.editor, now=a),
+            )
+
+        def settle(m: datetime) -> None:
+            commitment = made["commitment"]
+            while commitment.status == Status.rescheduled:  # the move's follow-up carries it on
+                commitment = commitment.rescheduled_to
+            if plan.broken is not None:
+                ledger.resolve_broken(
+                    self.session,
+                    commitment,
+                    actor=self.editor,
+                    now=m,
+                    excuse_category=X.none_given,
+                    excuse=plan.broken,
+                )
+            else:
+                done = commitment.due_at + plan.late
+                ledger.resolve_kept(self.session, commitment, actor=self.editor, now=m, done_at=done)
+
+        self.at(asked - timedelta(hours=1), log)
+        self.at(asked, ask)
+        if plan.answered_after is not None:
+            self.at(asked + plan.answered_after, answer)
+        self.at((moved_to or due) + plan.late + timedelta(hours=2), settle)
+
+    def _working_day_at_ten(self, day: datetime) -> datetime:
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        return datetime.combine(day.date(), time(10, 0), tzinfo=day.tzinfo)
 
     def _complaint(self, vendor: Vendor, contacts: list[Contact], plan: ComplaintPlan) -> None:
         """Raise it on a working day at 10:00, then the vendor's answer, dated answer and its keeping."""

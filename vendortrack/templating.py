@@ -38,6 +38,7 @@ from vendortrack.scores.rules import (
     COUNTED,
     LAST_MINUTE,
     MIN_COUNTED,
+    AskAnswers,
     Outcome,
     Responsiveness,
     Rules,
@@ -362,6 +363,52 @@ def responsiveness_words(answers: Responsiveness) -> str:
     )
 
 
+def asks_share_words(answers: AskAnswers) -> str:
+    """The share of the counted asks answered: "answered 3 of 4 asks (75 %)"; empty while none counts."""
+    if not answers.asks:
+        return ""
+    return ngettext(
+        "answered %(answered)d of %(num)d ask (%(share)s %%)",
+        "answered %(answered)d of %(num)d asks (%(share)s %%)",
+        answers.asks,
+        answered=answers.answered,
+        share=decimal(100 * answers.share, digits=0),
+    )
+
+
+def asks_words(answers: AskAnswers) -> str:
+    """How a vendor (or a contact) answers what we ask through its links, in one line: "answered 3 of
+    4 asks (75 %) · median 5 h to answer · 1 waiting". Never "0 %" for a vendor not asked: with no
+    counted ask there is no share, only the asks still waiting, or "not asked through a link yet"."""
+    parts = []
+    if answers.asks:
+        parts.append(asks_share_words(answers))
+        hours = answers.median_hours
+        if hours is not None and answers.answered == 1:
+            parts.append(_("%(time)s to answer", time=lateness(hours * 60)))
+        elif hours is not None:
+            parts.append(_("median %(time)s to answer", time=lateness(hours * 60)))
+    if answers.waiting and parts:
+        parts.append(ngettext("%(num)d waiting", "%(num)d waiting", answers.waiting))
+    elif answers.waiting:
+        parts.append(
+            ngettext(
+                "%(num)d ask waiting for an answer", "%(num)d asks waiting for an answer", answers.waiting
+            )
+        )
+    return " · ".join(parts) or _("not asked through a link yet")
+
+
+def asks_rule(rules: Rules) -> str:
+    """How the asks are counted, in one line, beside their figures (scores.rules.is_counted_ask)."""
+    return _(
+        "An ask counts once the contact answers through the link, or once the time a vendor has to answer "
+        "a complaint has passed (%(deadline)s); an ask we revoked before any answer never counts. The "
+        "time to answer runs from the ask to the first answer, in calendar hours.",
+        deadline=answer_deadline_rule(rules),
+    )
+
+
 def times_moved(moves: int) -> str:
     """How often a vendor moved something, as people say it: "moved once", "moved twice", "moved 3 times"."""
     if moves == 1:
@@ -506,6 +553,9 @@ def register(app: Flask) -> None:
     app.add_template_global(notice, "notice")
     app.add_template_global(answers_line, "answers_line")
     app.add_template_global(responsiveness_words, "responsiveness_words")
+    app.add_template_global(asks_words, "asks_words")
+    app.add_template_global(asks_share_words, "asks_share_words")
+    app.add_template_global(partial(asks_rule, app.config["VENDORTRACK_RULES"]), "asks_rule")
     app.add_template_global(answer_words, "answer_words")
     app.add_template_global(said_through_link, "said_through_link")
 

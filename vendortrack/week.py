@@ -1,6 +1,6 @@
 """What a week of the ledger holds, the same for every reader: what came due and became of it,
 whose score moved, the best and worst, the excuse of the week, the complaints raised, answered and
-still waiting. The digest (digest.py) shows it.
+still waiting, our asks through the vendors' links. The digest (digest.py) shows it.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from vendortrack.models import Commitment, Complaint, ExcuseCategory, Resolution, Status, User, Vendor
-from vendortrack.scores import scorecard
+from vendortrack.scores import asks, scorecard
+from vendortrack.scores.asks import NO_ASKS, AsksOfTheWeek
 from vendortrack.scores.rules import (
     COUNTED,
+    AskAnswers,
     Fact,
     Outcome,
     Responsiveness,
@@ -101,6 +103,7 @@ class Standout:
     score: float
     standing: Standing
     responsiveness: Responsiveness  # beside the score, never part of it (SCORING.md §10)
+    asks: AskAnswers = NO_ASKS  # our asks through its links, answered; beside the score too
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,7 @@ class Week:
     excuse: ExcuseOfTheWeek | None
     min_move: float  # score points: a smaller move is not listed
     complaints: ComplaintsOfTheWeek
+    asks: AsksOfTheWeek
 
     @property
     def came_due_total(self) -> int:
@@ -282,7 +286,10 @@ def _movers(
 
 
 def _standout(line: scorecard.Ranked) -> Standout:
-    return Standout(line.vendor_id, line.name, line.figures.score, line.figures.standing, line.responsiveness)
+    figures = line.figures
+    return Standout(
+        line.vendor_id, line.name, figures.score, figures.standing, line.responsiveness, line.asks
+    )
 
 
 def _standouts(
@@ -488,4 +495,5 @@ def week_summary(
         excuse=_excuse_of_the_week(failed),
         min_move=min_move,
         complaints=_complaints_of_the_week(session, start, end),
+        asks=asks.of_the_week(session, rules, start, end),
     )

@@ -411,6 +411,10 @@ class VendorScore:
     contacts: list[dict[str, Any]] = field(default_factory=list)
     responsiveness: Responsiveness | None = None  # §10, beside the score, never part of it
     notice: Notice | None = None  # §11
+    # How fast the vendor (or the contact) answers our asks through its links: read from the links,
+    # not the commitments, so scores.scorecard.vendor_score fills them in (scores.asks).
+    asks: AskAnswers | None = None
+    contact_asks: dict[int, AskAnswers] = field(default_factory=dict)  # per contact asked, by id
 
 
 COUNT_KEYS = ("kept_on_time", "kept_late", "broken", "rescheduled", "overdue", "cancelled", "upcoming")

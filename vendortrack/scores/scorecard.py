@@ -23,11 +23,13 @@ from sqlalchemy.sql.functions import FunctionElement
 from vendortrack.database import UTCDateTime, core
 from vendortrack.models import Commitment, ScoreBucket, Status, Vendor
 from vendortrack.models.score import ScoreRollup
-from vendortrack.scores import responsiveness, tally
+from vendortrack.scores import asks, responsiveness, tally
+from vendortrack.scores.asks import NO_ASKS
 from vendortrack.scores.rules import (
     COUNT_KEYS,
     FULFILMENT,
     ON_TIME,
+    AskAnswers,
     Fact,
     Headline,
     Notice,
@@ -88,7 +90,16 @@ def vendor_score(
     if contact_id is not None:
         complaints = [c for c in complaints if c.contact_id == contact_id]
     names = None if contact_id is not None else {c.id: c.name for c in vendor.contacts}
-    return score_vendor(facts, rules, as_of, contact_names=names, complaints=complaints)
+    report = score_vendor(facts, rules, as_of, contact_names=names, complaints=complaints)
+    # The asks through the vendor's links, beside the score and never part of it: the contact's own
+    # when the score is one contact's, as its commitments and complaints are.
+    report.contact_asks = asks.per_contact(session, vendor.id, rules, as_of)
+    if contact_id is not None:
+        report.asks = report.contact_asks.get(contact_id, NO_ASKS)
+        report.contact_asks = {contact_id: report.asks}
+    else:
+        report.asks = asks.for_vendor(session, vendor.id, rules, as_of)
+    return report
 
 
 @dataclass
@@ -102,6 +113,7 @@ class Ranked:
     counts: dict[str, int]
     responsiveness: Responsiveness
     notice: Notice
+    asks: AskAnswers = NO_ASKS  # our asks through its links, answered (beside the score)
 
     def judged(self, by: str) -> Headline | Responsiveness:
         """The figures the line is ranked by (`ORDERS`): rated or not, they decide its group and rank."""
@@ -476,8 +488,8 @@ def ranked(
     by: str = "score",
     responsiveness_standing: str | None = None,
 ) -> list[Ranked]:
-    """Every active vendor with its headline figures and responsiveness, ordered by the ranking key
-    of SCORING.md §5 of its score, or of its responsiveness (§10) when `by` says so."""
+    """Every active vendor with its headline figures, responsiveness and answers to our asks, ordered
+    by the ranking key of SCORING.md §5 of its score, or of its responsiveness (§10) when `by` says so."""
     vendors = sa.select(Vendor.id, Vendor.name, Vendor.category).where(Vendor.archived_at.is_(None))
     if category:
         vendors = vendors.where(Vendor.category == category)
@@ -489,6 +501,7 @@ def ranked(
     totals = _totals(session, rules, as_of, ids, counted)
     answering = responsiveness.by_vendor(session, rules, as_of, ids)
     notices = _notices(session, as_of, ids, counted)
+    asked = asks.by_vendor(session, rules, as_of, ids)
     no_complaints = responsiveness_of((), rules, as_of)
     no_moves = NoticeSums().notice()
     lines = []
@@ -500,9 +513,8 @@ def ranked(
             continue
         if responsiveness_standing and answers.standing != responsiveness_standing:
             continue
-        lines.append(
-            Ranked(row.id, row.name, row.category, figures, counts, answers, notices.get(row.id, no_moves))
-        )
+        notice, asks_answered = notices.get(row.id, no_moves), asked.get(row.id, NO_ASKS)
+        lines.append(Ranked(row.id, row.name, row.category, figures, counts, answers, notice, asks_answered))
     return ordered(lines, worst_first=worst_first, by=by)
 
 

@@ -21,6 +21,7 @@ from vendortrack.csvsafe import spreadsheet_safe
 from vendortrack.extensions import db
 from vendortrack.models import Commitment, Status, Vendor
 from vendortrack.scores import scorecard
+from vendortrack.scores.asks import NO_ASKS
 from vendortrack.scores.rules import (
     MIN_COUNTED,
     Headline,
@@ -75,6 +76,12 @@ CSV_COLUMNS = (
     "answered_late",
     "unanswered",
     "median_hours_to_answer",
+    # Our asks through the vendor's links (scores.asks), last: the share is empty while none counts.
+    "asks_counted",
+    "asks_answered",
+    "asks_share_answered",
+    "asks_median_hours_to_answer",
+    "asks_waiting",
 )
 COUNT_COLUMNS = CSV_COLUMNS[12:19]
 
@@ -264,7 +271,7 @@ def csv_row(rank: int, line: scorecard.Ranked, by: str = "score") -> list[str]:
         answer_figures = [""] * len(answer_figures)
     if not line.judged(by).rated:
         rank = ""
-    hours = answers.median_hours_to_answer
+    hours, asked = answers.median_hours_to_answer, line.asks
     cells = [
         rank,
         line.name,
@@ -281,6 +288,11 @@ def csv_row(rank: int, line: scorecard.Ranked, by: str = "score") -> list[str]:
         answers.answered_late,
         answers.unanswered,
         "" if hours is None else round(hours, 2),
+        asked.asks,
+        asked.answered,
+        "" if asked.share is None else round(asked.share, 4),
+        "" if asked.median_hours is None else round(asked.median_hours, 2),
+        asked.waiting,
     ]
     return [spreadsheet_safe(cell) for cell in cells]
 
@@ -440,6 +452,8 @@ def vendor_section(vendor: Vendor, now: datetime) -> dict:
         "trend_chart": charts.trend_chart(trend_points),
         "excuse_chart": charts.bar_chart(report.excuses),
         "chains": reschedule_chains(db.session, vendor.id),
+        # Each contact's answers to our asks, for the contacts list: "not asked" for one never asked.
+        "contact_asks": {c.id: report.contact_asks.get(c.id, NO_ASKS) for c in vendor.contacts},
     }
 
 

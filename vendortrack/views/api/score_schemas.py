@@ -82,10 +82,38 @@ class NoticeSchema(Schema):
     )
 
 
+class AskAnswersSchema(Schema):
+    """How the vendor (or contact) answers what we ask through its links, measured at our server's
+    clock. An ask counts once answered, or once the time a vendor has to answer a complaint has
+    passed (SCORING.md §10's deadline); one revoked before any answer never counts."""
+
+    asks = fields.Integer(required=True, metadata={"description": "Counted asks."})
+    answered = fields.Integer(required=True, metadata={"description": "Counted asks answered."})
+    share_answered = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "answered / asks; null while no ask counts (not asked, or all waiting)."},
+    )
+    median_hours_to_answer = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Median calendar hours from the ask to the first answer, over the answered."
+        },
+    )
+    waiting = fields.Integer(
+        required=True,
+        metadata={
+            "description": "Asked, not answered, not revoked and still within their time: not counted yet."
+        },
+    )
+
+
 class ContactScoreSchema(FiguresSchema):
     contact_id = fields.Integer(required=True)
     name = fields.String(required=True)
     responsiveness = fields.Nested(ResponsivenessSchema, required=True)
+    asks = fields.Nested(AskAnswersSchema, required=True)
 
 
 class TrendPointSchema(Schema):
@@ -139,6 +167,11 @@ class ScoreSchema(FiguresSchema):
     explain = fields.List(fields.Nested(ExplainSchema), required=True)
     responsiveness = fields.Nested(ResponsivenessSchema, required=True)
     notice = fields.Nested(NoticeSchema, required=True)
+    asks = fields.Nested(
+        AskAnswersSchema,
+        required=True,
+        metadata={"description": "Our asks through the vendor's links (the contact's, with contact_id)."},
+    )
     explain_complaints = fields.List(
         fields.Nested(ComplaintExplainSchema),
         required=True,
@@ -155,6 +188,7 @@ class ScorecardLineSchema(FiguresSchema):
     counts = fields.Nested(CountsSchema, required=True)
     responsiveness = fields.Nested(ResponsivenessSchema, required=True)
     notice = fields.Nested(NoticeSchema, required=True)
+    asks = fields.Nested(AskAnswersSchema, required=True)
 
 
 class ScorecardSchema(Schema):

@@ -12,6 +12,7 @@ from flask_smorest import abort
 from vendortrack.extensions import db
 from vendortrack.models import Contact, Vendor
 from vendortrack.scores import scorecard
+from vendortrack.scores.asks import NO_ASKS
 from vendortrack.scores.rules import VendorScore
 from vendortrack.views.api import score_schemas
 from vendortrack.views.api.guard import ApiBlueprint, documented, request_now
@@ -41,7 +42,10 @@ def score_payload(vendor_id: int, contact_id: int | None, report: VendorScore) -
         "median_late_hours_other": report.median_late_hours_other,
         "excuses": report.excuses,
         "longest_reschedule_chain": report.longest_reschedule_chain,
-        "contacts": report.contacts,
+        "contacts": [
+            contact | {"asks": report.contact_asks.get(contact["contact_id"], NO_ASKS).as_dict()}
+            for contact in report.contacts
+        ],
         "trend": [
             {"as_of": _utc(p["as_of"]), "score": p["score"], "standing": p["standing"]} for p in report.trend
         ],
@@ -60,6 +64,7 @@ def score_payload(vendor_id: int, contact_id: int | None, report: VendorScore) -
         ],
         "responsiveness": report.responsiveness.as_dict(),
         "notice": report.notice.as_dict(),
+        "asks": report.asks.as_dict(),
         "explain_complaints": [
             {
                 "complaint_id": c.fact.id,
@@ -80,7 +85,8 @@ def score_payload(vendor_id: int, contact_id: int | None, report: VendorScore) -
 @bp.alt_response(200, schema=score_schemas.ScoreSchema, success=True, description="The vendor's score.")
 def vendor_score(args: dict[str, Any], vendor_id: int):
     """A vendor's score with bands, counts, excuses, chains, contacts, trend and the explanation; its
-    responsiveness to complaints and the notice of its moves beside it, with the complaints counted."""
+    responsiveness to complaints, the notice of its moves and its answers to our asks through its links
+    beside it, with the complaints counted. With contact_id, the contact's own."""
     vendor = get_or_404(Vendor, vendor_id)
     contact_id = args.get("contact_id")
     if contact_id is not None and get_or_422(Contact, contact_id, "contact_id").vendor_id != vendor.id:
@@ -98,8 +104,9 @@ def vendor_score(args: dict[str, Any], vendor_id: int):
 @bp.arguments(score_schemas.ScorecardArgsSchema, location="query")
 @bp.alt_response(200, schema=score_schemas.ScorecardSchema, success=True, description="Every active vendor.")
 def ranked(args: dict[str, Any]):
-    """Every active vendor with its headline figures, responsiveness and notice of moves, best (or worst)
-    first by the ranking key of its score, or of its responsiveness with order_by=responsiveness."""
+    """Every active vendor with its headline figures, responsiveness, notice of moves and answers to our
+    asks, best (or worst) first by the ranking key of its score, or of its responsiveness with
+    order_by=responsiveness."""
     rules = current_app.config["VENDORTRACK_RULES"]
     as_of = args.get("as_of") or request_now()
     lines = scorecard.ranked(
@@ -121,6 +128,7 @@ def ranked(args: dict[str, Any]):
             "counts": line.counts,
             "responsiveness": line.responsiveness.as_dict(),
             "notice": line.notice.as_dict(),
+            "asks": line.asks.as_dict(),
         }
         for line in lines
     ]
