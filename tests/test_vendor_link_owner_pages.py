@@ -84,6 +84,23 @@ def bela(session, vendor):
 
 
 @pytest.fixture
+def delivery(session, vendor, anna, editor):
+    """Tiles due in two days: unlike a meeting, something its contact may report done early."""
+    logged = ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.deadline,
+        title="Tile delivery",
+        due_at=(utcnow() + timedelta(days=2)).replace(second=0, microsecond=0),
+        actor=editor,
+        now=utcnow() - timedelta(days=1),
+        contact=anna,
+    )
+    session.commit()
+    return logged
+
+
+@pytest.fixture
 def meeting(session, vendor, anna, editor):
     """A site survey in two days by the real clock (the pages read it), promised by Anna."""
     logged = ledger.log_commitment(
@@ -339,43 +356,43 @@ def test_accepting_a_proposal_moves_the_commitment_with_the_vendors_reason_and_t
 
 
 def test_disputing_a_report_of_done_keeps_it_open_and_tells_the_contact_our_note(
-    client, session, editor, meeting, anna, in_mail
+    client, session, editor, delivery, anna, in_mail
 ):
-    link, _token = asked(session, meeting, anna, editor)
+    link, _token = asked(session, delivery, anna, editor)
     answer = vendor_links.report_done(
         session, link, done_at=None, note="All measured.", now=utcnow() - timedelta(hours=1), address=None
     )
     session.commit()
     client.login(editor)
-    answers = section(client.get(f"/commitments/{meeting.id}"), "vendor-answers")
+    answers = section(client.get(f"/commitments/{delivery.id}"), "vendor-answers")
     assert "Confirm it was kept then" in answers and "Dispute" in answers
 
     response = client.submit(
         f"/vendor-answers/{answer.id}/decline", {"decision_note": "Nobody came; the gate log shows no visit."}
     )
     assert response.status_code == 302
-    assert "Declined; Kovács Anna is told by email." in visible(client.get(f"/commitments/{meeting.id}"))
+    assert "Declined; Kovács Anna is told by email." in visible(client.get(f"/commitments/{delivery.id}"))
     session.expire_all()
-    assert session.get(Commitment, meeting.id).status == Status.open
+    assert session.get(Commitment, delivery.id).status == Status.open
     answer = session.get(VendorAnswer, answer.id)
     assert answer.state == AnswerState.declined
     assert answer.decision_note == "Nobody came; the gate log shows no visit."
     (told,) = mails(session, MailKind.vendor_told)
     assert "Nobody came; the gate log shows no visit." in told.body_text
-    assert "Our note: Nobody came" in section(client.get(f"/commitments/{meeting.id}"), "vendor-answers")
+    assert "Our note: Nobody came" in section(client.get(f"/commitments/{delivery.id}"), "vendor-answers")
 
 
 def test_confirming_a_report_of_done_keeps_the_commitment_at_the_time_the_vendor_reported(
-    client, session, editor, meeting, anna, in_mail
+    client, session, editor, delivery, anna, in_mail
 ):
-    link, _token = asked(session, meeting, anna, editor)
+    link, _token = asked(session, delivery, anna, editor)
     done_at = (utcnow() - timedelta(hours=5)).replace(second=0, microsecond=0)
     answer = vendor_links.report_done(session, link, done_at=done_at, note="", now=utcnow(), address=None)
     session.commit()
     client.login(editor)
     assert client.submit(f"/vendor-answers/{answer.id}/accept").status_code == 302
     session.expire_all()
-    kept = session.get(Commitment, meeting.id)
+    kept = session.get(Commitment, delivery.id)
     assert kept.status == Status.kept and kept.done_at == done_at
 
 

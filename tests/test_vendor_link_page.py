@@ -36,6 +36,7 @@ from vendortrack.timeutil import utcnow
 from vendortrack.vendors import add_contact
 
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 BUDAPEST = "Europe/Budapest"
 VENDOR_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex", "Cache-Control": "no-store"}
 
@@ -63,9 +64,11 @@ def meeting(session, vendor, contact, editor):
         vendor=vendor,
         kind=Kind.meeting,
         title="Site survey",
-        due_at=utcnow() + timedelta(days=2),
+        # This morning, not yet marked kept: every answer applies (a meeting still to come cannot be
+        # reported done: test_a_meeting_still_to_come_cannot_be_reported_done).
+        due_at=utcnow() - 5 * HOUR,
         actor=editor,
-        now=utcnow() - HOUR,
+        now=utcnow() - 2 * DAY,
         contact=contact,
     )
     session.commit()
@@ -888,3 +891,16 @@ def test_the_walk_sees_a_leak_when_there_is_one(app, client, session, meeting_pa
 
     with pytest.raises(AssertionError, match="Olga Owner"):
         walk(app, client, path, strangers)
+
+
+def test_a_meeting_still_to_come_cannot_be_reported_done(client, session, meeting, meeting_page):
+    link, path = meeting_page
+    meeting.due_at = utcnow() + 2 * DAY
+    session.commit()
+    day, clock = in_budapest(utcnow() - HOUR)
+    refused = send(client, path, "done", done_date=day, done_time=clock)
+    assert refused.status_code == 422
+    assert "The meeting is still to come: confirm it, or propose another time." in refused.get_data(
+        as_text=True
+    )
+    assert answers(session) == []

@@ -309,15 +309,100 @@ def test_answers_are_limited_per_link_in_the_database(session, meeting, contact,
     assert refused.value.retry_after == timedelta(minutes=30)
 
 
+def another_meeting(session, vendor, contact, editor):
+    return ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.meeting,
+        title="Another meeting",
+        due_at=NOW + timedelta(days=5),
+        actor=editor,
+        now=ASKED,
+        contact=contact,
+    )
+
+
 def test_share_of_asks_answered_and_median_hours_per_vendor_and_contact(
     session, vendor, meeting, contact, editor, in_mail
 ):
     answered_link, _token = ask_about(session, meeting, contact, editor, at=ASKED)
     vendor_links.confirm(session, answered_link, now=ASKED + 6 * HOUR, address=None)
-    ask_about(session, meeting, contact, editor, at=ASKED + HOUR)  # never answered, its time passed
-    ask_about(session, meeting, contact, editor, at=NOW - HOUR)  # still within its time
+    ask_about(session, another_meeting(session, vendor, contact, editor), contact, editor, at=ASKED + HOUR)
+    ask_about(session, another_meeting(session, vendor, contact, editor), contact, editor, at=NOW - HOUR)
     session.commit()
     figures = asks.for_vendor(session, vendor.id, RULES, NOW)
     assert (figures.asks, figures.answered, figures.waiting) == (2, 1, 1)
     assert figures.share == 0.5 and figures.median_hours == 6.0
     assert asks.per_contact(session, vendor.id, RULES, NOW)[contact.id] == figures
+
+
+def test_asking_the_same_contact_again_replaces_their_unanswered_link_so_one_question_counts_once(
+    session, vendor, meeting, contact, editor, in_mail
+):
+    first, first_token = ask_about(session, meeting, contact, editor, send_email=False)  # copied, never sent
+    second, second_token = ask_about(session, meeting, contact, editor, at=ASKED + HOUR)
+    assert vendor_links.find_open(session, first_token, NOW, LINKS) is None
+    assert vendor_links.find_open(session, second_token, NOW, LINKS) == second
+    vendor_links.confirm(session, second, now=ASKED + 2 * HOUR, address=None)
+    third, _token = ask_about(session, meeting, contact, editor, at=ASKED + 3 * HOUR)
+    assert vendor_links.find_open(session, second_token, NOW, LINKS) == second  # answered: it stays
+    figures = asks.for_vendor(session, vendor.id, RULES, NOW)
+    assert (figures.asks, figures.answered) == (2, 1)  # the copied one never counts
+
+
+def test_an_answer_still_waiting_is_overtaken_when_the_commitment_is_settled_another_way(
+    session, meeting, contact, editor, in_mail
+):
+    link, _token = ask_about(session, meeting, contact, editor)
+    done = vendor_links.report_done(
+        session, link, done_at=None, note="", now=meeting.due_at + HOUR, address=None
+    )
+    ledger.reschedule(
+        session, meeting, actor=editor, now=NOW, new_due_at=NOW + timedelta(days=9), confirm_past=True
+    )
+    session.commit()
+    session.refresh(done)
+    assert done.state == AnswerState.overtaken
+    with pytest.raises(InvalidInput):
+        vendor_links.accept(session, done, actor=editor, now=NOW)
+
+
+def test_a_meeting_cannot_be_reported_done_before_its_time_but_a_deadline_can(
+    session, vendor, meeting, contact, editor, in_mail
+):
+    link, _token = ask_about(session, meeting, contact, editor)
+    with pytest.raises(InvalidInput) as refused:
+        vendor_links.report_done(session, link, done_at=None, note="", now=NOW, address=None)
+    assert refused.value.field == "done_at"
+    session.rollback()
+    delivery = ledger.log_commitment(
+        session,
+        vendor=vendor,
+        kind=Kind.deadline,
+        title="Tiles",
+        due_at=NOW + timedelta(days=3),
+        actor=editor,
+        now=ASKED,
+        contact=contact,
+    )
+    session.commit()
+    early, _token = ask_about(session, delivery, contact, editor)
+    answer = vendor_links.report_done(session, early, done_at=None, note="", now=NOW, address=None)
+    vendor_links.accept(session, answer, actor=editor, now=NOW)
+    session.commit()
+    assert delivery.status == Status.kept and delivery.done_at == NOW
+
+
+def test_after_a_revoked_link_is_declined_the_contact_is_not_sent_back_to_it(
+    session, meeting, contact, editor, in_mail
+):
+    contact.language = "en"
+    link, _token = ask_about(session, meeting, contact, editor)
+    proposal = vendor_links.propose(
+        session, link, due_at=NOW + timedelta(days=9), reason="Holidays", now=NOW, address=None
+    )
+    vendor_links.revoke(session, link, actor=editor, now=NOW)
+    vendor_links.decline(session, proposal, actor=editor, now=NOW)
+    session.commit()
+    (told,) = mails(session, MailKind.vendor_told)
+    assert "Open the link you were sent" not in told.body_text

@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from vendortrack.database import core, new_row_values, relationships_behind
 from vendortrack.models import (
+    AnswerState,
     Commitment,
     Contact,
     EventAction,
@@ -27,6 +28,7 @@ from vendortrack.models import (
     Status,
     User,
     Vendor,
+    VendorAnswer,
     VendorLink,
 )
 from vendortrack.scores import responsiveness, tally
@@ -346,6 +348,14 @@ def _close(session: Session, commitment: Commitment, values: dict[str, Any]) -> 
     if commitment.status != Status.open:
         raise InvalidInput("status", _l("This commitment is already resolved; reopen it first."))
     _update(session, commitment, values)
+    # What the vendor's contact asked of this commitment and still waits for us is moot now: once
+    # it is closed (or moved), accepting it would act on a commitment that is no longer the same.
+    # The answer being accepted, if that is what closes it, is marked accepted after this.
+    core(session).execute(
+        sa.update(VendorAnswer)
+        .where(VendorAnswer.commitment_id == commitment.id, VendorAnswer.state == AnswerState.waiting)
+        .values(state=AnswerState.overtaken)
+    )
 
 
 def _lateness_us(done_at: datetime, due_at: datetime) -> int:

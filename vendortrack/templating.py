@@ -166,6 +166,7 @@ ANSWER_STATE_LABELS = {
     AnswerState.accepted: _l("Accepted"),
     AnswerState.declined: _l("Declined"),
     AnswerState.superseded: _l("Replaced by a newer answer"),
+    AnswerState.overtaken: _l("Overtaken: it was settled another way"),
 }
 # What a complaint event's before/after holds, beyond the commitment fields above.
 COMPLAINT_FIELD_LABELS = {

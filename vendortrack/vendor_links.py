@@ -31,6 +31,7 @@ from vendortrack.models import (
     Complaint,
     Contact,
     ExcuseCategory,
+    Kind,
     MailKind,
     Status,
     User,
@@ -205,6 +206,7 @@ def ask(
         )
     if not is_open_item(item):
         raise InvalidInput("status", _l("It is already resolved: there is nothing to ask the vendor."))
+    _replace_unanswered(session, item, contact, actor, now)
     token = new_token()
     link = VendorLink(
         token_hash=token_hash(token),
@@ -224,6 +226,25 @@ def ask(
     if send_email:
         _email_contact(session, link, item, MailKind.vendor_ask, f"link-{link.id}", now, token=token)
     return link, token
+
+
+def _replace_unanswered(session: Session, item: Item, contact: Contact, actor: User, now: datetime) -> None:
+    """Asking a contact again about the same item replaces their earlier link that has no answer yet
+    (a copied link never sent, a page reloaded): it is revoked, so one question is counted once
+    (an ask revoked before any answer never counts, scores.rules.is_counted_ask)."""
+    about = VendorLink.commitment_id if isinstance(item, Commitment) else VendorLink.complaint_id
+    session.execute(
+        sa.update(VendorLink)
+        .where(
+            about == item.id,
+            VendorLink.contact_id == contact.id,
+            VendorLink.revoked_at.is_(None),
+            VendorLink.first_answered_at.is_(None),
+            VendorLink.expires_at > now,  # one that ran out stays as it ended
+        )
+        .values(revoked_at=now, revoked_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def ask_on_logging(
@@ -446,8 +467,13 @@ def report_done(
     now: datetime,
     address: str | None,
 ) -> VendorAnswer:
-    """ "It's done", and when: waits for our owner, who confirms it (kept at that time) or disputes it."""
-    _open_commitment(link)
+    """It is done, and when: waits for our owner, who confirms it (kept at that time) or disputes it.
+    A promise or a deadline may be done early; a meeting cannot have happened before its time."""
+    commitment = _open_commitment(link)
+    if commitment.kind == Kind.meeting and now < commitment.due_at:
+        raise InvalidInput(
+            "done_at", _l("The meeting is still to come: confirm it, or propose another time.")
+        )
     done_at = ledger.check_moment("done_at", done_at or now)
     if done_at > now + CLOCK_SKEW:
         raise InvalidInput("done_at", _l("It cannot have been done in the future."))
@@ -597,6 +623,7 @@ def accept(
     actor: User,
     now: datetime,
     excuse_category: ExcuseCategory | str | None = None,
+    rules: LinkRules = LinkRules(),
 ) -> VendorAnswer:
     """Our owner agrees: a proposal reschedules (the vendor told us when it proposed, SCORING.md
     §11), a report of done keeps the commitment at the reported time, "cannot" breaks it with the
@@ -645,17 +672,23 @@ def accept(
     else:
         raise InvalidInput("state", _l("This answer is not waiting for a decision."))
     _decide(answer, AnswerState.accepted, actor, now, "")
-    _tell_contact(session, answer, now)
+    _tell_contact(session, answer, now, rules)
     return answer
 
 
 def decline(
-    session: Session, answer: VendorAnswer, *, actor: User, now: datetime, note: str = ""
+    session: Session,
+    answer: VendorAnswer,
+    *,
+    actor: User,
+    now: datetime,
+    note: str = "",
+    rules: LinkRules = LinkRules(),
 ) -> VendorAnswer:
     """Our owner does not agree; the vendor is told, with our note."""
     _waiting(answer)
     _decide(answer, AnswerState.declined, actor, now, _text("decision_note", note))
-    _tell_contact(session, answer, now)
+    _tell_contact(session, answer, now, rules)
     return answer
 
 
@@ -766,9 +799,17 @@ def _tell_owner(session: Session, link: VendorLink, answer: VendorAnswer, now: d
     )
 
 
-def _tell_contact(session: Session, answer: VendorAnswer, now: datetime) -> bool:
+def _tell_contact(session: Session, answer: VendorAnswer, now: datetime, rules: LinkRules) -> bool:
     """The contact hears what we decided on an answer that waited for us, when we have their email."""
     link = answer.link
     return _email_contact(
-        session, link, item_of(link), MailKind.vendor_told, f"decision-{answer.id}", now, answer=answer
+        session,
+        link,
+        item_of(link),
+        MailKind.vendor_told,
+        f"decision-{answer.id}",
+        now,
+        answer=answer,
+        # Whether to invite them back to their page: only while it still opens.
+        link_opens=link_state(link, now, rules) == LinkState.open,
     )

@@ -81,6 +81,7 @@ class AnswerState(StrEnum):
     accepted = "accepted"
     declined = "declined"
     superseded = "superseded"  # the vendor sent a newer one of the same kind before we decided
+    overtaken = "overtaken"  # its commitment was resolved or moved some other way before we decided
 
 
 class VendorAnswer(db.Model):

@@ -8,7 +8,7 @@ POST that made it: never in a redirect, a flash or the session cookie, and never
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -136,6 +136,7 @@ def accept(answer_id: int):
             actor=current_user,
             now=utcnow(),
             excuse_category=form.excuse_category.data if excused else None,
+            rules=vendor_links.LinkRules.from_config(current_app.config),
         ),
     ):
         flash(_accepted(answer), "success")
@@ -163,7 +164,12 @@ def decline(answer_id: int):
     if form.validate_on_submit() and save(
         form,
         lambda: vendor_links.decline(
-            db.session, answer, actor=current_user, now=utcnow(), note=form.decision_note.data or ""
+            db.session,
+            answer,
+            actor=current_user,
+            now=utcnow(),
+            note=form.decision_note.data or "",
+            rules=vendor_links.LinkRules.from_config(current_app.config),
         ),
     ):
         contact = answer.link.contact

@@ -160,7 +160,8 @@ class VendorAnswerSchema(Schema):
         AnswerState,
         metadata={
             "description": "recorded: nothing for us to decide; waiting: for accept or decline; "
-            "accepted; declined; superseded: the contact sent a newer one before we decided."
+            "accepted; declined; superseded: the contact sent a newer one before we decided; "
+            "overtaken: its commitment was settled or moved some other way before we decided."
         },
     )
     message = fields.String(metadata={"description": "The contact's reason, note or answer, as written."})

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from flask_smorest import abort
 from sqlalchemy.orm import selectinload
@@ -169,14 +170,26 @@ def _accept(answer: VendorAnswer, excuse_category: Any = None) -> VendorAnswer:
         abort(422, message=message, fields={"excuse_category": [message]})
     with ledger_write():
         vendor_links.accept(
-            db.session, answer, actor=current_api_user(), now=request_now(), excuse_category=excuse_category
+            db.session,
+            answer,
+            actor=current_api_user(),
+            now=request_now(),
+            excuse_category=excuse_category,
+            rules=vendor_links.LinkRules.from_config(current_app.config),
         )
     return answer
 
 
 def _decline(answer: VendorAnswer, note: str) -> VendorAnswer:
     with ledger_write(fields={"decision_note": "note"}):
-        vendor_links.decline(db.session, answer, actor=current_api_user(), now=request_now(), note=note)
+        vendor_links.decline(
+            db.session,
+            answer,
+            actor=current_api_user(),
+            now=request_now(),
+            note=note,
+            rules=vendor_links.LinkRules.from_config(current_app.config),
+        )
     return answer
 
 
