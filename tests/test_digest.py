@@ -111,9 +111,10 @@ def subscriber(make_user) -> User:
     return make_user(Role.viewer, name="Sue Scriber", timezone=WARSAW)
 
 
-def composed(app, session, user: User, end: datetime = WEEK_END) -> mail.Rendered:
+def composed(app, session, user: User, end: datetime = WEEK_END, now: datetime = NOW) -> mail.Rendered:
+    """The digest email of the week ending at `end`, composed at `now` (by default after that week)."""
     with mail.mail_context(app):
-        return digest.compose(session, user, end, digest.WeekCache.from_config(current_app.config))
+        return digest.compose(session, user, end, digest.WeekCache.from_config(current_app.config), now=now)
 
 
 def text_section(text: str, title: str) -> str:
@@ -688,7 +689,7 @@ def test_each_digest_covers_the_week_since_the_last_one_on_the_wall_clock(app, s
     # Warsaw leaves summer time on 25 October: that week is 169 hours long, and the digest covers all of them.
     end = datetime(2026, 10, 26, 7, tzinfo=UTC)
 
-    week = digest.preview(session, subscriber, end, digest.WeekCache.from_config(app.config)).week
+    week = digest.preview(session, subscriber, end, digest.WeekCache.from_config(app.config), now=end).week
 
     assert week.start == datetime(2026, 10, 19, 6, tzinfo=UTC)  # Monday 08:00 in summer time
     assert week.following == datetime(2026, 11, 2, 7, tzinfo=UTC)

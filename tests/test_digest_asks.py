@@ -10,6 +10,7 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import NOW
 from tests.test_digest import (
     WEEK_END,
     WEEK_START,
@@ -76,7 +77,7 @@ def subscriber(make_user) -> User:
 def test_the_week_counts_the_asks_made_answered_and_still_waiting_as_they_stood_at_its_end(
     app, session, week
 ):
-    held = asks.of_the_week(session, app.config["VENDORTRACK_RULES"], WEEK_START, WEEK_END)
+    held = asks.of_the_week(session, app.config["VENDORTRACK_RULES"], WEEK_START, WEEK_END, now=NOW)
 
     assert (held.asked, held.answered, held.waiting) == (4, 2, 1)
     assert (held.fastest.contact_name, held.fastest.vendor_name, held.fastest.took) == (

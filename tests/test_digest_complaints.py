@@ -10,6 +10,7 @@ from html import unescape
 import pytest
 from flask import current_app
 
+from tests.conftest import NOW
 from tests.test_digest import WARSAW, WEEK_END, WEEK_START, at, composed, html_section, text_section
 from vendortrack import complaints
 from vendortrack.models import Complaint, Role, User
@@ -83,7 +84,7 @@ def test_the_week_holds_the_complaints_raised_answered_and_waiting_as_they_stood
 ):
     cw = complaint_week
     week = week_summary(
-        session, current_app.config["VENDORTRACK_RULES"], WEEK_START, WEEK_END, min_move=1.0
+        session, current_app.config["VENDORTRACK_RULES"], WEEK_START, WEEK_END, now=NOW, min_move=1.0
     ).complaints
 
     assert week.raised == 4  # the tap, the boiler, the gate, the invoice: not the withdrawn one

@@ -204,7 +204,13 @@ def test_every_section_of_a_random_week_agrees_with_the_ledger(app, session):
         check_week(
             session,
             week_summary(
-                session, current_app.config["VENDORTRACK_RULES"], START, END, FOLLOWING, min_move=min_move
+                session,
+                current_app.config["VENDORTRACK_RULES"],
+                START,
+                END,
+                FOLLOWING,
+                now=END,
+                min_move=min_move,
             ),
             min_move,
         )

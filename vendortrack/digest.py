@@ -29,7 +29,7 @@ from vendortrack.scores.rules import (
     Standing,
 )
 from vendortrack.validation import InvalidInput
-from vendortrack.week import WEEK, ComplaintLine, Week, week_summary
+from vendortrack.week import WEEK, ComplaintLine, Week, week_as_of, week_summary
 
 BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
 WEEK_PATTERN = re.compile(r"(\d{4})-W(\d{1,2})", re.IGNORECASE)
@@ -90,24 +90,31 @@ class WeekCache:
 
     def __init__(self, rules: Rules, min_move: float) -> None:
         self.rules, self.min_move = rules, min_move
-        self._weeks: dict[tuple[datetime, datetime, datetime], Week] = {}
-        self._bodies: dict[tuple[datetime, datetime, str, str], tuple[Markup, str]] = {}
+        self._weeks: dict[tuple[datetime, datetime, datetime, datetime], Week] = {}
+        self._bodies: dict[tuple[datetime, datetime, datetime, str, str], tuple[Markup, str]] = {}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WeekCache:
         return cls(config["VENDORTRACK_RULES"], config["VENDORTRACK_DIGEST_MIN_MOVE"])
 
     def get(
-        self, session: Session, start: datetime, end: datetime, following: datetime | None = None
+        self,
+        session: Session,
+        start: datetime,
+        end: datetime,
+        following: datetime | None = None,
+        *,
+        now: datetime,
     ) -> Week:
-        key = (start, end, following or end + WEEK)
+        # Keyed by the moment the figures are as of: a past week is one entry for the whole run.
+        key = (start, end, following or end + WEEK, week_as_of(end, now))
         if key not in self._weeks:
-            self._weeks[key] = week_summary(session, self.rules, *key, min_move=self.min_move)
+            self._weeks[key] = week_summary(session, self.rules, *key[:3], now=key[3], min_move=self.min_move)
         return self._weeks[key]
 
     def bodies(self, week: Week, tz: str) -> tuple[Markup, str]:
         """The week rendered on one clock: subscribers in the same time zone share the rendering."""
-        key = (week.start, week.end, tz, str(get_locale()))
+        key = (week.start, week.end, week.as_of, tz, str(get_locale()))
         if key not in self._bodies:
             context = _template_context(week, tz)
             # Jinja's blocks leave uneven blank lines in plain text: one between paragraphs is enough.
@@ -211,10 +218,11 @@ def week_date(start: datetime, tz: str) -> str:
     return format_date(start.astimezone(ZoneInfo(tz)).date(), format="long", locale=get_locale())
 
 
-def preview(session: Session, user: User, end: datetime, cache: WeekCache) -> Preview:
-    """The digest of the week ending at `end`, on the user's clock, for the mail and the browser alike."""
+def preview(session: Session, user: User, end: datetime, cache: WeekCache, *, now: datetime) -> Preview:
+    """The digest of the week ending at `end`, on the user's clock, for the mail and the browser alike:
+    as of `now` while that week is not over."""
     tz = user_timezone(user)
-    week = cache.get(session, _wall_shift(end, tz, -7), end, _wall_shift(end, tz, 7))
+    week = cache.get(session, _wall_shift(end, tz, -7), end, _wall_shift(end, tz, 7), now=now)
     html, text = cache.bodies(week, tz)
     subject = _("Vendor digest for the week of %(date)s", date=week_date(week.start, tz))
     return Preview(subject, html, text, week, tz)
@@ -262,10 +270,16 @@ def unsubscribe(session: Session, secret: str) -> bool:
 
 
 def compose(
-    session: Session, user: User, end: datetime, cache: WeekCache, unsubscribe: str | None = None
+    session: Session,
+    user: User,
+    end: datetime,
+    cache: WeekCache,
+    unsubscribe: str | None = None,
+    *,
+    now: datetime,
 ) -> mail.Rendered:
     """The digest email; `unsubscribe`, when given, is the user's link already made (`unsubscribe_url`)."""
-    digest = preview(session, user, end, cache)
+    digest = preview(session, user, end, cache, now=now)
     online = url_for("digest.show", week=week_name(digest.week.start, digest.tz), _external=True)
     return mail.render(
         "digest",
@@ -280,7 +294,7 @@ def compose(
 def queue_digest(session: Session, user: User, scheduled: datetime, now: datetime, cache: WeekCache) -> int:
     unsubscribe = unsubscribe_url(user)  # in the body and in the headers mail clients offer
     with speaking(user):
-        rendered = compose(session, user, scheduled, cache, unsubscribe)
+        rendered = compose(session, user, scheduled, cache, unsubscribe, now=now)
     headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return int(
         mail.queue(

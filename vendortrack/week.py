@@ -125,7 +125,7 @@ class ExcuseOfTheWeek:
 
 @dataclass(frozen=True)
 class ComplaintLine:
-    """One complaint as the digest lists it, as it stood at the week's end."""
+    """One complaint as the digest lists it, as it stood at the week's as_of (its end, or now)."""
 
     id: int
     title: str
@@ -134,8 +134,8 @@ class ComplaintLine:
     owner_name: str  # ours: who follows it up
     raised_at: datetime
     answer_due_at: datetime
-    answered_at: datetime | None  # None: no answer by the week's end
-    waited: timedelta  # for the first answer, or until the week's end when there is none yet
+    answered_at: datetime | None  # None: no answer by the week's as_of
+    waited: timedelta  # for the first answer, or until the week's as_of when there is none yet
     # Answered: by its deadline. Waiting: its deadline has not passed yet.
     in_time: bool
 
@@ -166,6 +166,10 @@ class Week:
     start: datetime
     end: datetime
     following: datetime  # the end of next week
+    # The moment every figure is as of: the week's end once it has come, else now (a week in
+    # progress, or one not begun). Never a moment still to come: the end of a week in progress
+    # would count as unanswered the asks and complaints whose time has not yet run out.
+    as_of: datetime
     came_due: Capped
     outcome_counts: dict[Outcome, int]
     movers_up: list[Move]
@@ -181,6 +185,15 @@ class Week:
     min_move: float  # score points: a smaller move is not listed
     complaints: ComplaintsOfTheWeek
     asks: AsksOfTheWeek
+
+    @property
+    def in_progress(self) -> bool:
+        """Not over yet: the figures are as of now, and the page says so."""
+        return self.as_of < self.end
+
+    @property
+    def not_begun(self) -> bool:
+        return self.as_of < self.start
 
     @property
     def came_due_total(self) -> int:
@@ -331,11 +344,12 @@ def _excuse_of_the_week(lines: list[Line]) -> ExcuseOfTheWeek | None:
     return ExcuseOfTheWeek(category, count, len(excused), example)
 
 
-def _complaints_of_the_week(session: Session, start: datetime, end: datetime) -> ComplaintsOfTheWeek:
+def _complaints_of_the_week(session: Session, start: datetime, as_of: datetime) -> ComplaintsOfTheWeek:
     """The complaints that were waiting for a first answer at some moment of the week, or got one in it.
 
-    As the week stood at its end, from the moments stored (raised, answered, resolved), so the
-    digest of a past week says what it said then, whatever was logged since.
+    As the week stood at `as_of` (its end, or now in the week in progress, so a wait is "so far"),
+    from the moments stored (raised, answered, resolved), so the digest of a past week says what
+    it said then, whatever was logged since.
     """
     counted = sa.or_(Complaint.resolution.is_(None), Complaint.resolution != Resolution.withdrawn)
     shown = sa.and_(Vendor.archived_at.is_(None), counted)
@@ -343,7 +357,7 @@ def _complaints_of_the_week(session: Session, start: datetime, end: datetime) ->
         sa.select(sa.func.count())
         .select_from(Complaint)
         .join(Vendor, Vendor.id == Complaint.vendor_id)
-        .where(shown, Complaint.raised_at >= start, Complaint.raised_at < end)
+        .where(shown, Complaint.raised_at >= start, Complaint.raised_at < as_of)
     )
     rows = session.execute(
         sa.select(
@@ -362,7 +376,7 @@ def _complaints_of_the_week(session: Session, start: datetime, end: datetime) ->
         .join(User, User.id == Complaint.owner_id)
         .where(
             shown,
-            Complaint.raised_at < end,
+            Complaint.raised_at < as_of,
             sa.or_(Complaint.acknowledged_at.is_(None), Complaint.acknowledged_at >= start),
             sa.or_(Complaint.resolved_at.is_(None), Complaint.resolved_at >= start),
         )
@@ -370,9 +384,9 @@ def _complaints_of_the_week(session: Session, start: datetime, end: datetime) ->
     ).all()
     answered, waiting = [], []
     for row in rows:
-        answered_in_week = row.acknowledged_at is not None and start <= row.acknowledged_at < end
-        open_at_end = (row.acknowledged_at is None or row.acknowledged_at >= end) and (
-            row.resolved_at is None or row.resolved_at >= end
+        answered_in_week = row.acknowledged_at is not None and start <= row.acknowledged_at < as_of
+        open_at_end = (row.acknowledged_at is None or row.acknowledged_at >= as_of) and (
+            row.resolved_at is None or row.resolved_at >= as_of
         )
         if not (answered_in_week or open_at_end):
             continue  # closed in the week without an answer: nothing waits on it, nothing came
@@ -386,12 +400,12 @@ def _complaints_of_the_week(session: Session, start: datetime, end: datetime) ->
             raised_at=row.raised_at,
             answer_due_at=row.answer_due_at,
             answered_at=answered_at,
-            waited=(answered_at or end) - row.raised_at,
+            waited=(answered_at or as_of) - row.raised_at,
             in_time=(
                 is_answered_in_time(answered_at, row.answer_due_at)
                 if answered_at is not None
-                # No answer by the week's end: in time while the sweep's question is still "no".
-                else not is_unanswered_by(None, row.answer_due_at, end)
+                # No answer by as_of: in time while the sweep's question is still "no".
+                else not is_unanswered_by(None, row.answer_due_at, as_of)
             ),
         )
         (answered if answered_at is not None else waiting).append(line)
@@ -413,6 +427,11 @@ def _complaints_of_the_week(session: Session, start: datetime, end: datetime) ->
     )
 
 
+def week_as_of(end: datetime, now: datetime) -> datetime:
+    """The moment a week's figures are as of: its end once that has come, else now."""
+    return min(end, now)
+
+
 def week_summary(
     session: Session,
     rules: Rules,
@@ -420,40 +439,45 @@ def week_summary(
     end: datetime,
     following: datetime | None = None,
     *,
+    now: datetime,
     min_move: float,
 ) -> Week:
     """The digest's sections for the week [start, end): one pass of queries over the whole ledger.
 
+    Every figure is as of `week_as_of(end, now)`: the week in progress says what has happened so
+    far (what came due up to now, the waits until now, the scores now), never what its end will
+    hold, and what is still to come this week is listed with next week's.
     `min_move`: the smallest move of a score, in points, listed among the scores that moved.
     """
     following = following or end + WEEK
+    as_of = week_as_of(end, now)
     # Every status named, so the (status, due_at) index serves a range on due_at alone.
     any_status = Commitment.status.in_(list(Status))
     came_due_rows = session.execute(
-        _lines_query(any_status, Commitment.due_at >= start, Commitment.due_at < end).order_by(
+        _lines_query(any_status, Commitment.due_at >= start, Commitment.due_at < as_of).order_by(
             Commitment.due_at, Commitment.id
         )
     ).all()
-    came_due = [_line(row, rules, end) for row in came_due_rows]
+    came_due = [_line(row, rules, as_of) for row in came_due_rows]
     counts = Counter(line.outcome for line in came_due)
     # The week's failures: broken or rescheduled, and either due this week or, having come due
     # before, marked so this week. "New broken promises" and the excuse of the week both read
     # this one set, so a promise listed broken is always among the week's excuses.
     failed = [
-        _line(row, rules, end)
+        _line(row, rules, as_of)
         for row in session.execute(
             _lines_query(
                 Commitment.status.in_([Status.broken, Status.rescheduled]),
-                Commitment.due_at < end,
+                Commitment.due_at < as_of,
                 sa.or_(
                     Commitment.due_at >= start,
-                    sa.and_(Commitment.resolved_at >= start, Commitment.resolved_at < end),
+                    sa.and_(Commitment.resolved_at >= start, Commitment.resolved_at < as_of),
                 ),
             ).order_by(Commitment.due_at, Commitment.id)
         )
     ]
     broken = [line for line in failed if line.status == Status.broken]
-    best_first = scorecard.ranked(session, rules, end)
+    best_first = scorecard.ranked(session, rules, as_of)
     active = {line.vendor_id for line in came_due if line.outcome in COUNTED}
     movers_up, movers_down = _movers(session, rules, start, best_first, active, min_move)
     # Ranked once: the worst-first order is the same lines by their other key.
@@ -463,6 +487,7 @@ def week_summary(
         start=start,
         end=end,
         following=following,
+        as_of=as_of,
         came_due=Capped(came_due[:LIST_LIMIT], max(len(came_due) - LIST_LIMIT, 0)),
         outcome_counts={key: counts[key] for key in DUE_ORDER if counts[key]},
         movers_up=movers_up,
@@ -471,18 +496,19 @@ def week_summary(
         overdue=_capped(
             session,
             rules,
-            end,
-            [rules.is_overdue(Commitment.status, Commitment.due_at, end)],
+            as_of,
+            [rules.is_overdue(Commitment.status, Commitment.due_at, as_of)],
             [Commitment.due_at, Commitment.id],
             OVERDUE_LIMIT,
         ),
         next_week=_capped(
             session,
             rules,
-            end,
+            as_of,
             [
                 Commitment.status.in_([Status.open, Status.kept, Status.broken]),
-                Commitment.due_at >= end,
+                # From now in the week in progress: what is still to come this week is not lost.
+                Commitment.due_at >= as_of,
                 Commitment.due_at < following,
             ],
             [Commitment.due_at, Commitment.id],
@@ -494,6 +520,6 @@ def week_summary(
         unrated_more=max(len(unrated) - LIST_LIMIT, 0),
         excuse=_excuse_of_the_week(failed),
         min_move=min_move,
-        complaints=_complaints_of_the_week(session, start, end),
-        asks=asks.of_the_week(session, rules, start, end),
+        complaints=_complaints_of_the_week(session, start, as_of),
+        asks=asks.of_the_week(session, rules, start, end, now=now),
     )

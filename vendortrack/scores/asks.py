@@ -83,9 +83,16 @@ class AsksOfTheWeek:
         return not (self.asked or self.answered or self.waiting)
 
 
-def of_the_week(session: Session, rules: Rules, start: datetime, end: datetime) -> AsksOfTheWeek:
+def of_the_week(
+    session: Session, rules: Rules, start: datetime, end: datetime, *, now: datetime
+) -> AsksOfTheWeek:
     """The asks of [start, end) as they stood at its end, so the digest of a past week says what it
-    said then: those made before the end and not answered before the start, archived vendors' aside."""
+    said then: those made before the end and not answered before the start, archived vendors' aside.
+
+    A week in progress (`now` before its end) stands as of now: an ask whose time runs out later
+    this week is still waiting, not unanswered (its end has not come, so it cannot be counted).
+    """
+    as_of = min(end, now)
     rows = session.execute(
         sa.select(
             VendorLink.asked_at,
@@ -99,7 +106,7 @@ def of_the_week(session: Session, rules: Rules, start: datetime, end: datetime) 
         .join(Contact, Contact.id == VendorLink.contact_id)
         .where(
             Vendor.archived_at.is_(None),
-            VendorLink.asked_at < end,
+            VendorLink.asked_at < as_of,
             sa.or_(VendorLink.first_answered_at.is_(None), VendorLink.first_answered_at >= start),
         )
         .order_by(VendorLink.asked_at, VendorLink.id)
@@ -107,13 +114,13 @@ def of_the_week(session: Session, rules: Rules, start: datetime, end: datetime) 
     answers = [
         FirstAnswer(row.contact_name, row.vendor_id, row.vendor_name, row.first_answered_at - row.asked_at)
         for row in rows
-        if row.first_answered_at is not None and row.first_answered_at < end
+        if row.first_answered_at is not None and row.first_answered_at < as_of
     ]
     # min and max keep the first of equals: the ask made first, so a week always says the same.
     return AsksOfTheWeek(
         asked=sum(1 for row in rows if row.asked_at >= start),
         answered=len(answers),
-        waiting=ask_answers(map(_fact, rows), rules, end).waiting,
+        waiting=ask_answers(map(_fact, rows), rules, as_of).waiting,
         fastest=min(answers, key=lambda answer: answer.took, default=None),
         slowest=max(answers, key=lambda answer: answer.took, default=None),
     )

@@ -415,9 +415,10 @@ def digest_preview():
             error, status = _("User: there is no user #%(id)s.", id=raw_id), 404
         else:
             try:
-                end = digest.digest_end(user, week, utcnow())
+                now = utcnow()
+                end = digest.digest_end(user, week, now)
                 preview = digest.preview(
-                    db.session, user, end, digest.WeekCache.from_config(current_app.config)
+                    db.session, user, end, digest.WeekCache.from_config(current_app.config), now=now
                 )
             except InvalidInput as refused:
                 error, status = str(refused), 400

@@ -19,12 +19,14 @@ bp = Blueprint("digest", __name__)
 
 def week_or_error(user: User) -> tuple[digest.Preview | None, str | None]:
     """The user's digest for ?week= (their latest one without it), or the message saying why not."""
-    week = text_arg("week", 40)
+    week, now = text_arg("week", 40), utcnow()
     try:
-        end = digest.digest_end(user, week, utcnow())
+        end = digest.digest_end(user, week, now)
     except InvalidInput as error:
         return None, str(error)
-    return digest.preview(db.session, user, end, digest.WeekCache.from_config(current_app.config)), None
+    # As of now for the week in progress: never figures as of its end, which has not come.
+    cache = digest.WeekCache.from_config(current_app.config)
+    return digest.preview(db.session, user, end, cache, now=now), None
 
 
 def week_links(preview: digest.Preview) -> dict[str, str]:
