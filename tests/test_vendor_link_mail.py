@@ -78,7 +78,7 @@ def test_the_ask_reaches_the_contact_in_their_language_and_zone_with_a_link_that
     assert "Site survey" in message["Subject"]
     body = parts(message)
     text, page = body["text/plain"], body["text/html"]
-    assert "Kedves Kovács Anna!" in text and "Találkozó: Site survey" in text, "written in Hungarian"
+    assert "Edith Editor arra kéri" in text and "Találkozó: Site survey" in text, "written in Hungarian"
     assert '<html lang="hu">' in page
     # 08:00 UTC is 09:00 in Budapest in winter (10:00 in summer): the contact's clock, its zone named.
     local_hour = meeting.due_at.astimezone(ZoneInfo("Europe/Budapest")).strftime("%H")

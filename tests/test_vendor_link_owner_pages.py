@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from tests.conftest import NOW
 from vendortrack import complaints, ledger, mail, vendor_links
+from vendortrack.i18n import speaking
 from vendortrack.models import (
     AnswerState,
     Commitment,
@@ -479,6 +480,142 @@ def test_a_revoked_link_no_longer_opens_and_the_page_says_by_whom(client, sessio
     again = client.submit(f"/vendor-links/{link.id}/revoke")
     assert again.status_code == 400 and "This link is already revoked." in section(again, "vendor-answers")
     assert client.submit("/vendor-links/999999/revoke").status_code == 404
+
+
+# --- what the emails say -----------------------------------------------------------------------
+
+# What the contact can answer, each as the page sends it; our owner chooses between two buttons.
+ANSWERS = {
+    "proposed": lambda session, link, item: vendor_links.propose(
+        session, link, due_at=item.due_at + timedelta(days=1), reason="Ill.", now=utcnow(), address=None
+    ),
+    "done": lambda session, link, item: vendor_links.report_done(
+        session, link, done_at=None, note="Measured.", now=utcnow(), address=None
+    ),
+    "cannot": lambda session, link, item: vendor_links.cannot(
+        session, link, reason="No surveyor.", now=utcnow(), address=None
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "accept", "decline"),
+    [
+        ("proposed", "Accept the new time", "Decline"),
+        ("done", "Confirm it was kept then", "Dispute"),
+        ("cannot", "Record it as broken", "Keep it open"),
+    ],
+)
+def test_the_owners_email_names_the_two_buttons_that_wait_for_them(
+    client, session, editor, delivery, anna, in_mail, kind, accept, decline
+):
+    link, _token = asked(session, delivery, anna, editor)
+    ANSWERS[kind](session, link, delivery)
+    session.commit()
+
+    (told,) = mails(session, MailKind.vendor_answer)
+
+    choice = f"It waits for your decision: open it to choose “{accept}” or “{decline}”."
+    assert choice in told.body_text and choice in html.unescape(told.body_html)
+    assert "accept or decline" not in told.body_text
+    client.login(editor)
+    buttons = section(client.get(f"/commitments/{delivery.id}"), "vendor-answers")
+    assert accept in buttons and decline in buttons  # the same words as on the page
+
+
+def told_of(session, answer, *, link_opens: bool) -> str:
+    """The email telling the contact our decision, as vendor_links composes it, with `link_opens`
+    (whether the link still opens) set either way, whatever the link's state."""
+    link = answer.link
+    with speaking(link.contact):
+        rendered = mail.render(
+            MailKind.vendor_told.value,
+            "subject",
+            asker="Edith Editor",
+            link=link,
+            item=vendor_links.item_of(link),
+            is_complaint=False,
+            contact=link.contact,
+            tz="UTC",
+            answer=answer,
+            link_opens=link_opens,
+        )
+    return rendered.text + "\n" + html.unescape(rendered.html)
+
+
+@pytest.fixture
+def anna_in_english(session, anna):
+    anna.language = "en"
+    session.commit()
+    return anna
+
+
+def test_the_contact_is_asked_to_answer_again_only_after_a_decline_and_only_while_the_link_opens(
+    session, editor, delivery, anna_in_english, in_mail
+):
+    link, _token = asked(session, delivery, anna_in_english, editor)
+    proposal = ANSWERS["proposed"](session, link, delivery)
+    vendor_links.decline(session, proposal, actor=editor, now=utcnow(), note="No.")
+    done = ANSWERS["done"](session, link, delivery)
+    vendor_links.accept(session, done, actor=editor, now=utcnow())
+    session.commit()
+    again = "Open the link you were sent to see where it stands, and answer again there."
+    stands = "The link you were sent shows where it stands."
+
+    assert told_of(session, proposal, link_opens=True).count(again) == 2  # text and HTML
+    declined_dead = told_of(session, proposal, link_opens=False)
+    assert again not in declined_dead and "link" not in declined_dead
+    accepted = told_of(session, done, link_opens=True)
+    assert "answer again" not in accepted and accepted.count(stands) == 2
+    assert "Thank you: nothing more is needed from you for now." in accepted
+    accepted_dead = told_of(session, done, link_opens=False)
+    assert "answer again" not in accepted_dead and "link" not in accepted_dead
+
+
+def test_a_contact_whose_link_was_revoked_is_not_sent_back_to_it_after_our_decline(
+    session, editor, delivery, anna_in_english, in_mail
+):
+    link, _token = asked(session, delivery, anna_in_english, editor)
+    proposal = ANSWERS["proposed"](session, link, delivery)
+    vendor_links.revoke(session, link, actor=editor, now=utcnow())
+    vendor_links.decline(session, proposal, actor=editor, now=utcnow(), note="We keep the date.")
+    session.commit()
+
+    (told,) = mails(session, MailKind.vendor_told)
+
+    assert "did not agree to your answer" in told.body_text and "We keep the date." in told.body_text
+    assert "answer again" not in told.body_text and "answer again" not in told.body_html
+
+
+def test_a_contact_whose_link_still_opens_is_asked_to_answer_again_after_our_decline(
+    session, editor, delivery, anna_in_english, in_mail
+):
+    link, _token = asked(session, delivery, anna_in_english, editor)
+    proposal = ANSWERS["proposed"](session, link, delivery)
+    vendor_links.decline(session, proposal, actor=editor, now=utcnow(), note="We keep the date.")
+    session.commit()
+
+    (told,) = mails(session, MailKind.vendor_told)
+
+    assert "Open the link you were sent to see where it stands, and answer again there." in told.body_text
+
+
+def test_the_contact_is_greeted_as_in_a_business_letter_in_the_ask_and_in_our_decision(
+    session, editor, delivery, anna_in_english, in_mail
+):
+    link, _token = asked(session, delivery, anna_in_english, editor, send_email=True)
+    proposal = ANSWERS["proposed"](session, link, delivery)
+    vendor_links.decline(session, proposal, actor=editor, now=utcnow())
+    session.commit()
+
+    emails = [*mails(session, MailKind.vendor_ask), *mails(session, MailKind.vendor_told)]
+
+    assert len(emails) == 2
+    for sent in emails:
+        assert sent.body_text.startswith("Dear Kovács Anna,") and "Hello" not in sent.body_text
+        assert "<p>Dear Kovács Anna,</p>" in sent.body_html
+    (ours,) = mails(session, MailKind.vendor_answer)
+    assert ours.body_text.startswith("Hello Edith Editor,")  # our own people keep their greeting
 
 
 # --- who may -------------------------------------------------------------------------------------

@@ -353,7 +353,7 @@ def test_a_complaint_answered_without_a_date_then_given_one_then_its_answer(
     client, session, complaint_page, complaint, editor
 ):
     link, path = complaint_page
-    assert send(client, path, "answer", message="Looking into it").status_code == 303
+    assert send(client, path, "answer", apologised="no", message="Looking into it").status_code == 303
     by = (utcnow() + timedelta(days=2)).astimezone(ZoneInfo(BUDAPEST))
 
     dated = send(client, path, "dated-answer", answer_by_date=by.date().isoformat(), answer_by_time="12:00")
@@ -420,6 +420,120 @@ def test_a_settled_commitment_shows_its_state_and_no_forms(client, session, meet
     refused = client.post(f"{path}/confirm", data={"form_token": token})
     assert refused.status_code == 422 and "already settled" in text(refused)  # the service refuses it
     assert answers(session) == []
+
+
+# -- what stands: the contact's confirmation or proposal, the apology to choose, the opens counted --
+
+
+def standing_line(response) -> str:
+    """The page's sentence on what the contact said that stands, or "" when there is none."""
+    found = re.search(r'id="vendor-standing">(.*?)</p>', text(response), re.S)
+    return found.group(1).strip() if found else ""
+
+
+def test_once_confirmed_the_page_says_when_and_offers_the_other_answers_but_not_confirm_again(
+    client, session, meeting_page
+):
+    link, path = meeting_page
+    send(client, path, "confirm")
+    (confirmation,) = answers(session)
+
+    page = client.get(path)
+
+    line = standing_line(page)
+    assert line.startswith("You confirmed this on ") and clock(confirmation.at) in line
+    forms = read(page).forms
+    assert f"{path}/confirm" not in forms and "Confirm</button>" not in text(page)
+    assert {f"{path}/propose", f"{path}/done", f"{path}/cannot"} <= set(forms)
+
+
+def test_a_confirmation_stops_standing_once_our_owner_corrects_the_date(
+    client, session, meeting_page, meeting, editor
+):
+    link, path = meeting_page
+    send(client, path, "confirm")
+    ledger.edit_commitment(session, meeting, actor=editor, now=utcnow(), due_at=meeting.due_at + HOUR)
+    session.commit()
+
+    page = client.get(path)
+
+    assert standing_line(page) == ""  # they confirmed another time: the new one is to confirm
+    assert f"{path}/confirm" in read(page).forms
+
+
+def test_while_their_proposal_waits_the_page_says_so_above_the_forms_and_offers_no_confirm(
+    client, session, meeting_page, editor
+):
+    link, path = meeting_page
+    new_time = (utcnow() + timedelta(days=6)).astimezone(ZoneInfo(BUDAPEST)).replace(hour=9, minute=30)
+    send(client, path, "confirm")
+    send(
+        client,
+        path,
+        "propose",
+        proposed_date=new_time.date().isoformat(),
+        proposed_time="09:30",
+        message="The crane is booked",
+    )
+
+    page = client.get(path)
+
+    line = standing_line(page)
+    assert line.startswith("Your proposal of ") and clock(new_time) in line
+    assert line.endswith("waits for Edith Editor's decision.")
+    body = text(page)
+    assert body.index('id="vendor-standing"') < body.index(f'action="{path}/propose"')
+    assert f"{path}/confirm" not in read(page).forms
+    proposal = answers(session)[-1]
+    with mail.mail_context(client.application):
+        vendor_links.decline(session, proposal, actor=editor, now=utcnow(), note="We need the day")
+    session.commit()
+    declined = client.get(path)
+    assert standing_line(declined) == "" and f"{path}/confirm" in read(declined).forms
+
+
+def test_the_apology_is_not_chosen_for_the_contact_and_one_left_unchosen_is_asked_for_on_its_field(
+    client, session, complaint_page, complaint
+):
+    link, path = complaint_page
+    drawn = form_of(client, path, "answer")
+    assert "apologised" not in drawn  # neither Yes nor No is checked
+
+    refused = send(client, path, "answer", message="Looking into it")
+
+    assert refused.status_code == 422
+    errors = re.findall(r'answer-apologised.*?invalid-feedback d-block">([^<]*)<', text(refused), re.S)
+    assert errors == ["Choose yes or no."]
+    assert answers(session) == []
+    session.refresh(complaint)
+    assert complaint.acknowledged_at is None
+
+
+def test_an_open_is_counted_when_the_contact_comes_to_the_page_not_when_their_own_form_lands_back(
+    client, session, meeting_page
+):
+    link, path = meeting_page
+    forms = read(client.get(path)).forms  # they come: one open
+
+    confirmed = client.post(f"{path}/confirm", data=forms[f"{path}/confirm"])
+    client.get(confirmed.headers["Location"])
+    chosen = forms[f"{path}/preferences"] | {"timezone": "Asia/Tokyo"}
+    saved = client.post(f"{path}/preferences", data=chosen)
+    client.get(saved.headers["Location"])
+
+    session.refresh(link)
+    assert link.opens == 1
+    client.get(path)  # they come back another day
+    session.refresh(link)
+    assert link.opens == 2
+
+
+def test_the_page_greets_the_contact_as_a_business_letter_does(client, meeting_page):
+    link, path = meeting_page
+
+    body = text(client.get(path))
+
+    assert "Dear Kovács Anna," in body and "Hello" not in body
 
 
 # -- every token that opens nothing, and every form without the page's own token ------------------
@@ -540,9 +654,9 @@ def test_no_response_under_v_sets_a_cookie_even_in_a_browser_signed_in_to_vendor
         client.get(path),
         send(client, path, "propose", proposed_date="2020-01-01", message="x"),  # refused: 422
         client.post(f"{path}/confirm", data={}),  # no token: 400
-        send(client, path, "confirm"),  # 303
+        client.post(f"{path}/confirm", data=(confirm := form_of(client, path, "confirm"))),  # 303
         client.get(f"{path}?answered=confirmed"),
-        send(client, path, "confirm"),  # over the limit: 429
+        client.post(f"{path}/confirm", data=confirm),  # over the limit: 429
         client.get(f"/v/{secrets.token_urlsafe(24)}"),  # 404
         client.get(f"{path}/confirm"),  # 405
     ]
@@ -588,7 +702,7 @@ def test_the_chooser_changes_the_language_and_zone_and_they_are_remembered(
 
     sent = send(client, path, "preferences", language="pl", timezone="Asia/Tokyo")
 
-    assert sent.status_code == 303 and sent.headers["Location"] == path
+    assert sent.status_code == 303 and sent.headers["Location"] == f"{path}?saved=preferences"
     session.refresh(contact)
     assert (contact.language, contact.timezone) == ("pl", "Asia/Tokyo")
     page = text(client.get(path))
@@ -622,10 +736,11 @@ def test_without_a_zone_of_their_own_the_contact_sees_the_installations_named(
 def test_too_many_answers_through_one_link_get_a_429_with_retry_after(app, client, session, meeting_page):
     _, path = meeting_page
     app.config["VENDORTRACK_LINK_ANSWERS_PER_LINK"] = 2
-    assert send(client, path, "confirm").status_code == 303
-    assert send(client, path, "confirm").status_code == 303
+    confirm = form_of(client, path, "confirm")  # a page left open, sent again and again
+    assert client.post(f"{path}/confirm", data=confirm).status_code == 303
+    assert client.post(f"{path}/confirm", data=confirm).status_code == 303
 
-    refused = send(client, path, "confirm")
+    refused = client.post(f"{path}/confirm", data=confirm)
 
     assert refused.status_code == 429
     assert 3000 < int(refused.headers["Retry-After"]) <= 3600
@@ -638,7 +753,7 @@ def test_vendor_text_with_markup_is_shown_as_text(client, session, complaint_pag
     _, path = complaint_page
     payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
-    send(client, path, "answer", case_owner_name=payload, message=payload)
+    send(client, path, "answer", case_owner_name=payload, apologised="no", message=payload)
     page = text(client.get(path))
 
     assert "<script>alert" not in page and "<img src=x" not in page

@@ -463,7 +463,10 @@ class TakeUpForm(VendorPageForm):
     date of their full answer, in one save."""
 
     case_owner_name = StringField(_l("Who owns it at your end"))
-    apologised = RadioField(_l("Do you apologise?"), choices=YES_NO, default="no", validators=[Optional()])
+    # No answer chosen for them: an apology, or its absence, is theirs to say (it is on their record).
+    apologised = RadioField(
+        _l("Do you apologise?"), choices=YES_NO, validators=[InputRequired(_l("Choose yes or no."))]
+    )
     message = TextAreaField(_l("Your message (optional)"))
     answer_by_date = DateField(
         _l("You will have our full answer by"),

@@ -168,6 +168,14 @@ ANSWER_STATE_LABELS = {
     AnswerState.superseded: _l("Replaced by a newer answer"),
     AnswerState.overtaken: _l("Overtaken: it was settled another way"),
 }
+# Our two choices on an answer that waits for us, by what the vendor said: the buttons on the
+# item's page (views/link_panel.py) and the owner's email that names them.
+DECISION_LABELS = {
+    AnswerKind.proposed: (_l("Accept the new time"), _l("Decline")),
+    AnswerKind.done: (_l("Confirm it was kept then"), _l("Dispute")),
+    AnswerKind.cannot: (_l("Record it as broken"), _l("Keep it open")),
+    AnswerKind.reply: (_l("Keep the dated answer's promise"), _l("Decline")),
+}
 # What a complaint event's before/after holds, beyond the commitment fields above.
 COMPLAINT_FIELD_LABELS = {
     "title": _l("Title"),
@@ -589,5 +597,6 @@ def register(app: Flask) -> None:
             "AnswerKind": AnswerKind,
             "AnswerState": AnswerState,
             "ANSWER_STATE_LABELS": ANSWER_STATE_LABELS,
+            "DECISION_LABELS": DECISION_LABELS,
         }
     )

@@ -30,7 +30,7 @@ from vendortrack.models import (
     VendorAnswer,
     VendorLink,
 )
-from vendortrack.templating import EXCUSE_LABELS
+from vendortrack.templating import DECISION_LABELS, EXCUSE_LABELS
 from vendortrack.vendor_links import LinkState
 
 Item = Commitment | Complaint
@@ -53,13 +53,6 @@ ANSWER_STATE_BADGES = {
     AnswerState.accepted: "text-bg-success",
     AnswerState.declined: "text-bg-secondary",
     AnswerState.superseded: "text-bg-light border",
-}
-# Our two buttons on an answer that waits for us, by what the vendor said.
-DECISION_LABELS = {
-    AnswerKind.proposed: (_l("Accept the new time"), _l("Decline")),
-    AnswerKind.done: (_l("Confirm it was kept then"), _l("Dispute")),
-    AnswerKind.cannot: (_l("Record it as broken"), _l("Keep it open")),
-    AnswerKind.reply: (_l("Keep the dated answer's promise"), _l("Decline")),
 }
 # Accepting these moves or breaks the commitment: the vendor's reason is the excuse, in a category.
 EXCUSED = (AnswerKind.proposed, AnswerKind.cannot)

@@ -36,7 +36,7 @@ from vendortrack.forms import (
     yes_no,
 )
 from vendortrack.i18n import LANGUAGES, speaking, user_locale, user_timezone
-from vendortrack.models import AnswerState, Status, VendorAnswer, VendorLink
+from vendortrack.models import AnswerKind, AnswerState, EventAction, Status, VendorAnswer, VendorLink
 from vendortrack.security import VENDOR_PAGES
 from vendortrack.timeutil import utcnow
 from vendortrack.unit_of_work import writing
@@ -154,10 +154,38 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+def standing(link: VendorLink) -> VendorAnswer | None:
+    """What the contact last said about the commitment's time as it stands, if it still holds: their
+    confirmation of it (a move makes a new commitment, a corrected date undoes it), or their proposal
+    of another time while it waits for us. None: nothing of theirs stands, Confirm is offered."""
+    commitment = link.commitment
+    said = next(
+        (
+            answer
+            for answer in reversed(link.answers)
+            if answer.commitment_id == commitment.id
+            and answer.kind in (AnswerKind.confirmed, AnswerKind.proposed)
+        ),
+        None,
+    )
+    if said is None:
+        return None
+    if said.kind == AnswerKind.proposed:
+        return said if said.state == AnswerState.waiting else None
+    moved = any(
+        event.action == EventAction.edited and "due_at" in event.after and event.at > said.at
+        for event in commitment.events
+    )
+    return None if moved else said
+
+
 def offered(link: VendorLink) -> list[str]:
-    """The forms that apply to the item as it stands, in the page's order; none once it is settled."""
+    """The forms that apply to the item as it stands, in the page's order; none once it is settled.
+    Confirm is not offered again while their confirmation or their proposal stands."""
     if link.commitment is not None:
-        return ["confirm", "propose", "done", "cannot"] if link.commitment.status == Status.open else []
+        if link.commitment.status != Status.open:
+            return []
+        return [*([] if standing(link) else ["confirm"]), "propose", "done", "cannot"]
     complaint = link.complaint
     if complaint.resolution is not None:
         return []
@@ -211,6 +239,8 @@ def _page(
         contact=link.contact,
         tz=tz,
         asked_by=vendor_links.name_for_vendor(link.asked_by),
+        standing=standing(link) if link.commitment is not None else None,
+        decides=vendor_links.name_for_vendor(vendor_links.who_decides(link)),
         forms=forms,
         offered=offered(link),
         failed=failed,
@@ -224,12 +254,22 @@ def _page(
 # -- the routes ---------------------------------------------------------------------------------
 
 
+# The query a page's own forms land on (see `act`): that GET is the contact's answer coming back,
+# not an opening of the link. An answer lands with ?answered=<its kind>, other forms ?saved=<form>.
+LANDINGS = ("answered", "saved")
+
+
+def is_landing() -> bool:
+    return any(name in request.args for name in LANDINGS)
+
+
 @bp.route("/<token>")
 def show(token: str):
     now = utcnow()
     link = open_link(token, now)
-    with writing(db.session, reread=False):
-        vendor_links.record_open(db.session, link, now)
+    if not is_landing():  # counted: opens measure the contact coming to the link, not its replies
+        with writing(db.session, reread=False):
+            vendor_links.record_open(db.session, link, now)
     with speaking(link.contact):
         return _page(link, token, now)
 
@@ -253,8 +293,11 @@ def act(token: str, action: str):
             return _too_many(token, refused.retry_after)
         tz, address = user_timezone(link.contact), request.remote_addr
         if form.validate() and (written := save(form, lambda: chosen.save(form, link, tz, now, address))):
-            answered = written.kind.value if isinstance(written, VendorAnswer) else None
-            return redirect(url_for(".show", token=token, answered=answered), 303)
+            if isinstance(written, VendorAnswer):
+                landing = {"answered": written.kind.value}
+            else:
+                landing = {"saved": action}
+            return redirect(url_for(".show", token=token, **landing), 303)
         return _page(link, token, now, failed=action, form=form, status=422)
 
 
