@@ -42,19 +42,21 @@ class Asked:
         self.anna = add_contact(session, self.prompt, now=NOW - 30 * DAY, name="Anna Answers")
         self.bela = add_contact(session, self.prompt, now=NOW - 30 * DAY, name="Bela Busy")
         self.cecil = add_contact(session, self.prompt, now=NOW - 30 * DAY, name="Cecil Unasked")
-        meeting = ledger.log_commitment(
-            session,
-            vendor=self.prompt,
-            kind=Kind.meeting,
-            title="Depot walk-through",
-            due_at=NOW + 5 * DAY,
-            actor=editor,
-            now=NOW - 20 * DAY,
-            contact=self.anna,
-        )
         self.asked_at = {}
 
         def ask(contact, ago: timedelta):
+            # Each about a meeting of its own: asking again about the same one would replace an
+            # unanswered link rather than add an ask.
+            meeting = ledger.log_commitment(
+                session,
+                vendor=self.prompt,
+                kind=Kind.meeting,
+                title="Depot walk-through",
+                due_at=NOW + 5 * DAY,
+                actor=editor,
+                now=NOW - 20 * DAY,
+                contact=contact,
+            )
             link, _token = vendor_links.ask(
                 session, meeting, contact=contact, actor=editor, now=NOW - ago, rules=LINKS, send_email=False
             )
