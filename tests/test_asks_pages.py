@@ -111,7 +111,7 @@ def test_the_vendor_page_says_how_the_asks_are_counted(client, viewer, asked):
     assert (
         "How it is counted: An ask counts once the contact answers through the link, or once the time a "
         "vendor has to answer a complaint has passed (the end of the next working day, in UTC); an ask we "
-        "revoked before any answer never counts. The time to answer runs from the ask to the first answer, "
+        "revoked while the contact still had time never counts. The time to answer runs from the ask to the first answer, "
         "in calendar hours."
     ) in card(page)
 

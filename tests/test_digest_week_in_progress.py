@@ -36,12 +36,13 @@ class WeekSoFar:
         # Due on Friday: it has not come due yet, it is still to come.
         self.invoice = log(session, self.slow, editor, "Send the invoice", at(26, 12))
         sid = add_contact(session, self.slow, now=at(1, 9), name="Sid Slow")
+        sam = add_contact(session, self.slow, now=at(1, 9), name="Sam Slow")
         # Asked this morning: their time runs out before the week's end, but not before now.
-        for hour in (9, 10):
+        for hour, contact in ((9, sid), (10, sam)):
             vendor_links.ask(
                 session,
                 self.invoice,
-                contact=sid,
+                contact=contact,
                 actor=editor,
                 now=at(24, hour),
                 rules=LINKS,

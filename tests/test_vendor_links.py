@@ -406,3 +406,13 @@ def test_after_a_revoked_link_is_declined_the_contact_is_not_sent_back_to_it(
     session.commit()
     (told,) = mails(session, MailKind.vendor_told)
     assert "Open the link you were sent" not in told.body_text
+
+
+def test_revoking_an_ask_after_its_time_ran_out_does_not_erase_the_silence():
+    from vendortrack.scores.rules import AskFact, ask_answers
+
+    asked = NOW - timedelta(days=10)
+    in_time = AskFact(asked, revoked_at=asked + HOUR)  # taken back while they still had time
+    too_late = AskFact(asked, revoked_at=NOW - HOUR)  # taken back days after their time ran out
+    figures = ask_answers([in_time, too_late], RULES, NOW)
+    assert (figures.asks, figures.answered, figures.waiting) == (1, 0, 0)

@@ -412,8 +412,8 @@ def asks_rule(rules: Rules) -> str:
     """How the asks are counted, in one line, beside their figures (scores.rules.is_counted_ask)."""
     return _(
         "An ask counts once the contact answers through the link, or once the time a vendor has to answer "
-        "a complaint has passed (%(deadline)s); an ask we revoked before any answer never counts. The "
-        "time to answer runs from the ask to the first answer, in calendar hours.",
+        "a complaint has passed (%(deadline)s); an ask we revoked while the contact still had time never "
+        "counts. The time to answer runs from the ask to the first answer, in calendar hours.",
         deadline=answer_deadline_rule(rules),
     )
 

@@ -231,7 +231,7 @@ def ask(
 def _replace_unanswered(session: Session, item: Item, contact: Contact, actor: User, now: datetime) -> None:
     """Asking a contact again about the same item replaces their earlier link that has no answer yet
     (a copied link never sent, a page reloaded): it is revoked, so one question is counted once
-    (an ask revoked before any answer never counts, scores.rules.is_counted_ask)."""
+    (an ask revoked while the contact still had time never counts, scores.rules.is_counted_ask)."""
     about = VendorLink.commitment_id if isinstance(item, Commitment) else VendorLink.complaint_id
     session.execute(
         sa.update(VendorLink)
@@ -241,6 +241,7 @@ def _replace_unanswered(session: Session, item: Item, contact: Contact, actor: U
             VendorLink.revoked_at.is_(None),
             VendorLink.first_answered_at.is_(None),
             VendorLink.expires_at > now,  # one that ran out stays as it ended
+            VendorLink.asked_at <= now,
         )
         .values(revoked_at=now, revoked_by_id=actor.id)
         .execution_options(synchronize_session=False)

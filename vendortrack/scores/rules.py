@@ -912,15 +912,17 @@ class AskFact:
 def is_counted_ask(fact: AskFact, rules: Rules, as_of: datetime) -> bool:
     """An ask counts as of `as_of` once it is answered, or once a complaint raised at the same moment
     would be past its answer deadline (`answer_deadline`: the vendor had as long as for a complaint).
-    An ask we revoked before any answer counts never: we took the question back. A fresh ask does
-    not drag the share down while the contact may still answer it in time."""
+    An ask we revoked while the contact still had time counts never: we took the question back. One
+    revoked after its time ran out unanswered still counts: revoking it cannot erase the silence.
+    A fresh ask does not drag the share down while the contact may still answer it in time."""
     if fact.asked_at > as_of:
         return False
     if fact.first_answered_at is not None and fact.first_answered_at <= as_of:
         return True
-    if fact.revoked_at is not None and fact.revoked_at <= as_of:
+    deadline = answer_deadline(fact.asked_at, rules)
+    if fact.revoked_at is not None and fact.revoked_at <= as_of and fact.revoked_at < deadline:
         return False
-    return answer_deadline(fact.asked_at, rules) <= as_of
+    return deadline <= as_of
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ class NoticeSchema(Schema):
 class AskAnswersSchema(Schema):
     """How the vendor (or contact) answers what we ask through its links, measured at our server's
     clock. An ask counts once answered, or once the time a vendor has to answer a complaint has
-    passed (SCORING.md §10's deadline); one revoked before any answer never counts."""
+    passed (SCORING.md §10's deadline); one revoked while the contact still had time never counts."""
 
     asks = fields.Integer(required=True, metadata={"description": "Counted asks."})
     answered = fields.Integer(required=True, metadata={"description": "Counted asks answered."})
