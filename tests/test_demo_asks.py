@@ -17,6 +17,7 @@ from vendortrack.demo import SALESMAN, load_demo
 from vendortrack.models import (
     AnswerKind,
     AnswerState,
+    MailKind,
     MailState,
     OutboxMessage,
     Status,
@@ -97,6 +98,10 @@ def test_the_demos_emails_of_the_past_year_are_not_left_for_the_outbox_to_send(s
     assert mailed, "the asks went out by email, and the owner heard of the proposal"
     assert {m.state for m in mailed} == {MailState.sent}
     assert all(m.sent_at == m.created_at for m in mailed)
+    asks = [m for m in mailed if m.kind == MailKind.vendor_ask]
+    assert asks and all(
+        "/v/…" in m.body_text and not re.search(r"/v/[A-Za-z0-9_-]{16}", m.body_text) for m in asks
+    )
 
 
 def test_the_scorecard_shows_the_story_in_its_answers_asks_column(client, viewer, session):
